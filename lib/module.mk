@@ -1,0 +1,20 @@
+# lib/: the shared library every program links (libfleetboot.a), with the
+# pure protocol codecs under lib/proto/.
+LIB_SRCS := $(wildcard lib/*.c lib/proto/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
+
+$(LIBFB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+# Unit tests: tests/unit/test_*.c, each its own program linked with the
+# library and db/ (tests for db/ live there too).
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_TESTS += $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
+
+$(B)/tests/unit/%: $(B)/tests/unit/%.o $(DB_LIB) $(LIBFB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
+.PHONY: lib
+lib: $(LIBFB)

@@ -1,0 +1,75 @@
+# tests/lib.sh - helpers for fleetboot's shell tests. Source it first:
+#   . "$(dirname "$0")/../lib.sh"
+#
+# requires CMD...      skip (exit 77) with a reason when a tool is missing
+# skip REASON          skip with a printed reason
+# fail MSG             print and exit 1
+# cleanup CMD          run CMD (eval'd) at exit, last added first
+# netns_new NAME       create a network namespace removed at exit
+# wait_for SECONDS CMD retry CMD until it succeeds or time runs out
+# assert_eq A B MSG    fail unless A = B
+# fb ARGS              the fleetboot CLI from $FB_BIN
+set -u
+: "${FB_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+: "${FB_BIN:=$FB_TOP/build/bin}"
+: "${FB_ARTIFACTS:=$FB_TOP/test-artifacts}"
+export FB_TOP FB_BIN FB_ARTIFACTS
+
+_cleanups=()
+_run_cleanups() {
+	local i
+	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
+		eval "${_cleanups[$i]}" >/dev/null 2>&1 || true
+	done
+}
+trap _run_cleanups EXIT
+trap 'exit 130' INT TERM
+
+cleanup() { _cleanups+=("$*"); }
+skip() {
+	echo "skip: $*"
+	exit 77
+}
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+requires() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip "$c is not installed (make deps installs it)"
+	done
+}
+requires_root() {
+	[ "$(id -u)" = 0 ] || skip "needs root (network namespaces)"
+}
+assert_eq() {
+	[ "$1" = "$2" ] || fail "${3:-values differ}: got '$1', expected '$2'"
+}
+wait_for() {
+	local limit=$1
+	shift
+	local end=$((SECONDS + limit))
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.1
+	done
+}
+# A private scratch directory, removed at exit.
+tmpdir_new() {
+	local d
+	d=$(mktemp -d "${TMPDIR:-/tmp}/fbtest.XXXXXX")
+	cleanup "rm -rf '$d'"
+	echo "$d"
+}
+# Namespace names carry the test's pid so parallel runs never collide.
+netns_new() {
+	local ns="fb$$-$1"
+	ip netns add "$ns" || fail "cannot create namespace $ns"
+	cleanup "ip netns pids '$ns' 2>/dev/null | xargs -r kill -9; ip netns del '$ns'"
+	ip -n "$ns" link set lo up
+	echo "$ns"
+}
+# Kill a process by pid file at exit.
+kill_at_exit() { cleanup "[ -f '$1' ] && kill \$(cat '$1') 2>/dev/null; sleep 0.2; [ -f '$1' ] && kill -9 \$(cat '$1') 2>/dev/null"; }
+fb() { "$FB_BIN/fleetboot" "$@"; }

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# fleetboot test runner (make check).
+#
+# Runs the unit-test programs of the normal and the sanitizer build, then
+# every tests/*/test-*.sh script. A script passes with exit 0, is skipped
+# with exit 77 (it must print "skip: REASON" first), and fails otherwise.
+# Scripts run the sanitizer build of the daemons ($FB_BIN), so real traffic
+# is checked by ASan and UBSan too.
+#
+#   bash tests/run.sh            everything
+#   bash tests/run.sh --unit     unit tests only
+#   FB_TESTS='bootd/*' bash tests/run.sh   scripts matching a glob (under tests/)
+#
+# The last line is "N passed, N failed, N skipped".
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 2
+
+unit_only=0
+[ "${1:-}" = --unit ] && unit_only=1
+
+export FB_TOP=$top
+export FB_ARTIFACTS=${FB_ARTIFACTS:-$top/test-artifacts}
+if [ -x "$top/build-san/bin/fleetboot" ] && [ "${FB_NO_SAN:-0}" != 1 ]; then
+	export FB_BIN=${FB_BIN:-$top/build-san/bin}
+else
+	export FB_BIN=${FB_BIN:-$top/build/bin}
+fi
+export FB_BIN_FAST=$top/build/bin
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+mkdir -p "$FB_ARTIFACTS/logs"
+
+passed=0 failed=0 skipped=0
+failures=()
+
+run_one() { # name timeout command...
+	local name=$1 limit=$2
+	shift 2
+	local log="$FB_ARTIFACTS/logs/${name//\//_}.log"
+	local t0=$SECONDS rc
+	timeout --kill-after=20 "$limit" "$@" >"$log" 2>&1 </dev/null
+	rc=$?
+	local dt=$((SECONDS - t0))
+	if [ $rc = 0 ]; then
+		passed=$((passed + 1))
+		echo "PASS $name (${dt}s)"
+	elif [ $rc = 77 ]; then
+		skipped=$((skipped + 1))
+		local why
+		why=$(grep -i '^skip:' "$log" | tail -n 1)
+		echo "SKIP $name: ${why#*: }"
+	else
+		failed=$((failed + 1))
+		failures+=("$name")
+		[ $rc = 124 ] && echo "  (timed out after ${limit}s)" >>"$log"
+		echo "FAIL $name (exit $rc, ${dt}s); last lines of $log:"
+		tail -n 25 "$log" | sed 's/^/    /'
+	fi
+}
+
+for b in build build-san; do
+	for t in "$top/$b"/tests/unit/test_*; do
+		[ -x "$t" ] || continue
+		case "$t" in *.o | *.d) continue ;; esac
+		run_one "unit/$(basename "$t")[$b]" 300 "$t"
+	done
+done
+
+if [ $unit_only = 0 ]; then
+	pattern=${FB_TESTS:-*/test-*.sh}
+	for t in tests/$pattern; do
+		[ -f "$t" ] || continue
+		case "$t" in tests/unit/* | tests/fuzz/*) continue ;; esac
+		name=${t#tests/}
+		limit=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$t" | head -n 1)
+		run_one "${name%.sh}" "${limit:-600}" bash "$t"
+	done
+fi
+
+if [ ${#failures[@]} -gt 0 ]; then
+	echo "failed: ${failures[*]}"
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ $failed = 0 ]

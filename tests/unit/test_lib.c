@@ -1,0 +1,274 @@
+/* Unit tests for lib/: addresses, buffers, sizes, config, event loop. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "evloop.h"
+#include "netaddr.h"
+#include "util.h"
+#include "harness.h"
+
+static void test_mac(void)
+{
+	uint8_t m[6];
+	char id[FB_MACID_LEN];
+	CHECK_INT(mac_parse("52:54:00:12:34:56", m), 0);
+	CHECK_STR(mac_format(m, id), "52-54-00-12-34-56");
+	CHECK_INT(macid_normalize("52-54-00-AB-CD-EF", id), 0);
+	CHECK_STR(id, "52-54-00-ab-cd-ef");
+	CHECK_INT(mac_parse("52:54:00:12:34", m), -1);
+	CHECK_INT(mac_parse("52:54:00:12:34:5g", m), -1);
+	CHECK_INT(mac_parse("52:54-00:12:34:56", m), -1);
+	CHECK_INT(mac_parse("52:54:00:12:34:567", m), -1);
+	CHECK_INT(mac_parse("", m), -1);
+	CHECK_INT(mac_parse(NULL, m), -1);
+}
+
+static void test_ip(void)
+{
+	struct in_addr a;
+	char s[FB_IP_LEN];
+	uint32_t f, l;
+	CHECK_INT(ip4_parse("10.0.0.1", &a), 0);
+	CHECK_STR(ip4_format(a, s), "10.0.0.1");
+	CHECK_INT(ip4_parse("10.0.0", &a), -1);
+	CHECK_INT(ip4_parse("10.0.0.256", &a), -1);
+	CHECK_INT(ip4_parse("10.0.0.01", &a), -1);
+	CHECK_INT(ip4_parse("10.0.0.1 ", &a), -1);
+	CHECK_INT(ip4_parse("1.2.3.4.5", &a), -1);
+	CHECK_INT(ip4_range_parse("10.0.0.100-10.0.0.199", &f, &l), 0);
+	CHECK_INT(l - f, 99);
+	CHECK_INT(ip4_range_parse("10.0.0.199-10.0.0.100", &f, &l), -1);
+	CHECK_INT(ip4_range_parse("10.0.0.1", &f, &l), -1);
+}
+
+static void test_buf(void)
+{
+	struct fb_buf b = {0};
+	fb_buf_printf(&b, "%s-%d", "x", 42);
+	fb_buf_puts(&b, "!");
+	CHECK_STR((char *)b.data, "x-42!");
+	for (int i = 0; i < 1000; i++)
+		fb_buf_append(&b, "abcd", 4);
+	CHECK_INT(b.len, 4005);
+	fb_buf_free(&b);
+
+	uint8_t in[] = {1, 2, 3, 4, 5, 6, 7};
+	struct fb_rd r = fb_rd_init(in, sizeof(in));
+	CHECK_INT(fb_rd_u8(&r), 1);
+	CHECK_INT(fb_rd_be16(&r), 0x0203);
+	CHECK_INT(fb_rd_be32(&r), 0x04050607);
+	CHECK_INT(r.err, 0);
+	CHECK_INT(fb_rd_u8(&r), 0);
+	CHECK_INT(r.err, 1);
+	CHECK(fb_rd_ptr(&r, 1) == NULL);
+
+	uint8_t out[5];
+	struct fb_wr w = fb_wr_init(out, sizeof(out));
+	fb_wr_be32(&w, 0xdeadbeef);
+	CHECK_INT(w.err, 0);
+	fb_wr_be16(&w, 1);
+	CHECK_INT(w.err, 1);
+	CHECK_INT(out[0], 0xde);
+}
+
+static void test_size(void)
+{
+	uint64_t v;
+	char s[32];
+	CHECK_INT(fb_parse_size("512", &v), 0);
+	CHECK_INT(v, 512);
+	CHECK_INT(fb_parse_size("64K", &v), 0);
+	CHECK_INT(v, 65536);
+	CHECK_INT(fb_parse_size("2G", &v), 0);
+	CHECK_INT(v, 2147483648LL);
+	CHECK_INT(fb_parse_size("2GiB", &v), 0);
+	CHECK_INT(fb_parse_size("-1", &v), -1);
+	CHECK_INT(fb_parse_size("3X", &v), -1);
+	CHECK_INT(fb_parse_size("", &v), -1);
+	CHECK_INT(fb_parse_size("99999999999T", &v), -1);
+	CHECK_STR(fb_format_size(1536, s, sizeof(s)), "1.5 KiB");
+}
+
+static void test_random(void)
+{
+	char a[33], b[33];
+	CHECK_INT(fb_random_hex(a, 16), 0);
+	CHECK_INT(fb_random_hex(b, 16), 0);
+	CHECK_INT(strlen(a), 32);
+	CHECK(strcmp(a, b) != 0);
+	char h[FB_SHA256_HEX];
+	fb_sha256_mem("abc", 3, h);
+	CHECK_STR(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+static void test_config(void)
+{
+	struct fb_config c;
+	char err[256];
+	fb_config_defaults(&c);
+	CHECK_INT(fb_config_parse(&c, "t.conf",
+				  "; comment\n[global]\nstate_dir = /srv/fb ; trailing\n"
+				  "[bootd]\ninterface = eth1, eth2\ndhcp = authoritative\n"
+				  "pool = 10.0.0.100-10.0.0.199\nunknown_machines = boot:tiny@2\n"
+				  "[storaged]\nrequire_lease_ip = off\n[web]\nlisten = 0.0.0.0:9000\n",
+				  err, sizeof(err)),
+		  0);
+	CHECK_STR(c.state_dir, "/srv/fb");
+	CHECK_INT(c.n_interfaces, 2);
+	CHECK_STR(c.interfaces[1], "eth2");
+	CHECK_INT(c.dhcp, FB_DHCP_AUTHORITATIVE);
+	CHECK_INT(c.unknown_machines, FB_UNKNOWN_BOOT);
+	CHECK_STR(c.unknown_image, "tiny@2");
+	CHECK_INT(c.require_lease_ip, 0);
+	CHECK_INT(c.web_port, 9000);
+
+	struct {
+		const char *text, *msg;
+	} bad[] = {
+		{"[bootd]\nbogus = 1\n", "t.conf:2: bogus: unknown key in [bootd]"},
+		{"[nope]\n", "t.conf:1: unknown section [nope]"},
+		{"state_dir = /x\n", "t.conf:1: state_dir: key outside any [section]"},
+		{"[bootd]\nhttp_port = 70000\n", "t.conf:2: http_port: '70000' is not a port from 1 to 65535"},
+		{"[bootd]\ndhcp = maybe\n", "t.conf:2: dhcp: 'maybe' is not one of proxy, authoritative, off"},
+		{"[bootd]\ntftp = on\ntftp = off\n", "t.conf:3: tftp: already set on line 2"},
+		{"[global]\nstate_dir\n", "t.conf:2: expected 'key = value'"},
+		{"[bootd]\ndhcp = authoritative\n", "t.conf: pool: required when dhcp = authoritative"},
+		{"[bootd]\nnetmask = 255.0.255.0\n", "t.conf:2: netmask: '255.0.255.0' is not a contiguous netmask"},
+		{"[bootd\n", "t.conf:1: malformed section header"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fb_config_defaults(&c);
+		err[0] = 0;
+		CHECK_INT(fb_config_parse(&c, "t.conf", bad[i].text, err, sizeof(err)), -1);
+		CHECK_STR(err, bad[i].msg);
+	}
+}
+
+struct loopstate {
+	int fired[4];
+	int order[4];
+	int n;
+	struct fb_timer t[4];
+};
+
+static void on_timer(struct fb_loop *l, void *arg)
+{
+	int *slot = arg;
+	struct loopstate *st = (struct loopstate *)(slot - *slot);
+	(void)st;
+}
+
+static struct loopstate ls;
+
+static void timer_cb(struct fb_loop *l, void *arg)
+{
+	int i = (int)(intptr_t)arg;
+	ls.fired[i]++;
+	ls.order[ls.n++] = i;
+	if (ls.n == 3)
+		fb_loop_stop(l);
+}
+
+static void pipe_cb(struct fb_loop *l, int fd, uint32_t ev, void *arg)
+{
+	char c;
+	if (read(fd, &c, 1) == 1)
+		*(int *)arg = c;
+	fb_loop_del_fd(l, fd);
+}
+
+static int got_signal;
+static void sig_cb(struct fb_loop *l, int signo, void *arg)
+{
+	got_signal = signo;
+	fb_loop_stop(l);
+}
+
+static void test_loop(void)
+{
+	struct fb_loop *l = fb_loop_new();
+	(void)on_timer;
+	CHECK(l != NULL);
+	for (int i = 0; i < 4; i++)
+		fb_timer_init(&ls.t[i], timer_cb, (void *)(intptr_t)i);
+	fb_timer_arm(l, &ls.t[0], 30);
+	fb_timer_arm(l, &ls.t[1], 10);
+	fb_timer_arm(l, &ls.t[2], 20);
+	fb_timer_arm(l, &ls.t[3], 15);
+	fb_timer_disarm(l, &ls.t[3]);
+	CHECK_INT(fb_loop_timer_count(l), 3);
+	int p[2], got = 0;
+	CHECK_INT(pipe(p), 0);
+	CHECK_INT(fb_loop_add_fd(l, p[0], EPOLLIN, pipe_cb, &got), 0);
+	CHECK_INT(write(p[1], "x", 1), 1);
+	CHECK_INT(fb_loop_run(l), 0);
+	CHECK_INT(ls.order[0], 1);
+	CHECK_INT(ls.order[1], 2);
+	CHECK_INT(ls.order[2], 0);
+	CHECK_INT(ls.fired[3], 0);
+	CHECK_INT(got, 'x');
+	close(p[0]);
+	close(p[1]);
+
+	/* Many timers fire in order. */
+	static struct fb_timer many[2000];
+	static int seen;
+	seen = 0;
+	for (int i = 0; i < 2000; i++) {
+		fb_timer_init(&many[i], timer_cb, (void *)(intptr_t)0);
+		fb_timer_arm(l, &many[i], (uint64_t)(i % 7));
+	}
+	for (int i = 0; i < 2000; i += 2)
+		fb_timer_disarm(l, &many[i]);
+	CHECK_INT(fb_loop_timer_count(l), 1000);
+	for (int i = 1; i < 2000; i += 2)
+		fb_timer_disarm(l, &many[i]);
+	CHECK_INT(fb_loop_timer_count(l), 0);
+	(void)seen;
+
+	CHECK_INT(fb_loop_add_signal(l, SIGUSR1, sig_cb, NULL), 0);
+	kill(getpid(), SIGUSR1);
+	CHECK_INT(fb_loop_run(l), 0);
+	CHECK_INT(got_signal, SIGUSR1);
+	fb_loop_free(l);
+}
+
+static void test_files(void)
+{
+	char dir[] = "/tmp/fbunitXXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char p[256], q[256], h1[FB_SHA256_HEX], h2[FB_SHA256_HEX];
+	snprintf(p, sizeof(p), "%s/a/b/c", dir);
+	CHECK_INT(fb_mkdir_p(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/a/f", dir);
+	CHECK_INT(fb_write_file_atomic(p, "hello", 5, 0644), 0);
+	char *t;
+	size_t n;
+	CHECK_INT(fb_read_file(p, &t, &n, 100), 0);
+	CHECK_STR(t, "hello");
+	free(t);
+	snprintf(q, sizeof(q), "%s/a/g", dir);
+	CHECK_INT(fb_copy_file(p, q, h1, NULL, NULL), 0);
+	CHECK_INT(fb_sha256_file(q, h2, NULL, NULL), 0);
+	CHECK_STR(h1, h2);
+	CHECK_INT(fb_copy_file(p, q, h1, NULL, NULL), -1); /* exists */
+	CHECK_INT(fb_rm_rf(dir), 0);
+	CHECK(access(dir, F_OK) != 0);
+}
+
+int main(void)
+{
+	RUN(test_mac);
+	RUN(test_ip);
+	RUN(test_buf);
+	RUN(test_size);
+	RUN(test_random);
+	RUN(test_config);
+	RUN(test_loop);
+	RUN(test_files);
+	return HARNESS_EXIT();
+}
