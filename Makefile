@@ -6,10 +6,12 @@
 # UBSan), so both builds can sit next to each other.
 
 SAN ?= 0
+# B may be set on the command line (make B=build-mine) to keep a private
+# build tree; by default build/ or build-san/.
 ifeq ($(SAN),1)
-B := build-san
+B ?= build-san
 else
-B := build
+B ?= build
 endif
 
 PREFIX ?= /usr/local
@@ -47,6 +49,7 @@ FUZZERS :=
 INSTALL_HOOKS :=
 
 LIBFB := $(B)/libfleetboot.a
+DB_LIB := $(B)/libfbdb.a
 
 .PHONY: all check check-unit install deps demo demo-stop bench fuzz clean format
 all:

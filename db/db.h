@@ -1,0 +1,222 @@
+/*
+ * db.h - fleetboot's state in SQLite. Only db/ includes sqlite3.h; every
+ * program (daemons, CLI, web) uses this API.
+ *
+ * The database is state_dir/fleetboot.db, in WAL mode with foreign keys
+ * and a busy timeout, so several processes use it at once. Every function
+ * that changes data runs in one transaction: it either happens whole or not
+ * at all. Functions return 0 on success or a negative errno:
+ *   -ENOENT  no such row           -EEXIST  a unique name/key already exists
+ *   -EINVAL  a field is invalid    -EBUSY   the database stayed locked
+ *   -EIO     any other SQLite error (fb_db_errmsg says which)
+ * A struct fb_db handle belongs to one thread at a time.
+ */
+#ifndef FB_DB_H
+#define FB_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netaddr.h"
+#include "util.h"
+
+struct fb_db;
+
+#define FB_NAME_LEN   64  /* machine names, image names, groups, users */
+#define FB_REF_LEN    80  /* "NAME@VERSION", "menu" or "" */
+#define FB_SECRET_LEN 33  /* 32 hex chars plus NUL */
+#define FB_PATH_LEN   4096
+
+/* Open (creating and migrating as needed) the database at path. */
+int fb_db_open(struct fb_db **out, const char *path);
+/* Open state_dir/fleetboot.db. */
+int fb_db_open_state(struct fb_db **out, const char *state_dir);
+void fb_db_close(struct fb_db *db);
+/* Text of the last error on this handle. */
+const char *fb_db_errmsg(struct fb_db *db);
+/* Schema version (PRAGMA user_version) after migrations. */
+int fb_db_schema_version(struct fb_db *db);
+
+/* Explicit transactions for callers that batch (bootd's lease writer). */
+int fb_db_begin(struct fb_db *db);
+int fb_db_commit(struct fb_db *db);
+int fb_db_rollback(struct fb_db *db);
+
+/* ---- machines ---------------------------------------------------------- */
+
+struct fb_machine {
+	char mac[FB_MACID_LEN];     /* machine id, "52-54-00-12-34-56" */
+	char name[FB_NAME_LEN];     /* host name; "" = none */
+	char image[FB_REF_LEN];     /* "NAME", "NAME@V", "menu", or "" (unassigned) */
+	char mode[16];              /* persistent | ephemeral | readonly | install */
+	char protocol[8];           /* nbd | iscsi */
+	char ip[FB_IP_LEN];         /* reserved address; "" = from the pool */
+	char group[FB_NAME_LEN];    /* group name; "" = none */
+	char secret[FB_SECRET_LEN]; /* per-machine secret */
+	char stage[24];             /* last boot stage seen; "" = never booted */
+	int64_t last_seen;          /* unix time of that stage; 0 = never */
+	int64_t created;            /* unix time added */
+	int registered;             /* 1 = added automatically as an unknown machine */
+};
+
+/* Validate the fields a user sets (mode, protocol, ip, name, group,
+ * image ref syntax). Returns 0 or -EINVAL with a message naming the field
+ * in why. */
+int fb_machine_validate(const struct fb_machine *m, char *why, size_t whylen);
+/* Add: m->secret is generated when empty, m->created set. -EEXIST when the
+ * MAC exists, -EEXIST when the reserved ip belongs to another machine. */
+int fb_db_machine_add(struct fb_db *db, struct fb_machine *m);
+int fb_db_machine_get(struct fb_db *db, const char *mac, struct fb_machine *m);
+/* Replace the user-set fields (name, image, mode, protocol, ip, group,
+ * secret) of an existing machine. */
+int fb_db_machine_update(struct fb_db *db, const struct fb_machine *m);
+int fb_db_machine_delete(struct fb_db *db, const char *mac);
+/* The machine holding a reserved ip, if any. */
+int fb_db_machine_by_ip(struct fb_db *db, const char *ip, struct fb_machine *m);
+typedef int (*fb_machine_cb)(void *arg, const struct fb_machine *m);
+/* Every machine ordered by MAC; a callback returning non-zero stops. */
+int fb_db_machine_list(struct fb_db *db, fb_machine_cb cb, void *arg);
+
+/* ---- images ------------------------------------------------------------ */
+
+struct fb_image {
+	int64_t id;                       /* row id */
+	char name[FB_NAME_LEN];           /* image name */
+	int version;                      /* 1, 2, ... never reused */
+	char state[16];                   /* ready | retired */
+	int64_t size;                     /* rootfs bytes */
+	char sha256[FB_SHA256_HEX];       /* of rootfs.img */
+	char kernel_sha256[FB_SHA256_HEX];
+	char initrd_sha256[FB_SHA256_HEX];
+	char cmdline[512];                /* extra kernel command line */
+	char dir[FB_PATH_LEN];            /* state_dir/images/NAME/VERSION */
+	char source[256];                 /* where it came from (import, build spec, commit) */
+	int64_t created;                  /* unix time */
+};
+
+/* Image names: [A-Za-z0-9][A-Za-z0-9._-]{0,62}. */
+int fb_image_name_valid(const char *name);
+/* Parse "NAME" or "NAME@VERSION" (version 0 = newest ready). */
+int fb_image_ref_parse(const char *ref, char name[FB_NAME_LEN], int *version);
+/* Resolve a ref to a version row: NAME -> newest ready, NAME@V -> that
+ * version (ready or retired; callers decide). -ENOENT when none. */
+int fb_db_image_resolve(struct fb_db *db, const char *ref, struct fb_image *img);
+int fb_db_image_get_id(struct fb_db *db, int64_t id, struct fb_image *img);
+/* Reserve the next version number for name (never reused, even when a
+ * reserved number is never registered). */
+int fb_db_image_reserve_version(struct fb_db *db, const char *name, int *version);
+/* Register a complete version (state ready). Sets img->id and created. */
+int fb_db_image_add(struct fb_db *db, struct fb_image *img);
+int fb_db_image_set_state(struct fb_db *db, int64_t id, const char *state);
+typedef int (*fb_image_cb)(void *arg, const struct fb_image *img);
+/* All versions, by name then version. name NULL = every image. */
+int fb_db_image_list(struct fb_db *db, const char *name, fb_image_cb cb, void *arg);
+/* Machines whose image ref names this image (any version or this one). */
+int fb_db_image_users(struct fb_db *db, const char *name, int *count);
+
+/* ---- overlays (storaged) ------------------------------------------------ */
+
+struct fb_overlay {
+	char mac[FB_MACID_LEN];  /* owner */
+	int64_t image_id;        /* base version the overlay is pinned to */
+	char path[FB_PATH_LEN];  /* overlay file */
+	int64_t bytes;           /* bytes held by the overlay (last reported) */
+	int reset_pending;       /* discard when the current boot ends */
+	int64_t created;         /* unix time */
+	int64_t boot_seq;        /* machine's boot counter when it was created */
+};
+
+int fb_db_overlay_get(struct fb_db *db, const char *mac, struct fb_overlay *o);
+/* Insert or replace the machine's overlay row. */
+int fb_db_overlay_put(struct fb_db *db, const struct fb_overlay *o);
+int fb_db_overlay_delete(struct fb_db *db, const char *mac);
+int fb_db_overlay_set_reset_pending(struct fb_db *db, const char *mac, int pending);
+int fb_db_overlay_set_bytes(struct fb_db *db, const char *mac, int64_t bytes);
+typedef int (*fb_overlay_cb)(void *arg, const struct fb_overlay *o);
+int fb_db_overlay_list(struct fb_db *db, fb_overlay_cb cb, void *arg);
+
+/* ---- leases (bootd) ---------------------------------------------------- */
+
+struct fb_lease {
+	char mac[FB_MACID_LEN];
+	char ip[FB_IP_LEN];
+	int64_t expires;          /* unix time */
+	char hostname[FB_NAME_LEN];
+	char state[12];           /* offered | bound | released | declined */
+};
+
+/* Write many leases in one transaction (insert or replace by mac). */
+int fb_db_lease_put_batch(struct fb_db *db, const struct fb_lease *l, size_t n);
+int fb_db_lease_get(struct fb_db *db, const char *mac, struct fb_lease *l);
+int fb_db_lease_by_ip(struct fb_db *db, const char *ip, struct fb_lease *l);
+int fb_db_lease_delete(struct fb_db *db, const char *mac);
+typedef int (*fb_lease_cb)(void *arg, const struct fb_lease *l);
+int fb_db_lease_list(struct fb_db *db, fb_lease_cb cb, void *arg);
+
+/* ---- boot events ------------------------------------------------------- */
+
+/* Stages: dhcp, tftp, ipxe-script, kernel, initrd, root-attached,
+ * userspace, and free-form others (e.g. "failed"). */
+int fb_stage_valid(const char *stage);
+
+struct fb_event {
+	int64_t id;            /* increasing; use as the "after" cursor */
+	int64_t time_ms;       /* unix time in milliseconds */
+	char mac[FB_MACID_LEN];
+	char stage[24];
+	char detail[256];      /* e.g. "arch=7 ipxe=0", "file=undionly.kpxe" */
+};
+
+/* Record an event and update the machine's stage and last_seen (when the
+ * machine exists). "dhcp" from firmware (not iPXE) bumps the machine's boot
+ * counter, which is what storaged uses to know a new boot started. */
+int fb_db_event_add(struct fb_db *db, const char *mac, const char *stage, const char *detail);
+/* Bump a machine's boot counter explicitly (a new boot began). */
+int fb_db_machine_new_boot(struct fb_db *db, const char *mac, int64_t *boot_seq);
+int fb_db_machine_boot_seq(struct fb_db *db, const char *mac, int64_t *boot_seq);
+
+struct fb_event_filter {
+	const char *mac;    /* NULL = all */
+	const char *stage;  /* NULL = all */
+	int64_t after;      /* only id > after */
+	int limit;          /* 0 = 1000 */
+};
+typedef int (*fb_event_cb)(void *arg, const struct fb_event *e);
+int fb_db_event_list(struct fb_db *db, const struct fb_event_filter *f, fb_event_cb cb,
+		     void *arg);
+
+/* ---- users and API tokens (web) ---------------------------------------- */
+
+/* Password hashes are opaque strings made by web/ (salted, slow). */
+int fb_db_user_set(struct fb_db *db, const char *name, const char *pwhash);
+int fb_db_user_get(struct fb_db *db, const char *name, char *pwhash, size_t len);
+int fb_db_user_exists_any(struct fb_db *db);
+
+struct fb_token {
+	int64_t id;
+	char name[FB_NAME_LEN];  /* label given at creation */
+	char hash[FB_SHA256_HEX];/* sha256 of the token; the token itself is never stored */
+	int64_t created;
+	int64_t last_used;
+};
+int fb_db_token_add(struct fb_db *db, struct fb_token *t);
+/* Look a token up by its hash (and touch last_used). */
+int fb_db_token_check(struct fb_db *db, const char *hash, struct fb_token *t);
+int fb_db_token_revoke(struct fb_db *db, const char *name_or_id);
+typedef int (*fb_token_cb)(void *arg, const struct fb_token *t);
+int fb_db_token_list(struct fb_db *db, fb_token_cb cb, void *arg);
+
+/* ---- settings (small key/value state) ---------------------------------- */
+
+int fb_db_setting_get(struct fb_db *db, const char *key, char *val, size_t len);
+int fb_db_setting_set(struct fb_db *db, const char *key, const char *val);
+
+/* ---- status, shared by fleetboot status and web -------------------------- */
+
+/* Daemons report liveness and counters here (storaged: connections, bytes;
+ * bootd: leases, transfers). key is "DAEMON.NAME"; value is text. */
+int fb_db_status_set(struct fb_db *db, const char *key, const char *value);
+typedef int (*fb_status_cb)(void *arg, const char *key, const char *value, int64_t updated);
+int fb_db_status_list(struct fb_db *db, fb_status_cb cb, void *arg);
+
+#endif
