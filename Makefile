@@ -50,6 +50,7 @@ INSTALL_HOOKS :=
 
 LIBFB := $(B)/libfleetboot.a
 DB_LIB := $(B)/libfbdb.a
+LIBCORE := $(B)/libfbcore.a
 
 .PHONY: all check check-unit install deps demo demo-stop bench fuzz clean format
 all:

@@ -52,7 +52,11 @@ struct fb_db *cli_db(struct cli_ctx *ctx)
 	char path[FB_PATH_LEN];
 	if (ctx->db)
 		return ctx->db;
-	snprintf(path, sizeof(path), "%s/fleetboot.db", ctx->cfg.state_dir);
+	if (snprintf(path, sizeof(path), "%s/fleetboot.db", ctx->cfg.state_dir) >=
+	    (int)sizeof(path)) {
+		cli_error("state_dir is too long");
+		return NULL;
+	}
 	if (access(path, F_OK) < 0) {
 		cli_error("%s: no database; run 'fleetboot init' first", path);
 		return NULL;
@@ -128,9 +132,12 @@ void cli_table(FILE *out, const char *const *header, int ncols, char ***rows, in
 		for (int c = 0; c < ncols; c++)
 			if (strlen(rows[r][c]) > w[c])
 				w[c] = strlen(rows[r][c]);
-	for (int c = 0; c < ncols; c++)
-		fprintf(out, c == ncols - 1 ? "%s\n" : "%-*s  ", c == ncols - 1 ? 0 : (int)w[c],
-			header[c]);
+	for (int c = 0; c < ncols; c++) {
+		if (c == ncols - 1)
+			fprintf(out, "%s\n", header[c]);
+		else
+			fprintf(out, "%-*s  ", (int)w[c], header[c]);
+	}
 	for (int r = 0; r < nrows; r++)
 		for (int c = 0; c < ncols; c++) {
 			const char *v = rows[r][c][0] ? rows[r][c] : "-";

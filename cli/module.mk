@@ -4,7 +4,7 @@ CLI_SRCS := $(wildcard cli/*.c)
 CLI_OBJS := $(CLI_SRCS:%.c=$(B)/%.o)
 BINS += $(B)/bin/fleetboot
 
-$(B)/bin/fleetboot: $(CLI_OBJS) $(DB_LIB) $(LIBFB)
+$(B)/bin/fleetboot: $(CLI_OBJS) $(DB_LIB) $(LIBCORE)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 

@@ -1,9 +1,17 @@
 # lib/: the shared library every program links (libfleetboot.a), with the
 # pure protocol codecs under lib/proto/.
+# $(LIBCORE) holds lib/*.c alone, for programs that need no codec (the CLI),
+# so work in progress on a codec never stops them from building.
 LIB_SRCS := $(wildcard lib/*.c lib/proto/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
+LIBCORE_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard lib/*.c))
 
 $(LIBFB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(LIBCORE): $(LIBCORE_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@
 	ar rcs $@ $^

@@ -1,0 +1,40 @@
+/*
+ * db_internal.h - what the files in db/ share: the handle, error mapping,
+ * and small statement helpers. Only db/ includes this (and sqlite3.h).
+ */
+#ifndef FB_DB_INTERNAL_H
+#define FB_DB_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "db.h"
+
+struct fb_db {
+	sqlite3 *h;       /* the connection */
+	char err[512];    /* last error text */
+	int in_tx;        /* inside fb_db_begin() */
+};
+
+/* Map an SQLite result to 0 or a negative errno and remember the message. */
+int db_rc(struct fb_db *db, int rc);
+/* Prepare sql; 0 or negative errno. */
+int db_prep(struct fb_db *db, const char *sql, sqlite3_stmt **st);
+/* Run sql with no results. */
+int db_exec(struct fb_db *db, const char *sql);
+/* Step a statement that returns no rows, then finalize it. */
+int db_step_done(struct fb_db *db, sqlite3_stmt *st);
+/* Bind text (NULL binds NULL). */
+void db_bind_text(sqlite3_stmt *st, int i, const char *s);
+/* Copy a text column into a fixed buffer ("" for NULL). */
+void db_col_text(sqlite3_stmt *st, int i, char *out, size_t len);
+
+/* Write transactions: BEGIN IMMEDIATE unless the caller already holds one
+ * (fb_db_begin). tx_end commits on rc == 0, else rolls back; returns rc or
+ * the commit's error. */
+int db_tx_begin(struct fb_db *db);
+int db_tx_end(struct fb_db *db, int rc);
+
+/* Schema (schema.c). */
+int db_migrate(struct fb_db *db);
+
+#endif

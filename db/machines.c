@@ -1,0 +1,297 @@
+/* machines.c - the machines table: one row per MAC. */
+#include "db_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static int name_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n >= max)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!(isalnum(c) || c == '-' || c == '_' || c == '.'))
+			return 0;
+	}
+	return isalnum((unsigned char)s[0]);
+}
+
+#define WHY(...) (snprintf(why, whylen, __VA_ARGS__), -EINVAL)
+
+int fb_machine_validate(const struct fb_machine *m, char *why, size_t whylen)
+{
+	char id[FB_MACID_LEN], name[FB_NAME_LEN];
+	int ver;
+	struct in_addr a;
+
+	if (macid_normalize(m->mac, id) < 0)
+		return WHY("mac: '%s' is not a MAC address (52:54:00:12:34:56)", m->mac);
+	if (m->name[0] && !name_ok(m->name, FB_NAME_LEN))
+		return WHY("name: '%s' is not a valid host name (letters, digits, '-', '_', '.')",
+			   m->name);
+	if (m->image[0] && strcmp(m->image, "menu") && fb_image_ref_parse(m->image, name, &ver) < 0)
+		return WHY("image: '%s' is not NAME, NAME@VERSION or menu", m->image);
+	if (strcmp(m->mode, "persistent") && strcmp(m->mode, "ephemeral") &&
+	    strcmp(m->mode, "readonly") && strcmp(m->mode, "install"))
+		return WHY("mode: '%s' is not one of persistent, ephemeral, readonly, install",
+			   m->mode);
+	if (strcmp(m->protocol, "nbd") && strcmp(m->protocol, "iscsi"))
+		return WHY("protocol: '%s' is not nbd or iscsi", m->protocol);
+	if (m->ip[0] && ip4_parse(m->ip, &a) < 0)
+		return WHY("ip: '%s' is not an IPv4 address", m->ip);
+	if (m->group[0] && !name_ok(m->group, FB_NAME_LEN))
+		return WHY("group: '%s' is not a valid group name", m->group);
+	if (m->secret[0]) {
+		if (strlen(m->secret) != 32)
+			return WHY("secret: must be 32 hex characters");
+		for (int i = 0; i < 32; i++)
+			if (!isxdigit((unsigned char)m->secret[i]) || isupper((unsigned char)m->secret[i]))
+				return WHY("secret: must be 32 lower-case hex characters");
+	}
+	return 0;
+}
+
+static int ensure_group(struct fb_db *db, const char *group)
+{
+	sqlite3_stmt *st;
+	if (!group[0])
+		return 0;
+	int rc = db_prep(db, "INSERT OR IGNORE INTO groups(name, created) VALUES(?, ?)", &st);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, group);
+	sqlite3_bind_int64(st, 2, fb_now());
+	return db_step_done(db, st);
+}
+
+static int ip_taken(struct fb_db *db, const char *ip, const char *mac)
+{
+	struct fb_machine other;
+	if (!ip[0])
+		return 0;
+	if (fb_db_machine_by_ip(db, ip, &other) == 0 && strcmp(other.mac, mac)) {
+		snprintf(db->err, sizeof(db->err), "ip: %s is already reserved for %s", ip,
+			 other.mac);
+		return 1;
+	}
+	return 0;
+}
+
+int fb_db_machine_add(struct fb_db *db, struct fb_machine *m)
+{
+	char why[256];
+	sqlite3_stmt *st;
+	int rc;
+
+	if (macid_normalize(m->mac, m->mac) < 0 || fb_machine_validate(m, why, sizeof(why))) {
+		fb_machine_validate(m, why, sizeof(why));
+		snprintf(db->err, sizeof(db->err), "%s", why);
+		return -EINVAL;
+	}
+	if (!m->secret[0] && fb_random_hex(m->secret, 16) < 0)
+		return -errno;
+	m->created = fb_now();
+	if ((rc = db_tx_begin(db)))
+		return rc;
+	struct fb_machine old;
+	if (fb_db_machine_get(db, m->mac, &old) == 0) {
+		snprintf(db->err, sizeof(db->err), "machine %s already exists", m->mac);
+		return db_tx_end(db, -EEXIST);
+	}
+	if (ip_taken(db, m->ip, m->mac))
+		return db_tx_end(db, -EEXIST);
+	rc = ensure_group(db, m->group);
+	if (!rc)
+		rc = db_prep(db,
+			     "INSERT INTO machines(mac, name, image, mode, protocol, ip, grp, secret,"
+			     " created, registered) VALUES(?,?,?,?,?,?,?,?,?,?)",
+			     &st);
+	if (!rc) {
+		db_bind_text(st, 1, m->mac);
+		db_bind_text(st, 2, m->name);
+		db_bind_text(st, 3, m->image);
+		db_bind_text(st, 4, m->mode);
+		db_bind_text(st, 5, m->protocol);
+		db_bind_text(st, 6, m->ip[0] ? m->ip : NULL);
+		db_bind_text(st, 7, m->group[0] ? m->group : NULL);
+		db_bind_text(st, 8, m->secret);
+		sqlite3_bind_int64(st, 9, m->created);
+		sqlite3_bind_int(st, 10, m->registered);
+		rc = db_step_done(db, st);
+	}
+	return db_tx_end(db, rc);
+}
+
+#define MACHINE_COLS                                                                       \
+	"mac, name, image, mode, protocol, ip, grp, secret, stage, last_seen, created, "    \
+	"registered"
+
+static void row_to_machine(sqlite3_stmt *st, struct fb_machine *m)
+{
+	memset(m, 0, sizeof(*m));
+	db_col_text(st, 0, m->mac, sizeof(m->mac));
+	db_col_text(st, 1, m->name, sizeof(m->name));
+	db_col_text(st, 2, m->image, sizeof(m->image));
+	db_col_text(st, 3, m->mode, sizeof(m->mode));
+	db_col_text(st, 4, m->protocol, sizeof(m->protocol));
+	db_col_text(st, 5, m->ip, sizeof(m->ip));
+	db_col_text(st, 6, m->group, sizeof(m->group));
+	db_col_text(st, 7, m->secret, sizeof(m->secret));
+	db_col_text(st, 8, m->stage, sizeof(m->stage));
+	m->last_seen = sqlite3_column_int64(st, 9);
+	m->created = sqlite3_column_int64(st, 10);
+	m->registered = sqlite3_column_int(st, 11);
+}
+
+static int machine_get_by(struct fb_db *db, const char *sql, const char *key,
+			  struct fb_machine *m)
+{
+	sqlite3_stmt *st;
+	int rc = db_prep(db, sql, &st);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		row_to_machine(st, m);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		snprintf(db->err, sizeof(db->err), "no machine %s", key);
+		rc = -ENOENT;
+	} else {
+		rc = db_rc(db, rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int fb_db_machine_get(struct fb_db *db, const char *mac, struct fb_machine *m)
+{
+	char id[FB_MACID_LEN];
+	if (macid_normalize(mac, id) < 0) {
+		snprintf(db->err, sizeof(db->err), "'%s' is not a MAC address", mac);
+		return -EINVAL;
+	}
+	return machine_get_by(db, "SELECT " MACHINE_COLS " FROM machines WHERE mac = ?", id, m);
+}
+
+int fb_db_machine_by_ip(struct fb_db *db, const char *ip, struct fb_machine *m)
+{
+	return machine_get_by(db, "SELECT " MACHINE_COLS " FROM machines WHERE ip = ?", ip, m);
+}
+
+int fb_db_machine_update(struct fb_db *db, const struct fb_machine *m)
+{
+	char why[256], id[FB_MACID_LEN];
+	sqlite3_stmt *st;
+	int rc;
+
+	if (fb_machine_validate(m, why, sizeof(why))) {
+		snprintf(db->err, sizeof(db->err), "%s", why);
+		return -EINVAL;
+	}
+	macid_normalize(m->mac, id);
+	if ((rc = db_tx_begin(db)))
+		return rc;
+	struct fb_machine old;
+	if ((rc = fb_db_machine_get(db, id, &old)))
+		return db_tx_end(db, rc);
+	if (ip_taken(db, m->ip, id))
+		return db_tx_end(db, -EEXIST);
+	rc = ensure_group(db, m->group);
+	if (!rc)
+		rc = db_prep(db,
+			     "UPDATE machines SET name=?, image=?, mode=?, protocol=?, ip=?, grp=?,"
+			     " secret=?, registered=? WHERE mac=?",
+			     &st);
+	if (!rc) {
+		db_bind_text(st, 1, m->name);
+		db_bind_text(st, 2, m->image);
+		db_bind_text(st, 3, m->mode);
+		db_bind_text(st, 4, m->protocol);
+		db_bind_text(st, 5, m->ip[0] ? m->ip : NULL);
+		db_bind_text(st, 6, m->group[0] ? m->group : NULL);
+		db_bind_text(st, 7, m->secret[0] ? m->secret : old.secret);
+		/* Assigning an image makes a registered unknown machine a known one. */
+		sqlite3_bind_int(st, 8, m->image[0] && strcmp(m->image, "menu") ? 0 : m->registered);
+		db_bind_text(st, 9, id);
+		rc = db_step_done(db, st);
+	}
+	return db_tx_end(db, rc);
+}
+
+int fb_db_machine_delete(struct fb_db *db, const char *mac)
+{
+	char id[FB_MACID_LEN];
+	sqlite3_stmt *st;
+	int rc;
+	if (macid_normalize(mac, id) < 0) {
+		snprintf(db->err, sizeof(db->err), "'%s' is not a MAC address", mac);
+		return -EINVAL;
+	}
+	if ((rc = db_tx_begin(db)))
+		return rc;
+	rc = db_prep(db, "DELETE FROM machines WHERE mac = ?", &st);
+	if (!rc) {
+		db_bind_text(st, 1, id);
+		rc = db_step_done(db, st);
+	}
+	if (!rc && sqlite3_changes(db->h) == 0) {
+		snprintf(db->err, sizeof(db->err), "no machine %s", id);
+		rc = -ENOENT;
+	}
+	return db_tx_end(db, rc);
+}
+
+int fb_db_machine_list(struct fb_db *db, fb_machine_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	int rc = db_prep(db, "SELECT " MACHINE_COLS " FROM machines ORDER BY mac", &st);
+	if (rc)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct fb_machine m;
+		row_to_machine(st, &m);
+		if (cb(arg, &m))
+			break;
+	}
+	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_rc(db, rc);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int fb_db_machine_new_boot(struct fb_db *db, const char *mac, int64_t *boot_seq)
+{
+	sqlite3_stmt *st;
+	int rc = db_prep(db, "UPDATE machines SET boot_seq = boot_seq + 1 WHERE mac = ?", &st);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, mac);
+	rc = db_step_done(db, st);
+	if (!rc && sqlite3_changes(db->h) == 0)
+		rc = -ENOENT;
+	if (!rc && boot_seq)
+		rc = fb_db_machine_boot_seq(db, mac, boot_seq);
+	return rc;
+}
+
+int fb_db_machine_boot_seq(struct fb_db *db, const char *mac, int64_t *boot_seq)
+{
+	sqlite3_stmt *st;
+	int rc = db_prep(db, "SELECT boot_seq FROM machines WHERE mac = ?", &st);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, mac);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*boot_seq = sqlite3_column_int64(st, 0);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? -ENOENT : db_rc(db, rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}

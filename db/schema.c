@@ -1,0 +1,121 @@
+/*
+ * schema.c - the schema and its migrations. PRAGMA user_version holds the
+ * number of migrations applied; each runs in its own transaction, so a crash
+ * mid-migration leaves the previous version intact. Never edit a released
+ * migration: append a new one.
+ */
+#include "db_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+static const char *const migrations[] = {
+	/* 1: the first schema. */
+	"CREATE TABLE groups(\n"
+	"  name TEXT PRIMARY KEY,\n"
+	"  created INTEGER NOT NULL);\n"
+	"CREATE TABLE images(\n"
+	"  id INTEGER PRIMARY KEY,\n"
+	"  name TEXT NOT NULL,\n"
+	"  version INTEGER NOT NULL CHECK(version > 0),\n"
+	"  state TEXT NOT NULL CHECK(state IN ('ready','retired')),\n"
+	"  size INTEGER NOT NULL,\n"
+	"  sha256 TEXT NOT NULL,\n"
+	"  kernel_sha256 TEXT NOT NULL,\n"
+	"  initrd_sha256 TEXT NOT NULL,\n"
+	"  cmdline TEXT NOT NULL DEFAULT '',\n"
+	"  dir TEXT NOT NULL,\n"
+	"  source TEXT NOT NULL DEFAULT '',\n"
+	"  created INTEGER NOT NULL,\n"
+	"  UNIQUE(name, version));\n"
+	/* Version numbers are reserved here before an import starts, so a
+	 * number is never handed out twice, even when an import fails. */
+	"CREATE TABLE image_versions(\n"
+	"  name TEXT PRIMARY KEY,\n"
+	"  last INTEGER NOT NULL);\n"
+	"CREATE TABLE machines(\n"
+	"  mac TEXT PRIMARY KEY,\n"
+	"  name TEXT NOT NULL DEFAULT '',\n"
+	"  image TEXT NOT NULL DEFAULT '',\n"
+	"  mode TEXT NOT NULL CHECK(mode IN ('persistent','ephemeral','readonly','install')),\n"
+	"  protocol TEXT NOT NULL CHECK(protocol IN ('nbd','iscsi')),\n"
+	"  ip TEXT UNIQUE,\n"
+	"  grp TEXT REFERENCES groups(name) ON UPDATE CASCADE,\n"
+	"  secret TEXT NOT NULL,\n"
+	"  stage TEXT NOT NULL DEFAULT '',\n"
+	"  last_seen INTEGER NOT NULL DEFAULT 0,\n"
+	"  created INTEGER NOT NULL,\n"
+	"  registered INTEGER NOT NULL DEFAULT 0,\n"
+	"  boot_seq INTEGER NOT NULL DEFAULT 0);\n"
+	"CREATE TABLE overlays(\n"
+	"  mac TEXT PRIMARY KEY REFERENCES machines(mac) ON DELETE CASCADE,\n"
+	"  image_id INTEGER NOT NULL REFERENCES images(id),\n"
+	"  path TEXT NOT NULL,\n"
+	"  bytes INTEGER NOT NULL DEFAULT 0,\n"
+	"  reset_pending INTEGER NOT NULL DEFAULT 0,\n"
+	"  created INTEGER NOT NULL,\n"
+	"  boot_seq INTEGER NOT NULL DEFAULT 0);\n"
+	"CREATE TABLE leases(\n"
+	"  mac TEXT PRIMARY KEY,\n"
+	"  ip TEXT NOT NULL,\n"
+	"  expires INTEGER NOT NULL,\n"
+	"  hostname TEXT NOT NULL DEFAULT '',\n"
+	"  state TEXT NOT NULL DEFAULT 'bound');\n"
+	"CREATE INDEX leases_ip ON leases(ip);\n"
+	"CREATE TABLE events(\n"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+	"  time_ms INTEGER NOT NULL,\n"
+	"  mac TEXT NOT NULL,\n"
+	"  stage TEXT NOT NULL,\n"
+	"  detail TEXT NOT NULL DEFAULT '');\n"
+	"CREATE INDEX events_mac ON events(mac, id);\n"
+	"CREATE TABLE users(\n"
+	"  name TEXT PRIMARY KEY,\n"
+	"  pwhash TEXT NOT NULL,\n"
+	"  created INTEGER NOT NULL);\n"
+	"CREATE TABLE tokens(\n"
+	"  id INTEGER PRIMARY KEY,\n"
+	"  name TEXT NOT NULL UNIQUE,\n"
+	"  hash TEXT NOT NULL UNIQUE,\n"
+	"  created INTEGER NOT NULL,\n"
+	"  last_used INTEGER NOT NULL DEFAULT 0);\n"
+	"CREATE TABLE settings(\n"
+	"  key TEXT PRIMARY KEY,\n"
+	"  value TEXT NOT NULL);\n"
+	"CREATE TABLE status(\n"
+	"  key TEXT PRIMARY KEY,\n"
+	"  value TEXT NOT NULL,\n"
+	"  updated INTEGER NOT NULL);\n",
+};
+
+int db_migrate(struct fb_db *db)
+{
+	int n = (int)(sizeof(migrations) / sizeof(migrations[0]));
+	for (;;) {
+		int rc = db_exec(db, "BEGIN IMMEDIATE");
+		if (rc)
+			return rc;
+		int v = fb_db_schema_version(db);
+		if (v < 0 || v > n) {
+			db_exec(db, "ROLLBACK");
+			snprintf(db->err, sizeof(db->err),
+				 "database schema version %d is newer than this program (%d)", v, n);
+			return -EPROTO;
+		}
+		if (v == n)
+			return db_exec(db, "COMMIT");
+		rc = db_exec(db, migrations[v]);
+		if (!rc) {
+			char sql[64];
+			snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", v + 1);
+			rc = db_exec(db, sql);
+		}
+		if (rc) {
+			db_exec(db, "ROLLBACK");
+			return rc;
+		}
+		rc = db_exec(db, "COMMIT");
+		if (rc)
+			return rc;
+	}
+}
