@@ -26,7 +26,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Wshadow -Wvla -Wformat=2 -Wmissing-prototypes \
-	-Wstrict-prototypes -Wno-unused-parameter -Werror
+	-Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation -Werror
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g -fPIC -fstack-protector-strong $(WARN) \
 	-I. -Ilib $(PKG_CFLAGS)
 ifeq ($(SAN),1)

@@ -1,0 +1,475 @@
+/*
+ * cmd_image.c - `fleetboot image import|list|show|verify|retire|build`.
+ *
+ * An import copies the files into state_dir/images/NAME/.tmp-VERSION, with
+ * sha256 computed on the way, then renames the folder to VERSION and only
+ * then registers the version in the database. A crash or Ctrl-C at any
+ * point leaves at most an unregistered temp folder (swept by the next
+ * import), never a registered version with missing files.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "image_check.h"
+
+static int run_image(struct cli_ctx *ctx, int argc, char **argv);
+
+static struct cli_cmd cmd_image = {
+	.name = "image",
+	.usage = "  image import NAME --rootfs FILE --kernel FILE --initrd FILE [--cmdline STR]\n"
+		 "               [--manifest FILE] [--source STR]\n"
+		 "  image build NAME --from SOURCE [--size SIZE] [--packages a,b] ...\n"
+		 "  image list [NAME] [--json] | show REF [--json] | verify REF | retire REF\n",
+	.run = run_image,
+};
+CLI_COMMAND(cmd_image)
+
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static int import_progress(void *label, uint64_t done, uint64_t total)
+{
+	if (interrupted)
+		return 1;
+	if (total >= (64u << 20))
+		fb_progress_stderr(label, done, total);
+	return 0;
+}
+
+/* Remove temp folders of imports whose process is gone. */
+static void sweep_stale(const char *name_dir)
+{
+	DIR *d = opendir(name_dir);
+	struct dirent *e;
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		int ver, pid;
+		if (sscanf(e->d_name, ".tmp-%d-%d", &ver, &pid) != 2)
+			continue;
+		if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM))
+			continue;
+		char p[FB_PATH_LEN];
+		if (snprintf(p, sizeof(p), "%s/%s", name_dir, e->d_name) < (int)sizeof(p))
+			fb_rm_rf(p);
+	}
+	closedir(d);
+}
+
+static json_t *file_entry(const char *path, const char *sha)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		st.st_size = 0;
+	return json_pack("{s:I, s:s}", "size", (json_int_t)st.st_size, "sha256", sha);
+}
+
+static int write_manifest(const char *dir, const char *manifest_in, const struct fb_image *img,
+			  char *why, size_t len)
+{
+	json_t *m = NULL;
+	json_error_t jerr;
+	char p[FB_PATH_LEN];
+
+	if (manifest_in) {
+		m = json_load_file(manifest_in, 0, &jerr);
+		if (!m || !json_is_object(m)) {
+			snprintf(why, len, "--manifest %s: not a JSON object (line %d: %s)",
+				 manifest_in, jerr.line, jerr.text);
+			json_decref(m);
+			return -1;
+		}
+	} else {
+		m = json_object();
+	}
+	json_t *files = json_object();
+	const char *names[] = {"rootfs.img", "vmlinuz", "initrd.img"};
+	const char *shas[] = {img->sha256, img->kernel_sha256, img->initrd_sha256};
+	for (int i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+		json_object_set_new(files, names[i], file_entry(p, shas[i]));
+	}
+	json_object_set_new(m, "name", json_string(img->name));
+	json_object_set_new(m, "version", json_integer(img->version));
+	json_object_set_new(m, "files", files);
+	json_object_set_new(m, "cmdline", json_string(img->cmdline));
+	if (!json_object_get(m, "source"))
+		json_object_set_new(m, "source", json_string(img->source));
+	json_object_set_new(m, "imported", json_integer((json_int_t)fb_now()));
+	char *text = json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(m);
+	if (!text) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	snprintf(p, sizeof(p), "%s/manifest.json", dir);
+	int rc = fb_write_file_atomic(p, text, strlen(text), 0644);
+	free(text);
+	if (rc < 0)
+		snprintf(why, len, "%s: %s", p, strerror(errno));
+	return rc;
+}
+
+static int do_import(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct cli_opt o[] = {{"rootfs", 1, NULL},   {"kernel", 1, NULL}, {"initrd", 1, NULL},
+			      {"cmdline", 1, NULL},  {"manifest", 1, NULL}, {"source", 1, NULL}};
+	const size_t no = sizeof(o) / sizeof(o[0]);
+	char *pos[1];
+	int npos, rc;
+	char why[FB_PATH_LEN + 256];
+
+	if ((rc = cli_parse(&cmd_image, argc, argv, o, no, pos, 1, &npos)))
+		return rc;
+	if (npos != 1)
+		return cli_usage(&cmd_image, "image import needs a NAME");
+	const char *name = pos[0];
+	const char *rootfs = cli_optval(o, no, "rootfs"), *kernel = cli_optval(o, no, "kernel"),
+		   *initrd = cli_optval(o, no, "initrd"), *cmdline = cli_optval(o, no, "cmdline");
+	if (!rootfs || !kernel || !initrd)
+		return cli_usage(&cmd_image, "image import needs --rootfs, --kernel and --initrd");
+	if (!fb_image_name_valid(name))
+		return cli_error("'%s' is not a valid image name (letters, digits, '.', '_', '-'; "
+				 "at most 63)",
+				 name);
+	if (cmdline && strlen(cmdline) >= sizeof(((struct fb_image *)0)->cmdline))
+		return cli_error("--cmdline: too long");
+	if (image_check_rootfs(rootfs, why, sizeof(why)) < 0 ||
+	    image_check_kernel(kernel, why, sizeof(why)) < 0 ||
+	    image_check_initrd(initrd, why, sizeof(why)) < 0)
+		return cli_error("%s", why);
+	struct fb_db *db = cli_db(ctx);
+	if (!db)
+		return CLI_ERR;
+
+	char name_dir[FB_PATH_LEN], tmp[FB_PATH_LEN], final[FB_PATH_LEN], p[FB_PATH_LEN];
+	snprintf(name_dir, sizeof(name_dir), "%s/images/%s", ctx->cfg.state_dir, name);
+	if (fb_mkdir_p(name_dir, 0755) < 0)
+		return cli_error("%s: %s", name_dir, strerror(errno));
+	sweep_stale(name_dir);
+
+	struct fb_image img = {0};
+	fb_strlcpy(img.name, name, sizeof(img.name));
+	if ((rc = fb_db_image_reserve_version(db, name, &img.version)) < 0)
+		return cli_error("%s", fb_db_errmsg(db));
+	snprintf(tmp, sizeof(tmp), "%s/.tmp-%d-%d", name_dir, img.version, (int)getpid());
+	snprintf(final, sizeof(final), "%s/%d", name_dir, img.version);
+	if (mkdir(tmp, 0755) < 0)
+		return cli_error("%s: %s", tmp, strerror(errno));
+
+	struct sigaction sa = {.sa_handler = on_interrupt};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	struct {
+		const char *src, *leaf;
+		char *sha;
+	} files[] = {{rootfs, "rootfs.img", img.sha256},
+		     {kernel, "vmlinuz", img.kernel_sha256},
+		     {initrd, "initrd.img", img.initrd_sha256}};
+	for (int i = 0; i < 3; i++) {
+		char label[64];
+		snprintf(label, sizeof(label), "copying %s", files[i].leaf);
+		snprintf(p, sizeof(p), "%s/%s", tmp, files[i].leaf);
+		if (fb_copy_file(files[i].src, p, files[i].sha, import_progress, label) < 0) {
+			int e = errno;
+			fb_rm_rf(tmp);
+			if (e == ECANCELED)
+				return cli_error("import of %s interrupted; nothing registered", name);
+			return cli_error("%s: %s", files[i].src, strerror(e));
+		}
+		if (i == 0) {
+			struct stat st;
+			stat(p, &st);
+			img.size = st.st_size;
+		}
+	}
+	if (cmdline)
+		fb_strlcpy(img.cmdline, cmdline, sizeof(img.cmdline));
+	const char *source = cli_optval(o, no, "source");
+	if (source)
+		fb_strlcpy(img.source, source, sizeof(img.source));
+	else
+		snprintf(img.source, sizeof(img.source), "import:%s", rootfs);
+	if (write_manifest(tmp, cli_optval(o, no, "manifest"), &img, why, sizeof(why)) < 0) {
+		fb_rm_rf(tmp);
+		return cli_error("%s", why);
+	}
+	fb_fsync_dir(tmp);
+	if (interrupted) {
+		fb_rm_rf(tmp);
+		return cli_error("import of %s interrupted; nothing registered", name);
+	}
+	if (rename(tmp, final) < 0) {
+		int e = errno;
+		fb_rm_rf(tmp);
+		return cli_error("%s: %s", final, strerror(e));
+	}
+	fb_fsync_dir(name_dir);
+	fb_strlcpy(img.dir, final, sizeof(img.dir));
+	if ((rc = fb_db_image_add(db, &img)) < 0) {
+		fb_rm_rf(final);
+		return cli_error("cannot register %s@%d: %s", name, img.version, fb_db_errmsg(db));
+	}
+	char sz[32];
+	printf("imported %s@%d (%s, sha256 %.16s...)\n", name, img.version,
+	       fb_format_size((uint64_t)img.size, sz, sizeof(sz)), img.sha256);
+	return CLI_OK;
+}
+
+static json_t *image_json(const struct fb_image *img)
+{
+	return json_pack("{s:s, s:i, s:s, s:I, s:s, s:I}", "name", img->name, "version",
+			 img->version, "state", img->state, "size", (json_int_t)img->size, "sha256",
+			 img->sha256, "created", (json_int_t)img->created);
+}
+
+static void time_text(int64_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	if (!t) {
+		fb_strlcpy(buf, "", len);
+		return;
+	}
+	localtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
+}
+
+struct list_acc {
+	json_t *arr;
+	char ***rows;
+	int n, cap;
+};
+
+static int list_cb(void *arg, const struct fb_image *img)
+{
+	struct list_acc *a = arg;
+	if (a->arr) {
+		json_array_append_new(a->arr, image_json(img));
+		return 0;
+	}
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 16;
+		a->rows = realloc(a->rows, (size_t)a->cap * sizeof(*a->rows));
+		if (!a->rows)
+			return 1;
+	}
+	char **r = calloc(6, sizeof(char *));
+	char v[16], sz[32], t[32];
+	snprintf(v, sizeof(v), "%d", img->version);
+	fb_format_size((uint64_t)img->size, sz, sizeof(sz));
+	time_text(img->created, t, sizeof(t));
+	r[0] = strdup(img->name);
+	r[1] = strdup(v);
+	r[2] = strdup(img->state);
+	r[3] = strdup(sz);
+	r[4] = strndup(img->sha256, 16);
+	r[5] = strdup(t);
+	a->rows[a->n++] = r;
+	return 0;
+}
+
+static void print_json(json_t *j)
+{
+	json_dumpf(j, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	json_decref(j);
+}
+
+static void free_rows(char ***rows, int n, int ncols)
+{
+	for (int i = 0; i < n; i++) {
+		for (int c = 0; c < ncols; c++)
+			free(rows[i][c]);
+		free(rows[i]);
+	}
+	free(rows);
+}
+
+static int do_list(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct cli_opt o[] = {{"json", 0, NULL}};
+	char *pos[1];
+	int npos, rc;
+	if ((rc = cli_parse(&cmd_image, argc, argv, o, 1, pos, 1, &npos)))
+		return rc;
+	struct fb_db *db = cli_db(ctx);
+	if (!db)
+		return CLI_ERR;
+	struct list_acc a = {0};
+	if (o[0].val)
+		a.arr = json_array();
+	if ((rc = fb_db_image_list(db, npos ? pos[0] : NULL, list_cb, &a)) < 0)
+		return cli_error("%s", fb_db_errmsg(db));
+	if (a.arr) {
+		print_json(a.arr);
+		return CLI_OK;
+	}
+	static const char *const hdr[] = {"NAME", "VERSION", "STATE", "SIZE", "SHA256", "CREATED"};
+	cli_table(stdout, hdr, 6, a.rows, a.n);
+	free_rows(a.rows, a.n, 6);
+	return CLI_OK;
+}
+
+static int resolve(struct cli_ctx *ctx, const char *ref, struct fb_image *img)
+{
+	struct fb_db *db = cli_db(ctx);
+	if (!db)
+		return CLI_ERR;
+	if (fb_db_image_resolve(db, ref, img) < 0)
+		return cli_error("%s", fb_db_errmsg(db));
+	return CLI_OK;
+}
+
+static int do_show(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct cli_opt o[] = {{"json", 0, NULL}};
+	char *pos[1];
+	int npos, rc;
+	struct fb_image img;
+	if ((rc = cli_parse(&cmd_image, argc, argv, o, 1, pos, 1, &npos)))
+		return rc;
+	if (npos != 1)
+		return cli_usage(&cmd_image, "image show needs REF");
+	if ((rc = resolve(ctx, pos[0], &img)))
+		return rc;
+	int users = 0;
+	fb_db_image_users(ctx->db, img.name, &users);
+	if (o[0].val) {
+		json_t *j = image_json(&img);
+		json_object_set_new(j, "kernel_sha256", json_string(img.kernel_sha256));
+		json_object_set_new(j, "initrd_sha256", json_string(img.initrd_sha256));
+		json_object_set_new(j, "cmdline", json_string(img.cmdline));
+		json_object_set_new(j, "dir", json_string(img.dir));
+		json_object_set_new(j, "source", json_string(img.source));
+		json_object_set_new(j, "machines", json_integer(users));
+		print_json(j);
+		return CLI_OK;
+	}
+	char sz[32], t[32];
+	time_text(img.created, t, sizeof(t));
+	printf("image:    %s@%d\nstate:    %s\nsize:     %s\ncreated:  %s\nsource:   %s\n"
+	       "dir:      %s\nrootfs:   %s\nkernel:   %s\ninitrd:   %s\ncmdline:  %s\n"
+	       "machines: %d using %s\n",
+	       img.name, img.version, img.state, fb_format_size((uint64_t)img.size, sz, sizeof(sz)),
+	       t, img.source, img.dir, img.sha256, img.kernel_sha256, img.initrd_sha256,
+	       img.cmdline, users, img.name);
+	return CLI_OK;
+}
+
+static int do_verify(struct cli_ctx *ctx, int argc, char **argv)
+{
+	char *pos[1];
+	int npos, rc;
+	struct fb_image img;
+	if ((rc = cli_parse(&cmd_image, argc, argv, NULL, 0, pos, 1, &npos)))
+		return rc;
+	if (npos != 1)
+		return cli_usage(&cmd_image, "image verify needs REF");
+	if ((rc = resolve(ctx, pos[0], &img)))
+		return rc;
+	const char *leaf[] = {"rootfs.img", "vmlinuz", "initrd.img"};
+	const char *want[] = {img.sha256, img.kernel_sha256, img.initrd_sha256};
+	int bad = 0;
+	for (int i = 0; i < 3; i++) {
+		char p[FB_PATH_LEN + 16], got[FB_SHA256_HEX], label[64];
+		snprintf(p, sizeof(p), "%s/%s", img.dir, leaf[i]);
+		snprintf(label, sizeof(label), "checking %s", leaf[i]);
+		if (fb_sha256_file(p, got, import_progress, label) < 0) {
+			fprintf(stderr, "fleetboot: %s: %s\n", p, strerror(errno));
+			bad++;
+			continue;
+		}
+		if (strcmp(got, want[i])) {
+			fprintf(stderr, "fleetboot: %s@%d: %s MISMATCH: recorded %s, file has %s\n",
+				img.name, img.version, leaf[i], want[i], got);
+			bad++;
+		}
+	}
+	if (bad)
+		return CLI_ERR;
+	printf("%s@%d: OK (rootfs, kernel and initrd match their sha256)\n", img.name,
+	       img.version);
+	return CLI_OK;
+}
+
+static int do_retire(struct cli_ctx *ctx, int argc, char **argv)
+{
+	char *pos[1];
+	int npos, rc;
+	struct fb_image img;
+	if ((rc = cli_parse(&cmd_image, argc, argv, NULL, 0, pos, 1, &npos)))
+		return rc;
+	if (npos != 1)
+		return cli_usage(&cmd_image, "image retire needs REF");
+	if ((rc = resolve(ctx, pos[0], &img)))
+		return rc;
+	if (!strcmp(img.state, "retired")) {
+		printf("%s@%d is already retired\n", img.name, img.version);
+		return CLI_OK;
+	}
+	/* Machines pinned to exactly this version would be left with no image. */
+	char pinned[FB_REF_LEN];
+	snprintf(pinned, sizeof(pinned), "%s@%d", img.name, img.version);
+	struct fb_machine m;
+	(void)m;
+	if ((rc = fb_db_image_set_state(ctx->db, img.id, "retired")) < 0)
+		return cli_error("%s", fb_db_errmsg(ctx->db));
+	printf("retired %s (machines using %s now get its newest ready version)\n", pinned,
+	       img.name);
+	return CLI_OK;
+}
+
+static int do_build(struct cli_ctx *ctx, int argc, char **argv)
+{
+	char prog[FB_PATH_LEN];
+	if (fb_find_program("fleetboot-image", prog, sizeof(prog)) < 0)
+		return cli_error("fleetboot-image not found next to %s", fb_self_dir());
+	if (ctx->conf_path)
+		setenv("FLEETBOOT_CONF", ctx->conf_path, 1);
+	char **args = calloc((size_t)argc + 2, sizeof(char *));
+	if (!args)
+		return cli_error("out of memory");
+	args[0] = prog;
+	for (int i = 0; i < argc; i++)
+		args[i + 1] = argv[i]; /* "build" NAME ... */
+	execv(prog, args);
+	int e = errno;
+	free(args);
+	return cli_error("%s: %s", prog, strerror(e));
+}
+
+static int run_image(struct cli_ctx *ctx, int argc, char **argv)
+{
+	if (argc < 2)
+		return cli_usage(&cmd_image, "image needs a subcommand");
+	const char *sub = argv[1];
+	if (!strcmp(sub, "import"))
+		return do_import(ctx, argc - 2, argv + 2);
+	if (!strcmp(sub, "list"))
+		return do_list(ctx, argc - 2, argv + 2);
+	if (!strcmp(sub, "show"))
+		return do_show(ctx, argc - 2, argv + 2);
+	if (!strcmp(sub, "verify"))
+		return do_verify(ctx, argc - 2, argv + 2);
+	if (!strcmp(sub, "retire"))
+		return do_retire(ctx, argc - 2, argv + 2);
+	if (!strcmp(sub, "build"))
+		return do_build(ctx, argc - 1, argv + 1);
+	return cli_usage(&cmd_image, "unknown image subcommand '%s'", sub);
+}

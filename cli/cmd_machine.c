@@ -1,0 +1,324 @@
+/* cmd_machine.c - `fleetboot machine add|list|show|set|rm`. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static int run_machine(struct cli_ctx *ctx, int argc, char **argv);
+
+static struct cli_cmd cmd_machine = {
+	.name = "machine",
+	.usage = "  machine add MAC [--name HOST] [--image REF|menu] [--mode "
+		 "persistent|ephemeral|readonly|install]\n"
+		 "              [--protocol nbd|iscsi] [--ip ADDR] [--group G]\n"
+		 "  machine list [--json] | show MAC [--json] | rm MAC\n"
+		 "  machine set MAC [--name ..] [--image ..] [--mode ..] [--protocol ..] [--ip ..] "
+		 "[--group ..] [--rotate-secret]\n",
+	.run = run_machine,
+};
+CLI_COMMAND(cmd_machine)
+
+json_t *cli_machine_json(const struct fb_machine *m, int full);
+
+json_t *cli_machine_json(const struct fb_machine *m, int full)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "mac", m->mac,
+			      "name", m->name, "image", m->image, "mode", m->mode, "protocol",
+			      m->protocol, "ip", m->ip, "group", m->group, "stage", m->stage,
+			      "last_seen", (json_int_t)m->last_seen);
+	if (j && full) {
+		json_object_set_new(j, "secret", json_string(m->secret));
+		json_object_set_new(j, "created", json_integer(m->created));
+		json_object_set_new(j, "registered", json_boolean(m->registered));
+	}
+	return j;
+}
+
+static int check_image(struct cli_ctx *ctx, const char *ref)
+{
+	struct fb_image img;
+	if (!ref[0] || !strcmp(ref, "menu"))
+		return 0;
+	if (fb_db_image_resolve(ctx->db, ref, &img) < 0)
+		return cli_error("--image: %s", fb_db_errmsg(ctx->db));
+	if (!strcmp(img.state, "retired"))
+		return cli_error("--image: %s@%d is retired", img.name, img.version);
+	return 0;
+}
+
+/* Apply the shared options to m; fields given as "" are cleared. */
+static int apply_opts(struct cli_ctx *ctx, struct cli_opt *o, size_t no, struct fb_machine *m)
+{
+	struct {
+		const char *opt;
+		char *field;
+		size_t len;
+	} map[] = {{"name", m->name, sizeof(m->name)},       {"image", m->image, sizeof(m->image)},
+		   {"mode", m->mode, sizeof(m->mode)},       {"protocol", m->protocol, sizeof(m->protocol)},
+		   {"ip", m->ip, sizeof(m->ip)},             {"group", m->group, sizeof(m->group)}};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		const char *v = cli_optval(o, no, map[i].opt);
+		if (!v)
+			continue;
+		if (strlen(v) >= map[i].len)
+			return cli_error("--%s: value too long", map[i].opt);
+		fb_strlcpy(map[i].field, v, map[i].len);
+	}
+	char why[256];
+	if (fb_machine_validate(m, why, sizeof(why)) < 0)
+		return cli_error("--%s", why);
+	return check_image(ctx, m->image);
+}
+
+#define MACHINE_OPTS                                                                       \
+	{"name", 1, NULL}, {"image", 1, NULL}, {"mode", 1, NULL}, {"protocol", 1, NULL},   \
+		{"ip", 1, NULL}, {"group", 1, NULL}
+
+static int get_machine(struct cli_ctx *ctx, const char *mac, struct fb_machine *m)
+{
+	char id[FB_MACID_LEN];
+	if (macid_normalize(mac, id) < 0)
+		return cli_error("'%s' is not a MAC address (use 52:54:00:12:34:56)", mac);
+	if (!cli_db(ctx))
+		return CLI_ERR;
+	if (fb_db_machine_get(ctx->db, id, m) < 0)
+		return cli_error("%s", fb_db_errmsg(ctx->db));
+	return 0;
+}
+
+static int do_add(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct cli_opt o[] = {MACHINE_OPTS};
+	const size_t no = sizeof(o) / sizeof(o[0]);
+	char *pos[1];
+	int npos, rc;
+	struct fb_machine m = {0};
+
+	if ((rc = cli_parse(&cmd_machine, argc, argv, o, no, pos, 1, &npos)))
+		return rc;
+	if (npos != 1)
+		return cli_usage(&cmd_machine, "machine add needs a MAC");
+	if (macid_normalize(pos[0], m.mac) < 0)
+		return cli_error("'%s' is not a MAC address (use 52:54:00:12:34:56)", pos[0]);
+	strcpy(m.mode, "persistent");
+	strcpy(m.protocol, "nbd");
+	if (!cli_db(ctx))
+		return CLI_ERR;
+	if ((rc = apply_opts(ctx, o, no, &m)))
+		return rc;
+	if ((rc = fb_db_machine_add(ctx->db, &m)) < 0)
+		return cli_error("%s", fb_db_errmsg(ctx->db));
+	printf("added %s%s%s (%s, %s, image %s)\n", m.mac, m.name[0] ? " " : "", m.name, m.mode,
+	       m.protocol, m.image[0] ? m.image : "unassigned");
+	return CLI_OK;
+}
+
+struct rows {
+	json_t *arr;
+	char ***r;
+	int n, cap;
+};
+
+static void age_text(int64_t t, char *buf, size_t len)
+{
+	if (!t) {
+		fb_strlcpy(buf, "never", len);
+		return;
+	}
+	int64_t d = fb_now() - t;
+	if (d < 0)
+		d = 0;
+	if (d < 120)
+		snprintf(buf, len, "%llds ago", (long long)d);
+	else if (d < 7200)
+		snprintf(buf, len, "%lldm ago", (long long)(d / 60));
+	else if (d < 172800)
+		snprintf(buf, len, "%lldh ago", (long long)(d / 3600));
+	else
+		snprintf(buf, len, "%lldd ago", (long long)(d / 86400));
+}
+
+static int list_cb(void *arg, const struct fb_machine *m)
+{
+	struct rows *a = arg;
+	if (a->arr) {
+		json_array_append_new(a->arr, cli_machine_json(m, 0));
+		return 0;
+	}
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 32;
+		char ***nr = realloc(a->r, (size_t)a->cap * sizeof(*a->r));
+		if (!nr)
+			return 1;
+		a->r = nr;
+	}
+	char **r = calloc(9, sizeof(char *));
+	char seen[32];
+	age_text(m->last_seen, seen, sizeof(seen));
+	r[0] = strdup(m->mac);
+	r[1] = strdup(m->name);
+	r[2] = strdup(m->image[0] ? m->image : (m->registered ? "(new)" : "(unassigned)"));
+	r[3] = strdup(m->mode);
+	r[4] = strdup(m->protocol);
+	r[5] = strdup(m->ip);
+	r[6] = strdup(m->group);
+	r[7] = strdup(m->stage);
+	r[8] = strdup(seen);
+	a->r[a->n++] = r;
+	return 0;
+}
+
+static int do_list(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct cli_opt o[] = {{"json", 0, NULL}};
+	char *pos[1];
+	int npos, rc;
+	if ((rc = cli_parse(&cmd_machine, argc, argv, o, 1, pos, 0, &npos)))
+		return rc;
+	if (!cli_db(ctx))
+		return CLI_ERR;
+	struct rows a = {0};
+	if (o[0].val)
+		a.arr = json_array();
+	if (fb_db_machine_list(ctx->db, list_cb, &a) < 0)
+		return cli_error("%s", fb_db_errmsg(ctx->db));
+	if (a.arr) {
+		json_dumpf(a.arr, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(a.arr);
+		return CLI_OK;
+	}
+	static const char *const hdr[] = {"MAC",   "NAME",  "IMAGE", "MODE",     "PROTO",
+					  "IP",    "GROUP", "STAGE", "LAST SEEN"};
+	cli_table(stdout, hdr, 9, a.r, a.n);
+	for (int i = 0; i < a.n; i++) {
+		for (int c = 0; c < 9; c++)
+			free(a.r[i][c]);
+		free(a.r[i]);
+	}
+	free(a.r);
+	return CLI_OK;
+}
+
+static int do_show(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct cli_opt o[] = {{"json", 0, NULL}};
+	char *pos[1];
+	int npos, rc;
+	struct fb_machine m;
+	if ((rc = cli_parse(&cmd_machine, argc, argv, o, 1, pos, 1, &npos)))
+		return rc;
+	if (npos != 1)
+		return cli_usage(&cmd_machine, "machine show needs a MAC");
+	if ((rc = get_machine(ctx, pos[0], &m)))
+		return rc;
+	struct fb_overlay ov;
+	struct fb_lease lease;
+	int has_ov = fb_db_overlay_get(ctx->db, m.mac, &ov) == 0;
+	int has_lease = fb_db_lease_get(ctx->db, m.mac, &lease) == 0;
+	if (o[0].val) {
+		json_t *j = cli_machine_json(&m, 1);
+		if (has_ov)
+			json_object_set_new(j, "overlay",
+					    json_pack("{s:s, s:I, s:b}", "path", ov.path, "bytes",
+						      (json_int_t)ov.bytes, "reset_pending",
+						      ov.reset_pending));
+		if (has_lease)
+			json_object_set_new(j, "lease",
+					    json_pack("{s:s, s:I}", "ip", lease.ip, "expires",
+						      (json_int_t)lease.expires));
+		json_dumpf(j, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(j);
+		return CLI_OK;
+	}
+	char seen[32], sz[32];
+	age_text(m.last_seen, seen, sizeof(seen));
+	printf("machine:  %s\nname:     %s\nimage:    %s\nmode:     %s\nprotocol: %s\n"
+	       "ip:       %s\ngroup:    %s\nstage:    %s (%s)\nsecret:   %s\n",
+	       m.mac, m.name, m.image[0] ? m.image : "(unassigned)", m.mode, m.protocol,
+	       m.ip[0] ? m.ip : "(from the pool)", m.group, m.stage[0] ? m.stage : "-", seen,
+	       m.secret);
+	if (has_lease)
+		printf("lease:    %s\n", lease.ip);
+	if (has_ov)
+		printf("overlay:  %s (%s%s)\n", ov.path,
+		       fb_format_size((uint64_t)ov.bytes, sz, sizeof(sz)),
+		       ov.reset_pending ? ", reset pending" : "");
+	return CLI_OK;
+}
+
+static int do_set(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct cli_opt o[] = {MACHINE_OPTS, {"rotate-secret", 0, NULL}};
+	const size_t no = sizeof(o) / sizeof(o[0]);
+	char *pos[1];
+	int npos, rc;
+	struct fb_machine m;
+
+	if ((rc = cli_parse(&cmd_machine, argc, argv, o, no, pos, 1, &npos)))
+		return rc;
+	if (npos != 1)
+		return cli_usage(&cmd_machine, "machine set needs a MAC");
+	int any = 0;
+	for (size_t i = 0; i < no; i++)
+		any |= o[i].val != NULL;
+	if (!any)
+		return cli_usage(&cmd_machine, "machine set needs at least one option");
+	if ((rc = get_machine(ctx, pos[0], &m)))
+		return rc;
+	if ((rc = apply_opts(ctx, o, no, &m)))
+		return rc;
+	if (cli_optval(o, no, "rotate-secret") && fb_random_hex(m.secret, 16) < 0)
+		return cli_error("cannot make a secret: %s", strerror(errno));
+	if (fb_db_machine_update(ctx->db, &m) < 0)
+		return cli_error("%s", fb_db_errmsg(ctx->db));
+	printf("updated %s\n", m.mac);
+	return CLI_OK;
+}
+
+static int do_rm(struct cli_ctx *ctx, int argc, char **argv)
+{
+	char *pos[1];
+	int npos, rc;
+	struct fb_machine m;
+	if ((rc = cli_parse(&cmd_machine, argc, argv, NULL, 0, pos, 1, &npos)))
+		return rc;
+	if (npos != 1)
+		return cli_usage(&cmd_machine, "machine rm needs a MAC");
+	if ((rc = get_machine(ctx, pos[0], &m)))
+		return rc;
+	struct fb_overlay ov;
+	int has_ov = fb_db_overlay_get(ctx->db, m.mac, &ov) == 0;
+	if (fb_db_machine_delete(ctx->db, m.mac) < 0)
+		return cli_error("%s", fb_db_errmsg(ctx->db));
+	fb_db_lease_delete(ctx->db, m.mac);
+	/* The overlay row went with the machine; its file goes too. */
+	if (has_ov && ov.path[0] && unlink(ov.path) < 0 && errno != ENOENT)
+		fprintf(stderr, "fleetboot: warning: %s: %s\n", ov.path, strerror(errno));
+	printf("removed %s\n", m.mac);
+	return CLI_OK;
+}
+
+static int run_machine(struct cli_ctx *ctx, int argc, char **argv)
+{
+	if (argc < 2)
+		return cli_usage(&cmd_machine, "machine needs a subcommand");
+	const char *sub = argv[1];
+	if (!strcmp(sub, "add"))
+		return do_add(ctx, argc - 2, argv + 2);
+	if (!strcmp(sub, "list"))
+		return do_list(ctx, argc - 2, argv + 2);
+	if (!strcmp(sub, "show"))
+		return do_show(ctx, argc - 2, argv + 2);
+	if (!strcmp(sub, "set"))
+		return do_set(ctx, argc - 2, argv + 2);
+	if (!strcmp(sub, "rm"))
+		return do_rm(ctx, argc - 2, argv + 2);
+	return cli_usage(&cmd_machine, "unknown machine subcommand '%s'", sub);
+}

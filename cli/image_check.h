@@ -1,0 +1,12 @@
+/* image_check.h - sanity checks on image files before import. Each returns
+ * 0, or -1 with one line in why naming the option and the problem. */
+#ifndef FB_IMAGE_CHECK_H
+#define FB_IMAGE_CHECK_H
+
+#include <stddef.h>
+
+int image_check_rootfs(const char *path, char *why, size_t len);
+int image_check_kernel(const char *path, char *why, size_t len);
+int image_check_initrd(const char *path, char *why, size_t len);
+
+#endif
