@@ -1,0 +1,354 @@
+/*
+ * cow_io.c - the overlay data path. Cluster c of the disk lives at the
+ * same place in the overlay's data area (identity layout, a sparse file),
+ * so a lookup is one byte of the in-memory map and there is no allocator,
+ * free list or fragmentation to get wrong after a crash.
+ *
+ * Readers take no lock: they load each cluster's state and read the base,
+ * the overlay or zeros. A writer holds the lock stripes of the clusters it
+ * touches, writes the data first and only then publishes the new state
+ * (release store), so a reader that sees COW_DATA finds the data there.
+ * Read-modify-write is needed only when a write covers part of a cluster
+ * the overlay does not hold yet.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "storaged/cow_int.h"
+
+#define SHIFT COW_CLUSTER_SHIFT
+#define MASK  ((uint64_t)COW_CLUSTER - 1)
+
+/* ---- lock stripes ---- */
+
+static uint64_t stripe_mask(uint64_t c0, uint64_t c1)
+{
+	if (c1 - c0 + 1 >= COW_STRIPES)
+		return ~0ull;
+	uint64_t m = 0;
+	for (uint64_t c = c0; c <= c1; c++)
+		m |= 1ull << (c % COW_STRIPES);
+	return m;
+}
+
+/* Always ascending stripe order, so two writers never deadlock. */
+static void lock_stripes(struct cow_ovl *o, uint64_t m)
+{
+	for (int i = 0; i < COW_STRIPES; i++)
+		if (m & (1ull << i))
+			pthread_mutex_lock(&o->stripes[i]);
+}
+
+static void unlock_stripes(struct cow_ovl *o, uint64_t m)
+{
+	for (int i = COW_STRIPES - 1; i >= 0; i--)
+		if (m & (1ull << i))
+			pthread_mutex_unlock(&o->stripes[i]);
+}
+
+/* Publish a cluster's new state (caller holds its stripe). */
+static void set_state(struct cow_ovl *o, uint64_t c, uint8_t s)
+{
+	uint8_t old = __atomic_exchange_n(&o->state[c], s, __ATOMIC_ACQ_REL);
+	if (old == s)
+		return;
+	if (old == COW_DATA)
+		__atomic_fetch_sub(&o->n_data, 1, __ATOMIC_RELAXED);
+	if (s == COW_DATA)
+		__atomic_fetch_add(&o->n_data, 1, __ATOMIC_RELAXED);
+	/* Dirty after the state: a flush that clears dirty before copying
+	 * either copies this state or leaves the chunk dirty for next time. */
+	__atomic_store_n(&o->chunks[c / COW_PER_CHUNK].dirty, 1, __ATOMIC_RELEASE);
+}
+
+/* ---- reads ---- */
+
+static int read_run(struct cow_ovl *o, uint8_t s, uint8_t *p, uint64_t n, uint64_t pos)
+{
+	switch (s) {
+	case COW_DATA:
+		return cow_pread_full(o->fd, p, n, o->h.data_off + pos, 0);
+	case COW_ZERO:
+		memset(p, 0, n);
+		return 0;
+	default:
+		return cow_pread_full(o->base->fd, p, n, pos, 1);
+	}
+}
+
+int cow_ovl_read(struct cow_ovl *o, void *buf, uint64_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+	uint64_t pos = off, end = off + len;
+
+	if (end < off || end > o->h.size)
+		return -EINVAL;
+	while (pos < end) {
+		uint64_t c = pos >> SHIFT;
+		uint8_t s = cow_get(o, c);
+		uint64_t c2 = c + 1;
+		while ((c2 << SHIFT) < end && cow_get(o, c2) == s)
+			c2++;
+		uint64_t run_end = (c2 << SHIFT) < end ? (c2 << SHIFT) : end;
+		int rc = read_run(o, s, p, run_end - pos, pos);
+		if (rc < 0)
+			return rc;
+		p += run_end - pos;
+		pos = run_end;
+	}
+	__atomic_fetch_add(&o->bytes_read, len, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* ---- writes ---- */
+
+/*
+ * Write [from, to) of cluster c with bytes src (NULL = zeros), holding the
+ * stripe. A cluster the overlay holds is patched in place; otherwise its
+ * current content (base or zeros) is merged and the whole cluster written,
+ * so the slot never holds a mix of stale and new data.
+ */
+static int write_partial(struct cow_ovl *o, uint64_t c, uint64_t from, uint64_t to,
+                         const uint8_t *src)
+{
+	uint8_t tmp[COW_CLUSTER];
+	uint64_t cstart = c << SHIFT;
+	uint8_t s = cow_get(o, c);
+	int rc;
+
+	if (s == COW_DATA) {
+		if (src)
+			return cow_pwrite_full(o->fd, src, to - from, o->h.data_off + from);
+		memset(tmp, 0, to - from);
+		return cow_pwrite_full(o->fd, tmp, to - from, o->h.data_off + from);
+	}
+	if (s == COW_ZERO && !src)
+		return 0;
+	if ((rc = read_run(o, s, tmp, COW_CLUSTER, cstart)) < 0)
+		return rc;
+	if (src)
+		memcpy(tmp + (from - cstart), src, to - from);
+	else
+		memset(tmp + (from - cstart), 0, to - from);
+	if ((rc = cow_pwrite_full(o->fd, tmp, COW_CLUSTER, o->h.data_off + cstart)) < 0)
+		return rc;
+	set_state(o, c, COW_DATA);
+	return 0;
+}
+
+int cow_ovl_write(struct cow_ovl *o, const void *buf, uint64_t len, uint64_t off, unsigned flags)
+{
+	const uint8_t *src = buf;
+	uint64_t end = off + len, c0, c1, hc, tc, m;
+	int rc = 0;
+
+	if (o->rdonly)
+		return -EROFS;
+	if (end < off || end > o->h.size)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	c0 = off >> SHIFT;
+	c1 = (end - 1) >> SHIFT;
+	m = stripe_mask(c0, c1);
+	lock_stripes(o, m);
+	hc = c0;
+	tc = c1 + 1;
+	if ((off & MASK) || end < ((c0 + 1) << SHIFT)) {
+		uint64_t to = end < ((c0 + 1) << SHIFT) ? end : (c0 + 1) << SHIFT;
+		if ((rc = write_partial(o, c0, off, to, src)) < 0)
+			goto out;
+		hc = c0 + 1;
+	}
+	if (c1 >= hc && (end & MASK)) {
+		uint64_t from = c1 << SHIFT;
+		if ((rc = write_partial(o, c1, from, end, src + (from - off))) < 0)
+			goto out;
+		tc = c1;
+	}
+	if (tc > hc) {
+		uint64_t from = hc << SHIFT;
+		rc = cow_pwrite_full(o->fd, src + (from - off), (tc - hc) << SHIFT,
+		                     o->h.data_off + from);
+		if (rc < 0)
+			goto out;
+		for (uint64_t c = hc; c < tc; c++)
+			set_state(o, c, COW_DATA);
+	}
+out:
+	__atomic_fetch_add(&o->wgen, 1, __ATOMIC_RELEASE);
+	unlock_stripes(o, m);
+	if (rc < 0)
+		return rc;
+	__atomic_fetch_add(&o->bytes_written, len, __ATOMIC_RELAXED);
+	/* FUA: durable before the reply. Flushing everything is the simple
+	 * way, and with nothing else pending it costs the same. */
+	if (flags & FB_BD_FUA)
+		rc = cow_ovl_flush(o);
+	return rc;
+}
+
+int cow_ovl_zero(struct cow_ovl *o, uint64_t len, uint64_t off, unsigned flags)
+{
+	uint64_t end = off + len, c0, c1, hc, tc, m;
+	int rc = 0;
+
+	if (o->rdonly)
+		return -EROFS;
+	if (end < off || end > o->h.size)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	c0 = off >> SHIFT;
+	c1 = (end - 1) >> SHIFT;
+	m = stripe_mask(c0, c1);
+	lock_stripes(o, m);
+	hc = c0;
+	tc = c1 + 1;
+	/* The last cluster of a disk whose size is not cluster-aligned counts
+	 * as whole when the range runs to the end of the disk. */
+	uint64_t cend = end == o->h.size ? (c1 + 1) << SHIFT : end;
+	if ((off & MASK) || cend < ((c0 + 1) << SHIFT)) {
+		uint64_t to = end < ((c0 + 1) << SHIFT) ? end : (c0 + 1) << SHIFT;
+		if ((rc = write_partial(o, c0, off, to, NULL)) < 0)
+			goto out;
+		hc = c0 + 1;
+	}
+	if (c1 >= hc && (cend & MASK)) {
+		if ((rc = write_partial(o, c1, c1 << SHIFT, end, NULL)) < 0)
+			goto out;
+		tc = c1;
+	}
+	if (tc > hc) {
+		int had_data = 0;
+		for (uint64_t c = hc; c < tc; c++) {
+			had_data |= cow_get(o, c) == COW_DATA;
+			set_state(o, c, COW_ZERO);
+		}
+		/* Give the space back. Readers already see COW_ZERO, and a crash
+		 * before the next flush may show zeros where the durable map
+		 * still says COW_DATA: that is the trim itself, not yet flushed. */
+		if (had_data)
+			fallocate(o->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			          (off_t)(o->h.data_off + (hc << SHIFT)),
+			          (off_t)((tc - hc) << SHIFT));
+	}
+out:
+	__atomic_fetch_add(&o->wgen, 1, __ATOMIC_RELEASE);
+	unlock_stripes(o, m);
+	if (rc == 0 && (flags & FB_BD_FUA))
+		rc = cow_ovl_flush(o);
+	return rc;
+}
+
+/* ---- extents ---- */
+
+/* Is [pos, pos+n) of the base entirely a hole (reads zeros without data)? */
+static int base_hole(const struct cow_base *b, uint64_t pos, uint64_t n, uint64_t *hole_len,
+                     uint64_t *data_len)
+{
+	off_t d = lseek(b->fd, (off_t)pos, SEEK_DATA);
+	if (d < 0 || (uint64_t)d >= pos + n) {
+		*hole_len = n; /* ENXIO: no data after pos */
+		return 1;
+	}
+	if ((uint64_t)d > pos) {
+		*hole_len = (uint64_t)d - pos;
+		return 1;
+	}
+	off_t h = lseek(b->fd, (off_t)pos, SEEK_HOLE);
+	*data_len = (h < 0 || (uint64_t)h >= pos + n) ? n : (uint64_t)h - pos;
+	return 0;
+}
+
+int cow_ovl_extents(struct cow_ovl *o, uint64_t len, uint64_t off, cow_extent_fn fn, void *arg)
+{
+	uint64_t pos = off, end = off + len;
+
+	if (end < off || end > o->h.size)
+		return -EINVAL;
+	while (pos < end) {
+		uint64_t c = pos >> SHIFT;
+		uint8_t s = cow_get(o, c);
+		uint64_t c2 = c + 1;
+		while ((c2 << SHIFT) < end && cow_get(o, c2) == s)
+			c2++;
+		uint64_t run_end = (c2 << SHIFT) < end ? (c2 << SHIFT) : end;
+		if (s != COW_BASE) {
+			if (fn(arg, pos, run_end - pos, s, 0))
+				return 0;
+		} else {
+			uint64_t p = pos;
+			while (p < run_end) {
+				uint64_t hl = 0, dl = 0;
+				int hole = base_hole(o->base, p, run_end - p, &hl, &dl);
+				uint64_t n = hole ? hl : dl;
+				if (fn(arg, p, n, COW_BASE, hole))
+					return 0;
+				p += n;
+			}
+		}
+		pos = run_end;
+	}
+	return 0;
+}
+
+/* ---- export (commit) ---- */
+
+int cow_ovl_export(struct cow_ovl *o, int fd, char sha256[65],
+                   int (*progress)(void *, uint64_t, uint64_t), void *arg)
+{
+	const uint64_t step = 1u << 20;
+	static const char hexd[] = "0123456789abcdef";
+	uint8_t *buf = malloc(step);
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int rc = 0;
+
+	if (!buf || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (uint64_t pos = 0; pos < o->h.size; pos += step) {
+		uint64_t n = o->h.size - pos < step ? o->h.size - pos : step;
+		int zero = 1;
+		if ((rc = cow_ovl_read(o, buf, n, pos)) < 0)
+			goto out;
+		EVP_DigestUpdate(ctx, buf, n);
+		for (uint64_t i = 0; i < n; i += 8) {
+			uint64_t w;
+			memcpy(&w, buf + i, 8);
+			if (w) {
+				zero = 0;
+				break;
+			}
+		}
+		/* All-zero megabytes stay holes in the new image. */
+		if (!zero && (rc = cow_pwrite_full(fd, buf, n, pos)) < 0)
+			goto out;
+		if (progress && progress(arg, pos + n, o->h.size)) {
+			rc = -ECANCELED;
+			goto out;
+		}
+	}
+	if (ftruncate(fd, (off_t)o->h.size) < 0 || fsync(fd) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	for (unsigned i = 0; i < 32; i++) {
+		sha256[2 * i] = hexd[md[i] >> 4];
+		sha256[2 * i + 1] = hexd[md[i] & 15];
+	}
+	sha256[64] = 0;
+out:
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	return rc;
+}
