@@ -73,3 +73,23 @@ netns_new() {
 # Kill a process by pid file at exit.
 kill_at_exit() { cleanup "[ -f '$1' ] && kill \$(cat '$1') 2>/dev/null; sleep 0.2; [ -f '$1' ] && kill -9 \$(cat '$1') 2>/dev/null"; }
 fb() { "$FB_BIN/fleetboot" "$@"; }
+# A small importable image in DIR: root.img (8 MiB ext4 holding /hello),
+# vmlinuz (a stand-in with the bzImage header magic, not bootable) and
+# initrd.img (a cpio archive). For CLI and DB tests that never boot it.
+fixture_image() {
+	local d=$1
+	mkdir -p "$d/rootdir/etc"
+	echo "hello from the fixture" >"$d/rootdir/hello"
+	echo 'NAME="fixture"' >"$d/rootdir/etc/os-release"
+	mke2fs -q -t ext4 -d "$d/rootdir" "$d/root.img" 8M || fail "mke2fs failed"
+	head -c 8192 /dev/urandom >"$d/vmlinuz"
+	printf 'HdrS' | dd of="$d/vmlinuz" bs=1 seek=514 conv=notrunc 2>/dev/null
+	(cd "$d/rootdir" && find . | cpio -o -H newc 2>/dev/null) >"$d/initrd.img"
+}
+# A fresh state dir with its config file; prints the config path.
+fixture_state() {
+	local d=$1
+	mkdir -p "$d"
+	printf '[global]\nstate_dir = %s/state\n' "$d" >"$d/fleetboot.conf"
+	echo "$d/fleetboot.conf"
+}

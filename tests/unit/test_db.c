@@ -1,0 +1,231 @@
+/* Unit tests for db/: schema, machines, images, events, leases, tokens, and
+ * two processes writing at once. */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "db/db.h"
+#include "harness.h"
+
+static char dir[64];
+static char path[128];
+
+static struct fb_db *open_db(void)
+{
+	struct fb_db *db = NULL;
+	CHECK_INT(fb_db_open(&db, path), 0);
+	return db;
+}
+
+static void test_schema(void)
+{
+	struct fb_db *db = open_db();
+	CHECK_INT(fb_db_schema_version(db), 1);
+	fb_db_close(db);
+	db = open_db(); /* reopening does not migrate again */
+	CHECK_INT(fb_db_schema_version(db), 1);
+	fb_db_close(db);
+}
+
+static void test_machines(void)
+{
+	struct fb_db *db = open_db();
+	struct fb_machine m = {0}, got;
+	char why[256];
+
+	fb_strlcpy(m.mac, "52:54:00:AA:BB:01", sizeof(m.mac));
+	strcpy(m.mode, "persistent");
+	strcpy(m.protocol, "nbd");
+	strcpy(m.ip, "10.0.0.50");
+	strcpy(m.group, "lab1");
+	CHECK_INT(fb_db_machine_add(db, &m), 0);
+	CHECK_STR(m.mac, "52-54-00-aa-bb-01");
+	CHECK_INT(strlen(m.secret), 32);
+	CHECK_INT(fb_db_machine_add(db, &m), -EEXIST);
+	CHECK_INT(fb_db_machine_get(db, "52:54:00:aa:bb:01", &got), 0);
+	CHECK_STR(got.secret, m.secret);
+	CHECK_STR(got.group, "lab1");
+	CHECK_INT(fb_db_machine_by_ip(db, "10.0.0.50", &got), 0);
+
+	struct fb_machine m2 = m;
+	strcpy(m2.mac, "52-54-00-aa-bb-02");
+	m2.secret[0] = 0;
+	CHECK_INT(fb_db_machine_add(db, &m2), -EEXIST); /* same reserved ip */
+	m2.ip[0] = 0;
+	CHECK_INT(fb_db_machine_add(db, &m2), 0);
+	CHECK(strcmp(m2.secret, m.secret) != 0);
+
+	struct fb_machine bad = m2;
+	strcpy(bad.mode, "sometimes");
+	CHECK_INT(fb_machine_validate(&bad, why, sizeof(why)), -EINVAL);
+	CHECK(strstr(why, "mode:") == why);
+	bad = m2;
+	strcpy(bad.image, "bad name!");
+	CHECK_INT(fb_machine_validate(&bad, why, sizeof(why)), -EINVAL);
+	CHECK(strstr(why, "image:") == why);
+	CHECK_INT(fb_db_machine_update(db, &bad), -EINVAL);
+
+	strcpy(m2.image, "tiny@3");
+	strcpy(m2.name, "pc-02");
+	CHECK_INT(fb_db_machine_update(db, &m2), 0);
+	CHECK_INT(fb_db_machine_get(db, m2.mac, &got), 0);
+	CHECK_STR(got.image, "tiny@3");
+	CHECK_STR(got.name, "pc-02");
+	CHECK_INT(fb_db_machine_delete(db, m2.mac), 0);
+	CHECK_INT(fb_db_machine_delete(db, m2.mac), -ENOENT);
+	CHECK_INT(fb_db_machine_get(db, m2.mac, &got), -ENOENT);
+	fb_db_close(db);
+}
+
+static int count_cb(void *arg, const struct fb_image *img)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void test_images(void)
+{
+	struct fb_db *db = open_db();
+	struct fb_image img = {0}, got;
+	int v1, v2, n = 0;
+	CHECK_INT(fb_db_image_reserve_version(db, "tiny", &v1), 0);
+	CHECK_INT(v1, 1);
+	CHECK_INT(fb_db_image_reserve_version(db, "tiny", &v2), 0);
+	CHECK_INT(v2, 2); /* v1 never registered: still not reused */
+	strcpy(img.name, "tiny");
+	img.version = v2;
+	strcpy(img.dir, "/x");
+	CHECK_INT(fb_db_image_add(db, &img), 0);
+	CHECK_INT(fb_db_image_add(db, &img), -EEXIST);
+	CHECK_INT(fb_db_image_resolve(db, "tiny", &got), 0);
+	CHECK_INT(got.version, 2);
+	CHECK_INT(fb_db_image_resolve(db, "tiny@1", &got), -ENOENT);
+	CHECK_INT(fb_db_image_resolve(db, "tiny@x", &got), -EINVAL);
+	CHECK_INT(fb_db_image_resolve(db, "nope", &got), -ENOENT);
+	CHECK_INT(fb_db_image_set_state(db, img.id, "retired"), 0);
+	CHECK_INT(fb_db_image_resolve(db, "tiny", &got), -ENOENT);
+	CHECK_INT(fb_db_image_resolve(db, "tiny@2", &got), 0);
+	CHECK_STR(got.state, "retired");
+	CHECK_INT(fb_db_image_reserve_version(db, "tiny", &v1), 0);
+	CHECK_INT(v1, 3);
+	CHECK_INT(fb_db_image_list(db, NULL, count_cb, &n), 0);
+	CHECK_INT(n, 1);
+	char name[FB_NAME_LEN];
+	int ver;
+	CHECK_INT(fb_image_ref_parse("a.b_c-1@12", name, &ver), 0);
+	CHECK_INT(ver, 12);
+	CHECK_INT(fb_image_ref_parse("@1", name, &ver), -EINVAL);
+	CHECK_INT(fb_image_ref_parse("x@0", name, &ver), -EINVAL);
+	CHECK_INT(fb_image_ref_parse("x@-1", name, &ver), -EINVAL);
+	CHECK_INT(fb_image_ref_parse("../x", name, &ver), -EINVAL);
+	CHECK_INT(fb_image_ref_parse("menu", name, &ver), -EINVAL);
+	fb_db_close(db);
+}
+
+static int ev_cb(void *arg, const struct fb_event *e)
+{
+	int *n = arg;
+	(*n)++;
+	return 0;
+}
+
+static void test_events_leases(void)
+{
+	struct fb_db *db = open_db();
+	int64_t seq0, seq1;
+	struct fb_machine m;
+	CHECK_INT(fb_db_machine_boot_seq(db, "52-54-00-aa-bb-01", &seq0), 0);
+	CHECK_INT(fb_db_event_add(db, "52:54:00:aa:bb:01", "dhcp", "arch=0 ipxe=0"), 0);
+	CHECK_INT(fb_db_event_add(db, "52:54:00:aa:bb:01", "dhcp", "arch=0 ipxe=1"), 0);
+	CHECK_INT(fb_db_event_add(db, "52:54:00:aa:bb:01", "ipxe-script", ""), 0);
+	CHECK_INT(fb_db_machine_boot_seq(db, "52-54-00-aa-bb-01", &seq1), 0);
+	CHECK_INT(seq1, seq0 + 1);
+	CHECK_INT(fb_db_machine_get(db, "52-54-00-aa-bb-01", &m), 0);
+	CHECK_STR(m.stage, "ipxe-script");
+	CHECK(m.last_seen > 0);
+	CHECK_INT(fb_db_event_add(db, "52:54:00:aa:bb:01", "Bad Stage", ""), -EINVAL);
+	CHECK_INT(fb_db_event_add(db, "nonsense", "dhcp", ""), -EINVAL);
+	int n = 0;
+	struct fb_event_filter f = {.mac = "52:54:00:aa:bb:01", .stage = "dhcp"};
+	CHECK_INT(fb_db_event_list(db, &f, ev_cb, &n), 0);
+	CHECK_INT(n, 2);
+
+	struct fb_lease l[3] = {{"52-54-00-00-00-01", "10.0.0.100", 100, "", "bound"},
+				{"52-54-00-00-00-02", "10.0.0.101", 200, "h", "bound"},
+				{"52-54-00-00-00-01", "10.0.0.102", 300, "", "bound"}};
+	CHECK_INT(fb_db_lease_put_batch(db, l, 3), 0);
+	struct fb_lease got;
+	CHECK_INT(fb_db_lease_get(db, "52-54-00-00-00-01", &got), 0);
+	CHECK_STR(got.ip, "10.0.0.102");
+	CHECK_INT(fb_db_lease_by_ip(db, "10.0.0.101", &got), 0);
+	CHECK_STR(got.mac, "52-54-00-00-00-02");
+
+	struct fb_token t = {0}, tg;
+	strcpy(t.name, "ci");
+	strcpy(t.hash, "abc");
+	CHECK_INT(fb_db_token_add(db, &t), 0);
+	CHECK_INT(fb_db_token_add(db, &t), -EEXIST);
+	CHECK_INT(fb_db_token_check(db, "abc", &tg), 0);
+	CHECK_STR(tg.name, "ci");
+	CHECK_INT(fb_db_token_revoke(db, "ci"), 0);
+	CHECK_INT(fb_db_token_check(db, "abc", &tg), -ENOENT);
+	fb_db_close(db);
+}
+
+/* Two processes each add 500 machines at the same moment: all 1000 rows
+ * arrive, and neither sees an error. */
+static void test_concurrency(void)
+{
+	pid_t kids[2];
+	for (int k = 0; k < 2; k++) {
+		kids[k] = fork();
+		if (kids[k] == 0) {
+			struct fb_db *db;
+			if (fb_db_open(&db, path))
+				_exit(2);
+			for (int i = 0; i < 500; i++) {
+				struct fb_machine m = {0};
+				snprintf(m.mac, sizeof(m.mac), "02-00-00-00-%02x-%02x", k, i & 0xff);
+				m.mac[9] = (char)('0' + (i >> 8)); /* 02-00-00-0X-.. */
+				strcpy(m.mode, "ephemeral");
+				strcpy(m.protocol, "iscsi");
+				int rc = fb_db_machine_add(db, &m);
+				if (rc) {
+					fprintf(stderr, "child %d: add %s: %d %s\n", k, m.mac, rc,
+						fb_db_errmsg(db));
+					_exit(1);
+				}
+			}
+			fb_db_close(db);
+			_exit(0);
+		}
+	}
+	for (int k = 0; k < 2; k++) {
+		int st;
+		CHECK(waitpid(kids[k], &st, 0) == kids[k]);
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	struct fb_db *db = open_db();
+	int n = 0;
+	struct fb_machine m;
+	(void)m;
+	CHECK_INT(fb_db_machine_list(db, (fb_machine_cb)(void *)count_cb, &n), 0);
+	CHECK_INT(n, 1000 + 1); /* plus the one left from test_machines */
+	fb_db_close(db);
+}
+
+int main(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/fbdbXXXXXX");
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(path, sizeof(path), "%s/fleetboot.db", dir);
+	RUN(test_schema);
+	RUN(test_machines);
+	RUN(test_images);
+	RUN(test_events_leases);
+	RUN(test_concurrency);
+	fb_rm_rf(dir);
+	return HARNESS_EXIT();
+}
