@@ -71,7 +71,7 @@ if [ $unit_only = 0 ]; then
 	pattern=${FB_TESTS:-*/test-*.sh}
 	for t in tests/$pattern; do
 		[ -f "$t" ] || continue
-		case "$t" in tests/unit/* | tests/fuzz/*) continue ;; esac
+		case "$t" in tests/unit/*) continue ;; esac
 		name=${t#tests/}
 		limit=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$t" | head -n 1)
 		run_one "${name%.sh}" "${limit:-600}" bash "$t"
