@@ -1,0 +1,339 @@
+# shellcheck shell=sh
+# shellcheck disable=SC2034 # FB_* variables are read by the sourcing script
+# fleetboot-lib.sh - what a fleetboot initramfs does once the command line
+# is parsed (fleetboot-cmdline.sh): report stages, attach the root device
+# over NBD or iSCSI, mount it (with a RAM overlay in readonly mode), give
+# the machine its hostname and machine-id, install to a local disk, and
+# fall back to a rescue shell with the cause on the console.
+#
+# Shared by the busybox /init, the initramfs-tools script and the dracut
+# module. Needs a shell plus busybox-style tools (wget or curl, md5sum,
+# modprobe, mount, dd); each flavour's hook copies them in.
+
+FB_RUN=/run/fleetboot
+FB_NBD_DEV=/dev/nbd0
+
+fb_log() {
+	echo "fleetboot: $*"
+	# Also to the console when stdout is somewhere else (initramfs-tools
+	# may redirect), so the cause of a failure is always visible.
+	if [ -w /dev/console ] && [ ! -t 1 ]; then
+		echo "fleetboot: $*" >/dev/console 2>/dev/null || :
+	fi
+}
+
+# fb_report STAGE: POST the stage to fleetboot.report. Never blocks the
+# boot for long and never fails it: reports are for the admin's view.
+fb_report() {
+	[ -n "${FB_REPORT:-}" ] || return 0
+	fb_url="$FB_REPORT?name=$1"
+	if command -v wget >/dev/null 2>&1; then
+		wget -q -T 5 -O /dev/null --post-data "stage=$1" "$fb_url" 2>/dev/null ||
+			fb_log "could not report stage $1 to $FB_REPORT"
+	elif command -v curl >/dev/null 2>&1; then
+		curl -fsS -m 5 -o /dev/null -d "stage=$1" "$fb_url" 2>/dev/null ||
+			fb_log "could not report stage $1 to $FB_REPORT"
+	else
+		fb_log "no wget or curl: stage $1 not reported"
+	fi
+	return 0
+}
+
+# fb_rescue CAUSE: print the cause, wait fleetboot.rescue_timeout seconds
+# (so a watching admin or a serial log sees it), then open a shell on the
+# console. Leaving the shell reboots.
+fb_rescue() {
+	fb_log "BOOT FAILED: $*"
+	echo "FLEETBOOT-BOOT-FAILED: $*" >/dev/console 2>/dev/null || :
+	fb_log "rescue shell in ${FB_RESCUE_TIMEOUT:-30} s"
+	sleep "${FB_RESCUE_TIMEOUT:-30}"
+	if command -v setsid >/dev/null 2>&1 && command -v cttyhack >/dev/null 2>&1; then
+		setsid cttyhack sh
+	else
+		sh </dev/console >/dev/console 2>&1
+	fi
+	fb_log "rescue shell ended: rebooting"
+	sync
+	reboot -f
+}
+
+fb_modprobe() {
+	for fb_mod in "$@"; do
+		modprobe -q "$fb_mod" 2>/dev/null || :
+	done
+}
+
+# fb_wait_file SECONDS PATH: wait for a device node or file to appear.
+fb_wait_file() {
+	fb_n=$(($1 * 10))
+	while [ ! -e "$2" ]; do
+		[ $fb_n -gt 0 ] || return 1
+		fb_n=$((fb_n - 1))
+		sleep 0.1
+	done
+}
+
+# fb_attach_nbd: connect /dev/nbd0 to the machine's export. -persist makes
+# nbd-client reconnect when the server restarts (storaged keeps every
+# acknowledged write), -systemd-mark keeps systemd from killing the client
+# that serves the root file system at shutdown, and no -timeout: I/O to
+# the root waits for the server rather than failing.
+fb_attach_nbd() {
+	fb_modprobe nbd
+	fb_wait_file 5 "$FB_NBD_DEV" || { FB_ERROR="no $FB_NBD_DEV (nbd module missing?)"; return 1; }
+	fb_ro=''
+	[ "$FB_MODE" != readonly ] || fb_ro=-readonly
+	fb_tries=0
+	while :; do
+		# shellcheck disable=SC2086 # fb_ro is one word or empty
+		if nbd-client "$FB_ROOT_HOST" "$FB_ROOT_PORT" "$FB_NBD_DEV" -N "$FB_ROOT_EXPORT" \
+			-persist -systemd-mark $fb_ro; then
+			break
+		fi
+		fb_tries=$((fb_tries + 1))
+		if [ $fb_tries -ge 5 ]; then
+			FB_ERROR="nbd-client could not attach export of $FB_MACHINE at $FB_ROOT_HOST:$FB_ROOT_PORT (wrong secret, unknown machine or server down)"
+			return 1
+		fi
+		sleep 2
+	done
+	# The size shows up once the kernel has the connection.
+	fb_n=50
+	while [ "$(cat /sys/block/nbd0/size 2>/dev/null || echo 0)" = 0 ]; do
+		[ $fb_n -gt 0 ] || { FB_ERROR="NBD device has no size after connecting"; return 1; }
+		fb_n=$((fb_n - 1))
+		sleep 0.1
+	done
+	FB_ROOT_DEV=$FB_NBD_DEV
+}
+
+# fb_attach_iscsi: log in with CHAP (user MACID, password SECRET) and find
+# the SCSI disk of the LUN.
+fb_attach_iscsi() {
+	fb_modprobe iscsi_tcp sd_mod
+	mkdir -p /etc/iscsi
+	fb_init_iqn="iqn.2026-11.org.fleetboot.initiator:$FB_MACHINE"
+	echo "InitiatorName=$fb_init_iqn" >/etc/iscsi/initiatorname.iscsi
+	fb_tries=0
+	until iscsistart -i "$fb_init_iqn" -t "$FB_ROOT_IQN" -g 1 -a "$FB_ROOT_HOST" \
+		-p "$FB_ROOT_PORT" -u "$FB_MACHINE" -w "$FB_SECRET"; do
+		fb_tries=$((fb_tries + 1))
+		if [ $fb_tries -ge 5 ]; then
+			FB_ERROR="iSCSI login to $FB_ROOT_IQN at $FB_ROOT_HOST:$FB_ROOT_PORT failed (CHAP secret, target name or server)"
+			return 1
+		fi
+		sleep 2
+	done
+	fb_n=100
+	FB_ROOT_DEV=''
+	while [ -z "$FB_ROOT_DEV" ]; do
+		for fb_b in /sys/class/iscsi_session/session*/device/target*/*:*:*:"$FB_ROOT_LUN"/block/*; do
+			[ -e "$fb_b" ] && FB_ROOT_DEV=/dev/${fb_b##*/}
+		done
+		[ -n "$FB_ROOT_DEV" ] && break
+		[ $fb_n -gt 0 ] || { FB_ERROR="iSCSI LUN $FB_ROOT_LUN has no disk after login"; return 1; }
+		fb_n=$((fb_n - 1))
+		sleep 0.1
+	done
+	fb_wait_file 5 "$FB_ROOT_DEV" || { FB_ERROR="no device node $FB_ROOT_DEV"; return 1; }
+}
+
+fb_attach_root() {
+	case $FB_ROOT_PROTO in
+	nbd) fb_attach_nbd ;;
+	iscsi) fb_attach_iscsi ;;
+	*) FB_ERROR="unknown root protocol '$FB_ROOT_PROTO'"; return 1 ;;
+	esac
+}
+
+# fb_mount_root MOUNTPOINT: mount the attached root. readonly mode: the
+# device is read-only (the server takes no writes), so the root is an
+# overlayfs whose upper layer is a tmpfs; writes vanish at power-off.
+fb_mount_root() {
+	fb_mnt=$1
+	mkdir -p "$fb_mnt"
+	if [ "$FB_MODE" = readonly ]; then
+		fb_modprobe overlay
+		mkdir -p "$FB_RUN/lower" "$FB_RUN/rw"
+		# noload: no journal replay on a device we may not write.
+		mount -t ext4 -o ro,noload "$FB_ROOT_DEV" "$FB_RUN/lower" ||
+			{ FB_ERROR="cannot mount $FB_ROOT_DEV read-only"; return 1; }
+		mount -t tmpfs -o mode=0755 fleetboot-rw "$FB_RUN/rw" ||
+			{ FB_ERROR="cannot mount tmpfs for the overlay"; return 1; }
+		mkdir -p "$FB_RUN/rw/upper" "$FB_RUN/rw/work"
+		mount -t overlay -o "lowerdir=$FB_RUN/lower,upperdir=$FB_RUN/rw/upper,workdir=$FB_RUN/rw/work" \
+			fleetboot-root "$fb_mnt" || { FB_ERROR="cannot mount overlayfs (overlay module missing?)"; return 1; }
+		# Keep the layers visible in the booted system.
+		mkdir -p "$fb_mnt/run/fleetboot" 2>/dev/null || :
+	else
+		mount -t ext4 -o rw "$FB_ROOT_DEV" "$fb_mnt" ||
+			{ FB_ERROR="cannot mount $FB_ROOT_DEV (not an ext4 root?)"; return 1; }
+	fi
+}
+
+# fb_machine_id_value: a stable id per machine (md5 of the machine id, the
+# same 128-bit hex form systemd uses), or a random one per boot in
+# ephemeral mode, where nothing else survives a boot either.
+fb_machine_id_value() {
+	if [ "$FB_MODE" = ephemeral ] && [ -r /proc/sys/kernel/random/uuid ]; then
+		fb_u=$(cat /proc/sys/kernel/random/uuid)
+		# Drop the hyphens with parameter expansion only.
+		fb_id=''
+		while [ -n "$fb_u" ]; do
+			fb_id=$fb_id${fb_u%%-*}
+			case $fb_u in *-*) fb_u=${fb_u#*-} ;; *) fb_u='' ;; esac
+		done
+		echo "$fb_id"
+	else
+		fb_h=$(printf 'fleetboot-machine-id:%s' "$FB_MACHINE" | md5sum)
+		echo "${fb_h%% *}"
+	fi
+}
+
+# fb_personalize ROOT: hostname and machine-id inside the mounted root.
+fb_personalize() {
+	fb_root=$1
+	fb_host=''
+	[ -r "$FB_RUN/hostname" ] && read -r fb_host <"$FB_RUN/hostname"
+	case $fb_host in
+	'' | *[!A-Za-z0-9.-]*) fb_host=$FB_MACHINE ;;
+	esac
+	hostname "$fb_host" 2>/dev/null || echo "$fb_host" >/proc/sys/kernel/hostname 2>/dev/null || :
+	if [ -d "$fb_root/etc" ]; then
+		echo "$fb_host" >"$fb_root/etc/hostname" 2>/dev/null || fb_log "cannot write /etc/hostname"
+		fb_machine_id_value >"$fb_root/etc/machine-id" 2>/dev/null || fb_log "cannot write /etc/machine-id"
+	fi
+	# Hand the parsed parameters to the booted system (its userspace
+	# reporter and test hooks read them): the initramfs's /run is moved
+	# into the new root by every flavour.
+	mkdir -p "$FB_RUN"
+	{
+		echo "FB_MACHINE=$FB_MACHINE"
+		echo "FB_MODE=$FB_MODE"
+		echo "FB_REPORT=$FB_REPORT"
+		echo "FB_ROOT_DEV=${FB_ROOT_DEV:-}"
+	} >"$FB_RUN/boot.env" 2>/dev/null || :
+	fb_log "hostname $fb_host, machine-id $(cat "$fb_root/etc/machine-id" 2>/dev/null)"
+}
+
+# fb__le32 N: N as 4 little-endian bytes (for the MBR partition entry).
+fb__le32() {
+	for fb_i in 0 8 16 24; do
+		# shellcheck disable=SC2059 # the format is the octal escape
+		printf "\\$(printf '%03o' $((($1 >> fb_i) & 255)))"
+	done
+}
+
+# fb_install_disk: the local disk install mode writes to.
+fb_install_disk() {
+	if [ -n "${FB_INSTALL_DISK:-}" ]; then
+		echo "$FB_INSTALL_DISK"
+		return 0
+	fi
+	for fb_d in vda sda nvme0n1 xvda; do
+		if [ -b "/dev/$fb_d" ] && [ "/dev/$fb_d" != "${FB_ROOT_DEV:-}" ]; then
+			echo "/dev/$fb_d"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# fb_install: re-image the local disk from the attached root, then the
+# caller reboots into it. Layout (see README.md): an MBR with syslinux's
+# boot code and one active Linux partition from sector 2048 to the end of
+# the disk, holding a byte copy of the image's ext4 root; extlinux boots
+# the kernel and initrd found in its /boot with root=/dev/XXX1 and no
+# fleetboot.root, so the same initramfs then boots the local root.
+fb_install() {
+	fb_disk=$(fb_install_disk) || { FB_ERROR="install: no local disk (looked for vda, sda, nvme0n1)"; return 1; }
+	fb_dname=${fb_disk#/dev/}
+	fb_src_sectors=$(cat "/sys/class/block/${FB_ROOT_DEV#/dev/}/size" 2>/dev/null || echo 0)
+	fb_dst_sectors=$(cat "/sys/class/block/$fb_dname/size" 2>/dev/null || echo 0)
+	[ "$fb_src_sectors" -gt 0 ] || { FB_ERROR="install: cannot read the size of $FB_ROOT_DEV"; return 1; }
+	if [ "$fb_dst_sectors" -lt $((fb_src_sectors + 2048)) ]; then
+		FB_ERROR="install: $fb_disk ($((fb_dst_sectors / 2048)) MiB) is smaller than the image ($((fb_src_sectors / 2048 + 1)) MiB)"
+		return 1
+	fi
+	fb_mbr=/usr/lib/syslinux/mbr/mbr.bin
+	if [ ! -r "$fb_mbr" ] || ! command -v extlinux >/dev/null 2>&1; then
+		FB_ERROR="install: this initramfs has no extlinux or mbr.bin"
+		return 1
+	fi
+	fb_log "install: writing the image to $fb_disk"
+	# Copy in 16 MiB steps (1 MiB blocks, so the 1 MiB partition offset
+	# is a whole number of blocks) and show progress on the console.
+	fb_total=$(((fb_src_sectors + 32767) / 32768))
+	fb_i=0 fb_last=-10
+	while [ $fb_i -lt $fb_total ]; do
+		dd if="$FB_ROOT_DEV" of="$fb_disk" bs=1M count=16 skip=$((fb_i * 16)) \
+			seek=$((fb_i * 16 + 1)) conv=notrunc 2>/dev/null ||
+			{ FB_ERROR="install: write to $fb_disk failed"; return 1; }
+		fb_i=$((fb_i + 1))
+		fb_pct=$((fb_i * 100 / fb_total))
+		if [ $((fb_pct - fb_last)) -ge 10 ] || [ $fb_i = "$fb_total" ]; then
+			fb_log "install: $fb_pct% ($((fb_i * 16)) of $((fb_total * 16)) MiB)"
+			fb_last=$fb_pct
+		fi
+	done
+	sync
+	# Boot sector: syslinux boot code, a disk signature, one active
+	# partition of type 0x83 starting at sector 2048.
+	fb_tmp=$FB_RUN/mbr.bin
+	mkdir -p "$FB_RUN"
+	{
+		dd if="$fb_mbr" bs=440 count=1 2>/dev/null
+		printf 'fbfb\000\000'
+		printf '\200\376\377\377\203\376\377\377'
+		fb__le32 2048
+		fb__le32 $((fb_dst_sectors - 2048))
+		dd if=/dev/zero bs=48 count=1 2>/dev/null
+		printf '\125\252'
+	} >"$fb_tmp"
+	dd if="$fb_tmp" of="$fb_disk" bs=512 count=1 conv=notrunc 2>/dev/null ||
+		{ FB_ERROR="install: cannot write the boot sector"; return 1; }
+	sync
+	blockdev --rereadpt "$fb_disk" 2>/dev/null || partprobe "$fb_disk" 2>/dev/null || :
+	case $fb_dname in *[0-9]) fb_part=${fb_disk}p1 ;; *) fb_part=${fb_disk}1 ;; esac
+	fb_wait_file 10 "$fb_part" || { FB_ERROR="install: no partition device $fb_part"; return 1; }
+	fb_t=$FB_RUN/target
+	mkdir -p "$fb_t"
+	mount -t ext4 "$fb_part" "$fb_t" || { FB_ERROR="install: cannot mount $fb_part"; return 1; }
+	# The newest kernel and initrd (globs expand in sorted order).
+	fb_k='' fb_r=''
+	for fb_f in "$fb_t"/boot/vmlinuz*; do [ -f "$fb_f" ] && fb_k=${fb_f##*/}; done
+	for fb_f in "$fb_t"/boot/initrd.img*; do [ -f "$fb_f" ] && fb_r=${fb_f##*/}; done
+	if [ -z "$fb_k" ] || [ -z "$fb_r" ]; then
+		umount "$fb_t"
+		FB_ERROR="install: the image has no /boot/vmlinuz* and /boot/initrd.img*"
+		return 1
+	fi
+	# Keep the console (and test) settings of this boot.
+	fb_keep=''
+	read -r fb_cmdline </proc/cmdline
+	for fb_w in $fb_cmdline; do
+		case $fb_w in console=* | fleetboot.test=*) fb_keep="$fb_keep $fb_w" ;; esac
+	done
+	mkdir -p "$fb_t/boot/extlinux"
+	{
+		echo "# Written by fleetboot install mode."
+		echo "DEFAULT fleetboot"
+		echo "TIMEOUT 10"
+		echo "LABEL fleetboot"
+		echo "  LINUX /boot/$fb_k"
+		echo "  INITRD /boot/$fb_r"
+		echo "  APPEND root=$fb_part rw fleetboot.machine=$FB_MACHINE$fb_keep"
+	} >"$fb_t/boot/extlinux/extlinux.conf"
+	if ! extlinux --install "$fb_t/boot/extlinux" >/dev/null 2>&1; then
+		umount "$fb_t"
+		FB_ERROR="install: extlinux could not install the boot loader on $fb_part"
+		return 1
+	fi
+	fb_machine_id_value >"$fb_t/etc/machine-id" 2>/dev/null || :
+	echo "$FB_MACHINE" >"$fb_t/etc/hostname" 2>/dev/null || :
+	sync
+	umount "$fb_t"
+	fb_log "install: done; $fb_disk boots on its own now"
+	fb_report installed
+	return 0
+}
