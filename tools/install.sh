@@ -27,11 +27,14 @@ for f in "$B"/bin/*; do
 done
 
 # Shared files: the same relative layout as the source tree.
-for d in web/ui initramfs image-builder/share templates; do
+for d in web/ui initramfs image-builder templates; do
 	[ -d "$d" ] || continue
 	install -d "$root/share/fleetboot/$d"
 	cp -R "$d"/. "$root/share/fleetboot/$d"/
 done
+# Sources and build rules are not shared files.
+find "$root/share/fleetboot" \( -name '*.c' -o -name '*.h' -o -name '*.o' -o -name '*.d' \
+	-o -name module.mk \) -delete
 # initramfs/ must exist: programs locate share/fleetboot by it.
 install -d "$root/share/fleetboot/initramfs"
 
