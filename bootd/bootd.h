@@ -1,0 +1,182 @@
+/*
+ * bootd.h - fleetboot-bootd: DHCP (authoritative and proxy), TFTP and the
+ * boot HTTP endpoints.
+ *
+ * Threads: the main thread runs one epoll loop (lib/evloop) for DHCP and
+ * TFTP; libmicrohttpd runs HTTP in its own threads; a writer thread owns
+ * the database (batched lease and event writes, and a cache refresh every
+ * second). DHCP never touches SQLite: it reads the in-memory machine cache
+ * and lease table (struct bootd_state, under one rwlock) and queues writes.
+ */
+#ifndef FB_BOOTD_H
+#define FB_BOOTD_H
+
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "db/db.h"
+#include "evloop.h"
+
+struct bootd_iface {
+	char name[IF_NAMESIZE]; /* as configured */
+	int ifindex;            /* 0 = not present (yet) */
+	struct in_addr addr;    /* first IPv4 address; 0 when none */
+	struct in_addr mask;    /* its netmask */
+};
+
+/* A machine as DHCP and HTTP need it (copied out of the DB). */
+struct bootd_machine {
+	uint8_t mac[6];
+	char macid[FB_MACID_LEN];
+	char image[FB_REF_LEN];
+	char mode[16];
+	char protocol[8];
+	struct in_addr ip; /* reserved; 0 = none */
+	char secret[FB_SECRET_LEN];
+	struct bootd_machine *next_mac, *next_ip; /* hash chains */
+};
+
+/* An image version as HTTP needs it. */
+struct bootd_image {
+	char name[FB_NAME_LEN];
+	int version;
+	int ready; /* state "ready" */
+	char dir[FB_PATH_LEN];
+	char cmdline[512];
+};
+
+/* Immutable snapshot of machines and images, swapped whole on refresh. */
+struct bootd_cache {
+	struct bootd_machine *machines;
+	size_t n_machines;
+	struct bootd_machine **by_mac, **by_ip; /* hash heads, nbuckets each */
+	size_t nbuckets;
+	struct bootd_image *images;
+	size_t n_images;
+};
+
+enum lease_state { LEASE_NONE = 0, LEASE_OFFERED, LEASE_BOUND, LEASE_RELEASED, LEASE_DECLINED };
+
+/* One DHCP client (by MAC): its lease, and when it last did a PXE DHCP. */
+struct bootd_client {
+	uint8_t mac[6];
+	struct in_addr ip; /* 0 = no address */
+	int64_t expires;   /* unix time */
+	enum lease_state state;
+	char hostname[FB_NAME_LEN];
+	uint64_t last_pxe_ms; /* monotonic; 0 = never */
+	struct bootd_client *next_mac, *next_ip;
+};
+
+struct bootd_state {
+	pthread_rwlock_t lock; /* guards everything below */
+	struct bootd_cache *cache;
+	struct bootd_client **c_by_mac, **c_by_ip;
+	size_t c_nbuckets, n_clients;
+	/* Declined addresses (not tied to a client): ip -> until. */
+	struct declined {
+		struct in_addr ip;
+		int64_t until;
+	} * declined;
+	size_t n_declined;
+};
+
+struct bootd {
+	struct fb_config cfg;
+	struct fb_loop *loop;
+	char tftp_root[PATH_MAX];
+	int tftp_rootfd;
+	struct bootd_iface ifaces[FB_MAX_IFACES];
+	int n_ifaces;
+	int dhcp_fd, pxe_fd, tftp_fd;
+	struct fb_timer iface_timer;
+	struct bootd_state st;
+	struct writer *wr;
+	struct MHD_Daemon *mhd;
+	struct nl_sock *nl; /* main thread's netlink socket */
+	uint64_t pool_cursor;
+	uint64_t stats_dhcp, stats_tftp;
+	int tftp_active;
+};
+
+/* iface.c: interfaces, addresses, neighbours through libnl-route */
+int iface_refresh(struct bootd *b);
+struct bootd_iface *iface_by_index(struct bootd *b, int ifindex);
+/* Address clients use to reach us on this interface (server_address wins). */
+struct in_addr iface_server_addr(struct bootd *b, const struct bootd_iface *ifc);
+/* Put ip -> mac into the neighbour table of ifindex so a unicast reply can
+ * reach a client that has no address yet. 0 or -1. */
+int neigh_add(struct bootd *b, int ifindex, struct in_addr ip, const uint8_t mac[6]);
+/* Look ip up in the kernel's neighbour table (any thread; opens its own
+ * socket). 0 and the MAC, or -1. */
+int neigh_lookup(struct in_addr ip, uint8_t mac[6]);
+
+/* state.c: the shared in-memory tables */
+int state_init(struct bootd_state *s);
+void state_free(struct bootd_state *s);
+/* Build a cache from the database (writer thread or start-up). */
+struct bootd_cache *cache_load(struct fb_db *db);
+void cache_free(struct bootd_cache *c);
+/* Install a new cache; frees the old one. */
+void state_set_cache(struct bootd_state *s, struct bootd_cache *c);
+/* Lookups; the caller holds s->lock (read or write). */
+const struct bootd_machine *cache_machine(const struct bootd_cache *c, const uint8_t mac[6]);
+const struct bootd_machine *cache_machine_by_ip(const struct bootd_cache *c, struct in_addr ip);
+const struct bootd_image *cache_image(const struct bootd_cache *c, const char *name, int version);
+struct bootd_client *client_get(struct bootd_state *s, const uint8_t mac[6], int create);
+struct bootd_client *client_by_ip(struct bootd_state *s, struct in_addr ip);
+void client_set_ip(struct bootd_state *s, struct bootd_client *cl, struct in_addr ip);
+/* Load persisted leases at start-up. */
+int state_load_leases(struct bootd_state *s, struct fb_db *db);
+/* Which MAC holds ip now (a live lease or a reservation)? 0 or -1. Takes
+ * the lock itself. */
+int state_mac_of_ip(struct bootd_state *s, struct in_addr ip, uint8_t mac[6]);
+
+/* writer.c: the database thread */
+struct writer *writer_start(struct bootd *b, struct fb_db *db);
+void writer_stop(struct writer *w);
+void writer_lease(struct writer *w, const struct bootd_client *cl);
+void writer_event(struct writer *w, const char *macid, const char *stage, const char *detail);
+/* Register an unknown machine (image "" or boot:IMAGE's image). */
+void writer_register(struct writer *w, const char *macid, const char *image);
+/* Ask for a cache refresh soon. */
+void writer_poke(struct writer *w);
+
+/* dhcp.c */
+int dhcp_open(struct bootd *b);
+/* dhcp_policy.c: boot file by client, for tests too */
+struct fb_dhcp_msg;
+enum boot_kind { BOOT_NONE, BOOT_TFTP, BOOT_URL };
+/* Pick the boot file for a request: BOOT_NONE for non-PXE clients. */
+enum boot_kind dhcp_boot_file(const struct fb_dhcp_msg *m, struct in_addr server, int http_port,
+                              char *file, size_t len);
+
+/* tftp.c */
+int tftp_open(struct bootd *b);
+/* tftp_path.c: resolve a requested name under the root; an open fd or a
+ * negative TFTP error code. */
+int tftp_open_file(int rootfd, const char *root, const char *name, const char **why);
+
+/* http.c */
+int http_start(struct bootd *b);
+void http_stop(struct bootd *b);
+
+/* script.c: iPXE scripts (pure; tested by the integration tests) */
+struct fb_buf;
+struct script_ctx {
+	const char *server; /* address clients reach us on */
+	int http_port;
+	int nbd_port, iscsi_port;
+	int menu_timeout; /* seconds */
+};
+void script_generic(struct fb_buf *out, const struct script_ctx *x);
+void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
+                    const struct bootd_image *img);
+void script_menu(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
+                 const struct bootd_cache *c);
+void script_wait(struct fb_buf *out, const struct script_ctx *x, const char *macid);
+
+#endif

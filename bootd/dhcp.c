@@ -1,0 +1,549 @@
+/*
+ * dhcp.c - bootd's DHCPv4 server: authoritative (addresses from the pool,
+ * reservations, relays) and proxy (boot information only, beside another
+ * DHCP server), on port 67 and on the PXE port 4011.
+ *
+ * Everything here runs from memory on the event loop; the database sees
+ * leases and boot events later, through the writer thread. One socket per
+ * port serves every interface: IP_PKTINFO tells which interface a request
+ * came in on (for the server identifier and next-server), and picks the
+ * interface and source address of the reply.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bootd.h"
+#include "log.h"
+#include "proto/dhcp.h"
+
+#define OFFER_HOLD_S   60    /* an offered address is kept for this long */
+#define DECLINE_HOLD_S 600   /* a declined address is not offered again for this long */
+#define NEWBOOT_GAP_MS 60000 /* an iPXE DHCP this long after the last one is a new boot */
+
+struct dhcp_in {
+	struct bootd *b;
+	struct bootd_iface *ifc;
+	struct fb_dhcp_msg m;
+	struct sockaddr_in src;
+	int from_pxe_port;
+	struct in_addr sid;    /* our server identifier on this interface */
+	struct in_addr server; /* next-server / URL host */
+};
+
+/* Bad packets are logged at most once a second (then at debug level), so
+ * a flood of garbage cannot flood the log. */
+static void warn_limited(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void warn_limited(const char *fmt, ...)
+{
+	static uint64_t last;
+	char msg[300];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	uint64_t now = fb_mono_ms();
+	if (now - last >= 1000) {
+		last = now;
+		log_warnx("%s", msg);
+	} else {
+		log_debug("%s", msg);
+	}
+}
+
+static int open_udp(int port)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	int sz = 4 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* ---- addresses --------------------------------------------------------- */
+
+static int in_pool(const struct bootd *b, struct in_addr ip)
+{
+	uint32_t h = ntohl(ip.s_addr);
+	return b->cfg.pool_first && h >= b->cfg.pool_first && h <= b->cfg.pool_last;
+}
+
+static int declined(struct bootd *b, struct in_addr ip, int64_t now)
+{
+	for (size_t i = 0; i < b->st.n_declined; i++)
+		if (b->st.declined[i].ip.s_addr == ip.s_addr && b->st.declined[i].until > now)
+			return 1;
+	return 0;
+}
+
+static int is_ours(struct bootd *b, struct in_addr ip)
+{
+	for (int i = 0; i < b->n_ifaces; i++)
+		if (b->ifaces[i].addr.s_addr == ip.s_addr)
+			return 1;
+	return ip.s_addr == b->cfg.router.s_addr || ip.s_addr == b->cfg.dns.s_addr;
+}
+
+/* May cl (with machine m, NULL when unknown) have ip? */
+static int addr_usable(struct bootd *b, struct bootd_client *cl, struct in_addr ip, int64_t now)
+{
+	struct bootd_client *other = client_by_ip(&b->st, ip);
+	if (other && other != cl && other->expires > now &&
+	    (other->state == LEASE_BOUND || other->state == LEASE_OFFERED))
+		return 0;
+	const struct bootd_machine *owner = cache_machine_by_ip(b->st.cache, ip);
+	if (owner && memcmp(owner->mac, cl->mac, 6))
+		return 0;
+	return !declined(b, ip, now) && !is_ours(b, ip);
+}
+
+static void assign(struct bootd *b, struct bootd_client *cl, struct in_addr ip)
+{
+	struct bootd_client *other = client_by_ip(&b->st, ip);
+	if (other && other != cl) {
+		client_set_ip(&b->st, other, (struct in_addr){0});
+		other->state = LEASE_NONE;
+	}
+	client_set_ip(&b->st, cl, ip);
+}
+
+/* The address to offer: reservation, current lease, requested, next free. */
+static int choose_addr(struct bootd *b, struct bootd_client *cl, const struct bootd_machine *m,
+                       struct in_addr req, struct in_addr *out, int64_t now)
+{
+	if (m && m->ip.s_addr) {
+		*out = m->ip;
+		return 0;
+	}
+	if (cl->ip.s_addr && in_pool(b, cl->ip) && addr_usable(b, cl, cl->ip, now)) {
+		*out = cl->ip;
+		return 0;
+	}
+	if (req.s_addr && in_pool(b, req) && addr_usable(b, cl, req, now)) {
+		*out = req;
+		return 0;
+	}
+	if (!b->cfg.pool_first)
+		return -1;
+	uint64_t n = (uint64_t)b->cfg.pool_last - b->cfg.pool_first + 1;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t k = (b->pool_cursor + i) % n;
+		struct in_addr ip = {htonl(b->cfg.pool_first + (uint32_t)k)};
+		if (addr_usable(b, cl, ip, now)) {
+			b->pool_cursor = k + 1;
+			*out = ip;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* ---- replies ----------------------------------------------------------- */
+
+static void send_reply(struct dhcp_in *in, const uint8_t *pkt, size_t len, int type,
+                       struct in_addr yiaddr)
+{
+	struct bootd *b = in->b;
+	const struct fb_dhcp_msg *q = &in->m;
+	struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(68)};
+	int ifindex = in->ifc->ifindex;
+	if (in->from_pxe_port) {
+		dst = in->src; /* PXE port: back where it came from */
+		ifindex = 0;
+	} else if (q->giaddr.s_addr) {
+		dst.sin_addr = q->giaddr;
+		dst.sin_port = htons(67);
+		ifindex = 0;
+	} else if (type == FB_DHCPNAK) {
+		dst.sin_addr.s_addr = INADDR_BROADCAST;
+	} else if (q->ciaddr.s_addr) {
+		dst.sin_addr = q->ciaddr;
+		ifindex = 0;
+	} else if ((q->flags & FB_DHCP_BROADCAST) || !yiaddr.s_addr) {
+		dst.sin_addr.s_addr = INADDR_BROADCAST;
+	} else if (neigh_add(b, in->ifc->ifindex, yiaddr, q->chaddr) == 0) {
+		dst.sin_addr = yiaddr;
+	} else {
+		dst.sin_addr.s_addr = INADDR_BROADCAST;
+	}
+
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} cm;
+	memset(&cm, 0, sizeof(cm));
+	struct iovec iov = {(void *)pkt, len};
+	struct msghdr mh = {.msg_name = &dst,
+	                    .msg_namelen = sizeof(dst),
+	                    .msg_iov = &iov,
+	                    .msg_iovlen = 1,
+	                    .msg_control = cm.buf,
+	                    .msg_controllen = sizeof(cm.buf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = IPPROTO_IP;
+	c->cmsg_type = IP_PKTINFO;
+	c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+	struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(c);
+	pi->ipi_ifindex = ifindex;
+	pi->ipi_spec_dst = in->ifc->addr;
+	int fd = in->from_pxe_port ? b->pxe_fd : b->dhcp_fd;
+	if (sendmsg(fd, &mh, 0) < 0) {
+		char a[FB_IP_LEN];
+		warn_limited("cannot send a reply to %s: %s", ip4_format(dst.sin_addr, a),
+		             strerror(errno));
+		return;
+	}
+	if (log_verbose()) {
+		char a[FB_IP_LEN], y[FB_IP_LEN], mac[FB_MACID_LEN];
+		log_debug("%s %s to %s yiaddr %s via %s", fb_dhcp_type_name(type),
+		          mac_format(q->chaddr, mac), ip4_format(dst.sin_addr, a),
+		          ip4_format(yiaddr, y), in->ifc->name);
+	}
+}
+
+/* Build and send OFFER/ACK/NAK. yiaddr 0: no address (proxy, INFORM). */
+static void reply(struct dhcp_in *in, int type, struct in_addr yiaddr, enum boot_kind bk,
+                  const char *file, int with_lease)
+{
+	struct bootd *b = in->b;
+	const struct fb_dhcp_msg *q = &in->m;
+	uint8_t pkt[1024];
+	struct fb_wr w = fb_wr_init(pkt, sizeof(pkt));
+	struct fb_dhcp_reply r = {.req = q, .type = (uint8_t)type, .yiaddr = yiaddr};
+	if (type != FB_DHCPNAK && bk != BOOT_NONE) {
+		r.siaddr = in->server;
+		r.file = file;
+	}
+	if (fb_dhcp_build_start(&w, &r) < 0) {
+		log_warnx("boot file name too long: %s", file ? file : "");
+		return;
+	}
+	fb_dhcp_put_ip(&w, FB_OPT_SERVER_ID, in->sid);
+	if (type == FB_DHCPNAK) {
+		fb_dhcp_put_str(&w, FB_OPT_MESSAGE, "address not valid here");
+	} else {
+		if (with_lease) {
+			uint32_t lt = b->cfg.lease_time;
+			fb_dhcp_put_u32(&w, FB_OPT_LEASE, lt);
+			fb_dhcp_put_u32(&w, FB_OPT_T1, lt / 2);
+			fb_dhcp_put_u32(&w, FB_OPT_T2, (uint32_t)((uint64_t)lt * 7 / 8));
+		}
+		if (b->cfg.dhcp == FB_DHCP_AUTHORITATIVE && !in->from_pxe_port) {
+			fb_dhcp_put_ip(&w, FB_OPT_SUBNET, b->cfg.netmask);
+			if (b->cfg.router.s_addr)
+				fb_dhcp_put_ip(&w, FB_OPT_ROUTER, b->cfg.router);
+			if (b->cfg.dns.s_addr)
+				fb_dhcp_put_ip(&w, FB_OPT_DNS, b->cfg.dns);
+		}
+		if (bk != BOOT_NONE) {
+			int proxy = b->cfg.dhcp != FB_DHCP_AUTHORITATIVE || in->from_pxe_port;
+			if (fb_dhcp_vendor_is(q, "HTTPClient")) {
+				/* UEFI HTTP Boot accepts only an echo of HTTPClient. */
+				fb_dhcp_put_str(&w, FB_OPT_VENDOR_CLASS, "HTTPClient");
+			} else if (proxy) {
+				fb_dhcp_put_str(&w, FB_OPT_VENDOR_CLASS, "PXEClient");
+				/* PXE discovery control: boot from the file given. */
+				const uint8_t pxe[] = {6, 1, 8, 255};
+				fb_dhcp_put(&w, FB_OPT_VENDOR, pxe, sizeof(pxe));
+			}
+			size_t gl;
+			const uint8_t *guid = fb_dhcp_opt(q, FB_OPT_UUID, &gl);
+			if (guid && proxy)
+				fb_dhcp_put(&w, FB_OPT_UUID, guid, gl);
+		}
+	}
+	int n = fb_dhcp_build_end(&w);
+	if (n < 0) {
+		log_warnx("reply does not fit in %zu bytes", sizeof(pkt));
+		return;
+	}
+	send_reply(in, pkt, (size_t)n, type, yiaddr);
+}
+
+/* ---- policy: machines, events ------------------------------------------ */
+
+/* Record the DHCP boot event for PXE firmware and iPXE (not the OS). */
+static void dhcp_event(struct dhcp_in *in, struct bootd_client *cl, int arch, int ipxe)
+{
+	struct bootd *b = in->b;
+	uint64_t now = fb_loop_now(b->loop);
+	int newboot = 0;
+	if (ipxe && cl && (!cl->last_pxe_ms || now - cl->last_pxe_ms > NEWBOOT_GAP_MS))
+		newboot = 1; /* iPXE in the NIC ROM: its DHCP is the start of a boot */
+	if (cl)
+		cl->last_pxe_ms = now;
+	char mac[FB_MACID_LEN], detail[160];
+	mac_format(in->m.chaddr, mac);
+	snprintf(detail, sizeof(detail), "arch=%d ipxe=%d%s iface=%s", arch, ipxe,
+	         newboot ? " newboot=1" : "", in->ifc->name);
+	writer_event(b->wr, mac, "dhcp", detail);
+}
+
+static void handle(struct dhcp_in *in)
+{
+	struct bootd *b = in->b;
+	struct fb_dhcp_msg *m = &in->m;
+	int64_t now = fb_now();
+	char macid[FB_MACID_LEN];
+	mac_format(m->chaddr, macid);
+
+	int arch = fb_dhcp_client_arch(m);
+	int ipxe = fb_dhcp_is_ipxe(m);
+	int pxe = ipxe || arch >= 0 || fb_dhcp_vendor_is(m, "PXEClient") ||
+	          fb_dhcp_vendor_is(m, "HTTPClient");
+
+	const struct bootd_machine *mach = cache_machine(b->st.cache, m->chaddr);
+	int may_boot = pxe;
+	if (pxe && !mach) {
+		switch (b->cfg.unknown_machines) {
+		case FB_UNKNOWN_IGNORE:
+			may_boot = 0;
+			break;
+		case FB_UNKNOWN_REGISTER:
+			if (m->type == FB_DHCPDISCOVER)
+				writer_register(b->wr, macid, "");
+			break;
+		case FB_UNKNOWN_BOOT:
+			if (m->type == FB_DHCPDISCOVER)
+				writer_register(b->wr, macid, b->cfg.unknown_image);
+			break;
+		}
+	}
+	char file[160] = "";
+	enum boot_kind bk =
+	    may_boot ? dhcp_boot_file(m, in->server, b->cfg.http_port, file, sizeof(file))
+	             : BOOT_NONE;
+
+	/* The PXE port: boot information for a REQUEST, in either mode. */
+	if (in->from_pxe_port) {
+		if ((m->type == FB_DHCPREQUEST || m->type == FB_DHCPINFORM) && bk != BOOT_NONE)
+			reply(in, FB_DHCPACK, (struct in_addr){0}, bk, file, 0);
+		return;
+	}
+
+	if (b->cfg.dhcp == FB_DHCP_PROXY) {
+		if (m->type != FB_DHCPDISCOVER || bk == BOOT_NONE)
+			return; /* the other server does the rest */
+		struct bootd_client *cl = client_get(&b->st, m->chaddr, 1);
+		dhcp_event(in, cl, arch, ipxe);
+		reply(in, FB_DHCPOFFER, (struct in_addr){0}, bk, file, 0);
+		return;
+	}
+
+	/* Authoritative. */
+	struct in_addr req = {0}, sid = {0};
+	fb_dhcp_opt_ip(m, FB_OPT_REQ_IP, &req);
+	int has_sid = fb_dhcp_opt_ip(m, FB_OPT_SERVER_ID, &sid) == 0;
+	struct bootd_client *cl = client_get(&b->st, m->chaddr, 1);
+	if (!cl)
+		return;
+
+	switch (m->type) {
+	case FB_DHCPDISCOVER: {
+		struct in_addr ip;
+		if (pxe)
+			dhcp_event(in, cl, arch, ipxe);
+		if (choose_addr(b, cl, mach, req, &ip, now) < 0) {
+			warn_limited("no free address for %s", macid);
+			return;
+		}
+		if (!(cl->ip.s_addr == ip.s_addr && cl->state == LEASE_BOUND &&
+		      cl->expires > now)) {
+			assign(b, cl, ip);
+			cl->state = LEASE_OFFERED;
+			cl->expires = now + OFFER_HOLD_S;
+		}
+		reply(in, FB_DHCPOFFER, ip, bk, file, 1);
+		return;
+	}
+	case FB_DHCPREQUEST: {
+		struct in_addr want = req.s_addr ? req : m->ciaddr;
+		if (has_sid && sid.s_addr != in->sid.s_addr) {
+			/* The client took another server's offer. */
+			if (cl->state == LEASE_OFFERED) {
+				client_set_ip(&b->st, cl, (struct in_addr){0});
+				cl->state = LEASE_NONE;
+			}
+			return;
+		}
+		if (!want.s_addr)
+			return;
+		int ok;
+		if (mach && mach->ip.s_addr)
+			ok = want.s_addr == mach->ip.s_addr;
+		else
+			ok = in_pool(b, want) && addr_usable(b, cl, want, now);
+		if (!ok) {
+			/* Authoritative: a wrong address for this network, or one
+			 * somebody else holds, gets a NAK so the client restarts. */
+			reply(in, FB_DHCPNAK, (struct in_addr){0}, BOOT_NONE, NULL, 0);
+			return;
+		}
+		assign(b, cl, want);
+		cl->state = LEASE_BOUND;
+		cl->expires = now + b->cfg.lease_time;
+		if (fb_dhcp_opt_str(m, FB_OPT_HOSTNAME, cl->hostname, sizeof(cl->hostname)) < 0)
+			cl->hostname[0] = 0;
+		writer_lease(b->wr, cl);
+		reply(in, FB_DHCPACK, want, bk, file, 1);
+		return;
+	}
+	case FB_DHCPRELEASE:
+		if (cl->ip.s_addr && cl->ip.s_addr == m->ciaddr.s_addr &&
+		    cl->state == LEASE_BOUND) {
+			cl->state = LEASE_RELEASED;
+			cl->expires = now;
+			writer_lease(b->wr, cl);
+		}
+		return;
+	case FB_DHCPDECLINE:
+		if (req.s_addr && cl->ip.s_addr == req.s_addr) {
+			void *p = realloc(b->st.declined,
+			                  (b->st.n_declined + 1) * sizeof(*b->st.declined));
+			if (p) {
+				b->st.declined = p;
+				b->st.declined[b->st.n_declined].ip = req;
+				b->st.declined[b->st.n_declined].until = now + DECLINE_HOLD_S;
+				b->st.n_declined++;
+			}
+			cl->state = LEASE_DECLINED;
+			writer_lease(b->wr, cl);
+			client_set_ip(&b->st, cl, (struct in_addr){0});
+			cl->state = LEASE_NONE;
+			char a[FB_IP_LEN];
+			log_warnx("%s declined %s (in use by someone else?)", macid,
+			          ip4_format(req, a));
+		}
+		return;
+	case FB_DHCPINFORM:
+		if (m->ciaddr.s_addr)
+			reply(in, FB_DHCPACK, (struct in_addr){0}, bk, file, 0);
+		return;
+	default:
+		return;
+	}
+}
+
+static void prune_declined(struct bootd *b, int64_t now)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < b->st.n_declined; i++)
+		if (b->st.declined[i].until > now)
+			b->st.declined[j++] = b->st.declined[i];
+	b->st.n_declined = j;
+}
+
+static void on_packet(struct bootd *b, int pxe_port, const uint8_t *buf, size_t len,
+                      const struct sockaddr_in *src, int ifindex)
+{
+	static struct dhcp_in in; /* large (option table); the loop is single-threaded */
+	char a[FB_IP_LEN];
+	in.b = b;
+	in.from_pxe_port = pxe_port;
+	in.src = *src;
+	in.ifc = iface_by_index(b, ifindex);
+	if (!in.ifc || !in.ifc->addr.s_addr) {
+		log_debug("ignoring DHCP from %s on interface %d (not served)",
+		          ip4_format(src->sin_addr, a), ifindex);
+		return;
+	}
+	const char *why;
+	if (fb_dhcp_parse(&in.m, buf, len, &why) < 0) {
+		warn_limited("malformed DHCP packet from %s: %s", ip4_format(src->sin_addr, a),
+		             why);
+		return;
+	}
+	if (in.m.op != 1 || !fb_dhcp_has_ether(&in.m) || !in.m.type)
+		return; /* replies, non-Ethernet and plain BOOTP are not ours */
+	in.sid = in.ifc->addr;
+	in.server = iface_server_addr(b, in.ifc);
+	b->stats_dhcp++;
+	pthread_rwlock_wrlock(&b->st.lock);
+	if (b->st.n_declined)
+		prune_declined(b, fb_now());
+	handle(&in);
+	pthread_rwlock_unlock(&b->st.lock);
+}
+
+static void on_readable(struct fb_loop *l, int fd, uint32_t events, void *arg)
+{
+	struct bootd *b = arg;
+	for (int i = 0; i < 64; i++) {
+		uint8_t buf[FB_DHCP_MAX_LEN + 1];
+		struct sockaddr_in src;
+		union {
+			char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+			struct cmsghdr align;
+		} cm;
+		struct iovec iov = {buf, sizeof(buf)};
+		struct msghdr mh = {.msg_name = &src,
+		                    .msg_namelen = sizeof(src),
+		                    .msg_iov = &iov,
+		                    .msg_iovlen = 1,
+		                    .msg_control = cm.buf,
+		                    .msg_controllen = sizeof(cm.buf)};
+		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("recvmsg");
+			return;
+		}
+		int ifindex = 0;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
+				ifindex = ((struct in_pktinfo *)CMSG_DATA(c))->ipi_ifindex;
+		if (mh.msg_flags & MSG_TRUNC) {
+			char a[FB_IP_LEN];
+			warn_limited("oversized DHCP datagram from %s",
+			             ip4_format(src.sin_addr, a));
+			continue;
+		}
+		on_packet(b, fd == b->pxe_fd, buf, (size_t)n, &src, ifindex);
+	}
+}
+
+static void on_iface_timer(struct fb_loop *l, void *arg)
+{
+	struct bootd *b = arg;
+	iface_refresh(b);
+	fb_timer_arm(l, &b->iface_timer, 5000);
+}
+
+int dhcp_open(struct bootd *b)
+{
+	b->dhcp_fd = b->pxe_fd = -1;
+	fb_timer_init(&b->iface_timer, on_iface_timer, b);
+	fb_timer_arm(b->loop, &b->iface_timer, 5000);
+	if (b->cfg.dhcp == FB_DHCP_OFF)
+		return 0;
+	b->dhcp_fd = open_udp(67);
+	if (b->dhcp_fd < 0) {
+		log_warn("cannot bind UDP port 67");
+		return -1;
+	}
+	b->pxe_fd = open_udp(4011);
+	if (b->pxe_fd < 0) {
+		log_warn("cannot bind UDP port 4011");
+		return -1;
+	}
+	if (fb_loop_add_fd(b->loop, b->dhcp_fd, EPOLLIN, on_readable, b) < 0 ||
+	    fb_loop_add_fd(b->loop, b->pxe_fd, EPOLLIN, on_readable, b) < 0)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,57 @@
+/*
+ * dhcp_policy.c - which boot file a DHCP client gets.
+ *
+ * The decision is by what the client says it is, never by MAC alone, so
+ * iPXE is never handed iPXE again (a chainload loop): iPXE (user-class
+ * "iPXE" or option 175) gets the HTTP script; UEFI HTTP Boot (vendor class
+ * "HTTPClient") gets an HTTP URL of the iPXE EFI binary; PXE firmware gets
+ * an iPXE binary over TFTP by its architecture (option 93; 7 and 9 are
+ * both x86-64 UEFI in practice). Plain DHCP clients get no boot file.
+ */
+#include <stdio.h>
+
+#include "bootd.h"
+#include "proto/dhcp.h"
+
+enum boot_kind dhcp_boot_file(const struct fb_dhcp_msg *m, struct in_addr server, int http_port,
+                              char *file, size_t len)
+{
+	char s[FB_IP_LEN];
+	ip4_format(server, s);
+	int arch = fb_dhcp_client_arch(m);
+	if (fb_dhcp_is_ipxe(m)) {
+		snprintf(file, len, "http://%s:%d/boot.ipxe", s, http_port);
+		return BOOT_URL;
+	}
+	if (fb_dhcp_vendor_is(m, "HTTPClient")) {
+		const char *bin = arch == 19 || arch == 11 ? "ipxe-arm64.efi" : "ipxe.efi";
+		snprintf(file, len, "http://%s:%d/tftp/%s", s, http_port, bin);
+		return BOOT_URL;
+	}
+	if (!fb_dhcp_vendor_is(m, "PXEClient") && arch < 0)
+		return BOOT_NONE;
+	const char *f;
+	switch (arch) {
+	case -1:
+	case 0:
+		f = "undionly.kpxe";
+		break;
+	case 6:
+		f = "ipxe-i386.efi";
+		break;
+	case 7:
+	case 9:
+		f = "ipxe.efi";
+		break;
+	case 10:
+		f = "ipxe-arm32.efi";
+		break;
+	case 11:
+		f = "ipxe-arm64.efi";
+		break;
+	default:
+		return BOOT_NONE; /* an architecture we have nothing for */
+	}
+	snprintf(file, len, "%s", f);
+	return BOOT_TFTP;
+}

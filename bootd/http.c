@@ -1,0 +1,426 @@
+/*
+ * http.c - the boot HTTP endpoints on libmicrohttpd (its own threads, so
+ * a slow download never delays DHCP or TFTP).
+ *
+ *   GET /boot.ipxe                       generic script: chain this machine's
+ *   GET /boot/MAC.ipxe[?image=REF]       the machine's script or its menu
+ *   POST /boot/MAC/stage?name=STAGE      a boot stage from the initramfs
+ *   GET /images/NAME/VERSION/vmlinuz|initrd.img   (HEAD, Range; sendfile)
+ *   GET /tftp/FILE                       TFTP-root files (UEFI HTTP Boot)
+ *   GET /healthz
+ *
+ * A machine script holds the machine's secret, so it goes only to the
+ * requester that is the machine: its address holds the machine's lease or
+ * reservation, or the kernel's neighbour table maps it to the machine's
+ * MAC. A stage report needs the same, or the machine's secret (query
+ * "secret=" or header "X-Fleetboot-Secret"), since the initramfs may run
+ * with an address bootd did not hand out.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+
+#include "bootd.h"
+#include "bootd/http_route.h"
+#include "buf.h"
+#include "log.h"
+
+#define MAX_BODY 4096
+
+struct req_state {
+	size_t body; /* bytes of request body seen (ignored, but bounded) */
+};
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *type,
+                                 const char *text, size_t len)
+{
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	enum MHD_Result ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result send_msg(struct MHD_Connection *c, unsigned status, const char *msg)
+{
+	char buf[256];
+	int n = snprintf(buf, sizeof(buf), "%s\n", msg);
+	return send_text(c, status, "text/plain", buf, (size_t)n);
+}
+
+static struct in_addr peer_addr(struct MHD_Connection *c)
+{
+	struct in_addr a = {0};
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+		a = ((const struct sockaddr_in *)ci->client_addr)->sin_addr;
+	return a;
+}
+
+/* Our address on this connection: what the client can reach us at. */
+static void local_addr(struct bootd *b, struct MHD_Connection *c, char out[FB_IP_LEN])
+{
+	if (b->cfg.server_address[0]) {
+		fb_strlcpy(out, b->cfg.server_address, FB_IP_LEN);
+		return;
+	}
+	struct sockaddr_in sa = {0};
+	socklen_t sl = sizeof(sa);
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci && getsockname(ci->connect_fd, (struct sockaddr *)&sa, &sl) == 0 &&
+	    sa.sin_family == AF_INET)
+		ip4_format(sa.sin_addr, out);
+	else
+		fb_strlcpy(out, "0.0.0.0", FB_IP_LEN);
+}
+
+/* Which MAC is this requester? Lease/reservation first, then neighbours. */
+static int requester_mac(struct bootd *b, struct in_addr ip, uint8_t mac[6])
+{
+	if (!ip.s_addr)
+		return -1;
+	if (state_mac_of_ip(&b->st, ip, mac) == 0)
+		return 0;
+	return neigh_lookup(ip, mac);
+}
+
+static int requester_is(struct bootd *b, struct in_addr ip, const uint8_t want[6])
+{
+	uint8_t mac[6];
+	/* A lease or reservation names one machine; if that is not the one
+	 * asked for, the neighbour table still decides (a machine may hold a
+	 * stale lease record from before an address change). */
+	if (state_mac_of_ip(&b->st, ip, mac) == 0 && !memcmp(mac, want, 6))
+		return 1;
+	return neigh_lookup(ip, mac) == 0 && !memcmp(mac, want, 6);
+}
+
+static void script_ctx_of(struct bootd *b, struct MHD_Connection *c, struct script_ctx *x,
+                          char server[FB_IP_LEN])
+{
+	local_addr(b, c, server);
+	x->server = server;
+	x->http_port = b->cfg.http_port;
+	x->nbd_port = b->cfg.nbd_port;
+	x->iscsi_port = b->cfg.iscsi_port;
+	x->menu_timeout = b->cfg.menu_timeout;
+}
+
+static enum MHD_Result send_buf(struct MHD_Connection *c, struct fb_buf *out)
+{
+	if (out->failed) {
+		fb_buf_free(out);
+		return send_msg(c, 503, "out of memory");
+	}
+	enum MHD_Result r = send_text(c, 200, "text/plain", (const char *)out->data, out->len);
+	fb_buf_free(out);
+	return r;
+}
+
+static enum MHD_Result do_script(struct bootd *b, struct MHD_Connection *c, const struct route *rt)
+{
+	uint8_t mac[6];
+	char server[FB_IP_LEN], peer[FB_IP_LEN];
+	struct script_ctx x;
+	struct fb_buf out = {0};
+	struct in_addr pa = peer_addr(c);
+	mac_parse(rt->mac, mac);
+	ip4_format(pa, peer);
+	script_ctx_of(b, c, &x, server);
+	const char *want_image = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "image");
+
+	if (!requester_is(b, pa, mac)) {
+		log_warnx("refused the script of %s to %s: not that machine", rt->mac, peer);
+		return send_msg(c, 403, "forbidden: this script belongs to another machine");
+	}
+	pthread_rwlock_rdlock(&b->st.lock);
+	const struct bootd_machine *mp = cache_machine(b->st.cache, mac);
+	struct bootd_machine m;
+	if (mp)
+		m = *mp;
+	if (!mp) {
+		pthread_rwlock_unlock(&b->st.lock);
+		switch (b->cfg.unknown_machines) {
+		case FB_UNKNOWN_IGNORE:
+			return send_msg(c, 404, "unknown machine");
+		case FB_UNKNOWN_REGISTER:
+			writer_register(b->wr, rt->mac, "");
+			break;
+		case FB_UNKNOWN_BOOT:
+			writer_register(b->wr, rt->mac, b->cfg.unknown_image);
+			break;
+		}
+		script_wait(&out, &x, rt->mac);
+		return send_buf(c, &out);
+	}
+	int menu = !m.image[0] || !strcmp(m.image, "menu");
+	char name[FB_NAME_LEN], detail[200];
+	int version = 0;
+	const char *ref = m.image;
+	if (want_image) {
+		if (!menu) {
+			pthread_rwlock_unlock(&b->st.lock);
+			log_warnx("%s (%s) asked for image %s but is not set to the menu", rt->mac,
+			          peer, want_image);
+			return send_msg(c, 403, "forbidden: this machine is not set to the menu");
+		}
+		ref = want_image;
+		menu = 0;
+	}
+	if (menu) {
+		script_menu(&out, &x, &m, b->st.cache);
+		pthread_rwlock_unlock(&b->st.lock);
+		writer_event(b->wr, rt->mac, "ipxe-script", "menu");
+		return send_buf(c, &out);
+	}
+	const struct bootd_image *ip = NULL;
+	if (fb_image_ref_parse(ref, name, &version) == 0)
+		ip = cache_image(b->st.cache, name, version);
+	if (!ip || (want_image && !ip->ready)) {
+		pthread_rwlock_unlock(&b->st.lock);
+		log_warnx("%s: image %s is not available", rt->mac, ref);
+		return send_msg(c, 404, "image not available");
+	}
+	struct bootd_image img = *ip;
+	pthread_rwlock_unlock(&b->st.lock);
+	script_machine(&out, &x, &m, &img);
+	snprintf(detail, sizeof(detail), "image=%s@%d", img.name, img.version);
+	writer_event(b->wr, rt->mac, "ipxe-script", detail);
+	return send_buf(c, &out);
+}
+
+static enum MHD_Result do_stage(struct bootd *b, struct MHD_Connection *c, const struct route *rt)
+{
+	uint8_t mac[6];
+	char peer[FB_IP_LEN], detail[64];
+	struct in_addr pa = peer_addr(c);
+	ip4_format(pa, peer);
+	mac_parse(rt->mac, mac);
+	const char *name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "name");
+	const char *secret = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "secret");
+	if (!secret)
+		secret = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Fleetboot-Secret");
+	if (!name || !http_stage_name_ok(name))
+		return send_msg(c, 400, "name: expected a stage name ([a-z0-9-], 1-23 chars)");
+	char known_secret[FB_SECRET_LEN] = "";
+	int found = 0;
+	pthread_rwlock_rdlock(&b->st.lock);
+	const struct bootd_machine *mp = cache_machine(b->st.cache, mac);
+	if (mp) {
+		found = 1;
+		fb_strlcpy(known_secret, mp->secret, sizeof(known_secret));
+	}
+	pthread_rwlock_unlock(&b->st.lock);
+	if (!found)
+		return send_msg(c, 404, "unknown machine");
+	int ok = 0;
+	if (secret && strlen(secret) == strlen(known_secret) && known_secret[0])
+		ok = CRYPTO_memcmp(secret, known_secret, strlen(known_secret)) == 0;
+	if (!ok)
+		ok = requester_is(b, pa, mac);
+	if (!ok) {
+		log_warnx("refused stage %s for %s from %s: not that machine and no secret", name,
+		          rt->mac, peer);
+		return send_msg(c, 403, "forbidden: not that machine (send its secret)");
+	}
+	snprintf(detail, sizeof(detail), "from=%s", peer);
+	writer_event(b->wr, rt->mac, name, detail);
+	return send_msg(c, 200, "ok");
+}
+
+/* Serve an open file with Content-Length, Range and sendfile. Takes fd. */
+static enum MHD_Result serve_fd(struct MHD_Connection *c, int fd, const char *type)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return send_msg(c, 404, "not found");
+	}
+	uint64_t size = (uint64_t)st.st_size, start = 0, len = size;
+	const char *rh = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range");
+	int rr = http_parse_range(rh, size, &start, &len);
+	char cr[96];
+	if (rr < 0) {
+		close(fd);
+		struct MHD_Response *r =
+		    MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		if (!r)
+			return MHD_NO;
+		snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)size);
+		MHD_add_response_header(r, "Content-Range", cr);
+		enum MHD_Result ret = MHD_queue_response(c, 416, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
+	struct MHD_Response *r = MHD_create_response_from_fd_at_offset64(len, fd, start);
+	if (!r) {
+		close(fd);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Accept-Ranges", "bytes");
+	unsigned status = 200;
+	if (rr == 0) {
+		snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)start,
+		         (unsigned long long)(start + len - 1), (unsigned long long)size);
+		MHD_add_response_header(r, "Content-Range", cr);
+		status = 206;
+	}
+	enum MHD_Result ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static void file_event(struct bootd *b, struct MHD_Connection *c, const struct route *rt)
+{
+	uint8_t mac[6];
+	char macid[FB_MACID_LEN], detail[160];
+	if (rt->head || MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range"))
+		return; /* only a whole download marks the stage */
+	if (requester_mac(b, peer_addr(c), mac) < 0)
+		return;
+	pthread_rwlock_rdlock(&b->st.lock);
+	int known = cache_machine(b->st.cache, mac) != NULL;
+	pthread_rwlock_unlock(&b->st.lock);
+	if (!known)
+		return;
+	snprintf(detail, sizeof(detail), "image=%s@%d", rt->name, rt->version);
+	writer_event(b->wr, mac_format(mac, macid),
+	             !strcmp(rt->file, "vmlinuz") ? "kernel" : "initrd", detail);
+}
+
+static enum MHD_Result do_image(struct bootd *b, struct MHD_Connection *c, const struct route *rt)
+{
+	char path[FB_PATH_LEN + 32];
+	int found = 0;
+	pthread_rwlock_rdlock(&b->st.lock);
+	const struct bootd_image *im = cache_image(b->st.cache, rt->name, rt->version);
+	if (im) {
+		found = 1;
+		snprintf(path, sizeof(path), "%s/%s", im->dir, rt->file);
+	}
+	pthread_rwlock_unlock(&b->st.lock);
+	if (!found)
+		return send_msg(c, 404, "no such image version");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		log_warn("%s", path);
+		return send_msg(c, 404, "file missing from the image");
+	}
+	file_event(b, c, rt);
+	return serve_fd(c, fd, "application/octet-stream");
+}
+
+static enum MHD_Result do_tftp_file(struct bootd *b, struct MHD_Connection *c,
+                                    const struct route *rt)
+{
+	const char *why;
+	int fd = tftp_open_file(b->tftp_rootfd, b->tftp_root, rt->file, &why);
+	if (fd < 0)
+		return send_msg(c, 404, why);
+	return serve_fd(c, fd, "application/efi");
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version, const char *upload,
+                               size_t *upload_size, void **con_cls)
+{
+	struct bootd *b = cls;
+	struct req_state *rs = *con_cls;
+	if (!rs) {
+		rs = calloc(1, sizeof(*rs));
+		if (!rs)
+			return MHD_NO;
+		*con_cls = rs;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		/* Bodies are not used; read and drop them, up to a bound. */
+		rs->body += *upload_size;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (rs->body > MAX_BODY)
+		return send_msg(c, 413, "request body too large");
+	struct route rt;
+	const char *why = "";
+	int st = http_route(method, url, &rt, &why);
+	if (st)
+		return send_msg(c, (unsigned)st, why);
+	char server[FB_IP_LEN];
+	struct script_ctx x;
+	struct fb_buf out = {0};
+	switch (rt.kind) {
+	case R_HEALTH:
+		return send_msg(c, 200, "ok");
+	case R_GENERIC:
+		script_ctx_of(b, c, &x, server);
+		script_generic(&out, &x);
+		return send_buf(c, &out);
+	case R_SCRIPT:
+		return do_script(b, c, &rt);
+	case R_STAGE:
+		return do_stage(b, c, &rt);
+	case R_IMAGE:
+		return do_image(b, c, &rt);
+	case R_TFTP:
+		return do_tftp_file(b, c, &rt);
+	default:
+		return send_msg(c, 404, "not found");
+	}
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+	free(*con_cls);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[256];
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	size_t n = strlen(buf);
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = 0;
+	log_debug("http: %s", buf);
+}
+
+int http_start(struct bootd *b)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads = ncpu > 1 ? (unsigned)(ncpu > 8 ? 8 : ncpu) : 1;
+	b->mhd = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
+	    (uint16_t)b->cfg.http_port, NULL, NULL, handler, b, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+	    NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, b, MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
+	if (!b->mhd) {
+		log_warnx("cannot start the HTTP server on port %d", b->cfg.http_port);
+		return -1;
+	}
+	return 0;
+}
+
+void http_stop(struct bootd *b)
+{
+	if (b->mhd)
+		MHD_stop_daemon(b->mhd);
+	b->mhd = NULL;
+}

@@ -1,0 +1,183 @@
+/*
+ * main.c - fleetboot-bootd start-up: options, configuration, sockets,
+ * privilege drop, threads, and the event loop.
+ *
+ *   fleetboot-bootd [-c FILE] [-f] [-n] [-v]
+ *
+ * Privileges: all ports are bound first; then, when started as root, the
+ * process switches to the user "fleetboot" (or "nobody") -- but only when
+ * that user owns the state directory, since bootd must keep writing the
+ * database. A root-owned state directory keeps bootd as root, and says so
+ * in the log. After a drop, neighbour entries cannot be added, so replies
+ * to clients without an address are broadcast.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <netlink/netlink.h>
+
+#include "bootd.h"
+#include "log.h"
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: fleetboot-bootd [-c FILE] [-f] [-n] [-v]\n");
+	exit(2);
+}
+
+static void on_signal(struct fb_loop *l, int signo, void *arg)
+{
+	log_info("signal %d: stopping", signo);
+	fb_loop_stop(l);
+}
+
+static void drop_privileges(struct bootd *b)
+{
+	if (geteuid() != 0)
+		return;
+	struct passwd *pw = getpwnam("fleetboot");
+	if (!pw)
+		pw = getpwnam("nobody");
+	struct stat st;
+	if (!pw || stat(b->cfg.state_dir, &st) < 0) {
+		log_info("no unprivileged user found; staying root");
+		return;
+	}
+	if (st.st_uid != pw->pw_uid) {
+		log_info("state dir %s is not owned by %s: staying root to write the database "
+		         "(chown it to %s to run unprivileged)",
+		         b->cfg.state_dir, pw->pw_name, pw->pw_name);
+		return;
+	}
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+		fatal("cannot drop privileges to %s", pw->pw_name);
+	log_info("running as %s", pw->pw_name);
+}
+
+static void raise_nofile(void)
+{
+	/* One socket and one file per TFTP transfer: thousands at once. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf = NULL;
+	int foreground = 0, check = 0, verbose = 0, opt;
+	while ((opt = getopt(argc, argv, "c:fnvh")) != -1) {
+		switch (opt) {
+		case 'c':
+			conf = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("fleetboot-bootd", foreground || check, verbose);
+
+	static struct bootd b;
+	char err[512];
+	if (fb_config_load(&b.cfg, conf, conf != NULL, err, sizeof(err)) < 0) {
+		fprintf(stderr, "fleetboot-bootd: %s\n", err);
+		return 1;
+	}
+	if (b.cfg.dhcp == FB_DHCP_AUTHORITATIVE && !b.cfg.pool_first) {
+		fprintf(stderr,
+		        "fleetboot-bootd: %s: [bootd] pool: required when dhcp = "
+		        "authoritative\n",
+		        b.cfg.path[0] ? b.cfg.path : "(defaults)");
+		return 1;
+	}
+	if (b.cfg.dhcp != FB_DHCP_OFF && !b.cfg.n_interfaces) {
+		fprintf(stderr,
+		        "fleetboot-bootd: %s: [bootd] interface: required when dhcp is on\n",
+		        b.cfg.path[0] ? b.cfg.path : "(defaults)");
+		return 1;
+	}
+	if (check) {
+		if (verbose)
+			fb_config_print(&b.cfg, stdout);
+		return 0;
+	}
+	if (!foreground && daemon(0, 0) < 0)
+		fatal("daemon");
+	raise_nofile();
+	signal(SIGPIPE, SIG_IGN);
+
+	fb_config_path(&b.cfg, "tftp", b.tftp_root, sizeof(b.tftp_root));
+	b.tftp_rootfd = open(b.tftp_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (b.tftp_rootfd < 0 && b.cfg.tftp)
+		fatal("TFTP root %s", b.tftp_root);
+	for (int i = 0; i < b.cfg.n_interfaces; i++)
+		fb_strlcpy(b.ifaces[i].name, b.cfg.interfaces[i], IF_NAMESIZE);
+	b.n_ifaces = b.cfg.n_interfaces;
+
+	if (state_init(&b.st) < 0)
+		fatalx("out of memory");
+	struct fb_db *db;
+	int rc = fb_db_open_state(&db, b.cfg.state_dir);
+	if (rc < 0)
+		fatalx("cannot open the database in %s: %s", b.cfg.state_dir, strerror(-rc));
+	struct bootd_cache *c = cache_load(db);
+	if (!c)
+		fatalx("cannot read machines and images: %s", fb_db_errmsg(db));
+	state_set_cache(&b.st, c);
+	if (state_load_leases(&b.st, db) < 0)
+		fatalx("cannot read leases: %s", fb_db_errmsg(db));
+	log_info("%zu machines, %zu images, %zu leases", c->n_machines, c->n_images,
+	         b.st.n_clients);
+
+	b.loop = fb_loop_new();
+	if (!b.loop)
+		fatal("event loop");
+	/* Before any thread starts, so every thread has them blocked and
+	 * they arrive through the loop's signalfd. */
+	fb_loop_add_signal(b.loop, SIGTERM, on_signal, &b);
+	fb_loop_add_signal(b.loop, SIGINT, on_signal, &b);
+	iface_refresh(&b);
+	if (dhcp_open(&b) < 0 || tftp_open(&b) < 0)
+		fatalx("cannot open the DHCP/TFTP sockets");
+	b.wr = writer_start(&b, db);
+	if (!b.wr)
+		fatalx("cannot start the database writer");
+	if (http_start(&b) < 0)
+		fatalx("cannot start HTTP");
+	drop_privileges(&b);
+	log_info("serving: dhcp %s, tftp %s, http port %d",
+	         b.cfg.dhcp == FB_DHCP_AUTHORITATIVE ? "authoritative"
+	         : b.cfg.dhcp == FB_DHCP_PROXY       ? "proxy"
+	                                             : "off",
+	         b.cfg.tftp ? "on" : "off", b.cfg.http_port);
+	rc = fb_loop_run(b.loop);
+	http_stop(&b);
+	writer_stop(b.wr); /* commits whatever is still queued */
+	if (b.nl)
+		nl_socket_free(b.nl);
+	fb_loop_free(b.loop);
+	state_free(&b.st);
+	return rc < 0 ? 1 : 0;
+}

@@ -1,0 +1,105 @@
+/*
+ * script.c - the iPXE scripts bootd serves.
+ *
+ * The machine script names the initrd and passes it as initrd= on the
+ * kernel line, which Debian's iPXE under UEFI needs (LAB.md) and BIOS
+ * accepts too. Menu choices chain /boot/MAC.ipxe?image=REF: HTTP honours
+ * that query only for a machine set to the menu, only for a ready image,
+ * and only for the requester that is that machine, so a menu cannot be
+ * used to learn another machine's secret or to boot a machine pinned to
+ * one image into another.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bootd.h"
+#include "buf.h"
+
+void script_generic(struct fb_buf *out, const struct script_ctx *x)
+{
+	/* netX is the interface iPXE just configured (the one booting). */
+	fb_buf_printf(out,
+	              "#!ipxe\n"
+	              "chain http://%s:%d/boot/${netX/mac:hexhyp}.ipxe || goto failed\n"
+	              "exit\n"
+	              ":failed\n"
+	              "echo fleetboot: could not fetch this machine's script, retrying in 10 s\n"
+	              "sleep 10\n"
+	              "chain http://%s:%d/boot.ipxe\n",
+	              x->server, x->http_port, x->server, x->http_port);
+}
+
+void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
+                    const struct bootd_image *img)
+{
+	char root[160];
+	if (!strcmp(m->protocol, "iscsi"))
+		snprintf(root, sizeof(root), "iscsi:%s:%d:iqn.2026-11.org.fleetboot:%s:0",
+		         x->server, x->iscsi_port, m->macid);
+	else
+		snprintf(root, sizeof(root), "nbd:%s:%d:%s.%s", x->server, x->nbd_port, m->macid,
+		         m->secret);
+	fb_buf_printf(out,
+	              "#!ipxe\n"
+	              "echo fleetboot: %s booting %s@%d (%s)\n"
+	              "initrd --name initrd.img http://%s:%d/images/%s/%d/initrd.img\n"
+	              "kernel http://%s:%d/images/%s/%d/vmlinuz initrd=initrd.img%s%s ip=dhcp "
+	              "fleetboot.server=%s fleetboot.machine=%s fleetboot.mode=%s "
+	              "fleetboot.root=%s fleetboot.secret=%s "
+	              "fleetboot.report=http://%s:%d/boot/%s/stage console=ttyS0 console=tty0\n"
+	              "boot\n",
+	              m->macid, img->name, img->version, m->mode, x->server, x->http_port,
+	              img->name, img->version, x->server, x->http_port, img->name, img->version,
+	              img->cmdline[0] ? " " : "", img->cmdline, x->server, m->macid, m->mode, root,
+	              m->secret, x->server, x->http_port, m->macid);
+}
+
+void script_menu(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
+                 const struct bootd_cache *c)
+{
+	fb_buf_printf(out,
+	              "#!ipxe\n"
+	              "menu fleetboot: %s\n"
+	              "item --gap Images:\n",
+	              m->macid);
+	int n = 0;
+	for (size_t i = 0; c && i < c->n_images; i++) {
+		const struct bootd_image *im = &c->images[i];
+		if (!im->ready)
+			continue;
+		fb_buf_printf(out, "item img%zu %s@%d\n", i, im->name, im->version);
+		n++;
+	}
+	if (!n)
+		fb_buf_printf(out, "item --gap (no images are ready)\n");
+	fb_buf_printf(out,
+	              "item --gap Other:\n"
+	              "item local Boot from the local disk\n"
+	              "item shell iPXE shell\n"
+	              "choose --default local --timeout %d target || goto local\n"
+	              "goto ${target}\n",
+	              x->menu_timeout * 1000);
+	for (size_t i = 0; c && i < c->n_images; i++) {
+		const struct bootd_image *im = &c->images[i];
+		if (!im->ready)
+			continue;
+		fb_buf_printf(out, ":img%zu\nchain http://%s:%d/boot/%s.ipxe?image=%s@%d\n", i,
+		              x->server, x->http_port, m->macid, im->name, im->version);
+	}
+	fb_buf_printf(out, ":local\n"
+	                   "sanboot --no-describe --drive 0x80 || exit\n"
+	                   ":shell\n"
+	                   "shell\n");
+}
+
+void script_wait(struct fb_buf *out, const struct script_ctx *x, const char *macid)
+{
+	/* A machine registered a moment ago: the cache catches up within a
+	 * second, so try again shortly. */
+	fb_buf_printf(out,
+	              "#!ipxe\n"
+	              "echo fleetboot: %s is being registered\n"
+	              "sleep 2\n"
+	              "chain http://%s:%d/boot/%s.ipxe\n",
+	              macid, x->server, x->http_port, macid);
+}

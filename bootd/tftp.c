@@ -1,0 +1,348 @@
+/*
+ * tftp.c - bootd's read-only TFTP server (RFC 1350, 2347, 2348, 2349, 7440)
+ * on the main event loop.
+ *
+ * Each transfer has its own connected UDP socket (its own TID, as the RFC
+ * asks) and an embedded retransmission timer, so thousands run at once
+ * without threads. Blocks are counted in 64 bits internally, so the 16-bit
+ * block number on the wire simply wraps for large files. A block is sent
+ * again only when the timer fires, never because of a duplicate ACK (the
+ * Sorcerer's Apprentice bug); with a window (RFC 7440) an ACK inside the
+ * window resumes from the block after it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bootd.h"
+#include "log.h"
+#include "proto/tftp.h"
+
+#define MAX_RETRIES    6
+#define MAX_TIMEOUT_MS 8000
+#define MAX_WINDOW     256 /* larger windows are clamped */
+#define MAX_TRANSFERS  4000
+
+struct xfer {
+	struct bootd *b;
+	int fd; /* connected to the client */
+	int filefd;
+	uint64_t size;
+	unsigned blksize, window;
+	uint64_t acked;   /* highest block acknowledged (0 = none) */
+	uint64_t sent;    /* highest block sent */
+	uint64_t last;    /* number of the final (short) block */
+	int oack_pending; /* waiting for ACK 0 */
+	int oack_len;
+	uint8_t oack[128];
+	unsigned timeout_ms, base_timeout_ms, retries;
+	int event_done;
+	struct fb_timer timer;
+	struct sockaddr_in peer;
+	char name[256];
+	uint8_t *buf; /* blksize + 4 */
+};
+
+static void xfer_end(struct xfer *x, const char *why)
+{
+	struct bootd *b = x->b;
+	if (why)
+		log_debug("%s to %s: %s", x->name, inet_ntoa(x->peer.sin_addr), why);
+	fb_timer_disarm(b->loop, &x->timer);
+	fb_loop_del_fd(b->loop, x->fd);
+	close(x->fd);
+	close(x->filefd);
+	free(x->buf);
+	free(x);
+	b->tftp_active--;
+}
+
+static int send_block(struct xfer *x, uint64_t blk)
+{
+	uint64_t off = (blk - 1) * x->blksize;
+	size_t len =
+	    off >= x->size ? 0 : (size_t)(x->size - off < x->blksize ? x->size - off : x->blksize);
+	fb_tftp_build_data_hdr(x->buf, 4, (uint16_t)blk);
+	if (len) {
+		ssize_t r = pread(x->filefd, x->buf + 4, len, (off_t)off);
+		if (r != (ssize_t)len)
+			return -1;
+	}
+	if (send(x->fd, x->buf, 4 + len, 0) < 0 && errno != EAGAIN && errno != ENOBUFS &&
+	    errno != ECONNREFUSED)
+		return -1;
+	return 0;
+}
+
+/* Send the window that starts after the last ACK. */
+static void send_window(struct xfer *x)
+{
+	uint64_t end = x->acked + x->window;
+	if (end > x->last)
+		end = x->last;
+	for (uint64_t k = x->acked + 1; k <= end; k++) {
+		if (send_block(x, k) < 0) {
+			xfer_end(x, "read or send failed");
+			return;
+		}
+	}
+	x->sent = end;
+	fb_timer_arm(x->b->loop, &x->timer, x->timeout_ms);
+}
+
+static void on_timeout(struct fb_loop *l, void *arg)
+{
+	struct xfer *x = arg;
+	if (++x->retries > MAX_RETRIES) {
+		xfer_end(x, "client stopped answering");
+		return;
+	}
+	x->timeout_ms = x->timeout_ms * 2 > MAX_TIMEOUT_MS ? MAX_TIMEOUT_MS : x->timeout_ms * 2;
+	if (x->oack_pending) {
+		send(x->fd, x->oack, (size_t)x->oack_len, 0);
+		fb_timer_arm(l, &x->timer, x->timeout_ms);
+		return;
+	}
+	send_window(x);
+}
+
+static void record_event(struct xfer *x)
+{
+	uint8_t mac[6];
+	char macid[FB_MACID_LEN], detail[300];
+	x->event_done = 1;
+	if (state_mac_of_ip(&x->b->st, x->peer.sin_addr, mac) < 0 &&
+	    neigh_lookup(x->peer.sin_addr, mac) < 0)
+		return;
+	snprintf(detail, sizeof(detail), "file=%s size=%llu", x->name, (unsigned long long)x->size);
+	writer_event(x->b->wr, mac_format(mac, macid), "tftp", detail);
+}
+
+static void on_xfer(struct fb_loop *l, int fd, uint32_t events, void *arg)
+{
+	struct xfer *x = arg;
+	for (;;) {
+		uint8_t pkt[516];
+		ssize_t n = recv(fd, pkt, sizeof(pkt), MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == ECONNREFUSED) {
+				xfer_end(x, "client port closed");
+				return;
+			}
+			return;
+		}
+		int op = fb_tftp_opcode(pkt, (size_t)n);
+		uint16_t blk;
+		if (op == FB_TFTP_ERROR) {
+			/* Error 8 after an OACK is a tsize probe: not a failure. */
+			xfer_end(x, "client sent an error");
+			return;
+		}
+		if (fb_tftp_parse_ack(pkt, (size_t)n, &blk) < 0) {
+			uint8_t e[64];
+			int el =
+			    fb_tftp_build_error(e, sizeof(e), FB_TFTP_EBADOP, "expected an ACK");
+			send(fd, e, (size_t)el, 0);
+			xfer_end(x, "unexpected packet");
+			return;
+		}
+		if (x->oack_pending) {
+			if (blk != 0)
+				continue;
+			x->oack_pending = 0;
+		} else {
+			/* Map the 16-bit number into [acked, sent]. */
+			uint64_t a = x->acked + (uint16_t)(blk - (uint16_t)x->acked);
+			if (a <= x->acked || a > x->sent)
+				continue; /* duplicate or stale: wait for the timer */
+			x->acked = a;
+			if (!x->event_done)
+				record_event(x);
+			if (x->acked == x->last) {
+				x->b->stats_tftp++;
+				xfer_end(x, NULL);
+				return;
+			}
+			/* An ACK inside the window (RFC 7440) means the rest of
+			 * it was lost: the next window starts after it. */
+		}
+		x->retries = 0;
+		x->timeout_ms = x->base_timeout_ms;
+		send_window(x);
+		return; /* x may be gone */
+	}
+}
+
+static void send_error_to(struct bootd *b, const struct sockaddr_in *to, int code, const char *msg)
+{
+	uint8_t e[300];
+	int n = fb_tftp_build_error(e, sizeof(e), (uint16_t)code, msg);
+	if (n > 0)
+		sendto(b->tftp_fd, e, (size_t)n, 0, (const struct sockaddr *)to, sizeof(*to));
+}
+
+static void start(struct bootd *b, const uint8_t *pkt, size_t len, const struct sockaddr_in *peer,
+                  struct in_addr local)
+{
+	struct fb_tftp_req r;
+	const char *why;
+	int code = fb_tftp_parse_req(&r, pkt, len, &why);
+	if (code) {
+		log_info("bad TFTP request from %s: %s", inet_ntoa(peer->sin_addr), why);
+		send_error_to(b, peer, code, why);
+		return;
+	}
+	if (r.op == FB_TFTP_WRQ) {
+		log_info("write request from %s refused", inet_ntoa(peer->sin_addr));
+		send_error_to(b, peer, FB_TFTP_EACCESS, "read-only server");
+		return;
+	}
+	if (b->tftp_active >= MAX_TRANSFERS) {
+		send_error_to(b, peer, FB_TFTP_EUNDEF, "server busy");
+		return;
+	}
+	int ffd = tftp_open_file(b->tftp_rootfd, b->tftp_root, r.filename, &why);
+	if (ffd < 0) {
+		log_info("%s asked for '%s': %s", inet_ntoa(peer->sin_addr), r.filename, why);
+		send_error_to(b, peer, -ffd, why);
+		return;
+	}
+	struct stat st;
+	fstat(ffd, &st);
+	struct xfer *x = calloc(1, sizeof(*x));
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr = local};
+	if (!x || fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    connect(fd, (const struct sockaddr *)peer, sizeof(*peer)) < 0) {
+		log_warn("cannot start a transfer to %s", inet_ntoa(peer->sin_addr));
+		send_error_to(b, peer, FB_TFTP_EUNDEF, "server out of resources");
+		if (fd >= 0)
+			close(fd);
+		close(ffd);
+		free(x);
+		return;
+	}
+	x->b = b;
+	x->fd = fd;
+	x->filefd = ffd;
+	x->size = (uint64_t)st.st_size;
+	x->peer = *peer;
+	fb_strlcpy(x->name, r.filename, sizeof(x->name));
+	fb_timer_init(&x->timer, on_timeout, x);
+	x->blksize = FB_TFTP_DEF_BLKSIZE;
+	x->window = 1;
+	x->base_timeout_ms = 1000;
+
+	struct fb_tftp_oack o = {0};
+	if (r.has_blksize) {
+		/* Never more than the path MTU allows without fragments. */
+		int mtu = 0;
+		socklen_t ml = sizeof(mtu);
+		unsigned bs = r.blksize;
+		if (getsockopt(fd, IPPROTO_IP, IP_MTU, &mtu, &ml) == 0 && mtu > 100 &&
+		    bs > (unsigned)mtu - 32)
+			bs = (unsigned)mtu - 32;
+		x->blksize = o.blksize = bs;
+	}
+	if (r.has_tsize) {
+		o.has_tsize = 1;
+		o.tsize = x->size;
+	}
+	if (r.has_timeout) {
+		x->base_timeout_ms = r.timeout * 1000;
+		o.timeout = r.timeout;
+	}
+	if (r.has_windowsize) {
+		x->window = r.windowsize > MAX_WINDOW ? MAX_WINDOW : r.windowsize;
+		o.windowsize = x->window;
+	}
+	x->timeout_ms = x->base_timeout_ms;
+	x->last = x->size / x->blksize + 1;
+	x->buf = malloc(x->blksize + 4);
+	if (!x->buf) {
+		close(fd);
+		close(ffd);
+		free(x);
+		return;
+	}
+	if (fb_loop_add_fd(b->loop, fd, EPOLLIN, on_xfer, x) < 0) {
+		close(fd);
+		close(ffd);
+		free(x->buf);
+		free(x);
+		return;
+	}
+	b->tftp_active++;
+	log_debug("%s to %s: %llu bytes, blksize %u, window %u", x->name, inet_ntoa(peer->sin_addr),
+	          (unsigned long long)x->size, x->blksize, x->window);
+	if (r.has_blksize || r.has_tsize || r.has_timeout || r.has_windowsize) {
+		x->oack_len = fb_tftp_build_oack(x->oack, sizeof(x->oack), &o);
+		x->oack_pending = 1;
+		send(fd, x->oack, (size_t)x->oack_len, 0);
+		fb_timer_arm(b->loop, &x->timer, x->timeout_ms);
+		return;
+	}
+	send_window(x);
+}
+
+static void on_request(struct fb_loop *l, int fd, uint32_t events, void *arg)
+{
+	struct bootd *b = arg;
+	for (int i = 0; i < 64; i++) {
+		uint8_t buf[600];
+		struct sockaddr_in src;
+		union {
+			char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+			struct cmsghdr align;
+		} cm;
+		struct iovec iov = {buf, sizeof(buf)};
+		struct msghdr mh = {.msg_name = &src,
+		                    .msg_namelen = sizeof(src),
+		                    .msg_iov = &iov,
+		                    .msg_iovlen = 1,
+		                    .msg_control = cm.buf,
+		                    .msg_controllen = sizeof(cm.buf)};
+		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+		if (n < 0)
+			return;
+		if (mh.msg_flags & MSG_TRUNC) {
+			send_error_to(b, &src, FB_TFTP_EBADOP, "request too long");
+			continue;
+		}
+		struct in_addr local = {0};
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
+				local = ((struct in_pktinfo *)CMSG_DATA(c))->ipi_addr;
+		if (local.s_addr == INADDR_BROADCAST)
+			local.s_addr = 0;
+		start(b, buf, (size_t)n, &src, local);
+	}
+}
+
+int tftp_open(struct bootd *b)
+{
+	b->tftp_fd = -1;
+	if (!b->cfg.tftp)
+		return 0;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	int sz = 4 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(69)};
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		log_warn("cannot bind UDP port 69");
+		close(fd);
+		return -1;
+	}
+	b->tftp_fd = fd;
+	return fb_loop_add_fd(b->loop, fd, EPOLLIN, on_request, b);
+}

@@ -1,0 +1,253 @@
+/*
+ * writer.c - the one thread that writes bootd's state to the database.
+ *
+ * DHCP and HTTP queue lease changes, boot events and registrations here and
+ * go on at once. The thread commits whatever is queued in one transaction
+ * every 100 ms (so an acknowledged lease is on disk well within a second),
+ * and rebuilds the machine/image cache every second so changes made with
+ * the CLI or the web UI reach DHCP and HTTP without a restart.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bootd.h"
+#include "log.h"
+
+#define QUEUE_MAX 200000 /* beyond this, events are dropped (leases never) */
+
+enum wop_kind { W_LEASE, W_EVENT, W_REGISTER };
+
+struct wop {
+	enum wop_kind kind;
+	union {
+		struct fb_lease lease;
+		struct {
+			char mac[FB_MACID_LEN];
+			char stage[24];
+			char detail[256];
+		} ev;
+		struct {
+			char mac[FB_MACID_LEN];
+			char image[FB_REF_LEN];
+		} reg;
+	} u;
+};
+
+struct writer {
+	struct bootd *b;
+	struct fb_db *db;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct wop *q;
+	size_t n, cap;
+	int stop, poke;
+	size_t dropped;
+};
+
+static int push(struct writer *w, const struct wop *op)
+{
+	pthread_mutex_lock(&w->mu);
+	if (w->n == w->cap) {
+		size_t n = w->cap ? w->cap * 2 : 256;
+		if (op->kind == W_EVENT && w->n >= QUEUE_MAX) {
+			w->dropped++;
+			pthread_mutex_unlock(&w->mu);
+			return -1;
+		}
+		struct wop *q = realloc(w->q, n * sizeof(*q));
+		if (!q) {
+			w->dropped++;
+			pthread_mutex_unlock(&w->mu);
+			return -1;
+		}
+		w->q = q;
+		w->cap = n;
+	}
+	w->q[w->n++] = *op;
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+static const char *const lease_state_name[] = {"released", "offered", "bound", "released",
+                                               "declined"};
+
+void writer_lease(struct writer *w, const struct bootd_client *cl)
+{
+	struct wop op = {.kind = W_LEASE};
+	mac_format(cl->mac, op.u.lease.mac);
+	ip4_format(cl->ip, op.u.lease.ip);
+	op.u.lease.expires = cl->expires;
+	fb_strlcpy(op.u.lease.hostname, cl->hostname, sizeof(op.u.lease.hostname));
+	fb_strlcpy(op.u.lease.state, lease_state_name[cl->state], sizeof(op.u.lease.state));
+	push(w, &op);
+}
+
+void writer_event(struct writer *w, const char *macid, const char *stage, const char *detail)
+{
+	struct wop op = {.kind = W_EVENT};
+	fb_strlcpy(op.u.ev.mac, macid, sizeof(op.u.ev.mac));
+	fb_strlcpy(op.u.ev.stage, stage, sizeof(op.u.ev.stage));
+	fb_strlcpy(op.u.ev.detail, detail ? detail : "", sizeof(op.u.ev.detail));
+	push(w, &op);
+}
+
+void writer_register(struct writer *w, const char *macid, const char *image)
+{
+	struct wop op = {.kind = W_REGISTER};
+	fb_strlcpy(op.u.reg.mac, macid, sizeof(op.u.reg.mac));
+	fb_strlcpy(op.u.reg.image, image ? image : "", sizeof(op.u.reg.image));
+	if (push(w, &op) == 0)
+		writer_poke(w);
+}
+
+void writer_poke(struct writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->poke = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void do_register(struct writer *w, const char *mac, const char *image)
+{
+	struct fb_machine m;
+	if (fb_db_machine_get(w->db, mac, &m) == 0)
+		return; /* registered meanwhile (or by the CLI) */
+	memset(&m, 0, sizeof(m));
+	fb_strlcpy(m.mac, mac, sizeof(m.mac));
+	fb_strlcpy(m.image, image, sizeof(m.image));
+	fb_strlcpy(m.mode, "ephemeral", sizeof(m.mode));
+	fb_strlcpy(m.protocol, "nbd", sizeof(m.protocol));
+	m.registered = 1;
+	int rc = fb_db_machine_add(w->db, &m);
+	if (rc < 0 && rc != -EEXIST)
+		log_warnx("cannot register %s: %s", mac, fb_db_errmsg(w->db));
+	else if (rc == 0)
+		log_info("registered unknown machine %s", mac);
+}
+
+/* Commit a batch: leases together, then events and registrations, all in
+ * one transaction so a batch costs one fsync. */
+static void commit_batch(struct writer *w, struct wop *ops, size_t n)
+{
+	struct fb_lease *leases = malloc(n * sizeof(*leases));
+	size_t nl = 0;
+	int regs = 0;
+	int rc = fb_db_begin(w->db);
+	if (rc < 0) {
+		log_warnx("cannot begin a transaction: %s", fb_db_errmsg(w->db));
+		free(leases);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct wop *op = &ops[i];
+		switch (op->kind) {
+		case W_LEASE:
+			if (leases)
+				leases[nl++] = op->u.lease;
+			break;
+		case W_EVENT:
+			if (fb_db_event_add(w->db, op->u.ev.mac, op->u.ev.stage, op->u.ev.detail) <
+			    0)
+				log_debug("event %s %s: %s", op->u.ev.mac, op->u.ev.stage,
+				          fb_db_errmsg(w->db));
+			break;
+		case W_REGISTER:
+			do_register(w, op->u.reg.mac, op->u.reg.image);
+			regs++;
+			break;
+		}
+	}
+	if (nl && fb_db_lease_put_batch(w->db, leases, nl) < 0)
+		log_warnx("cannot write %zu leases: %s", nl, fb_db_errmsg(w->db));
+	free(leases);
+	if (fb_db_commit(w->db) < 0)
+		log_warnx("commit failed: %s", fb_db_errmsg(w->db));
+	if (regs)
+		w->poke = 1;
+}
+
+static void refresh(struct writer *w)
+{
+	struct bootd_cache *c = cache_load(w->db);
+	if (c)
+		state_set_cache(&w->b->st, c);
+}
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	uint64_t last_refresh = fb_mono_ms();
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		if (!w->stop && !w->poke) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 100 * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+		}
+		struct wop *ops = w->q;
+		size_t n = w->n;
+		int stop = w->stop, poke = w->poke;
+		w->q = NULL;
+		w->n = w->cap = 0;
+		w->poke = 0;
+		pthread_mutex_unlock(&w->mu);
+
+		if (n)
+			commit_batch(w, ops, n);
+		free(ops);
+		uint64_t now = fb_mono_ms();
+		if (poke || w->poke || now - last_refresh >= 1000) {
+			w->poke = 0;
+			refresh(w);
+			last_refresh = now;
+		}
+		pthread_mutex_lock(&w->mu);
+		if (stop && !w->n)
+			break;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+struct writer *writer_start(struct bootd *b, struct fb_db *db)
+{
+	struct writer *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->b = b;
+	w->db = db;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if (pthread_create(&w->thread, NULL, writer_main, w)) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+/* Flush everything queued, then stop. */
+void writer_stop(struct writer *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	if (w->dropped)
+		log_warnx("%zu queued writes were dropped (queue full or out of memory)",
+		          w->dropped);
+	free(w->q);
+	fb_db_close(w->db);
+	free(w);
+}
