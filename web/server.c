@@ -193,6 +193,8 @@ static enum MHD_Result handle(struct MHD_Connection *c, struct web_req *req, con
 	int bad = 0;
 
 	web_g.requests++;
+	if (req->bad_uri)
+		return web_error(c, MHD_HTTP_BAD_REQUEST, "path: encoded NUL or control character");
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, check_arg, &bad);
 	if (bad || !web_utf8_valid(url, strlen(url)))
 		return web_error(c, MHD_HTTP_BAD_REQUEST, "query: not valid UTF-8");
@@ -241,11 +243,10 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
                                  size_t *upload_data_size, void **con_cls)
 {
 	struct web_req *req = *con_cls;
-	if (!req) {
-		req = calloc(1, sizeof(*req));
-		if (!req)
-			return MHD_NO;
-		*con_cls = req;
+	if (!req)
+		return MHD_NO; /* uri_cb could not allocate */
+	if (!req->started) {
+		req->started = 1;
 		peer_of(c, req->peer, sizeof(req->peer));
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		int64_t n;
@@ -301,6 +302,24 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
 	return handle(c, req, url, method);
 }
 
+/* Called with the raw request URI before MHD decodes it: the place to see
+ * an encoded NUL, which decoding would silently cut the path at. Its return
+ * value becomes the request's state. */
+static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct web_req *req = calloc(1, sizeof(*req));
+	if (!req)
+		return NULL;
+	for (const char *p = uri; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			req->bad_uri = 1;
+		if (p[0] == '%' && p[1] && p[2] &&
+		    (p[1] == '0' || p[1] == '1' || (p[1] == '7' && (p[2] == 'f' || p[2] == 'F'))))
+			req->bad_uri = 1;
+	}
+	return req;
+}
+
 static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -341,10 +360,11 @@ int web_start(void)
 	/* The logger goes first so MHD uses it for every later message. */
 	web_g.mhd = MHD_start_daemon(
 	    flags, 0, NULL, NULL, access_cb, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_END);
+	    MHD_OPTION_URI_LOG_CALLBACK, uri_cb, NULL, MHD_OPTION_SOCK_ADDR, &sin,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)256, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)64,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)(128 * 1024), MHD_OPTION_END);
 	if (!web_g.mhd) {
 		log_warn("cannot listen on %s:%d", host[0] ? host : "*", web_g.cfg.web_port);
 		return -1;

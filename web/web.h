@@ -51,6 +51,8 @@ struct web_req {
 	char session_id[65];    /* session used, if any */
 	char peer[64];          /* client address, for back-off and logs */
 	struct web_job *job;    /* overlay commit running for this request */
+	int started;            /* the access handler has seen this request */
+	int bad_uri;            /* the raw URI encodes a NUL or control byte */
 };
 
 /* ---- util.c: pure helpers (no MHD, no DB; fuzzed) ----------------------- */
