@@ -33,17 +33,17 @@ struct cli_cmd {
 };
 
 void cli_register(struct cli_cmd *cmd);
-#define CLI_COMMAND(var)                                                                   \
-	static void __attribute__((constructor)) var##_register(void)                      \
-	{                                                                                  \
-		cli_register(&var);                                                        \
+#define CLI_COMMAND(var)                                                                           \
+	static void __attribute__((constructor)) var##_register(void)                              \
+	{                                                                                          \
+		cli_register(&var);                                                                \
 	}
 
 /* Print "fleetboot: MESSAGE" on stderr; returns CLI_ERR. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print a usage error and the command's usage; returns CLI_USAGE. */
 int cli_usage(const struct cli_cmd *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Open the state database (fleetboot init must have run); NULL after
  * printing an error. */
 struct fb_db *cli_db(struct cli_ctx *ctx);
@@ -59,8 +59,8 @@ struct cli_opt {
 	int has_arg;      /* takes a value */
 	const char *val;  /* value, or "1" for a set flag; NULL when absent */
 };
-int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, struct cli_opt *opts,
-	      size_t nopts, char **pos, int maxpos, int *npos);
+int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, struct cli_opt *opts, size_t nopts,
+              char **pos, int maxpos, int *npos);
 const char *cli_optval(const struct cli_opt *opts, size_t nopts, const char *name);
 
 /* Print a table with aligned columns (rows of ncols strings). */

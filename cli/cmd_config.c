@@ -10,10 +10,10 @@
 static int run_config(struct cli_ctx *ctx, int argc, char **argv);
 
 static struct cli_cmd cmd_config = {
-	.name = "config",
-	.usage = "  config                    check the configuration and print the effective "
-		 "settings\n",
-	.run = run_config,
+    .name = "config",
+    .usage = "  config                    check the configuration and print the effective "
+             "settings\n",
+    .run = run_config,
 };
 CLI_COMMAND(cmd_config)
 

@@ -12,9 +12,9 @@
 static int run_events(struct cli_ctx *ctx, int argc, char **argv);
 
 static struct cli_cmd cmd_events = {
-	.name = "events",
-	.usage = "  events [--machine MAC] [--stage STAGE] [--limit N] [--follow] [--json]\n",
-	.run = run_events,
+    .name = "events",
+    .usage = "  events [--machine MAC] [--stage STAGE] [--limit N] [--follow] [--json]\n",
+    .run = run_events,
 };
 CLI_COMMAND(cmd_events)
 
@@ -31,9 +31,9 @@ static int print_event(void *arg, const struct fb_event *e)
 	o->count++;
 	if (o->json) {
 		/* One object per line, so --follow output can be streamed. */
-		json_t *j = json_pack("{s:I, s:I, s:s, s:s, s:s}", "id", (json_int_t)e->id, "time_ms",
-				      (json_int_t)e->time_ms, "mac", e->mac, "stage", e->stage,
-				      "detail", e->detail);
+		json_t *j = json_pack("{s:I, s:I, s:s, s:s, s:s}", "id", (json_int_t)e->id,
+		                      "time_ms", (json_int_t)e->time_ms, "mac", e->mac, "stage",
+		                      e->stage, "detail", e->detail);
 		json_dumpf(j, stdout, JSON_COMPACT);
 		fputc('\n', stdout);
 		json_decref(j);
@@ -71,8 +71,11 @@ static void on_stop(int sig)
 
 static int run_events(struct cli_ctx *ctx, int argc, char **argv)
 {
-	struct cli_opt o[] = {{"machine", 1, NULL}, {"stage", 1, NULL}, {"limit", 1, NULL},
-			      {"follow", 0, NULL},  {"json", 0, NULL}};
+	struct cli_opt o[] = {{"machine", 1, NULL},
+	                      {"stage", 1, NULL},
+	                      {"limit", 1, NULL},
+	                      {"follow", 0, NULL},
+	                      {"json", 0, NULL}};
 	const size_t no = sizeof(o) / sizeof(o[0]);
 	char *pos[1];
 	int npos, rc;

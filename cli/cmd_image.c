@@ -24,12 +24,12 @@
 static int run_image(struct cli_ctx *ctx, int argc, char **argv);
 
 static struct cli_cmd cmd_image = {
-	.name = "image",
-	.usage = "  image import NAME --rootfs FILE --kernel FILE --initrd FILE [--cmdline STR]\n"
-		 "               [--manifest FILE] [--source STR]\n"
-		 "  image build NAME --from SOURCE [--size SIZE] [--packages a,b] ...\n"
-		 "  image list [NAME] [--json] | show REF [--json] | verify REF | retire REF\n",
-	.run = run_image,
+    .name = "image",
+    .usage = "  image import NAME --rootfs FILE --kernel FILE --initrd FILE [--cmdline STR]\n"
+             "               [--manifest FILE] [--source STR]\n"
+             "  image build NAME --from SOURCE [--size SIZE] [--packages a,b] ...\n"
+             "  image list [NAME] [--json] | show REF [--json] | verify REF | retire REF\n",
+    .run = run_image,
 };
 CLI_COMMAND(cmd_image)
 
@@ -79,7 +79,7 @@ static json_t *file_entry(const char *path, const char *sha)
 }
 
 static int write_manifest(const char *dir, const char *manifest_in, const struct fb_image *img,
-			  char *why, size_t len)
+                          char *why, size_t len)
 {
 	json_t *m = NULL;
 	json_error_t jerr;
@@ -89,7 +89,7 @@ static int write_manifest(const char *dir, const char *manifest_in, const struct
 		m = json_load_file(manifest_in, 0, &jerr);
 		if (!m || !json_is_object(m)) {
 			snprintf(why, len, "--manifest %s: not a JSON object (line %d: %s)",
-				 manifest_in, jerr.line, jerr.text);
+			         manifest_in, jerr.line, jerr.text);
 			json_decref(m);
 			return -1;
 		}
@@ -126,8 +126,8 @@ static int write_manifest(const char *dir, const char *manifest_in, const struct
 
 static int do_import(struct cli_ctx *ctx, int argc, char **argv)
 {
-	struct cli_opt o[] = {{"rootfs", 1, NULL},   {"kernel", 1, NULL}, {"initrd", 1, NULL},
-			      {"cmdline", 1, NULL},  {"manifest", 1, NULL}, {"source", 1, NULL}};
+	struct cli_opt o[] = {{"rootfs", 1, NULL},  {"kernel", 1, NULL},   {"initrd", 1, NULL},
+	                      {"cmdline", 1, NULL}, {"manifest", 1, NULL}, {"source", 1, NULL}};
 	const size_t no = sizeof(o) / sizeof(o[0]);
 	char *pos[1];
 	int npos, rc;
@@ -139,13 +139,13 @@ static int do_import(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage(&cmd_image, "image import needs a NAME");
 	const char *name = pos[0];
 	const char *rootfs = cli_optval(o, no, "rootfs"), *kernel = cli_optval(o, no, "kernel"),
-		   *initrd = cli_optval(o, no, "initrd"), *cmdline = cli_optval(o, no, "cmdline");
+	           *initrd = cli_optval(o, no, "initrd"), *cmdline = cli_optval(o, no, "cmdline");
 	if (!rootfs || !kernel || !initrd)
 		return cli_usage(&cmd_image, "image import needs --rootfs, --kernel and --initrd");
 	if (!fb_image_name_valid(name))
 		return cli_error("'%s' is not a valid image name (letters, digits, '.', '_', '-'; "
-				 "at most 63)",
-				 name);
+		                 "at most 63)",
+		                 name);
 	if (cmdline && strlen(cmdline) >= sizeof(((struct fb_image *)0)->cmdline))
 		return cli_error("--cmdline: too long");
 	if (image_check_rootfs(rootfs, why, sizeof(why)) < 0 ||
@@ -179,8 +179,8 @@ static int do_import(struct cli_ctx *ctx, int argc, char **argv)
 		const char *src, *leaf;
 		char *sha;
 	} files[] = {{rootfs, "rootfs.img", img.sha256},
-		     {kernel, "vmlinuz", img.kernel_sha256},
-		     {initrd, "initrd.img", img.initrd_sha256}};
+	             {kernel, "vmlinuz", img.kernel_sha256},
+	             {initrd, "initrd.img", img.initrd_sha256}};
 	for (int i = 0; i < 3; i++) {
 		char label[64];
 		snprintf(label, sizeof(label), "copying %s", files[i].leaf);
@@ -189,7 +189,8 @@ static int do_import(struct cli_ctx *ctx, int argc, char **argv)
 			int e = errno;
 			fb_rm_rf(tmp);
 			if (e == ECANCELED)
-				return cli_error("import of %s interrupted; nothing registered", name);
+				return cli_error("import of %s interrupted; nothing registered",
+				                 name);
 			return cli_error("%s: %s", files[i].src, strerror(e));
 		}
 		if (i == 0) {
@@ -234,8 +235,8 @@ static int do_import(struct cli_ctx *ctx, int argc, char **argv)
 static json_t *image_json(const struct fb_image *img)
 {
 	return json_pack("{s:s, s:i, s:s, s:I, s:s, s:I}", "name", img->name, "version",
-			 img->version, "state", img->state, "size", (json_int_t)img->size, "sha256",
-			 img->sha256, "created", (json_int_t)img->created);
+	                 img->version, "state", img->state, "size", (json_int_t)img->size, "sha256",
+	                 img->sha256, "created", (json_int_t)img->created);
 }
 
 static void time_text(int64_t t, char *buf, size_t len)
@@ -397,14 +398,13 @@ static int do_verify(struct cli_ctx *ctx, int argc, char **argv)
 		}
 		if (strcmp(got, want[i])) {
 			fprintf(stderr, "fleetboot: %s@%d: %s MISMATCH: recorded %s, file has %s\n",
-				img.name, img.version, leaf[i], want[i], got);
+			        img.name, img.version, leaf[i], want[i], got);
 			bad++;
 		}
 	}
 	if (bad)
 		return CLI_ERR;
-	printf("%s@%d: OK (rootfs, kernel and initrd match their sha256)\n", img.name,
-	       img.version);
+	printf("%s@%d: OK (rootfs, kernel and initrd match their sha256)\n", img.name, img.version);
 	return CLI_OK;
 }
 

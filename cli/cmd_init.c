@@ -40,19 +40,19 @@ static int copy_ipxe(const char *tftp)
 	}
 	if (missing)
 		fprintf(stderr,
-			"fleetboot: warning: %d iPXE binaries missing from %s; install Debian's "
-			"ipxe package and run 'fleetboot init' again\n",
-			missing, src_dir);
+		        "fleetboot: warning: %d iPXE binaries missing from %s; install Debian's "
+		        "ipxe package and run 'fleetboot init' again\n",
+		        missing, src_dir);
 	return 0;
 }
 
 static int run_init(struct cli_ctx *ctx, int argc, char **argv);
 
 static struct cli_cmd cmd_init = {
-	.name = "init",
-	.usage = "  init                      create the state tree, database, TFTP root and admin "
-		 "account\n",
-	.run = run_init,
+    .name = "init",
+    .usage = "  init                      create the state tree, database, TFTP root and admin "
+             "account\n",
+    .run = run_init,
 };
 CLI_COMMAND(cmd_init)
 
@@ -62,8 +62,8 @@ static int run_init(struct cli_ctx *ctx, int argc, char **argv)
 	static const struct {
 		const char *leaf;
 		mode_t mode;
-	} dirs[] = {{"", 0755},       {"images", 0755}, {"overlays", 0700},
-		    {"tftp", 0755},   {"tmp", 0700},    {"cache", 0755}};
+	} dirs[] = {{"", 0755},     {"images", 0755}, {"overlays", 0700},
+	            {"tftp", 0755}, {"tmp", 0700},    {"cache", 0755}};
 	char path[FB_PATH_LEN];
 
 	if (argc > 1)
@@ -83,7 +83,7 @@ static int run_init(struct cli_ctx *ctx, int argc, char **argv)
 	int rc = fb_db_open_state(&db, c->state_dir);
 	if (rc < 0)
 		return cli_error("%s/fleetboot.db: cannot create database: %s", c->state_dir,
-				 strerror(-rc));
+		                 strerror(-rc));
 	ctx->db = db;
 	if (fb_db_user_exists_any(db)) {
 		printf("fleetboot: %s already initialised (database kept, schema version %d)\n",

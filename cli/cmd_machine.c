@@ -12,14 +12,14 @@
 static int run_machine(struct cli_ctx *ctx, int argc, char **argv);
 
 static struct cli_cmd cmd_machine = {
-	.name = "machine",
-	.usage = "  machine add MAC [--name HOST] [--image REF|menu] [--mode "
-		 "persistent|ephemeral|readonly|install]\n"
-		 "              [--protocol nbd|iscsi] [--ip ADDR] [--group G]\n"
-		 "  machine list [--json] | show MAC [--json] | rm MAC\n"
-		 "  machine set MAC [--name ..] [--image ..] [--mode ..] [--protocol ..] [--ip ..] "
-		 "[--group ..] [--rotate-secret]\n",
-	.run = run_machine,
+    .name = "machine",
+    .usage = "  machine add MAC [--name HOST] [--image REF|menu] [--mode "
+             "persistent|ephemeral|readonly|install]\n"
+             "              [--protocol nbd|iscsi] [--ip ADDR] [--group G]\n"
+             "  machine list [--json] | show MAC [--json] | rm MAC\n"
+             "  machine set MAC [--name ..] [--image ..] [--mode ..] [--protocol ..] [--ip ..] "
+             "[--group ..] [--rotate-secret]\n",
+    .run = run_machine,
 };
 CLI_COMMAND(cmd_machine)
 
@@ -28,9 +28,9 @@ json_t *cli_machine_json(const struct fb_machine *m, int full);
 json_t *cli_machine_json(const struct fb_machine *m, int full)
 {
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "mac", m->mac,
-			      "name", m->name, "image", m->image, "mode", m->mode, "protocol",
-			      m->protocol, "ip", m->ip, "group", m->group, "stage", m->stage,
-			      "last_seen", (json_int_t)m->last_seen);
+	                      "name", m->name, "image", m->image, "mode", m->mode, "protocol",
+	                      m->protocol, "ip", m->ip, "group", m->group, "stage", m->stage,
+	                      "last_seen", (json_int_t)m->last_seen);
 	if (j && full) {
 		json_object_set_new(j, "secret", json_string(m->secret));
 		json_object_set_new(j, "created", json_integer(m->created));
@@ -58,9 +58,10 @@ static int apply_opts(struct cli_ctx *ctx, struct cli_opt *o, size_t no, struct 
 		const char *opt;
 		char *field;
 		size_t len;
-	} map[] = {{"name", m->name, sizeof(m->name)},       {"image", m->image, sizeof(m->image)},
-		   {"mode", m->mode, sizeof(m->mode)},       {"protocol", m->protocol, sizeof(m->protocol)},
-		   {"ip", m->ip, sizeof(m->ip)},             {"group", m->group, sizeof(m->group)}};
+	} map[] = {
+	    {"name", m->name, sizeof(m->name)}, {"image", m->image, sizeof(m->image)},
+	    {"mode", m->mode, sizeof(m->mode)}, {"protocol", m->protocol, sizeof(m->protocol)},
+	    {"ip", m->ip, sizeof(m->ip)},       {"group", m->group, sizeof(m->group)}};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		const char *v = cli_optval(o, no, map[i].opt);
 		if (!v)
@@ -75,9 +76,12 @@ static int apply_opts(struct cli_ctx *ctx, struct cli_opt *o, size_t no, struct 
 	return check_image(ctx, m->image);
 }
 
-#define MACHINE_OPTS                                                                       \
-	{"name", 1, NULL}, {"image", 1, NULL}, {"mode", 1, NULL}, {"protocol", 1, NULL},   \
-		{"ip", 1, NULL}, {"group", 1, NULL}
+#define MACHINE_OPTS                                                                               \
+	{"name", 1, NULL}, {"image", 1, NULL}, {"mode", 1, NULL}, {"protocol", 1, NULL},           \
+	    {"ip", 1, NULL},                                                                       \
+	{                                                                                          \
+		"group", 1, NULL                                                                   \
+	}
 
 static int get_machine(struct cli_ctx *ctx, const char *mac, struct fb_machine *m)
 {
@@ -122,6 +126,7 @@ struct rows {
 	json_t *arr;
 	char ***r;
 	int n, cap;
+	struct fb_db *db;
 };
 
 static void age_text(int64_t t, char *buf, size_t len)
@@ -165,7 +170,13 @@ static int list_cb(void *arg, const struct fb_machine *m)
 	r[2] = strdup(m->image[0] ? m->image : (m->registered ? "(new)" : "(unassigned)"));
 	r[3] = strdup(m->mode);
 	r[4] = strdup(m->protocol);
-	r[5] = strdup(m->ip);
+	/* The table shows the address in use: the reservation, else the lease. */
+	struct fb_lease lease;
+	if (!m->ip[0] && a->db && fb_db_lease_get(a->db, m->mac, &lease) == 0 &&
+	    lease.expires > fb_now())
+		r[5] = strdup(lease.ip);
+	else
+		r[5] = strdup(m->ip);
 	r[6] = strdup(m->group);
 	r[7] = strdup(m->stage);
 	r[8] = strdup(seen);
@@ -182,7 +193,7 @@ static int do_list(struct cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (!cli_db(ctx))
 		return CLI_ERR;
-	struct rows a = {0};
+	struct rows a = {.db = ctx->db};
 	if (o[0].val)
 		a.arr = json_array();
 	if (fb_db_machine_list(ctx->db, list_cb, &a) < 0)
@@ -193,8 +204,8 @@ static int do_list(struct cli_ctx *ctx, int argc, char **argv)
 		json_decref(a.arr);
 		return CLI_OK;
 	}
-	static const char *const hdr[] = {"MAC",   "NAME",  "IMAGE", "MODE",     "PROTO",
-					  "IP",    "GROUP", "STAGE", "LAST SEEN"};
+	static const char *const hdr[] = {"MAC", "NAME",  "IMAGE", "MODE",     "PROTO",
+	                                  "IP",  "GROUP", "STAGE", "LAST SEEN"};
 	cli_table(stdout, hdr, 9, a.r, a.n);
 	for (int i = 0; i < a.n; i++) {
 		for (int c = 0; c < 9; c++)
@@ -225,13 +236,13 @@ static int do_show(struct cli_ctx *ctx, int argc, char **argv)
 		json_t *j = cli_machine_json(&m, 1);
 		if (has_ov)
 			json_object_set_new(j, "overlay",
-					    json_pack("{s:s, s:I, s:b}", "path", ov.path, "bytes",
-						      (json_int_t)ov.bytes, "reset_pending",
-						      ov.reset_pending));
+			                    json_pack("{s:s, s:I, s:b}", "path", ov.path, "bytes",
+			                              (json_int_t)ov.bytes, "reset_pending",
+			                              ov.reset_pending));
 		if (has_lease)
 			json_object_set_new(j, "lease",
-					    json_pack("{s:s, s:I}", "ip", lease.ip, "expires",
-						      (json_int_t)lease.expires));
+			                    json_pack("{s:s, s:I}", "ip", lease.ip, "expires",
+			                              (json_int_t)lease.expires));
 		json_dumpf(j, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
 		json_decref(j);

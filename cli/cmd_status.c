@@ -13,20 +13,20 @@
 static int run_status(struct cli_ctx *ctx, int argc, char **argv);
 
 static struct cli_cmd cmd_status = {
-	.name = "status",
-	.usage = "  status [--json]            daemons, machines by stage, images, overlay space\n",
-	.run = run_status,
+    .name = "status",
+    .usage = "  status [--json]            daemons, machines by stage, images, overlay space\n",
+    .run = run_status,
 };
 CLI_COMMAND(cmd_status)
 
 struct tally {
-	json_t *stages;   /* stage -> count */
+	json_t *stages; /* stage -> count */
 	int machines, unassigned, registered;
 	int images, ready;
 	int overlays;
 	int64_t overlay_bytes;
 	int leases, leases_active;
-	json_t *daemons;  /* key -> {value, age} */
+	json_t *daemons; /* key -> {value, age} */
 };
 
 static int count_machine(void *arg, const struct fb_machine *m)
@@ -68,9 +68,9 @@ static int count_lease(void *arg, const struct fb_lease *l)
 static int add_status(void *arg, const char *key, const char *value, int64_t updated)
 {
 	struct tally *t = arg;
-	json_object_set_new(t->daemons, key,
-			    json_pack("{s:s, s:I}", "value", value, "age",
-				      (json_int_t)(fb_now() - updated)));
+	json_object_set_new(
+	    t->daemons, key,
+	    json_pack("{s:s, s:I}", "value", value, "age", (json_int_t)(fb_now() - updated)));
 	return 0;
 }
 
@@ -88,18 +88,17 @@ static int run_status(struct cli_ctx *ctx, int argc, char **argv)
 	if (fb_db_machine_list(db, count_machine, &t) < 0 ||
 	    fb_db_image_list(db, NULL, count_image, &t) < 0 ||
 	    fb_db_overlay_list(db, count_overlay, &t) < 0 ||
-	    fb_db_lease_list(db, count_lease, &t) < 0 ||
-	    fb_db_status_list(db, add_status, &t) < 0)
+	    fb_db_lease_list(db, count_lease, &t) < 0 || fb_db_status_list(db, add_status, &t) < 0)
 		return cli_error("%s", fb_db_errmsg(db));
 	if (o[0].val) {
-		json_t *j = json_pack("{s:o, s:{s:i, s:i, s:i, s:o}, s:{s:i, s:i}, s:{s:i, s:i},"
-				      " s:{s:i, s:I}}",
-				      "daemons", t.daemons, "machines", "total", t.machines,
-				      "unassigned", t.unassigned, "registered", t.registered,
-				      "by_stage", t.stages, "images", "versions", t.images, "ready",
-				      t.ready, "leases", "total", t.leases, "active",
-				      t.leases_active, "overlays", "count", t.overlays, "bytes",
-				      (json_int_t)t.overlay_bytes);
+		json_t *j =
+		    json_pack("{s:o, s:{s:i, s:i, s:i, s:o}, s:{s:i, s:i}, s:{s:i, s:i},"
+		              " s:{s:i, s:I}}",
+		              "daemons", t.daemons, "machines", "total", t.machines, "unassigned",
+		              t.unassigned, "registered", t.registered, "by_stage", t.stages,
+		              "images", "versions", t.images, "ready", t.ready, "leases", "total",
+		              t.leases, "active", t.leases_active, "overlays", "count", t.overlays,
+		              "bytes", (json_int_t)t.overlay_bytes);
 		json_dumpf(j, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
 		json_decref(j);
@@ -115,7 +114,8 @@ static int run_status(struct cli_ctx *ctx, int argc, char **argv)
 	json_t *v;
 	json_object_foreach(t.daemons, key, v)
 	{
-		printf("  %-28s %s (%llds ago)\n", key, json_string_value(json_object_get(v, "value")),
+		printf("  %-28s %s (%llds ago)\n", key,
+		       json_string_value(json_object_get(v, "value")),
 		       (long long)json_integer_value(json_object_get(v, "age")));
 	}
 	printf("machines:  %d (%d unassigned, %d registered automatically)\n", t.machines,

@@ -24,10 +24,10 @@
 static int run_up(struct cli_ctx *ctx, int argc, char **argv);
 
 static struct cli_cmd cmd_up = {
-	.name = "up",
-	.usage = "  up [--without bootd|storaged|web]  run the daemons in the foreground, "
-		 "supervised\n",
-	.run = run_up,
+    .name = "up",
+    .usage = "  up [--without bootd|storaged|web]  run the daemons in the foreground, "
+             "supervised\n",
+    .run = run_up,
 };
 CLI_COMMAND(cmd_up)
 
@@ -38,8 +38,8 @@ struct child {
 	int out;                /* read end of its stderr pipe */
 	char line[2048];        /* partial line being relayed */
 	size_t linelen;
-	uint64_t started;       /* monotonic ms */
-	uint64_t backoff;       /* ms before the next restart */
+	uint64_t started; /* monotonic ms */
+	uint64_t backoff; /* ms before the next restart */
 	int restarts;
 	struct fb_timer restart;
 	struct up *up;
@@ -190,7 +190,8 @@ static void on_sigchld(struct fb_loop *l, int signo, void *arg)
 				on_output(l, c->out, EPOLLIN, c);
 			char how[64];
 			if (WIFEXITED(st))
-				snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(st));
+				snprintf(how, sizeof(how), "exited with status %d",
+				         WEXITSTATUS(st));
 			else
 				snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(st));
 			c->pid = 0;
@@ -203,7 +204,7 @@ static void on_sigchld(struct fb_loop *l, int signo, void *arg)
 			if (up_ms > 60000)
 				c->backoff = 1000;
 			fprintf(stderr, "%-8s| %s; restarting in %llu s\n", c->name, how,
-				(unsigned long long)(c->backoff / 1000));
+			        (unsigned long long)(c->backoff / 1000));
 			set_status(u, c, "restarting");
 			fb_timer_arm(l, &c->restart, c->backoff);
 			c->backoff = c->backoff * 2 > 30000 ? 30000 : c->backoff * 2;

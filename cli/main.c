@@ -78,8 +78,8 @@ const char *cli_optval(const struct cli_opt *opts, size_t nopts, const char *nam
 	return NULL;
 }
 
-int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, struct cli_opt *opts,
-	      size_t nopts, char **pos, int maxpos, int *npos)
+int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, struct cli_opt *opts, size_t nopts,
+              char **pos, int maxpos, int *npos)
 {
 	int stop = 0;
 	*npos = 0;
@@ -154,7 +154,7 @@ static void help(FILE *out)
 	for (struct cli_cmd *c = commands; c; c = c->next)
 		fprintf(out, "%s", c->usage);
 	fprintf(out, "\nListings take --json. FLEETBOOT_CONF names the config file "
-		     "(default /etc/fleetboot/fleetboot.conf).\n");
+	             "(default /etc/fleetboot/fleetboot.conf).\n");
 }
 
 int main(int argc, char **argv)
@@ -186,8 +186,7 @@ int main(int argc, char **argv)
 	}
 	log_init("fleetboot", 1, ctx.verbose);
 	char err[512];
-	if (fb_config_load(&ctx.cfg, ctx.conf_path, ctx.conf_path != NULL, err, sizeof(err)) <
-	    0) {
+	if (fb_config_load(&ctx.cfg, ctx.conf_path, ctx.conf_path != NULL, err, sizeof(err)) < 0) {
 		fprintf(stderr, "fleetboot: %s\n", err);
 		return CLI_ERR;
 	}

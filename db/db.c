@@ -70,7 +70,8 @@ int db_exec(struct fb_db *db, const char *sql)
 int db_step_done(struct fb_db *db, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
-	int e = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_rc(db, sqlite3_extended_errcode(db->h));
+	int e =
+	    rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_rc(db, sqlite3_extended_errcode(db->h));
 	sqlite3_finalize(st);
 	return e;
 }
@@ -143,8 +144,8 @@ int fb_db_open(struct fb_db **out, const char *path)
 	*out = NULL;
 	if (!db)
 		return -ENOMEM;
-	rc = sqlite3_open_v2(path, &db->h,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(
+	    path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		rc = db->h ? db_rc(db, rc) : -ENOMEM;
 		sqlite3_close(db->h);

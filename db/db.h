@@ -22,9 +22,9 @@
 
 struct fb_db;
 
-#define FB_NAME_LEN   64  /* machine names, image names, groups, users */
-#define FB_REF_LEN    80  /* "NAME@VERSION", "menu" or "" */
-#define FB_SECRET_LEN 33  /* 32 hex chars plus NUL */
+#define FB_NAME_LEN   64 /* machine names, image names, groups, users */
+#define FB_REF_LEN    80 /* "NAME@VERSION", "menu" or "" */
+#define FB_SECRET_LEN 33 /* 32 hex chars plus NUL */
 #define FB_PATH_LEN   4096
 
 /* Open (creating and migrating as needed) the database at path. */
@@ -80,18 +80,18 @@ int fb_db_machine_list(struct fb_db *db, fb_machine_cb cb, void *arg);
 /* ---- images ------------------------------------------------------------ */
 
 struct fb_image {
-	int64_t id;                       /* row id */
-	char name[FB_NAME_LEN];           /* image name */
-	int version;                      /* 1, 2, ... never reused */
-	char state[16];                   /* ready | retired */
-	int64_t size;                     /* rootfs bytes */
-	char sha256[FB_SHA256_HEX];       /* of rootfs.img */
+	int64_t id;                 /* row id */
+	char name[FB_NAME_LEN];     /* image name */
+	int version;                /* 1, 2, ... never reused */
+	char state[16];             /* ready | retired */
+	int64_t size;               /* rootfs bytes */
+	char sha256[FB_SHA256_HEX]; /* of rootfs.img */
 	char kernel_sha256[FB_SHA256_HEX];
 	char initrd_sha256[FB_SHA256_HEX];
-	char cmdline[512];                /* extra kernel command line */
-	char dir[FB_PATH_LEN];            /* state_dir/images/NAME/VERSION */
-	char source[256];                 /* where it came from (import, build spec, commit) */
-	int64_t created;                  /* unix time */
+	char cmdline[512];     /* extra kernel command line */
+	char dir[FB_PATH_LEN]; /* state_dir/images/NAME/VERSION */
+	char source[256];      /* where it came from (import, build spec, commit) */
+	int64_t created;       /* unix time */
 };
 
 /* Image names: [A-Za-z0-9][A-Za-z0-9._-]{0,62}. */
@@ -117,13 +117,13 @@ int fb_db_image_users(struct fb_db *db, const char *name, int *count);
 /* ---- overlays (storaged) ------------------------------------------------ */
 
 struct fb_overlay {
-	char mac[FB_MACID_LEN];  /* owner */
-	int64_t image_id;        /* base version the overlay is pinned to */
-	char path[FB_PATH_LEN];  /* overlay file */
-	int64_t bytes;           /* bytes held by the overlay (last reported) */
-	int reset_pending;       /* discard when the current boot ends */
-	int64_t created;         /* unix time */
-	int64_t boot_seq;        /* machine's boot counter when it was created */
+	char mac[FB_MACID_LEN]; /* owner */
+	int64_t image_id;       /* base version the overlay is pinned to */
+	char path[FB_PATH_LEN]; /* overlay file */
+	int64_t bytes;          /* bytes held by the overlay (last reported) */
+	int reset_pending;      /* discard when the current boot ends */
+	int64_t created;        /* unix time */
+	int64_t boot_seq;       /* machine's boot counter when it was created */
 };
 
 int fb_db_overlay_get(struct fb_db *db, const char *mac, struct fb_overlay *o);
@@ -140,9 +140,9 @@ int fb_db_overlay_list(struct fb_db *db, fb_overlay_cb cb, void *arg);
 struct fb_lease {
 	char mac[FB_MACID_LEN];
 	char ip[FB_IP_LEN];
-	int64_t expires;          /* unix time */
+	int64_t expires; /* unix time */
 	char hostname[FB_NAME_LEN];
-	char state[12];           /* offered | bound | released | declined */
+	char state[12]; /* offered | bound | released | declined */
 };
 
 /* Write many leases in one transaction (insert or replace by mac). */
@@ -160,11 +160,11 @@ int fb_db_lease_list(struct fb_db *db, fb_lease_cb cb, void *arg);
 int fb_stage_valid(const char *stage);
 
 struct fb_event {
-	int64_t id;            /* increasing; use as the "after" cursor */
-	int64_t time_ms;       /* unix time in milliseconds */
+	int64_t id;      /* increasing; use as the "after" cursor */
+	int64_t time_ms; /* unix time in milliseconds */
 	char mac[FB_MACID_LEN];
 	char stage[24];
-	char detail[256];      /* e.g. "arch=7 ipxe=0", "file=undionly.kpxe" */
+	char detail[256]; /* e.g. "arch=7 ipxe=0", "file=undionly.kpxe" */
 };
 
 /* Record an event and update the machine's stage and last_seen (when the
@@ -176,14 +176,13 @@ int fb_db_machine_new_boot(struct fb_db *db, const char *mac, int64_t *boot_seq)
 int fb_db_machine_boot_seq(struct fb_db *db, const char *mac, int64_t *boot_seq);
 
 struct fb_event_filter {
-	const char *mac;    /* NULL = all */
-	const char *stage;  /* NULL = all */
-	int64_t after;      /* only id > after */
-	int limit;          /* 0 = 1000 */
+	const char *mac;   /* NULL = all */
+	const char *stage; /* NULL = all */
+	int64_t after;     /* only id > after */
+	int limit;         /* 0 = 1000 */
 };
 typedef int (*fb_event_cb)(void *arg, const struct fb_event *e);
-int fb_db_event_list(struct fb_db *db, const struct fb_event_filter *f, fb_event_cb cb,
-		     void *arg);
+int fb_db_event_list(struct fb_db *db, const struct fb_event_filter *f, fb_event_cb cb, void *arg);
 
 /* ---- users and API tokens (web) ---------------------------------------- */
 
@@ -194,8 +193,8 @@ int fb_db_user_exists_any(struct fb_db *db);
 
 struct fb_token {
 	int64_t id;
-	char name[FB_NAME_LEN];  /* label given at creation */
-	char hash[FB_SHA256_HEX];/* sha256 of the token; the token itself is never stored */
+	char name[FB_NAME_LEN];   /* label given at creation */
+	char hash[FB_SHA256_HEX]; /* sha256 of the token; the token itself is never stored */
 	int64_t created;
 	int64_t last_used;
 };

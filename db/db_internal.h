@@ -10,9 +10,9 @@
 #include "db.h"
 
 struct fb_db {
-	sqlite3 *h;       /* the connection */
-	char err[512];    /* last error text */
-	int in_tx;        /* inside fb_db_begin() */
+	sqlite3 *h;    /* the connection */
+	char err[512]; /* last error text */
+	int in_tx;     /* inside fb_db_begin() */
 };
 
 /* Map an SQLite result to 0 or a negative errno and remember the message. */

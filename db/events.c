@@ -62,9 +62,9 @@ int fb_db_event_add(struct fb_db *db, const char *mac, const char *stage, const 
 	}
 	if (!rc)
 		rc = db_prep(db,
-			     "UPDATE machines SET stage=?, last_seen=?,"
-			     " boot_seq = boot_seq + ? WHERE mac=?",
-			     &st);
+		             "UPDATE machines SET stage=?, last_seen=?,"
+		             " boot_seq = boot_seq + ? WHERE mac=?",
+		             &st);
 	if (!rc) {
 		db_bind_text(st, 1, stage);
 		sqlite3_bind_int64(st, 2, t / 1000);
@@ -75,8 +75,7 @@ int fb_db_event_add(struct fb_db *db, const char *mac, const char *stage, const 
 	return db_tx_end(db, rc);
 }
 
-int fb_db_event_list(struct fb_db *db, const struct fb_event_filter *f, fb_event_cb cb,
-		     void *arg)
+int fb_db_event_list(struct fb_db *db, const struct fb_event_filter *f, fb_event_cb cb, void *arg)
 {
 	sqlite3_stmt *st;
 	char id[FB_MACID_LEN];
@@ -91,10 +90,10 @@ int fb_db_event_list(struct fb_db *db, const struct fb_event_filter *f, fb_event
 		mac = id;
 	}
 	rc = db_prep(db,
-		     "SELECT id, time_ms, mac, stage, detail FROM events"
-		     " WHERE id > ?1 AND (?2 IS NULL OR mac = ?2) AND (?3 IS NULL OR stage = ?3)"
-		     " ORDER BY id LIMIT ?4",
-		     &st);
+	             "SELECT id, time_ms, mac, stage, detail FROM events"
+	             " WHERE id > ?1 AND (?2 IS NULL OR mac = ?2) AND (?3 IS NULL OR stage = ?3)"
+	             " ORDER BY id LIMIT ?4",
+	             &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, f->after);

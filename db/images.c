@@ -41,8 +41,8 @@ int fb_image_ref_parse(const char *ref, char name[FB_NAME_LEN], int *version)
 	return 0;
 }
 
-#define IMAGE_COLS                                                                         \
-	"id, name, version, state, size, sha256, kernel_sha256, initrd_sha256, cmdline, dir, " \
+#define IMAGE_COLS                                                                                 \
+	"id, name, version, state, size, sha256, kernel_sha256, initrd_sha256, cmdline, dir, "     \
 	"source, created"
 
 static void row_to_image(sqlite3_stmt *st, struct fb_image *img)
@@ -85,18 +85,18 @@ int fb_db_image_resolve(struct fb_db *db, const char *ref, struct fb_image *img)
 	sqlite3_stmt *st;
 
 	if (fb_image_ref_parse(ref, name, &version) < 0) {
-		snprintf(db->err, sizeof(db->err), "'%s' is not an image reference (NAME or NAME@VERSION)",
-			 ref);
+		snprintf(db->err, sizeof(db->err),
+		         "'%s' is not an image reference (NAME or NAME@VERSION)", ref);
 		return -EINVAL;
 	}
 	if (version)
 		rc = db_prep(db, "SELECT " IMAGE_COLS " FROM images WHERE name=? AND version=?",
-			     &st);
+		             &st);
 	else
 		rc = db_prep(db,
-			     "SELECT " IMAGE_COLS " FROM images WHERE name=? AND state='ready'"
-			     " ORDER BY version DESC LIMIT 1",
-			     &st);
+		             "SELECT " IMAGE_COLS " FROM images WHERE name=? AND state='ready'"
+		             " ORDER BY version DESC LIMIT 1",
+		             &st);
 	if (rc)
 		return rc;
 	db_bind_text(st, 1, name);
@@ -126,17 +126,17 @@ int fb_db_image_reserve_version(struct fb_db *db, const char *name, int *version
 	int rc;
 	if (!fb_image_name_valid(name)) {
 		snprintf(db->err, sizeof(db->err),
-			 "'%s' is not a valid image name (letters, digits, '.', '_', '-')", name);
+		         "'%s' is not a valid image name (letters, digits, '.', '_', '-')", name);
 		return -EINVAL;
 	}
 	if ((rc = db_tx_begin(db)))
 		return rc;
 	/* The counter starts above any version already registered. */
 	rc = db_prep(db,
-		     "INSERT INTO image_versions(name, last) VALUES(?1,"
-		     " 1 + coalesce((SELECT max(version) FROM images WHERE name=?1), 0))"
-		     " ON CONFLICT(name) DO UPDATE SET last = last + 1",
-		     &st);
+	             "INSERT INTO image_versions(name, last) VALUES(?1,"
+	             " 1 + coalesce((SELECT max(version) FROM images WHERE name=?1), 0))"
+	             " ON CONFLICT(name) DO UPDATE SET last = last + 1",
+	             &st);
 	if (!rc) {
 		db_bind_text(st, 1, name);
 		rc = db_step_done(db, st);
@@ -168,9 +168,9 @@ int fb_db_image_add(struct fb_db *db, struct fb_image *img)
 	if ((rc = db_tx_begin(db)))
 		return rc;
 	rc = db_prep(db,
-		     "INSERT INTO images(name, version, state, size, sha256, kernel_sha256,"
-		     " initrd_sha256, cmdline, dir, source, created) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
-		     &st);
+	             "INSERT INTO images(name, version, state, size, sha256, kernel_sha256,"
+	             " initrd_sha256, cmdline, dir, source, created) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+	             &st);
 	if (!rc) {
 		db_bind_text(st, 1, img->name);
 		sqlite3_bind_int(st, 2, img->version);
@@ -186,7 +186,7 @@ int fb_db_image_add(struct fb_db *db, struct fb_image *img)
 		rc = db_step_done(db, st);
 		if (rc == -EEXIST)
 			snprintf(db->err, sizeof(db->err), "image %s@%d already exists", img->name,
-				 img->version);
+			         img->version);
 	}
 	if (!rc)
 		img->id = sqlite3_last_insert_rowid(db->h);
@@ -211,9 +211,9 @@ int fb_db_image_list(struct fb_db *db, const char *name, fb_image_cb cb, void *a
 {
 	sqlite3_stmt *st;
 	int rc = db_prep(db,
-			 "SELECT " IMAGE_COLS " FROM images WHERE ?1 IS NULL OR name = ?1"
-			 " ORDER BY name, version",
-			 &st);
+	                 "SELECT " IMAGE_COLS " FROM images WHERE ?1 IS NULL OR name = ?1"
+	                 " ORDER BY name, version",
+	                 &st);
 	if (rc)
 		return rc;
 	db_bind_text(st, 1, name);
@@ -232,9 +232,9 @@ int fb_db_image_users(struct fb_db *db, const char *name, int *count)
 {
 	sqlite3_stmt *st;
 	int rc = db_prep(db,
-			 "SELECT count(*) FROM machines WHERE image = ?1"
-			 " OR substr(image, 1, length(?1) + 1) = ?1 || '@'",
-			 &st);
+	                 "SELECT count(*) FROM machines WHERE image = ?1"
+	                 " OR substr(image, 1, length(?1) + 1) = ?1 || '@'",
+	                 &st);
 	if (rc)
 		return rc;
 	db_bind_text(st, 1, name);

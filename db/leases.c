@@ -12,9 +12,9 @@ int fb_db_lease_put_batch(struct fb_db *db, const struct fb_lease *l, size_t n)
 	if ((rc = db_tx_begin(db)))
 		return rc;
 	rc = db_prep(db,
-		     "INSERT OR REPLACE INTO leases(mac, ip, expires, hostname, state)"
-		     " VALUES(?,?,?,?,?)",
-		     &st);
+	             "INSERT OR REPLACE INTO leases(mac, ip, expires, hostname, state)"
+	             " VALUES(?,?,?,?,?)",
+	             &st);
 	for (size_t i = 0; !rc && i < n; i++) {
 		db_bind_text(st, 1, l[i].mac);
 		db_bind_text(st, 2, l[i].ip);
@@ -67,9 +67,9 @@ int fb_db_lease_get(struct fb_db *db, const char *mac, struct fb_lease *l)
 
 int fb_db_lease_by_ip(struct fb_db *db, const char *ip, struct fb_lease *l)
 {
-	return lease_by(db,
-			"SELECT " LEASE_COLS " FROM leases WHERE ip=? ORDER BY expires DESC LIMIT 1",
-			ip, l);
+	return lease_by(
+	    db, "SELECT " LEASE_COLS " FROM leases WHERE ip=? ORDER BY expires DESC LIMIT 1", ip,
+	    l);
 }
 
 int fb_db_lease_delete(struct fb_db *db, const char *mac)

@@ -31,13 +31,13 @@ int fb_machine_validate(const struct fb_machine *m, char *why, size_t whylen)
 		return WHY("mac: '%s' is not a MAC address (52:54:00:12:34:56)", m->mac);
 	if (m->name[0] && !name_ok(m->name, FB_NAME_LEN))
 		return WHY("name: '%s' is not a valid host name (letters, digits, '-', '_', '.')",
-			   m->name);
+		           m->name);
 	if (m->image[0] && strcmp(m->image, "menu") && fb_image_ref_parse(m->image, name, &ver) < 0)
 		return WHY("image: '%s' is not NAME, NAME@VERSION or menu", m->image);
 	if (strcmp(m->mode, "persistent") && strcmp(m->mode, "ephemeral") &&
 	    strcmp(m->mode, "readonly") && strcmp(m->mode, "install"))
 		return WHY("mode: '%s' is not one of persistent, ephemeral, readonly, install",
-			   m->mode);
+		           m->mode);
 	if (strcmp(m->protocol, "nbd") && strcmp(m->protocol, "iscsi"))
 		return WHY("protocol: '%s' is not nbd or iscsi", m->protocol);
 	if (m->ip[0] && ip4_parse(m->ip, &a) < 0)
@@ -48,7 +48,8 @@ int fb_machine_validate(const struct fb_machine *m, char *why, size_t whylen)
 		if (strlen(m->secret) != 32)
 			return WHY("secret: must be 32 hex characters");
 		for (int i = 0; i < 32; i++)
-			if (!isxdigit((unsigned char)m->secret[i]) || isupper((unsigned char)m->secret[i]))
+			if (!isxdigit((unsigned char)m->secret[i]) ||
+			    isupper((unsigned char)m->secret[i]))
 				return WHY("secret: must be 32 lower-case hex characters");
 	}
 	return 0;
@@ -74,7 +75,7 @@ static int ip_taken(struct fb_db *db, const char *ip, const char *mac)
 		return 0;
 	if (fb_db_machine_by_ip(db, ip, &other) == 0 && strcmp(other.mac, mac)) {
 		snprintf(db->err, sizeof(db->err), "ip: %s is already reserved for %s", ip,
-			 other.mac);
+		         other.mac);
 		return 1;
 	}
 	return 0;
@@ -105,10 +106,11 @@ int fb_db_machine_add(struct fb_db *db, struct fb_machine *m)
 		return db_tx_end(db, -EEXIST);
 	rc = ensure_group(db, m->group);
 	if (!rc)
-		rc = db_prep(db,
-			     "INSERT INTO machines(mac, name, image, mode, protocol, ip, grp, secret,"
-			     " created, registered) VALUES(?,?,?,?,?,?,?,?,?,?)",
-			     &st);
+		rc = db_prep(
+		    db,
+		    "INSERT INTO machines(mac, name, image, mode, protocol, ip, grp, secret,"
+		    " created, registered) VALUES(?,?,?,?,?,?,?,?,?,?)",
+		    &st);
 	if (!rc) {
 		db_bind_text(st, 1, m->mac);
 		db_bind_text(st, 2, m->name);
@@ -125,8 +127,8 @@ int fb_db_machine_add(struct fb_db *db, struct fb_machine *m)
 	return db_tx_end(db, rc);
 }
 
-#define MACHINE_COLS                                                                       \
-	"mac, name, image, mode, protocol, ip, grp, secret, stage, last_seen, created, "    \
+#define MACHINE_COLS                                                                               \
+	"mac, name, image, mode, protocol, ip, grp, secret, stage, last_seen, created, "           \
 	"registered"
 
 static void row_to_machine(sqlite3_stmt *st, struct fb_machine *m)
@@ -146,8 +148,7 @@ static void row_to_machine(sqlite3_stmt *st, struct fb_machine *m)
 	m->registered = sqlite3_column_int(st, 11);
 }
 
-static int machine_get_by(struct fb_db *db, const char *sql, const char *key,
-			  struct fb_machine *m)
+static int machine_get_by(struct fb_db *db, const char *sql, const char *key, struct fb_machine *m)
 {
 	sqlite3_stmt *st;
 	int rc = db_prep(db, sql, &st);
@@ -204,9 +205,9 @@ int fb_db_machine_update(struct fb_db *db, const struct fb_machine *m)
 	rc = ensure_group(db, m->group);
 	if (!rc)
 		rc = db_prep(db,
-			     "UPDATE machines SET name=?, image=?, mode=?, protocol=?, ip=?, grp=?,"
-			     " secret=?, registered=? WHERE mac=?",
-			     &st);
+		             "UPDATE machines SET name=?, image=?, mode=?, protocol=?, ip=?, grp=?,"
+		             " secret=?, registered=? WHERE mac=?",
+		             &st);
 	if (!rc) {
 		db_bind_text(st, 1, m->name);
 		db_bind_text(st, 2, m->image);
@@ -216,7 +217,8 @@ int fb_db_machine_update(struct fb_db *db, const struct fb_machine *m)
 		db_bind_text(st, 6, m->group[0] ? m->group : NULL);
 		db_bind_text(st, 7, m->secret[0] ? m->secret : old.secret);
 		/* Assigning an image makes a registered unknown machine a known one. */
-		sqlite3_bind_int(st, 8, m->image[0] && strcmp(m->image, "menu") ? 0 : m->registered);
+		sqlite3_bind_int(st, 8,
+		                 m->image[0] && strcmp(m->image, "menu") ? 0 : m->registered);
 		db_bind_text(st, 9, id);
 		rc = db_step_done(db, st);
 	}

@@ -43,9 +43,8 @@ int fb_db_overlay_get(struct fb_db *db, const char *mac, struct fb_overlay *o)
 int fb_db_overlay_put(struct fb_db *db, const struct fb_overlay *o)
 {
 	sqlite3_stmt *st;
-	int rc = db_prep(db,
-			 "INSERT OR REPLACE INTO overlays(" OVERLAY_COLS ") VALUES(?,?,?,?,?,?,?)",
-			 &st);
+	int rc = db_prep(
+	    db, "INSERT OR REPLACE INTO overlays(" OVERLAY_COLS ") VALUES(?,?,?,?,?,?,?)", &st);
 	if (rc)
 		return rc;
 	db_bind_text(st, 1, o->mac);
@@ -58,8 +57,7 @@ int fb_db_overlay_put(struct fb_db *db, const struct fb_overlay *o)
 	return db_step_done(db, st);
 }
 
-static int overlay_update(struct fb_db *db, const char *sql, const char *mac, int64_t v,
-			  int bind_v)
+static int overlay_update(struct fb_db *db, const char *sql, const char *mac, int64_t v, int bind_v)
 {
 	sqlite3_stmt *st;
 	int rc = db_prep(db, sql, &st);
@@ -87,7 +85,7 @@ int fb_db_overlay_delete(struct fb_db *db, const char *mac)
 int fb_db_overlay_set_reset_pending(struct fb_db *db, const char *mac, int pending)
 {
 	return overlay_update(db, "UPDATE overlays SET reset_pending=? WHERE mac=?", mac, pending,
-			      1);
+	                      1);
 }
 
 int fb_db_overlay_set_bytes(struct fb_db *db, const char *mac, int64_t bytes)

@@ -10,9 +10,9 @@ int fb_db_user_set(struct fb_db *db, const char *name, const char *pwhash)
 {
 	sqlite3_stmt *st;
 	int rc = db_prep(db,
-			 "INSERT INTO users(name, pwhash, created) VALUES(?,?,?)"
-			 " ON CONFLICT(name) DO UPDATE SET pwhash=excluded.pwhash",
-			 &st);
+	                 "INSERT INTO users(name, pwhash, created) VALUES(?,?,?)"
+	                 " ON CONFLICT(name) DO UPDATE SET pwhash=excluded.pwhash",
+	                 &st);
 	if (rc)
 		return rc;
 	db_bind_text(st, 1, name);
@@ -82,8 +82,8 @@ static void row_to_token(sqlite3_stmt *st, struct fb_token *t)
 int fb_db_token_check(struct fb_db *db, const char *hash, struct fb_token *t)
 {
 	sqlite3_stmt *st;
-	int rc = db_prep(db, "SELECT id, name, hash, created, last_used FROM tokens WHERE hash=?",
-			 &st);
+	int rc =
+	    db_prep(db, "SELECT id, name, hash, created, last_used FROM tokens WHERE hash=?", &st);
 	if (rc)
 		return rc;
 	db_bind_text(st, 1, hash);
@@ -124,8 +124,8 @@ int fb_db_token_revoke(struct fb_db *db, const char *name_or_id)
 int fb_db_token_list(struct fb_db *db, fb_token_cb cb, void *arg)
 {
 	sqlite3_stmt *st;
-	int rc = db_prep(db, "SELECT id, name, hash, created, last_used FROM tokens ORDER BY id",
-			 &st);
+	int rc =
+	    db_prep(db, "SELECT id, name, hash, created, last_used FROM tokens ORDER BY id", &st);
 	if (rc)
 		return rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -171,8 +171,8 @@ int fb_db_setting_set(struct fb_db *db, const char *key, const char *val)
 int fb_db_status_set(struct fb_db *db, const char *key, const char *value)
 {
 	sqlite3_stmt *st;
-	int rc = db_prep(db, "INSERT OR REPLACE INTO status(key, value, updated) VALUES(?,?,?)",
-			 &st);
+	int rc =
+	    db_prep(db, "INSERT OR REPLACE INTO status(key, value, updated) VALUES(?,?,?)", &st);
 	if (rc)
 		return rc;
 	db_bind_text(st, 1, key);

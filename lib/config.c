@@ -232,23 +232,23 @@ static int set_listen(struct fb_config *c, const char *v, char *why, size_t whyl
 }
 
 static const struct key keys[] = {
-	{"global", "state_dir", set_state_dir},
-	{"global", "server_address", set_server_address},
-	{"bootd", "interface", set_interface},
-	{"bootd", "dhcp", set_dhcp},
-	{"bootd", "pool", set_pool},
-	{"bootd", "netmask", set_netmask},
-	{"bootd", "router", set_router},
-	{"bootd", "dns", set_dns},
-	{"bootd", "lease_time", set_lease_time},
-	{"bootd", "tftp", set_tftp},
-	{"bootd", "http_port", set_http_port},
-	{"bootd", "unknown_machines", set_unknown},
-	{"bootd", "menu_timeout", set_menu_timeout},
-	{"storaged", "nbd_port", set_nbd_port},
-	{"storaged", "iscsi_port", set_iscsi_port},
-	{"storaged", "require_lease_ip", set_require_lease_ip},
-	{"web", "listen", set_listen},
+    {"global", "state_dir", set_state_dir},
+    {"global", "server_address", set_server_address},
+    {"bootd", "interface", set_interface},
+    {"bootd", "dhcp", set_dhcp},
+    {"bootd", "pool", set_pool},
+    {"bootd", "netmask", set_netmask},
+    {"bootd", "router", set_router},
+    {"bootd", "dns", set_dns},
+    {"bootd", "lease_time", set_lease_time},
+    {"bootd", "tftp", set_tftp},
+    {"bootd", "http_port", set_http_port},
+    {"bootd", "unknown_machines", set_unknown},
+    {"bootd", "menu_timeout", set_menu_timeout},
+    {"storaged", "nbd_port", set_nbd_port},
+    {"storaged", "iscsi_port", set_iscsi_port},
+    {"storaged", "require_lease_ip", set_require_lease_ip},
+    {"web", "listen", set_listen},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -271,7 +271,7 @@ void fb_config_defaults(struct fb_config *c)
 }
 
 static void errf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -291,7 +291,7 @@ static char *trim(char *s)
 }
 
 int fb_config_parse(struct fb_config *c, const char *name, const char *text, char *err,
-		    size_t errlen)
+                    size_t errlen)
 {
 	char section[32] = "";
 	int seen[NKEYS] = {0};
@@ -316,7 +316,8 @@ int fb_config_parse(struct fb_config *c, const char *name, const char *text, cha
 		}
 		/* Comments: a line starting with ; or #, or " ;" / " #" after a value. */
 		for (char *q = line; *q; q++) {
-			if ((*q == ';' || *q == '#') && (q == line || isspace((unsigned char)q[-1]))) {
+			if ((*q == ';' || *q == '#') &&
+			    (q == line || isspace((unsigned char)q[-1]))) {
 				*q = 0;
 				break;
 			}
@@ -336,7 +337,8 @@ int fb_config_parse(struct fb_config *c, const char *name, const char *text, cha
 			for (size_t i = 0; i < NKEYS; i++)
 				known |= !strcmp(keys[i].section, sec);
 			if (!known) {
-				errf(err, errlen, "%s:%d: unknown section [%.32s]", name, lineno, sec);
+				errf(err, errlen, "%s:%d: unknown section [%.32s]", name, lineno,
+				     sec);
 				return -1;
 			}
 			fb_strlcpy(section, sec, sizeof(section));
@@ -386,8 +388,7 @@ int fb_config_parse(struct fb_config *c, const char *name, const char *text, cha
 	return 0;
 }
 
-int fb_config_load(struct fb_config *c, const char *path, int must_exist, char *err,
-		   size_t errlen)
+int fb_config_load(struct fb_config *c, const char *path, int must_exist, char *err, size_t errlen)
 {
 	char *text = NULL;
 	fb_config_defaults(c);
@@ -423,22 +424,22 @@ void fb_config_print(const struct fb_config *c, FILE *out)
 	fprintf(out, "dhcp = %s\n", dhcp[c->dhcp]);
 	if (c->pool_first)
 		fprintf(out, "pool = %s-%s\n", ip4_format(ip4_from_host(c->pool_first), a),
-			ip4_format(ip4_from_host(c->pool_last), b));
+		        ip4_format(ip4_from_host(c->pool_last), b));
 	fprintf(out, "netmask = %s\n", ip4_format(c->netmask, a));
 	if (c->router.s_addr)
 		fprintf(out, "router = %s\n", ip4_format(c->router, a));
 	if (c->dns.s_addr)
 		fprintf(out, "dns = %s\n", ip4_format(c->dns, a));
 	fprintf(out, "lease_time = %u\ntftp = %s\nhttp_port = %d\n", c->lease_time,
-		c->tftp ? "on" : "off", c->http_port);
+	        c->tftp ? "on" : "off", c->http_port);
 	if (c->unknown_machines == FB_UNKNOWN_BOOT)
 		fprintf(out, "unknown_machines = boot:%s\n", c->unknown_image);
 	else
 		fprintf(out, "unknown_machines = %s\n",
-			c->unknown_machines == FB_UNKNOWN_REGISTER ? "register" : "ignore");
+		        c->unknown_machines == FB_UNKNOWN_REGISTER ? "register" : "ignore");
 	fprintf(out, "menu_timeout = %d\n", c->menu_timeout);
 	fprintf(out, "\n[storaged]\nnbd_port = %d\niscsi_port = %d\nrequire_lease_ip = %s\n",
-		c->nbd_port, c->iscsi_port, c->require_lease_ip ? "on" : "off");
+	        c->nbd_port, c->iscsi_port, c->require_lease_ip ? "on" : "off");
 	fprintf(out, "\n[web]\nlisten = %s:%d\n", c->web_host, c->web_port);
 }
 

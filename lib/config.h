@@ -25,23 +25,23 @@ struct fb_config {
 	char path[PATH_MAX]; /* the file read ("" when none existed) */
 
 	/* [global] */
-	char state_dir[PATH_MAX];            /* db, images, overlays, tftp root */
-	char server_address[FB_IP_LEN];      /* "" = address of the bootd interface */
+	char state_dir[PATH_MAX];       /* db, images, overlays, tftp root */
+	char server_address[FB_IP_LEN]; /* "" = address of the bootd interface */
 
 	/* [bootd] */
 	char interfaces[FB_MAX_IFACES][IF_NAMESIZE]; /* interface = a,b,c */
-	int n_interfaces;                    /* how many were named */
-	enum fb_dhcp_mode dhcp;              /* proxy | authoritative | off */
-	uint32_t pool_first, pool_last;      /* host order; 0 when no pool */
-	struct in_addr netmask;              /* default 255.255.255.0 */
-	struct in_addr router;               /* 0 when unset */
-	struct in_addr dns;                  /* 0 when unset */
-	uint32_t lease_time;                 /* seconds */
-	int tftp;                            /* on/off */
-	int http_port;                       /* boot HTTP port */
-	enum fb_unknown unknown_machines;    /* register | ignore | boot:IMAGE */
-	char unknown_image[128];             /* IMAGE for boot:IMAGE */
-	int menu_timeout;                    /* seconds */
+	int n_interfaces;                            /* how many were named */
+	enum fb_dhcp_mode dhcp;                      /* proxy | authoritative | off */
+	uint32_t pool_first, pool_last;              /* host order; 0 when no pool */
+	struct in_addr netmask;                      /* default 255.255.255.0 */
+	struct in_addr router;                       /* 0 when unset */
+	struct in_addr dns;                          /* 0 when unset */
+	uint32_t lease_time;                         /* seconds */
+	int tftp;                                    /* on/off */
+	int http_port;                               /* boot HTTP port */
+	enum fb_unknown unknown_machines;            /* register | ignore | boot:IMAGE */
+	char unknown_image[128];                     /* IMAGE for boot:IMAGE */
+	int menu_timeout;                            /* seconds */
 
 	/* [storaged] */
 	int nbd_port;
@@ -60,11 +60,10 @@ void fb_config_defaults(struct fb_config *c);
  * defaults. must_exist: a missing file is an error. On error returns -1 and
  * puts one line ("FILE:LINE: key: problem") into err.
  */
-int fb_config_load(struct fb_config *c, const char *path, int must_exist, char *err,
-		   size_t errlen);
+int fb_config_load(struct fb_config *c, const char *path, int must_exist, char *err, size_t errlen);
 /* Parse from memory (for tests and fuzzing); name is used in messages. */
 int fb_config_parse(struct fb_config *c, const char *name, const char *text, char *err,
-		    size_t errlen);
+                    size_t errlen);
 /* Print the effective configuration as INI (for -n -v and golden tests). */
 void fb_config_print(const struct fb_config *c, FILE *out);
 /* Paths under state_dir: db, images, overlays, tftp. */

@@ -20,10 +20,10 @@ typedef void (*fb_timer_fn)(struct fb_loop *l, void *arg);
 typedef void (*fb_signal_fn)(struct fb_loop *l, int signo, void *arg);
 
 struct fb_timer {
-	uint64_t when;    /* monotonic ms at which it fires */
-	size_t idx;       /* heap slot + 1; 0 when not armed */
-	fb_timer_fn fn;   /* what to call */
-	void *arg;        /* its argument */
+	uint64_t when;  /* monotonic ms at which it fires */
+	size_t idx;     /* heap slot + 1; 0 when not armed */
+	fb_timer_fn fn; /* what to call */
+	void *arg;      /* its argument */
 };
 
 struct fb_loop *fb_loop_new(void);

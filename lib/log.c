@@ -56,12 +56,12 @@ static void log_emit(enum fb_log_level lvl, int err, const char *func, const cha
 		struct tm tm;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		localtime_r(&ts.tv_sec, &tm);
-		n = snprintf(msg, sizeof(msg), "%02d:%02d:%02d.%03ld %s %s: ", tm.tm_hour, tm.tm_min,
-			     tm.tm_sec, ts.tv_nsec / 1000000, log_ident, names[lvl]);
+		n = snprintf(msg, sizeof(msg), "%02d:%02d:%02d.%03ld %s %s: ", tm.tm_hour,
+		             tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, log_ident, names[lvl]);
 	} else {
 		/* RFC 3164 framing, facility daemon (3). */
 		n = snprintf(msg, sizeof(msg), "<%d>%s[%d]: ", 3 * 8 + prio[lvl], log_ident,
-			     (int)getpid());
+		             (int)getpid());
 	}
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		n = 0;

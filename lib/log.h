@@ -18,9 +18,9 @@ void log_init(const char *ident, int foreground, int verbose);
 int log_verbose(void);
 
 void log_at(enum fb_log_level lvl, int with_errno, const char *func, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 void log_fatal(int with_errno, const char *func, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4), noreturn));
+    __attribute__((format(printf, 3, 4), noreturn));
 
 /* log_warn adds strerror(errno); log_warnx does not. */
 #define log_warn(...)  log_at(FB_LOG_WARN, 1, __func__, __VA_ARGS__)
@@ -28,7 +28,7 @@ void log_fatal(int with_errno, const char *func, const char *fmt, ...)
 #define log_info(...)  log_at(FB_LOG_INFO, 0, __func__, __VA_ARGS__)
 #define log_debug(...) log_at(FB_LOG_DEBUG, 0, __func__, __VA_ARGS__)
 /* fatal/fatalx: for start-up only; they exit(1). */
-#define fatal(...)     log_fatal(1, __func__, __VA_ARGS__)
-#define fatalx(...)    log_fatal(0, __func__, __VA_ARGS__)
+#define fatal(...)  log_fatal(1, __func__, __VA_ARGS__)
+#define fatalx(...) log_fatal(0, __func__, __VA_ARGS__)
 
 #endif

@@ -40,9 +40,9 @@ static int unhex(const char *s, size_t slen, unsigned char *out, size_t n)
 static int derive(const char *pw, const unsigned char *salt, int iter, unsigned char *out)
 {
 	return PKCS5_PBKDF2_HMAC(pw, (int)strlen(pw), salt, SALT_BYTES, iter, EVP_sha256(),
-				 HASH_BYTES, out) == 1
-		       ? 0
-		       : -1;
+	                         HASH_BYTES, out) == 1
+	           ? 0
+	           : -1;
 }
 
 int fb_pwhash_make(const char *password, char *out, size_t len)
@@ -55,8 +55,7 @@ int fb_pwhash_make(const char *password, char *out, size_t len)
 		return -1;
 	hex(salt, sizeof(salt), sx);
 	hex(h, sizeof(h), hx);
-	return snprintf(out, len, "pbkdf2-sha256$%d$%s$%s", ITERATIONS, sx, hx) < (int)len ? 0
-											 : -1;
+	return snprintf(out, len, "pbkdf2-sha256$%d$%s$%s", ITERATIONS, sx, hx) < (int)len ? 0 : -1;
 }
 
 int fb_pwhash_check(const char *password, const char *stored)

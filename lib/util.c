@@ -148,7 +148,7 @@ int fb_read_file(const char *path, char **out, size_t *len, size_t max)
 	if (len)
 		*len = n;
 	return 0;
-fail: {
+fail : {
 	int e = errno;
 	free(b);
 	close(fd);
@@ -328,8 +328,8 @@ int fb_sha256_file(const char *path, char hex[FB_SHA256_HEX], fb_progress_fn pro
 	return rc;
 }
 
-int fb_copy_file(const char *src, const char *dst, char hex[FB_SHA256_HEX],
-		 fb_progress_fn progress, void *arg)
+int fb_copy_file(const char *src, const char *dst, char hex[FB_SHA256_HEX], fb_progress_fn progress,
+                 void *arg)
 {
 	int in = open(src, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
@@ -411,10 +411,22 @@ int fb_parse_size(const char *s, uint64_t *out)
 	switch (*end) {
 	case 0:
 		break;
-	case 'k': case 'K': shift = 10; break;
-	case 'm': case 'M': shift = 20; break;
-	case 'g': case 'G': shift = 30; break;
-	case 't': case 'T': shift = 40; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		break;
 	default:
 		return -1;
 	}
@@ -477,8 +489,8 @@ const char *fb_share_dir(void)
 	char cand[PATH_MAX];
 	/* Installed: PREFIX/{bin,sbin,lib/fleetboot}/prog. */
 	const char *rel[] = {"/../share/fleetboot", "/../../share/fleetboot",
-			     /* build tree: TOP/build/bin/prog */
-			     "/../.."};
+	                     /* build tree: TOP/build/bin/prog */
+	                     "/../.."};
 	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
 		snprintf(cand, sizeof(cand), "%s%s", self, rel[i]);
 		char probe[PATH_MAX + 16];

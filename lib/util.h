@@ -36,8 +36,8 @@ int fb_sha256_file(const char *path, char hex[FB_SHA256_HEX], fb_progress_fn pro
 void fb_sha256_mem(const void *p, size_t n, char hex[FB_SHA256_HEX]);
 /* Copy a file (sparse-aware), fsync the copy; optional sha256 of the data
  * and progress. dst must not exist. 0 or -1 with errno. */
-int fb_copy_file(const char *src, const char *dst, char hex[FB_SHA256_HEX],
-		 fb_progress_fn progress, void *arg);
+int fb_copy_file(const char *src, const char *dst, char hex[FB_SHA256_HEX], fb_progress_fn progress,
+                 void *arg);
 /* A terminal-aware progress printer for fb_progress_fn: a bar on a tty,
  * a line every 10% otherwise. arg is the label (const char *). */
 int fb_progress_stderr(void *label, uint64_t done, uint64_t total);

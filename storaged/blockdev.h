@@ -20,7 +20,7 @@ struct fb_blockdev;
 struct fb_blockdev_ops {
 	int (*read)(struct fb_blockdev *bd, void *buf, uint64_t len, uint64_t off);
 	int (*write)(struct fb_blockdev *bd, const void *buf, uint64_t len, uint64_t off,
-		     unsigned flags);
+	             unsigned flags);
 	int (*flush)(struct fb_blockdev *bd);
 	/* Discard: later reads return zeros (the engine may keep it as metadata). */
 	int (*trim)(struct fb_blockdev *bd, uint64_t len, uint64_t off, unsigned flags);
@@ -31,10 +31,10 @@ struct fb_blockdev_ops {
 
 struct fb_blockdev {
 	const struct fb_blockdev_ops *ops;
-	uint64_t size;          /* bytes */
-	uint32_t block_size;    /* logical block size the front end reports (512) */
-	int readonly;           /* writes refused with -EROFS */
-	void *priv;             /* implementation state */
+	uint64_t size;       /* bytes */
+	uint32_t block_size; /* logical block size the front end reports (512) */
+	int readonly;        /* writes refused with -EROFS */
+	void *priv;          /* implementation state */
 };
 
 #endif

@@ -23,7 +23,7 @@ struct fb_iscsi_backend {
 	 * (peer address refused by require_lease_ip). Called from target
 	 * threads: must be thread-safe. */
 	int (*lookup)(void *arg, const char *macid, const struct sockaddr_in *peer,
-		      char secret[33]);
+	              char secret[33]);
 	/* Open the machine's disk after a successful login. NULL with errno
 	 * (EBUSY: another writer holds the overlay). */
 	struct fb_blockdev *(*open)(void *arg, const char *macid, const struct sockaddr_in *peer);
@@ -38,13 +38,13 @@ struct fb_iscsi_target;
 /* Bind addr:port (addr NULL = any) and start serving on threads of the
  * target's own. Returns NULL with errno on failure. */
 struct fb_iscsi_target *fb_iscsi_target_start(const char *addr, int port,
-					      const struct fb_iscsi_backend *be, int io_threads);
+                                              const struct fb_iscsi_backend *be, int io_threads);
 /* Stop accepting, close every session, join threads, free. */
 void fb_iscsi_target_stop(struct fb_iscsi_target *t);
 
 struct fb_iscsi_stats {
-	uint32_t sessions;      /* sessions logged in now */
-	uint64_t bytes_read;    /* since start */
+	uint32_t sessions;   /* sessions logged in now */
+	uint64_t bytes_read; /* since start */
 	uint64_t bytes_written;
 };
 void fb_iscsi_target_stats(struct fb_iscsi_target *t, struct fb_iscsi_stats *st);

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib.sh - helpers for fleetboot's shell tests. Source it first:
 #   . "$(dirname "$0")/../lib.sh"
 #

@@ -88,7 +88,7 @@ printf '[global]\nstate_dir = %s/fresh\n' "$T" >"$T/fresh.conf"
 check_err 1 "run 'fleetboot init' first" fb -c "$T/fresh.conf" machine list
 # No half-registered version from a failed import: versions list unchanged.
 assert_eq "$(fb image list --json | grep -c '"version"')" 1 "image versions"
-ls -a "$T/state/images/tiny" | grep -q '^\.tmp' && fail "temp folder left behind"
+for f in "$T"/state/images/tiny/.tmp*; do [ -e "$f" ] && fail "temp folder left behind: $f"; done
 
 # Corrupt one byte of the stored rootfs: verify fails and names the file.
 dir=$(fb image show tiny --json | sed -n 's/.*"dir": "\(.*\)".*/\1/p')
@@ -101,7 +101,7 @@ echo "$err" | grep -q 'rootfs.img MISMATCH' || fail "verify message: $err"
 old=$(fb machine show 52:54:00:12:34:56 --json | sed -n 's/.*"secret": "\(.*\)".*/\1/p')
 fb machine set 52:54:00:12:34:56 --rotate-secret --mode persistent --name pc-1 >/dev/null || fail set
 new=$(fb machine show 52:54:00:12:34:56 --json | sed -n 's/.*"secret": "\(.*\)".*/\1/p')
-[ ${#new} = 32 ] && [ "$new" != "$old" ] || fail "secret not rotated"
+if [ ${#new} != 32 ] || [ "$new" = "$old" ]; then fail "secret not rotated"; fi
 fb machine show 52-54-00-12-34-56 | grep -q '^mode: *persistent' || fail "mode not changed"
 fb image import tiny --rootfs "$T/root.img" --kernel "$T/vmlinuz" --initrd "$T/initrd.img" >/dev/null
 fb image retire tiny@2 >/dev/null || fail retire

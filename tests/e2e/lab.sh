@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/e2e/lab.sh - a virtual lab for booting diskless QEMU clients.
 # Source after tests/lib.sh. Everything it makes lives inside one network
 # namespace (a bridge with the server's address, one tap per client), is

@@ -14,46 +14,45 @@
 static int harness_failed;
 static int harness_checks;
 
-#define CHECK(cond)                                                                        \
-	do {                                                                               \
-		harness_checks++;                                                          \
-		if (!(cond)) {                                                             \
-			harness_failed++;                                                  \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,  \
-				#cond);                                                    \
-		}                                                                          \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		harness_checks++;                                                                  \
+		if (!(cond)) {                                                                     \
+			harness_failed++;                                                          \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                                    \
-	do {                                                                               \
-		const char *a_ = (a), *b_ = (b);                                           \
-		harness_checks++;                                                          \
-		if (!a_ || !b_ || strcmp(a_, b_)) {                                        \
-			harness_failed++;                                                  \
-			fprintf(stderr, "%s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__,   \
-				a_ ? a_ : "(null)", b_ ? b_ : "(null)");                   \
-		}                                                                          \
+#define CHECK_STR(a, b)                                                                            \
+	do {                                                                                       \
+		const char *a_ = (a), *b_ = (b);                                                   \
+		harness_checks++;                                                                  \
+		if (!a_ || !b_ || strcmp(a_, b_)) {                                                \
+			harness_failed++;                                                          \
+			fprintf(stderr, "%s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__,           \
+			        a_ ? a_ : "(null)", b_ ? b_ : "(null)");                           \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_INT(a, b)                                                                    \
-	do {                                                                               \
-		long long a_ = (long long)(a), b_ = (long long)(b);                        \
-		harness_checks++;                                                          \
-		if (a_ != b_) {                                                            \
-			harness_failed++;                                                  \
-			fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__,    \
-				__LINE__, #a, a_, b_);                                     \
-		}                                                                          \
+#define CHECK_INT(a, b)                                                                            \
+	do {                                                                                       \
+		long long a_ = (long long)(a), b_ = (long long)(b);                                \
+		harness_checks++;                                                                  \
+		if (a_ != b_) {                                                                    \
+			harness_failed++;                                                          \
+			fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__,  \
+			        #a, a_, b_);                                                       \
+		}                                                                                  \
 	} while (0)
 
-#define RUN(fn)                                                                            \
-	do {                                                                               \
-		int before_ = harness_failed;                                              \
-		fn();                                                                      \
-		printf("%s %s\n", harness_failed == before_ ? "ok" : "not ok", #fn);       \
+#define RUN(fn)                                                                                    \
+	do {                                                                                       \
+		int before_ = harness_failed;                                                      \
+		fn();                                                                              \
+		printf("%s %s\n", harness_failed == before_ ? "ok" : "not ok", #fn);               \
 	} while (0)
 
-#define HARNESS_EXIT()                                                                     \
+#define HARNESS_EXIT()                                                                             \
 	(printf("%d checks, %d failed\n", harness_checks, harness_failed), harness_failed ? 1 : 0)
 
 #endif

@@ -152,8 +152,8 @@ static void test_events_leases(void)
 	CHECK_INT(n, 2);
 
 	struct fb_lease l[3] = {{"52-54-00-00-00-01", "10.0.0.100", 100, "", "bound"},
-				{"52-54-00-00-00-02", "10.0.0.101", 200, "h", "bound"},
-				{"52-54-00-00-00-01", "10.0.0.102", 300, "", "bound"}};
+	                        {"52-54-00-00-00-02", "10.0.0.101", 200, "h", "bound"},
+	                        {"52-54-00-00-00-01", "10.0.0.102", 300, "", "bound"}};
 	CHECK_INT(fb_db_lease_put_batch(db, l, 3), 0);
 	struct fb_lease got;
 	CHECK_INT(fb_db_lease_get(db, "52-54-00-00-00-01", &got), 0);
@@ -186,14 +186,15 @@ static void test_concurrency(void)
 				_exit(2);
 			for (int i = 0; i < 500; i++) {
 				struct fb_machine m = {0};
-				snprintf(m.mac, sizeof(m.mac), "02-00-00-00-%02x-%02x", k, i & 0xff);
+				snprintf(m.mac, sizeof(m.mac), "02-00-00-00-%02x-%02x", k,
+				         i & 0xff);
 				m.mac[9] = (char)('0' + (i >> 8)); /* 02-00-00-0X-.. */
 				strcpy(m.mode, "ephemeral");
 				strcpy(m.protocol, "iscsi");
 				int rc = fb_db_machine_add(db, &m);
 				if (rc) {
 					fprintf(stderr, "child %d: add %s: %d %s\n", k, m.mac, rc,
-						fb_db_errmsg(db));
+					        fb_db_errmsg(db));
 					_exit(1);
 				}
 			}

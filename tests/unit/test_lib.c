@@ -110,13 +110,14 @@ static void test_config(void)
 	struct fb_config c;
 	char err[256];
 	fb_config_defaults(&c);
-	CHECK_INT(fb_config_parse(&c, "t.conf",
-				  "; comment\n[global]\nstate_dir = /srv/fb ; trailing\n"
-				  "[bootd]\ninterface = eth1, eth2\ndhcp = authoritative\n"
-				  "pool = 10.0.0.100-10.0.0.199\nunknown_machines = boot:tiny@2\n"
-				  "[storaged]\nrequire_lease_ip = off\n[web]\nlisten = 0.0.0.0:9000\n",
-				  err, sizeof(err)),
-		  0);
+	CHECK_INT(
+	    fb_config_parse(&c, "t.conf",
+	                    "; comment\n[global]\nstate_dir = /srv/fb ; trailing\n"
+	                    "[bootd]\ninterface = eth1, eth2\ndhcp = authoritative\n"
+	                    "pool = 10.0.0.100-10.0.0.199\nunknown_machines = boot:tiny@2\n"
+	                    "[storaged]\nrequire_lease_ip = off\n[web]\nlisten = 0.0.0.0:9000\n",
+	                    err, sizeof(err)),
+	    0);
 	CHECK_STR(c.state_dir, "/srv/fb");
 	CHECK_INT(c.n_interfaces, 2);
 	CHECK_STR(c.interfaces[1], "eth2");
@@ -129,16 +130,19 @@ static void test_config(void)
 	struct {
 		const char *text, *msg;
 	} bad[] = {
-		{"[bootd]\nbogus = 1\n", "t.conf:2: bogus: unknown key in [bootd]"},
-		{"[nope]\n", "t.conf:1: unknown section [nope]"},
-		{"state_dir = /x\n", "t.conf:1: state_dir: key outside any [section]"},
-		{"[bootd]\nhttp_port = 70000\n", "t.conf:2: http_port: '70000' is not a port from 1 to 65535"},
-		{"[bootd]\ndhcp = maybe\n", "t.conf:2: dhcp: 'maybe' is not one of proxy, authoritative, off"},
-		{"[bootd]\ntftp = on\ntftp = off\n", "t.conf:3: tftp: already set on line 2"},
-		{"[global]\nstate_dir\n", "t.conf:2: expected 'key = value'"},
-		{"[bootd]\ndhcp = authoritative\n", "t.conf: pool: required when dhcp = authoritative"},
-		{"[bootd]\nnetmask = 255.0.255.0\n", "t.conf:2: netmask: '255.0.255.0' is not a contiguous netmask"},
-		{"[bootd\n", "t.conf:1: malformed section header"},
+	    {"[bootd]\nbogus = 1\n", "t.conf:2: bogus: unknown key in [bootd]"},
+	    {"[nope]\n", "t.conf:1: unknown section [nope]"},
+	    {"state_dir = /x\n", "t.conf:1: state_dir: key outside any [section]"},
+	    {"[bootd]\nhttp_port = 70000\n",
+	     "t.conf:2: http_port: '70000' is not a port from 1 to 65535"},
+	    {"[bootd]\ndhcp = maybe\n",
+	     "t.conf:2: dhcp: 'maybe' is not one of proxy, authoritative, off"},
+	    {"[bootd]\ntftp = on\ntftp = off\n", "t.conf:3: tftp: already set on line 2"},
+	    {"[global]\nstate_dir\n", "t.conf:2: expected 'key = value'"},
+	    {"[bootd]\ndhcp = authoritative\n", "t.conf: pool: required when dhcp = authoritative"},
+	    {"[bootd]\nnetmask = 255.0.255.0\n",
+	     "t.conf:2: netmask: '255.0.255.0' is not a contiguous netmask"},
+	    {"[bootd\n", "t.conf:1: malformed section header"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		fb_config_defaults(&c);
