@@ -1,0 +1,194 @@
+/*
+ * iscsi_int.h - the iSCSI target's internals, shared by its files:
+ *   iscsi_target.c   listener, epoll network thread, sockets, I/O pool
+ *   iscsi_login.c    login phase: negotiation keys, CHAP, SendTargets
+ *   iscsi_session.c  full feature phase: commands, data, R2T, NOP, TMF,
+ *                    logout, and the responses built by I/O threads
+ *
+ * Threads: one network thread owns every socket's receive side and all
+ * protocol state that only arriving PDUs change. I/O threads run SCSI
+ * commands against the blockdev and queue their responses. Everything an
+ * I/O thread touches on a connection (output queue, StatSN, ExpCmdSN,
+ * the task list) is under conn->lock.
+ */
+#ifndef FB_ISCSI_INT_H
+#define FB_ISCSI_INT_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "proto/iscsi_pdu.h"
+#include "storaged/iscsi.h"
+#include "storaged/scsi_lu.h"
+
+#define ISCSI_OUR_MAX_RECV_DSL 262144u    /* what we declare we can receive */
+#define ISCSI_LOGIN_MAX_DSL    65536u     /* login/text segments we accept */
+#define ISCSI_OUR_MAX_BURST    (1u << 20) /* MaxBurstLength we accept */
+#define ISCSI_OUR_FIRST_BURST  262144u
+#define ISCSI_MAX_EDTL         (16u << 20) /* largest write we buffer */
+#define ISCSI_CMD_WINDOW       64u         /* MaxCmdSN - ExpCmdSN + 1 */
+#define ISCSI_MAX_PENDING      64          /* out-of-order commands held */
+#define ISCSI_RX_BUF           65536u
+
+/* Operational parameters of a session after negotiation. */
+struct iscsi_params {
+	uint32_t max_send_dsl; /* initiator's MaxRecvDataSegmentLength */
+	uint32_t first_burst;
+	uint32_t max_burst;
+	int initial_r2t;
+	int immediate_data;
+};
+
+/* Bytes waiting to be sent. */
+struct iscsi_out {
+	struct iscsi_out *next;
+	size_t len, off;
+	int close_after; /* logout response: close once it is out */
+	uint8_t data[];
+};
+
+enum iscsi_task_state { TASK_COLLECT, TASK_QUEUED };
+
+struct iscsi_task {
+	struct iscsi_task *next;  /* in conn->tasks (under conn->lock) */
+	struct iscsi_task *qnext; /* in the target's work queue */
+	struct iscsi_conn *c;
+	enum iscsi_task_state state;
+	int aborted; /* a TMF aborted it: send nothing */
+	uint32_t itt, cmdsn, edtl;
+	uint64_t lun;
+	uint8_t flags; /* R and W bits of the command */
+	uint8_t cdb[16];
+	uint8_t *data;        /* write data being collected (edtl bytes) */
+	uint32_t received;    /* bytes of data in so far */
+	uint32_t unsol_limit; /* unsolicited data allowed (first burst) */
+	int unsol_done;       /* no more unsolicited Data-Out coming */
+	uint32_t datasn;      /* next expected DataSN in this sequence */
+	int r2t_active;
+	uint32_t r2t_ttt, r2t_off, r2t_len, r2tsn;
+	/* A response decided before execution (bad LUN, oversize, bad data). */
+	int early_status;
+	uint8_t early_key, early_asc, early_ascq;
+};
+
+enum iscsi_phase { PH_LOGIN, PH_FFP, PH_CLOSING };
+
+/* Out-of-order command PDUs waiting for the CmdSN gap to fill. */
+struct iscsi_held {
+	struct iscsi_held *next;
+	struct iscsi_bhs h;
+	uint8_t *body;
+	size_t body_len;
+};
+
+struct iscsi_conn {
+	struct fb_iscsi_target *t;
+	struct iscsi_conn *next, *prev; /* the target's list (network thread) */
+	int fd;
+	struct sockaddr_in peer, local;
+	char peer_str[32];
+
+	pthread_mutex_t lock; /* guards the fields down to `tasks` */
+	int refs;             /* network thread + one per queued task */
+	int dead;             /* socket shut down: drop output */
+	int epollout;         /* EPOLLOUT currently requested */
+	int want_close;       /* close when the network thread sees it */
+	struct iscsi_out *oh, *ot;
+	size_t out_bytes;
+	uint32_t statsn;          /* next StatSN */
+	uint32_t expcmdsn;        /* next expected CmdSN */
+	struct iscsi_task *tasks; /* tasks not yet answered */
+
+	/* Receive state (network thread only). */
+	uint8_t *rb; /* staging buffer, ISCSI_RX_BUF bytes */
+	size_t rb_start, rb_end;
+	uint8_t hdr[ISCSI_BHS_LEN];
+	size_t hdr_got;
+	struct iscsi_bhs bhs;
+	uint8_t *body; /* AHS + data + padding, plus one NUL */
+	size_t body_len, body_got;
+
+	int closed; /* conn_close ran (network thread) */
+	enum iscsi_phase phase;
+	int discovery; /* SessionType=Discovery */
+	/* Login state. */
+	int login_started;
+	int csg;       /* current stage 0 security, 1 operational */
+	int chap_step; /* 0 none, 1 challenge sent, 2 authenticated */
+	uint8_t chap_id;
+	uint8_t chap_chal[16];
+	char macid[64];
+	char target_name[256];
+	char initiator_name[256];
+	char secret[33];
+	uint64_t isid;
+	uint16_t tsih, cid;
+	uint32_t login_itt;
+	struct fb_buf login_text; /* request text carried over C-bit PDUs */
+	struct iscsi_params p;
+	int mrdsl_sent;
+
+	struct iscsi_held *held; /* commands beyond ExpCmdSN */
+	int nheld;
+	uint32_t next_ttt;
+	struct fb_blockdev *bd; /* from backend->open */
+	struct scsi_lu lu;
+	int lu_ok;
+	int counted; /* counted in stats.sessions */
+};
+
+struct fb_iscsi_target {
+	int lfd, epfd, evfd;
+	int port;
+	struct fb_iscsi_backend be;
+	pthread_t net;
+	pthread_t *io;
+	int nio;
+	struct iscsi_conn *conns;
+
+	pthread_mutex_t qlock; /* the I/O work queue */
+	pthread_cond_t qcond;
+	struct iscsi_task *qh, *qt;
+	int stopping;
+
+	pthread_mutex_t tsih_lock;
+	uint16_t next_tsih;
+	atomic_uint sessions;
+	atomic_ullong bytes_read, bytes_written;
+};
+
+/* iscsi_target.c */
+/* Queue a built PDU (or several) for sending; takes conn->lock itself
+ * unless locked says the caller holds it. */
+void iscsi_conn_send(struct iscsi_conn *c, struct iscsi_out *o, int locked);
+struct iscsi_out *iscsi_out_new(size_t len);
+void iscsi_conn_unref(struct iscsi_conn *c);
+void iscsi_queue_task(struct iscsi_task *task);
+/* Find another logged-in connection with the same initiator and ISID
+ * (session reinstatement) and close it. */
+void iscsi_conn_reinstate(struct iscsi_conn *c);
+
+/* iscsi_login.c */
+/* Handle a Login Request (phase PH_LOGIN). 0, or -1 to close now. */
+int iscsi_login_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *data, size_t dlen);
+/* Handle a Text Request in full feature phase. */
+int iscsi_text_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *data, size_t dlen);
+
+/* iscsi_session.c */
+/* Handle one PDU in full feature phase. 0, or -1 to close the connection. */
+int iscsi_ffp_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *body, size_t blen);
+/* Run a queued task (I/O thread) and send its response. */
+void iscsi_task_run(struct iscsi_task *task);
+/* Free tasks still collecting data and held PDUs (connection closing). */
+void iscsi_session_cleanup(struct iscsi_conn *c);
+/* Build a Reject PDU quoting header hdr. */
+void iscsi_send_reject(struct iscsi_conn *c, uint8_t reason, const uint8_t *hdr);
+/* Fill ExpCmdSN/MaxCmdSN (and StatSN if advance >= 0) into a target PDU
+ * header at p; caller holds conn->lock. advance: 1 = take a StatSN,
+ * 0 = current StatSN without advancing, -1 = leave StatSN alone. */
+void iscsi_stamp(struct iscsi_conn *c, uint8_t *p, int advance);
+
+#endif

@@ -1,0 +1,588 @@
+/*
+ * iscsi_session.c - full feature phase (RFC 7143 sections 3-4, 11): CmdSN
+ * ordering and window, SCSI commands with immediate, unsolicited and
+ * R2T-solicited data, Data-In and responses with exact residuals,
+ * NOP-In/Out, task management, logout and Reject.
+ *
+ * Commands outside the CmdSN window are dropped silently (3.2.2.1);
+ * commands ahead of ExpCmdSN wait until the gap fills. A write whose data
+ * arrives with a wrong DataSN, offset or tag is answered at once with
+ * CHECK CONDITION (ABORTED COMMAND) rather than waited on, so a confused
+ * initiator never hangs the session.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "storaged/iscsi_int.h"
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+void iscsi_stamp(struct iscsi_conn *c, uint8_t *p, int advance)
+{
+	if (advance > 0)
+		put32(p + 24, c->statsn++);
+	else if (advance == 0)
+		put32(p + 24, c->statsn);
+	put32(p + 28, c->expcmdsn);
+	put32(p + 32, c->expcmdsn + ISCSI_CMD_WINDOW - 1);
+}
+
+/* Build a target PDU with a data segment, stamp it and send it. */
+static int send_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, const void *data, size_t dlen,
+                    int advance, int close_after)
+{
+	struct iscsi_out *o = iscsi_out_new(ISCSI_BHS_LEN + iscsi_pad4(dlen));
+	if (!o)
+		return -1;
+	struct iscsi_bhs hh = *h;
+	hh.dlen = (uint32_t)dlen;
+	iscsi_bhs_build(&hh, o->data);
+	if (dlen)
+		memcpy(o->data + ISCSI_BHS_LEN, data, dlen);
+	o->close_after = close_after;
+	pthread_mutex_lock(&c->lock);
+	iscsi_stamp(c, o->data, advance);
+	iscsi_conn_send(c, o, 1);
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+void iscsi_send_reject(struct iscsi_conn *c, uint8_t reason, const uint8_t *hdr)
+{
+	struct iscsi_bhs h = {0};
+	h.opcode = ISCSI_OP_REJECT;
+	h.flags = ISCSI_FLAG_F;
+	h.b2 = reason;
+	h.itt = ISCSI_RSVD_TAG;
+	send_pdu(c, &h, hdr, ISCSI_BHS_LEN, 1, 0);
+}
+
+/* Task list helpers (conn->lock held by the caller). */
+static struct iscsi_task *find_task(struct iscsi_conn *c, uint32_t itt)
+{
+	for (struct iscsi_task *t = c->tasks; t; t = t->next)
+		if (t->itt == itt)
+			return t;
+	return NULL;
+}
+
+static void unlink_task(struct iscsi_conn *c, struct iscsi_task *task)
+{
+	for (struct iscsi_task **pp = &c->tasks; *pp; pp = &(*pp)->next) {
+		if (*pp == task) {
+			*pp = task->next;
+			return;
+		}
+	}
+}
+
+static void free_task(struct iscsi_task *task)
+{
+	free(task->data);
+	free(task);
+}
+
+/* Answer a task without running it (queued so it keeps its order). */
+static void fail_task(struct iscsi_task *task, uint8_t key, uint8_t asc, uint8_t ascq)
+{
+	task->early_status = 1;
+	task->early_key = key;
+	task->early_asc = asc;
+	task->early_ascq = ascq;
+	iscsi_queue_task(task);
+}
+
+static void send_r2t(struct iscsi_conn *c, struct iscsi_task *task)
+{
+	uint32_t left = task->edtl - task->received;
+	task->r2t_off = task->received;
+	task->r2t_len = left < c->p.max_burst ? left : c->p.max_burst;
+	task->r2t_ttt = c->next_ttt++;
+	if (c->next_ttt == ISCSI_RSVD_TAG)
+		c->next_ttt = 1;
+	task->r2t_active = 1;
+	task->datasn = 0;
+	struct iscsi_bhs h = {0};
+	h.opcode = ISCSI_OP_R2T;
+	h.flags = ISCSI_FLAG_F;
+	h.lun = task->lun;
+	h.itt = task->itt;
+	h.w20 = task->r2t_ttt;
+	h.w36 = task->r2tsn++;
+	h.w40 = task->r2t_off;
+	h.w44 = task->r2t_len;
+	if (send_pdu(c, &h, NULL, 0, 0, 0) < 0)
+		fail_task(task, SCSI_SENSE_HARDWARE_ERROR, 0x55, 0x03);
+}
+
+/* Data for a write arrived: run it when complete, else ask for more. */
+static void write_progress(struct iscsi_conn *c, struct iscsi_task *task)
+{
+	if (task->received >= task->edtl) {
+		iscsi_queue_task(task);
+		return;
+	}
+	if (task->unsol_done && !task->r2t_active)
+		send_r2t(c, task);
+}
+
+static void scsi_cmd(struct iscsi_conn *c, const struct iscsi_bhs *h, const uint8_t *data,
+                     size_t dlen)
+{
+	struct iscsi_task *task = calloc(1, sizeof(*task));
+	if (!task) {
+		iscsi_send_reject(c, ISCSI_REJECT_OUT_OF_RESOURCES, c->hdr);
+		return;
+	}
+	task->c = c;
+	task->itt = h->itt;
+	task->cmdsn = h->w24;
+	task->edtl = h->w20;
+	task->lun = h->lun;
+	task->flags = h->flags & (ISCSI_CMD_R | ISCSI_CMD_W);
+	memcpy(task->cdb, h->cdb, 16);
+	task->state = TASK_COLLECT;
+	pthread_mutex_lock(&c->lock);
+	task->next = c->tasks;
+	c->tasks = task;
+	pthread_mutex_unlock(&c->lock);
+
+	if (iscsi_lun_number(h->lun) != 0 && h->cdb[0] != 0xa0 /* REPORT LUNS */) {
+		fail_task(task, SCSI_SENSE_ILLEGAL_REQUEST, 0x25, 0x00); /* LU not supported */
+		return;
+	}
+	if (!(task->flags & ISCSI_CMD_W)) {
+		iscsi_queue_task(task); /* data sent with a non-write is ignored */
+		return;
+	}
+	if (task->edtl > ISCSI_MAX_EDTL) {
+		fail_task(task, SCSI_SENSE_ILLEGAL_REQUEST, 0x24, 0x00);
+		return;
+	}
+	task->data = malloc(task->edtl ? task->edtl : 1);
+	if (!task->data) {
+		fail_task(task, SCSI_SENSE_HARDWARE_ERROR, 0x55, 0x03);
+		return;
+	}
+	if (dlen && !c->p.immediate_data) {
+		fail_task(task, SCSI_SENSE_ABORTED_COMMAND, 0x4b, 0x00); /* data phase error */
+		return;
+	}
+	size_t n = dlen < task->edtl ? dlen : task->edtl;
+	memcpy(task->data, data, n);
+	task->received = (uint32_t)n;
+	uint32_t fb = c->p.first_burst < task->edtl ? c->p.first_burst : task->edtl;
+	task->unsol_limit = c->p.initial_r2t ? 0 : fb;
+	task->unsol_done = (h->flags & ISCSI_FLAG_F) || c->p.initial_r2t || task->received >= fb;
+	write_progress(c, task);
+}
+
+static void data_out(struct iscsi_conn *c, const struct iscsi_bhs *h, const uint8_t *data,
+                     size_t dlen)
+{
+	pthread_mutex_lock(&c->lock);
+	struct iscsi_task *task = find_task(c, h->itt);
+	if (task && task->state != TASK_COLLECT)
+		task = NULL;
+	pthread_mutex_unlock(&c->lock);
+	if (!task) {
+		/* Data for a task already answered (or never known): drop. */
+		log_debug("%s: Data-Out for unknown task 0x%08x", c->peer_str, h->itt);
+		return;
+	}
+	uint32_t ttt = h->w20, datasn = h->w36, off = h->w40;
+	int final = (h->flags & ISCSI_FLAG_F) != 0;
+	int solicited = ttt != ISCSI_RSVD_TAG;
+	uint64_t end = (uint64_t)off + dlen;
+	if (solicited ? (!task->r2t_active || ttt != task->r2t_ttt ||
+	                 end > (uint64_t)task->r2t_off + task->r2t_len)
+	              : (task->unsol_done || end > task->unsol_limit) || datasn != task->datasn ||
+	                    off != task->received || end > task->edtl) {
+		log_warnx("%s: bad Data-Out for task 0x%08x (DataSN %u, offset %u, %zu bytes)",
+		          c->peer_str, task->itt, datasn, off, dlen);
+		fail_task(task, SCSI_SENSE_ABORTED_COMMAND, 0x4b, 0x00);
+		return;
+	}
+	memcpy(task->data + off, data, dlen);
+	task->received += (uint32_t)dlen;
+	task->datasn++;
+	if (solicited) {
+		if (task->received == task->r2t_off + task->r2t_len)
+			task->r2t_active = 0;
+		else if (final) { /* F before the burst is complete */
+			fail_task(task, SCSI_SENSE_ABORTED_COMMAND, 0x4b, 0x00);
+			return;
+		}
+	} else if (final || task->received >= task->unsol_limit) {
+		task->unsol_done = 1;
+	}
+	write_progress(c, task);
+}
+
+static void nop_out(struct iscsi_conn *c, const struct iscsi_bhs *h, const uint8_t *data,
+                    size_t dlen)
+{
+	if (h->itt == ISCSI_RSVD_TAG)
+		return; /* an answer to our NOP-In, or a bare ping: no reply */
+	struct iscsi_bhs r = {0};
+	r.opcode = ISCSI_OP_NOP_IN;
+	r.flags = ISCSI_FLAG_F;
+	r.lun = h->lun;
+	r.itt = h->itt;
+	r.w20 = ISCSI_RSVD_TAG;
+	if (dlen > c->p.max_send_dsl)
+		dlen = c->p.max_send_dsl;
+	send_pdu(c, &r, data, dlen, 1, 0);
+}
+
+/* Abort one task: tasks still collecting data go at once; queued ones
+ * finish but send nothing. conn->lock held. */
+static void abort_locked(struct iscsi_conn *c, struct iscsi_task *task)
+{
+	task->aborted = 1;
+	if (task->state == TASK_COLLECT) {
+		unlink_task(c, task);
+		free_task(task);
+	}
+}
+
+static void tmf(struct iscsi_conn *c, const struct iscsi_bhs *h)
+{
+	uint8_t fn = h->flags & 0x7f, resp = 0;
+	int close_after = 0;
+	pthread_mutex_lock(&c->lock);
+	switch (fn) {
+	case 1: { /* ABORT TASK */
+		struct iscsi_task *task = find_task(c, h->w20);
+		if (task) {
+			abort_locked(c, task);
+		} else {
+			/* RFC 7143 11.5.1: a RefCmdSN we already received (in the
+			 * window, before this request) means the task completed. */
+			uint32_t ref = h->w32;
+			int32_t back = (int32_t)(h->w24 - ref);
+			resp = (back > 0 && back <= (int32_t)ISCSI_CMD_WINDOW) ? 0 : 1;
+		}
+		break;
+	}
+	case 2: /* ABORT TASK SET */
+	case 4: /* CLEAR TASK SET */
+	case 5: /* LOGICAL UNIT RESET */
+	case 6: /* TARGET WARM RESET */
+	case 7: /* TARGET COLD RESET */
+		if (fn != 6 && fn != 7 && iscsi_lun_number(h->lun) != 0) {
+			resp = 2; /* LUN does not exist */
+			break;
+		}
+		for (struct iscsi_task *t = c->tasks, *next; t; t = next) {
+			next = t->next;
+			abort_locked(c, t);
+		}
+		close_after = fn == 7; /* cold reset drops the connection */
+		break;
+	default:
+		resp = 5; /* function not supported */
+		break;
+	}
+	pthread_mutex_unlock(&c->lock);
+	log_info("%s: task management function %u: response %u", c->peer_str, fn, resp);
+	struct iscsi_bhs r = {0};
+	r.opcode = ISCSI_OP_TMF_RSP;
+	r.flags = ISCSI_FLAG_F;
+	r.b2 = resp;
+	r.itt = h->itt;
+	send_pdu(c, &r, NULL, 0, 1, close_after);
+	if (close_after)
+		c->phase = PH_CLOSING;
+}
+
+static void logout(struct iscsi_conn *c, const struct iscsi_bhs *h)
+{
+	uint8_t reason = h->flags & 0x7f;
+	struct iscsi_bhs r = {0};
+	r.opcode = ISCSI_OP_LOGOUT_RSP;
+	r.flags = ISCSI_FLAG_F;
+	r.b2 = reason == 2 ? 2 : 0; /* recovery is not supported (ERL 0) */
+	r.itt = h->itt;
+	send_pdu(c, &r, NULL, 0, 1, reason != 2);
+	if (reason != 2)
+		c->phase = PH_CLOSING;
+}
+
+/* One command PDU whose turn (CmdSN) has come. */
+static void run_cmd(struct iscsi_conn *c, const struct iscsi_bhs *h, const uint8_t *data,
+                    size_t dlen)
+{
+	switch (h->opcode) {
+	case ISCSI_OP_NOP_OUT:
+		nop_out(c, h, data, dlen);
+		break;
+	case ISCSI_OP_SCSI_CMD:
+		scsi_cmd(c, h, data, dlen);
+		break;
+	case ISCSI_OP_TMF_REQ:
+		tmf(c, h);
+		break;
+	case ISCSI_OP_TEXT_REQ:
+		iscsi_text_pdu(c, h, (uint8_t *)data, dlen);
+		break;
+	case ISCSI_OP_LOGOUT:
+		logout(c, h);
+		break;
+	}
+}
+
+static void release_held(struct iscsi_conn *c)
+{
+	for (;;) {
+		struct iscsi_held **pp, *hp = NULL;
+		for (pp = &c->held; *pp; pp = &(*pp)->next) {
+			if ((*pp)->h.w24 == c->expcmdsn) {
+				hp = *pp;
+				*pp = hp->next;
+				break;
+			}
+		}
+		if (!hp || c->phase != PH_FFP) {
+			if (hp) {
+				free(hp->body);
+				free(hp);
+				c->nheld--;
+			}
+			return;
+		}
+		c->nheld--;
+		pthread_mutex_lock(&c->lock);
+		c->expcmdsn++;
+		pthread_mutex_unlock(&c->lock);
+		size_t ahs = (size_t)hp->h.ahs_words * 4;
+		run_cmd(c, &hp->h, hp->body ? hp->body + ahs : NULL, hp->h.dlen);
+		free(hp->body);
+		free(hp);
+	}
+}
+
+int iscsi_ffp_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *body, size_t blen)
+{
+	size_t ahs = (size_t)h->ahs_words * 4;
+	const uint8_t *data = body ? body + ahs : NULL;
+	size_t dlen = h->dlen;
+	switch (h->opcode) {
+	case ISCSI_OP_DATA_OUT:
+		data_out(c, h, data, dlen);
+		return 0;
+	case ISCSI_OP_NOP_OUT:
+	case ISCSI_OP_SCSI_CMD:
+	case ISCSI_OP_TMF_REQ:
+	case ISCSI_OP_TEXT_REQ:
+	case ISCSI_OP_LOGOUT:
+		break;
+	case ISCSI_OP_SNACK: /* needs ErrorRecoveryLevel > 0 */
+		iscsi_send_reject(c, ISCSI_REJECT_SNACK, c->hdr);
+		return 0;
+	default:
+		iscsi_send_reject(c, ISCSI_REJECT_CMD_NOT_SUPPORTED, c->hdr);
+		return 0;
+	}
+	if (h->immediate) {
+		run_cmd(c, h, data, dlen);
+		return 0;
+	}
+	uint32_t cmdsn = h->w24;
+	int32_t ahead = (int32_t)(cmdsn - c->expcmdsn);
+	if (ahead < 0 || ahead >= (int32_t)ISCSI_CMD_WINDOW) {
+		log_debug("%s: CmdSN %u outside [%u, +%u): ignored", c->peer_str, cmdsn,
+		          c->expcmdsn, ISCSI_CMD_WINDOW);
+		return 0;
+	}
+	if (ahead > 0) {
+		/* Wait for the gap to fill (another connection's commands, or
+		 * an initiator testing us). */
+		struct iscsi_held *hp = calloc(1, sizeof(*hp));
+		if (!hp || c->nheld >= ISCSI_MAX_PENDING) {
+			free(hp);
+			return 0;
+		}
+		hp->h = *h;
+		if (blen) {
+			hp->body = malloc(blen + 1);
+			if (!hp->body) {
+				free(hp);
+				return 0;
+			}
+			memcpy(hp->body, body, blen);
+			hp->body[blen] = 0;
+		}
+		hp->body_len = blen;
+		hp->next = c->held;
+		c->held = hp;
+		c->nheld++;
+		return 0;
+	}
+	pthread_mutex_lock(&c->lock);
+	c->expcmdsn++;
+	pthread_mutex_unlock(&c->lock);
+	run_cmd(c, h, data, dlen);
+	if (c->held)
+		release_held(c);
+	return 0;
+}
+
+void iscsi_session_cleanup(struct iscsi_conn *c)
+{
+	while (c->held) {
+		struct iscsi_held *hp = c->held;
+		c->held = hp->next;
+		free(hp->body);
+		free(hp);
+	}
+	c->nheld = 0;
+	pthread_mutex_lock(&c->lock);
+	for (struct iscsi_task *t = c->tasks, *next; t; t = next) {
+		next = t->next;
+		abort_locked(c, t);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Residual between what the command wanted to move and EDTL. */
+static void residual(uint32_t want, uint32_t edtl, uint8_t *flags, uint32_t *count)
+{
+	if (want > edtl) {
+		*flags |= ISCSI_RES_O;
+		*count = want - edtl;
+	} else if (want < edtl) {
+		*flags |= ISCSI_RES_U;
+		*count = edtl - want;
+	}
+}
+
+void iscsi_task_run(struct iscsi_task *task)
+{
+	struct iscsi_conn *c = task->c;
+	struct fb_iscsi_target *t = c->t;
+	struct scsi_req r;
+	memset(&r, 0, sizeof(r));
+	int reading = (task->flags & ISCSI_CMD_R) != 0, writing = (task->flags & ISCSI_CMD_W) != 0;
+
+	pthread_mutex_lock(&c->lock);
+	int skip = task->aborted || c->dead;
+	pthread_mutex_unlock(&c->lock);
+	if (skip) {
+		/* fall through to the unlink below without running */
+	} else if (task->early_status) {
+		scsi_set_sense(&r, task->early_key, task->early_asc, task->early_ascq);
+	} else {
+		r.cdb = task->cdb;
+		r.out = task->data;
+		r.out_len = writing ? task->received : 0;
+		r.edtl = reading ? task->edtl : 0;
+		scsi_lu_exec(&c->lu, &r);
+		atomic_fetch_add(&t->bytes_read, r.bytes_read);
+		atomic_fetch_add(&t->bytes_written, r.bytes_written);
+	}
+
+	struct iscsi_out *o = NULL;
+	if (!skip) {
+		uint8_t rflags = 0;
+		uint32_t rcount = 0;
+		uint32_t din = 0;
+		if (r.status == SCSI_STATUS_GOOD) {
+			if (reading) {
+				din = r.in_len < task->edtl ? r.in_len : task->edtl;
+				residual(r.in_len, task->edtl, &rflags, &rcount);
+			} else if (writing) {
+				residual(r.out_need, task->edtl, &rflags, &rcount);
+			} else {
+				residual(r.in_len ? r.in_len : r.out_need, task->edtl, &rflags,
+				         &rcount);
+			}
+		}
+		uint32_t seg = c->p.max_send_dsl ? c->p.max_send_dsl : 8192;
+		uint32_t npdu = din ? (din + seg - 1) / seg : 0;
+		int collapse = npdu > 0 && r.status == SCSI_STATUS_GOOD;
+		size_t sense_seg = r.sense_len ? 2 + (size_t)r.sense_len : 0;
+		size_t size = (size_t)npdu * ISCSI_BHS_LEN + iscsi_pad4(din) + (size_t)npdu * 4 +
+		              (collapse ? 0 : ISCSI_BHS_LEN + iscsi_pad4(sense_seg));
+		o = iscsi_out_new(size);
+		if (o) {
+			pthread_mutex_lock(&c->lock);
+			uint32_t exp = c->expcmdsn;
+			pthread_mutex_unlock(&c->lock);
+			size_t pos = 0;
+			for (uint32_t i = 0; i < npdu; i++) {
+				uint32_t off = i * seg, n = din - off < seg ? din - off : seg;
+				int last = i + 1 == npdu;
+				struct iscsi_bhs d = {0};
+				d.opcode = ISCSI_OP_DATA_IN;
+				d.flags = last ? ISCSI_FLAG_F : 0;
+				if (last && collapse) {
+					d.flags |= ISCSI_DATA_S | rflags;
+					d.b3 = r.status;
+					d.w44 = rcount;
+				}
+				d.dlen = n;
+				d.lun = task->lun;
+				d.itt = task->itt;
+				d.w20 = ISCSI_RSVD_TAG;
+				d.w28 = exp;
+				d.w32 = exp + ISCSI_CMD_WINDOW - 1;
+				d.w36 = i; /* DataSN */
+				d.w40 = off;
+				iscsi_bhs_build(&d, o->data + pos);
+				memcpy(o->data + pos + ISCSI_BHS_LEN, r.in + off, n);
+				pos += ISCSI_BHS_LEN + iscsi_pad4(n);
+			}
+			if (!collapse) {
+				struct iscsi_bhs s = {0};
+				s.opcode = ISCSI_OP_SCSI_RSP;
+				s.flags = ISCSI_FLAG_F | rflags;
+				s.b3 = r.status;
+				s.dlen = (uint32_t)sense_seg;
+				s.itt = task->itt;
+				s.w36 = npdu; /* ExpDataSN */
+				s.w44 = rcount;
+				iscsi_bhs_build(&s, o->data + pos);
+				if (sense_seg) {
+					o->data[pos + ISCSI_BHS_LEN] = 0;
+					o->data[pos + ISCSI_BHS_LEN + 1] = r.sense_len;
+					memcpy(o->data + pos + ISCSI_BHS_LEN + 2, r.sense,
+					       r.sense_len);
+				}
+				pos += ISCSI_BHS_LEN + iscsi_pad4(sense_seg);
+			}
+			o->len = pos;
+			/* The PDU that carries the status gets the StatSN. */
+			size_t last_hdr =
+			    collapse ? pos - ISCSI_BHS_LEN - iscsi_pad4(din - (npdu - 1) * seg)
+			             : pos - ISCSI_BHS_LEN - iscsi_pad4(sense_seg);
+			pthread_mutex_lock(&c->lock);
+			unlink_task(c, task);
+			if (task->aborted || c->dead) {
+				free(o);
+			} else {
+				iscsi_stamp(c, o->data + last_hdr, 1);
+				iscsi_conn_send(c, o, 1);
+			}
+			pthread_mutex_unlock(&c->lock);
+			o = (struct iscsi_out *)1; /* sent or dropped */
+		}
+	}
+	if (o == NULL) {
+		/* Aborted, dead, or no memory for the response (the initiator
+		 * will time out and abort; the daemon goes on). */
+		pthread_mutex_lock(&c->lock);
+		unlink_task(c, task);
+		pthread_mutex_unlock(&c->lock);
+	}
+	free(r.in);
+	free_task(task);
+}

@@ -1,0 +1,554 @@
+/*
+ * iscsi_target.c - the target's sockets and threads: a listening socket
+ * and every connection in one epoll loop on a network thread, and a fixed
+ * pool of I/O threads that run SCSI commands (see iscsi_int.h for who owns
+ * what). Output is sent by whichever thread produced it, straight away when
+ * the socket takes it; what is left waits for EPOLLOUT.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "storaged/iscsi_int.h"
+
+#define TAG_LISTEN ((void *)1)
+#define TAG_EVENT  ((void *)2)
+
+struct iscsi_out *iscsi_out_new(size_t len)
+{
+	struct iscsi_out *o = calloc(1, sizeof(*o) + len);
+	if (o)
+		o->len = len;
+	return o;
+}
+
+static void conn_free(struct iscsi_conn *c)
+{
+	struct fb_iscsi_target *t = c->t;
+	while (c->oh) {
+		struct iscsi_out *o = c->oh;
+		c->oh = o->next;
+		free(o);
+	}
+	if (c->lu_ok)
+		scsi_lu_destroy(&c->lu);
+	if (c->bd && t->be.release)
+		t->be.release(t->be.arg, c->macid, c->bd);
+	if (c->counted)
+		atomic_fetch_sub(&t->sessions, 1);
+	close(c->fd);
+	fb_buf_free(&c->login_text);
+	free(c->rb);
+	free(c->body);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+void iscsi_conn_unref(struct iscsi_conn *c)
+{
+	pthread_mutex_lock(&c->lock);
+	int last = --c->refs == 0;
+	pthread_mutex_unlock(&c->lock);
+	if (last)
+		conn_free(c);
+}
+
+/* Write as much queued output as the socket takes; conn->lock held. */
+static void flush_locked(struct iscsi_conn *c)
+{
+	while (c->oh && !c->dead) {
+		struct iovec iov[16];
+		int n = 0;
+		for (struct iscsi_out *o = c->oh; o && n < 16; o = o->next) {
+			iov[n].iov_base = o->data + o->off;
+			iov[n].iov_len = o->len - o->off;
+			n++;
+			if (o->close_after)
+				break;
+		}
+		ssize_t w = writev(c->fd, iov, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (w < 0) {
+			c->want_close = 1;
+			c->dead = 1; /* peer gone: later output is dropped */
+			break;
+		}
+		size_t left = (size_t)w;
+		while (left && c->oh) {
+			struct iscsi_out *o = c->oh;
+			size_t rest = o->len - o->off;
+			if (left < rest) {
+				o->off += left;
+				left = 0;
+				break;
+			}
+			left -= rest;
+			c->out_bytes -= o->len;
+			c->oh = o->next;
+			if (!c->oh)
+				c->ot = NULL;
+			if (o->close_after)
+				c->want_close = 1;
+			free(o);
+		}
+	}
+	int need = c->oh != NULL && !c->dead;
+	if (need != c->epollout && !c->dead) {
+		struct epoll_event ev = {.events = EPOLLIN | (need ? EPOLLOUT : 0), .data.ptr = c};
+		if (epoll_ctl(c->t->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+			c->epollout = need;
+	}
+	if (c->want_close) {
+		/* Wake the network thread: it closes connections. */
+		uint64_t one = 1;
+		ssize_t r = write(c->t->evfd, &one, sizeof(one));
+		(void)r;
+	}
+}
+
+void iscsi_conn_send(struct iscsi_conn *c, struct iscsi_out *o, int locked)
+{
+	if (!locked)
+		pthread_mutex_lock(&c->lock);
+	if (c->dead) {
+		free(o);
+	} else {
+		o->next = NULL;
+		if (c->ot)
+			c->ot->next = o;
+		else
+			c->oh = o;
+		c->ot = o;
+		c->out_bytes += o->len;
+		flush_locked(c);
+	}
+	if (!locked)
+		pthread_mutex_unlock(&c->lock);
+}
+
+/* Close a connection (network thread). Tasks still running keep the
+ * memory alive through their references; their output is dropped. */
+static void conn_close(struct iscsi_conn *c)
+{
+	struct fb_iscsi_target *t = c->t;
+	if (c->closed)
+		return;
+	c->closed = 1;
+	epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	shutdown(c->fd, SHUT_RDWR);
+	pthread_mutex_lock(&c->lock);
+	c->dead = 1;
+	pthread_mutex_unlock(&c->lock);
+	c->phase = PH_CLOSING;
+	iscsi_session_cleanup(c);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		t->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->next = c->prev = NULL;
+	log_debug("iSCSI connection from %s closed", c->peer_str);
+	iscsi_conn_unref(c);
+}
+
+void iscsi_conn_reinstate(struct iscsi_conn *c)
+{
+	for (struct iscsi_conn *o = c->t->conns; o; o = o->next) {
+		if (o == c || o->phase != PH_FFP || o->isid != c->isid ||
+		    strcmp(o->initiator_name, c->initiator_name) ||
+		    strcmp(o->target_name, c->target_name))
+			continue;
+		log_info("iSCSI session of %s reinstated; closing the old one", c->initiator_name);
+		pthread_mutex_lock(&o->lock);
+		o->want_close = 1;
+		pthread_mutex_unlock(&o->lock);
+		/* The network thread closes it once this PDU is done. */
+		uint64_t one = 1;
+		ssize_t r = write(c->t->evfd, &one, sizeof(one));
+		(void)r;
+	}
+}
+
+static void accept_all(struct fb_iscsi_target *t)
+{
+	for (;;) {
+		struct sockaddr_in peer;
+		socklen_t pl = sizeof(peer);
+		int fd =
+		    accept4(t->lfd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_warn("accept");
+			return;
+		}
+		struct iscsi_conn *c = calloc(1, sizeof(*c));
+		uint8_t *rb = malloc(ISCSI_RX_BUF);
+		if (!c || !rb) {
+			free(c);
+			free(rb);
+			close(fd);
+			continue;
+		}
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->t = t;
+		c->fd = fd;
+		c->rb = rb;
+		c->peer = peer;
+		socklen_t ll = sizeof(c->local);
+		getsockname(fd, (struct sockaddr *)&c->local, &ll);
+		snprintf(c->peer_str, sizeof(c->peer_str), "%s:%u", inet_ntoa(peer.sin_addr),
+		         ntohs(peer.sin_port));
+		pthread_mutex_init(&c->lock, NULL);
+		c->refs = 1;
+		c->next_ttt = 1;
+		c->p.max_send_dsl = 8192;
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+		if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			log_warn("epoll_ctl");
+			pthread_mutex_destroy(&c->lock);
+			free(rb);
+			free(c);
+			close(fd);
+			continue;
+		}
+		c->next = t->conns;
+		if (t->conns)
+			t->conns->prev = c;
+		t->conns = c;
+		log_debug("iSCSI connection from %s", c->peer_str);
+	}
+}
+
+/* One complete PDU arrived. Returns -1 to close the connection. */
+static int dispatch(struct iscsi_conn *c)
+{
+	const struct iscsi_bhs *h = &c->bhs;
+	size_t ahs = (size_t)h->ahs_words * 4;
+	uint8_t *data = c->body ? c->body + ahs : NULL;
+	if (c->phase == PH_LOGIN) {
+		if (h->opcode != ISCSI_OP_LOGIN_REQ) {
+			log_warnx("%s: opcode 0x%02x before login completed", c->peer_str,
+			          h->opcode);
+			return -1;
+		}
+		return iscsi_login_pdu(c, h, data, h->dlen);
+	}
+	if (c->phase == PH_FFP)
+		return iscsi_ffp_pdu(c, h, c->body, c->body_len);
+	return -1;
+}
+
+/* Read and process whatever the socket holds (network thread). */
+static void conn_input(struct iscsi_conn *c)
+{
+	for (;;) {
+		if (c->rb_start == c->rb_end) {
+			c->rb_start = c->rb_end = 0;
+			ssize_t n = read(c->fd, c->rb, ISCSI_RX_BUF);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				return;
+			if (n <= 0) {
+				conn_close(c);
+				return;
+			}
+			c->rb_end = (size_t)n;
+		}
+		size_t avail = c->rb_end - c->rb_start;
+		if (c->hdr_got < ISCSI_BHS_LEN) {
+			size_t k = ISCSI_BHS_LEN - c->hdr_got;
+			if (k > avail)
+				k = avail;
+			memcpy(c->hdr + c->hdr_got, c->rb + c->rb_start, k);
+			c->hdr_got += k;
+			c->rb_start += k;
+			if (c->hdr_got < ISCSI_BHS_LEN)
+				continue;
+			iscsi_bhs_parse(c->hdr, ISCSI_BHS_LEN, &c->bhs);
+			uint32_t limit =
+			    c->phase == PH_LOGIN ? ISCSI_LOGIN_MAX_DSL : ISCSI_OUR_MAX_RECV_DSL;
+			if (c->bhs.dlen > limit) {
+				log_warnx("%s: data segment of %u bytes exceeds %u", c->peer_str,
+				          c->bhs.dlen, limit);
+				if (c->phase == PH_FFP)
+					iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL, c->hdr);
+				conn_close(c);
+				return;
+			}
+			c->body_len = (size_t)iscsi_pdu_body_len(&c->bhs);
+			c->body_got = 0;
+			free(c->body);
+			c->body = NULL;
+			if (c->body_len) {
+				c->body = malloc(c->body_len + 1);
+				if (!c->body) {
+					log_warnx("%s: out of memory", c->peer_str);
+					conn_close(c);
+					return;
+				}
+			}
+			avail = c->rb_end - c->rb_start;
+		}
+		if (c->body_got < c->body_len) {
+			size_t k = c->body_len - c->body_got;
+			if (avail) {
+				if (k > avail)
+					k = avail;
+				memcpy(c->body + c->body_got, c->rb + c->rb_start, k);
+				c->rb_start += k;
+			} else {
+				/* Large segments go straight into place. */
+				ssize_t n = read(c->fd, c->body + c->body_got, k);
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+					return;
+				if (n <= 0) {
+					conn_close(c);
+					return;
+				}
+				k = (size_t)n;
+			}
+			c->body_got += k;
+			if (c->body_got < c->body_len)
+				continue;
+		}
+		if (c->body)
+			c->body[c->body_len] = 0;
+		c->hdr_got = 0;
+		int rc = dispatch(c);
+		if (rc < 0 || c->want_close) {
+			conn_close(c);
+			return;
+		}
+		if (c->phase == PH_CLOSING)
+			return;
+	}
+}
+
+static void close_wanted(struct fb_iscsi_target *t)
+{
+	struct iscsi_conn *c = t->conns;
+	while (c) {
+		struct iscsi_conn *next = c->next;
+		pthread_mutex_lock(&c->lock);
+		int w = c->want_close;
+		pthread_mutex_unlock(&c->lock);
+		if (w)
+			conn_close(c);
+		c = next;
+	}
+}
+
+static void *net_main(void *arg)
+{
+	struct fb_iscsi_target *t = arg;
+	struct epoll_event evs[64];
+	while (!t->stopping) {
+		int n = epoll_wait(t->epfd, evs, 64, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			log_warn("epoll_wait");
+			break;
+		}
+		int wake = 0;
+		for (int i = 0; i < n; i++) {
+			void *p = evs[i].data.ptr;
+			if (p == TAG_LISTEN) {
+				accept_all(t);
+				continue;
+			}
+			if (p == TAG_EVENT) {
+				uint64_t v;
+				ssize_t r = read(t->evfd, &v, sizeof(v));
+				(void)r;
+				wake = 1;
+				continue;
+			}
+			struct iscsi_conn *c = p;
+			if (evs[i].events & EPOLLOUT) {
+				pthread_mutex_lock(&c->lock);
+				flush_locked(c);
+				pthread_mutex_unlock(&c->lock);
+			}
+			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+				conn_input(c);
+		}
+		if (wake)
+			close_wanted(t);
+	}
+	while (t->conns)
+		conn_close(t->conns);
+	return NULL;
+}
+
+void iscsi_queue_task(struct iscsi_task *task)
+{
+	struct fb_iscsi_target *t = task->c->t;
+	pthread_mutex_lock(&task->c->lock);
+	task->c->refs++;
+	task->state = TASK_QUEUED;
+	pthread_mutex_unlock(&task->c->lock);
+	pthread_mutex_lock(&t->qlock);
+	task->qnext = NULL;
+	if (t->qt)
+		t->qt->qnext = task;
+	else
+		t->qh = task;
+	t->qt = task;
+	pthread_cond_signal(&t->qcond);
+	pthread_mutex_unlock(&t->qlock);
+}
+
+static void *io_main(void *arg)
+{
+	struct fb_iscsi_target *t = arg;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	for (;;) {
+		pthread_mutex_lock(&t->qlock);
+		while (!t->qh && !t->stopping)
+			pthread_cond_wait(&t->qcond, &t->qlock);
+		struct iscsi_task *task = t->qh;
+		if (!task) {
+			pthread_mutex_unlock(&t->qlock);
+			return NULL;
+		}
+		t->qh = task->qnext;
+		if (!t->qh)
+			t->qt = NULL;
+		pthread_mutex_unlock(&t->qlock);
+		struct iscsi_conn *c = task->c;
+		iscsi_task_run(task);
+		iscsi_conn_unref(c);
+	}
+}
+
+struct fb_iscsi_target *fb_iscsi_target_start(const char *addr, int port,
+                                              const struct fb_iscsi_backend *be, int io_threads)
+{
+	struct fb_iscsi_target *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->lfd = t->epfd = t->evfd = -1;
+	t->be = *be;
+	t->port = port;
+	t->next_tsih = 1;
+	pthread_mutex_init(&t->qlock, NULL);
+	pthread_cond_init(&t->qcond, NULL);
+	pthread_mutex_init(&t->tsih_lock, NULL);
+	if (io_threads < 1)
+		io_threads = 4;
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	if (addr && *addr && inet_pton(AF_INET, addr, &sin.sin_addr) != 1) {
+		errno = EINVAL;
+		goto fail;
+	}
+	t->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (t->lfd < 0)
+		goto fail;
+	int one = 1;
+	setsockopt(t->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(t->lfd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(t->lfd, 128) < 0)
+		goto fail;
+	t->epfd = epoll_create1(EPOLL_CLOEXEC);
+	t->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (t->epfd < 0 || t->evfd < 0)
+		goto fail;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = TAG_LISTEN};
+	struct epoll_event ev2 = {.events = EPOLLIN, .data.ptr = TAG_EVENT};
+	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->lfd, &ev) < 0 ||
+	    epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->evfd, &ev2) < 0)
+		goto fail;
+	t->io = calloc((size_t)io_threads, sizeof(pthread_t));
+	if (!t->io)
+		goto fail;
+	/* Threads inherit a mask with every signal blocked: signals belong to
+	 * the daemon's own loop. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (t->nio = 0; t->nio < io_threads; t->nio++)
+		if (pthread_create(&t->io[t->nio], NULL, io_main, t))
+			break;
+	int ok = t->nio == io_threads && pthread_create(&t->net, NULL, net_main, t) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!ok) {
+		fb_iscsi_target_stop(t);
+		errno = EAGAIN;
+		return NULL;
+	}
+	log_info("iSCSI target listening on %s:%d", addr && *addr ? addr : "*", port);
+	return t;
+fail:;
+	int e = errno;
+	if (t->lfd >= 0)
+		close(t->lfd);
+	if (t->epfd >= 0)
+		close(t->epfd);
+	if (t->evfd >= 0)
+		close(t->evfd);
+	free(t);
+	errno = e;
+	return NULL;
+}
+
+void fb_iscsi_target_stop(struct fb_iscsi_target *t)
+{
+	if (!t)
+		return;
+	pthread_mutex_lock(&t->qlock);
+	t->stopping = 1;
+	pthread_cond_broadcast(&t->qcond);
+	pthread_mutex_unlock(&t->qlock);
+	uint64_t one = 1;
+	ssize_t r = write(t->evfd, &one, sizeof(one));
+	(void)r;
+	if (t->net)
+		pthread_join(t->net, NULL);
+	for (int i = 0; i < t->nio; i++)
+		pthread_join(t->io[i], NULL);
+	/* Tasks left in the queue still hold their connections. */
+	while (t->qh) {
+		struct iscsi_task *task = t->qh;
+		t->qh = task->qnext;
+		struct iscsi_conn *c = task->c;
+		free(task->data);
+		free(task);
+		iscsi_conn_unref(c);
+	}
+	close(t->lfd);
+	close(t->epfd);
+	close(t->evfd);
+	free(t->io);
+	pthread_mutex_destroy(&t->qlock);
+	pthread_cond_destroy(&t->qcond);
+	pthread_mutex_destroy(&t->tsih_lock);
+	free(t);
+}
+
+void fb_iscsi_target_stats(struct fb_iscsi_target *t, struct fb_iscsi_stats *st)
+{
+	st->sessions = atomic_load(&t->sessions);
+	st->bytes_read = atomic_load(&t->bytes_read);
+	st->bytes_written = atomic_load(&t->bytes_written);
+}

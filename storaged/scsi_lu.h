@@ -1,0 +1,70 @@
+/*
+ * scsi_lu.h - a SCSI block logical unit (SBC-3 direct-access device)
+ * emulated over a struct fb_blockdev. Transport independent: the iSCSI
+ * target hands over a CDB and the data-out it collected, and gets back
+ * status, sense data and data-in. Called from I/O threads; one unit may be
+ * used by several threads (and sessions) at once.
+ */
+#ifndef FB_SCSI_LU_H
+#define FB_SCSI_LU_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "storaged/blockdev.h"
+
+#define SCSI_STATUS_GOOD                 0x00
+#define SCSI_STATUS_CHECK_CONDITION      0x02
+#define SCSI_STATUS_CONDITION_MET        0x04
+#define SCSI_STATUS_BUSY                 0x08
+#define SCSI_STATUS_RESERVATION_CONFLICT 0x18
+#define SCSI_STATUS_TASK_ABORTED         0x40
+
+#define SCSI_SENSE_NO_SENSE        0x0
+#define SCSI_SENSE_NOT_READY       0x2
+#define SCSI_SENSE_MEDIUM_ERROR    0x3
+#define SCSI_SENSE_HARDWARE_ERROR  0x4
+#define SCSI_SENSE_ILLEGAL_REQUEST 0x5
+#define SCSI_SENSE_UNIT_ATTENTION  0x6
+#define SCSI_SENSE_DATA_PROTECT    0x7
+#define SCSI_SENSE_ABORTED_COMMAND 0xb
+#define SCSI_SENSE_MISCOMPARE      0xe
+
+/* Largest transfer the unit accepts in one command (reported in VPD B0). */
+#define SCSI_MAX_XFER_BYTES (8u << 20)
+
+struct scsi_lu {
+	struct fb_blockdev *bd; /* the disk; its size and block size are used */
+	uint64_t nblocks;       /* bd->size / block size */
+	uint32_t bs;            /* logical block size */
+	char serial[33];        /* unit serial number (VPD 0x80) */
+	char name[224];         /* the target name, for VPD 0x83 */
+	uint8_t naa[16];        /* NAA 6 identifier derived from name */
+	/* COMPARE AND WRITE is atomic against every other write. */
+	pthread_rwlock_t wlock;
+};
+
+/* One command. The caller fills the inputs; scsi_lu_exec the outputs. */
+struct scsi_req {
+	const uint8_t *cdb; /* 16 bytes */
+	const uint8_t *out; /* data-out received */
+	uint32_t out_len;   /* its length */
+	uint32_t edtl;      /* transport's expected length (caps data-in) */
+	/* Outputs. */
+	uint8_t *in;       /* data-in (malloc'd, caller frees) */
+	uint32_t in_len;   /* bytes of data-in the command produced */
+	uint32_t out_need; /* bytes of data-out the command wanted */
+	uint8_t status;    /* SCSI status */
+	uint8_t sense[18]; /* fixed-format sense data when CHECK CONDITION */
+	uint8_t sense_len;
+	uint64_t bytes_read, bytes_written; /* for statistics */
+};
+
+int scsi_lu_init(struct scsi_lu *lu, struct fb_blockdev *bd, const char *name);
+void scsi_lu_destroy(struct scsi_lu *lu);
+/* Run one command; never fails as a function (errors become SCSI status). */
+void scsi_lu_exec(struct scsi_lu *lu, struct scsi_req *r);
+/* Fill fixed-format sense data. */
+void scsi_set_sense(struct scsi_req *r, uint8_t key, uint8_t asc, uint8_t ascq);
+
+#endif
