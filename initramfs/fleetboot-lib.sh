@@ -27,8 +27,10 @@ fb_log() {
 fb_report() {
 	[ -n "${FB_REPORT:-}" ] || return 0
 	fb_url="$FB_REPORT?name=$1"
+	# busybox-static's wget crashes with -T (Debian 1.35): bound it with
+	# timeout instead.
 	if command -v wget >/dev/null 2>&1; then
-		wget -q -T 5 -O /dev/null --post-data "stage=$1" "$fb_url" 2>/dev/null ||
+		timeout 10 wget -q -O /dev/null --post-data "stage=$1" "$fb_url" 2>/dev/null ||
 			fb_log "could not report stage $1 to $FB_REPORT"
 	elif command -v curl >/dev/null 2>&1; then
 		curl -fsS -m 5 -o /dev/null -d "stage=$1" "$fb_url" 2>/dev/null ||

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Boot the busybox image in QEMU (TCG) with -kernel/-initrd and its root
+# over NBD from nbdkit's file plugin, all inside a network namespace with
+# dnsmasq for DHCP and a small HTTP listener for stage reports:
+#  1. persistent: the initramfs gets a lease, attaches the root, reports
+#     root-attached, switches root; userspace prints its marker, reports
+#     userspace, writes a file (fleetboot.test) and powers off;
+#  2. readonly: the server exports read-only; the file of boot 1 is there,
+#     a write lands in the RAM overlay, the image file is unchanged;
+#  3. a malformed fleetboot.root: the cause is printed on the console.
+# timeout: 300
+. "$(dirname "$0")/lib-image.sh"
+requires qemu-system-x86_64 nbdkit dnsmasq python3 jq
+
+image_state_new
+fbc image build bb --from busybox >"$T/build.log" 2>&1 || { cat "$T/build.log"; fail "busybox build failed"; }
+d=$(image_dir bb 1)
+cp --sparse=always "$d/rootfs.img" "$T/disk.img"
+
+ns=$(netns_new boot)
+ip -n "$ns" tuntap add dev tap0 mode tap
+ip -n "$ns" addr add 10.77.0.1/24 dev tap0
+ip -n "$ns" link set tap0 up
+
+mac=52:54:00:12:34:56
+mid=52-54-00-12-34-56
+secret=0123456789abcdef0123456789abcdef
+ip netns exec "$ns" dnsmasq --conf-file=/dev/null --pid-file="$T/dnsmasq.pid" --port=0 \
+	--interface=tap0 --bind-interfaces --dhcp-range=10.77.0.50,10.77.0.60,255.255.255.0,1h \
+	--dhcp-host="$mac,10.77.0.55,bbhost" --dhcp-leasefile="$T/leases" --log-facility="$T/dnsmasq.log" ||
+	fail "dnsmasq did not start"
+kill_at_exit "$T/dnsmasq.pid"
+
+# Stage reports: record "METHOD PATH" per request.
+cat >"$T/report.py" <<'PY'
+import http.server, sys
+log = open(sys.argv[1], "a", buffering=1)
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(n)
+        log.write("POST %s\n" % self.path)
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(("10.77.0.1", 8067), H).serve_forever()
+PY
+ip netns exec "$ns" python3 "$T/report.py" "$T/reports" &
+echo $! >"$T/http.pid"
+kill_at_exit "$T/http.pid"
+
+start_nbd() { # extra nbdkit args...
+	if [ -f "$T/nbd.pid" ]; then
+		local pid
+		pid=$(cat "$T/nbd.pid")
+		kill "$pid" 2>/dev/null
+		# A powered-off guest never closes its connection; nbdkit waits
+		# for it, so do not wait long.
+		wait_for 3 sh -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null
+		wait_for 5 sh -c "! kill -0 $pid" || fail "nbdkit $pid did not stop"
+	fi
+	rm -f "$T/nbd.pid"
+	ip netns exec "$ns" nbdkit --pidfile="$T/nbd.pid" -i 10.77.0.1 -p 10809 "$@" file "$T/disk.img" ||
+		fail "nbdkit did not start"
+	wait_for 5 test -s "$T/nbd.pid" || fail "nbdkit has no pid file"
+}
+kill_at_exit "$T/nbd.pid"
+kill_at_exit "$T/qemu.pid"
+
+boot() { # LOG CMDLINE...
+	local log=$1
+	shift
+	rm -f "$T/qemu.pid"
+	timeout 120 ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 384 -nographic -no-reboot \
+		-pidfile "$T/qemu.pid" \
+		-kernel "$d/vmlinuz" -initrd "$d/initrd.img" \
+		-append "console=ttyS0 panic=-1 ip=dhcp fleetboot.server=10.77.0.1 fleetboot.machine=$mid $*" \
+		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
+		-device virtio-net-pci,netdev=n0,mac=$mac >"$log" 2>&1 </dev/null
+	echo "exit $?" >>"$log"
+}
+common="fleetboot.secret=$secret fleetboot.report=http://10.77.0.1:8067/boot/$mid/stage"
+root="fleetboot.root=nbd:10.77.0.1:10809:$mid.$secret"
+
+# 1. persistent
+start_nbd
+t0=$SECONDS
+boot "$T/boot1.log" "fleetboot.mode=persistent $root $common fleetboot.test=write:/var/fbtest:hello-$$ fleetboot.test=poweroff"
+echo "boot 1 took $((SECONDS - t0)) s"
+cp "$T/boot1.log" "$FB_ARTIFACTS/logs/image-boot1-serial.log" 2>/dev/null
+grep -q "FLEETBOOT-USERSPACE-OK machine=$mid mode=persistent host=bbhost" "$T/boot1.log" ||
+	{ tail -n 40 "$T/boot1.log"; fail "boot 1: no userspace marker (with the DHCP hostname)"; }
+grep -q "FLEETBOOT-TEST write /var/fbtest ok" "$T/boot1.log" || fail "boot 1: test write failed"
+grep -q "FLEETBOOT-TEST poweroff" "$T/boot1.log" || fail "boot 1: did not power off"
+grep -q "POST /boot/$mid/stage?name=root-attached" "$T/reports" || fail "no root-attached report"
+grep -q "POST /boot/$mid/stage?name=userspace" "$T/reports" || fail "no userspace report"
+# The write reached the server's disk, and the machine got its own id.
+debugfs -R 'cat /var/fbtest' "$T/disk.img" 2>/dev/null | grep -qx "hello-$$" || fail "write did not reach the NBD disk"
+want_id=$(printf 'fleetboot-machine-id:%s' "$mid" | md5sum | cut -d' ' -f1)
+got_id=$(debugfs -R 'cat /etc/machine-id' "$T/disk.img" 2>/dev/null)
+assert_eq "$got_id" "$want_id" "machine-id derived from the machine id"
+
+# 2. readonly: nbdkit serves read-only; writes go to the tmpfs overlay.
+sum_before=$(sha256sum <"$T/disk.img")
+start_nbd -r
+boot "$T/boot2.log" "fleetboot.mode=readonly $root $common fleetboot.test=check:/var/fbtest:hello-$$ fleetboot.test=write:/var/ro:x fleetboot.test=check:/var/ro:x fleetboot.test=poweroff"
+cp "$T/boot2.log" "$FB_ARTIFACTS/logs/image-boot2-serial.log" 2>/dev/null
+grep -q "FLEETBOOT-USERSPACE-OK machine=$mid mode=readonly" "$T/boot2.log" ||
+	{ tail -n 40 "$T/boot2.log"; fail "boot 2: no userspace marker"; }
+grep -q "FLEETBOOT-TEST check /var/fbtest ok" "$T/boot2.log" || fail "boot 2: the file of boot 1 is missing"
+grep -q "FLEETBOOT-TEST check /var/ro ok" "$T/boot2.log" || fail "boot 2: write to the RAM overlay failed"
+assert_eq "$(sha256sum <"$T/disk.img")" "$sum_before" "readonly boot changed the image"
+
+# 3. malformed command line: a clear cause on the console, then rescue.
+boot "$T/boot3.log" "fleetboot.root=nbd:10.77.0.1:99999:x fleetboot.rescue_timeout=0" &
+bpid=$!
+wait_for 60 grep -q "FLEETBOOT-BOOT-FAILED" "$T/boot3.log"
+[ -f "$T/qemu.pid" ] && kill "$(cat "$T/qemu.pid")" 2>/dev/null
+wait "$bpid" 2>/dev/null
+grep -q "FLEETBOOT-BOOT-FAILED: bad kernel command line: fleetboot.root: bad port '99999'" "$T/boot3.log" ||
+	{ tail -n 20 "$T/boot3.log"; fail "boot 3: no clear cause"; }
+echo "ok: busybox image booted over NBD (persistent, readonly) and failed clearly on bad input"
