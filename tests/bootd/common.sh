@@ -75,3 +75,28 @@ bootd_alive() {
 
 # sqlite-free event check through the CLI.
 events_of() { fb -c "$CONF" events --machine "$1" --limit 100 2>/dev/null; }
+
+# A small importable image: an ext4 rootfs, a fake bzImage ("HdrS" at
+# 0x202) of KSIZE bytes of random data, and a gzip initrd.
+make_image() { # NAME KSIZE
+	local d=$T/img-$1
+	mkdir -p "$d"
+	mke2fs -q -F -t ext4 "$d/rootfs.img" 4M >/dev/null 2>&1 || fail "mke2fs"
+	head -c "$2" /dev/urandom >"$d/vmlinuz"
+	printf 'HdrS' | dd of="$d/vmlinuz" bs=1 seek=$((0x202)) conv=notrunc status=none
+	head -c 300000 /dev/urandom | gzip -1 >"$d/initrd.img"
+	fb -c "$CONF" image import "$1" --rootfs "$d/rootfs.img" --kernel "$d/vmlinuz" \
+		--initrd "$d/initrd.img" --cmdline "quiet" >"$T/import-$1.log" 2>&1 ||
+		{ cat "$T/import-$1.log"; fail "image import $1"; }
+}
+
+# A udhcpc hook that records each event's variables in $OUT.EVENT.
+udhcpc_script() {
+	cat >"$T/udhcpc.sh" <<'X'
+#!/bin/sh
+env | grep -E '^(ip|siaddr|boot_file|serverid|lease|subnet|router)=' | sort >"$OUT.$1"
+[ "$1" = bound ] || [ "$1" = renew ] && ip addr replace "$ip/24" dev "$interface"
+exit 0
+X
+	chmod +x "$T/udhcpc.sh"
+}

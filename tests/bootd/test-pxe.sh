@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Crafted PXE DISCOVERs (arch 0, 7, 9, 16; with and without user-class
+# iPXE) get the right file or URL and next-server, in authoritative and in
+# proxy mode (no address; REQUEST on port 4011); boot events are recorded;
+# unknown machines are registered; malformed packets are dropped and the
+# daemon keeps serving.
+# timeout: 120
+. "$(dirname "$0")/common.sh"
+P=$BOOTD_TOOLS/pxeprobe
+[ -x "$P" ] || skip "pxeprobe not built"
+
+probe() { ip netns exec "$CLI" "$P" -i bc0 "$@"; }
+expect() { # DESCRIPTION PATTERN -- probe args
+	local what=$1 pat=$2
+	shift 3
+	local out
+	out=$(probe "$@") || fail "$what: no reply"
+	echo "$what: $out"
+	echo "$out" | grep -q -- "$pat" || fail "$what: expected '$pat' in: $out"
+}
+
+bootd_env "dhcp = authoritative" "pool = 10.77.0.100-10.77.0.150" "lease_time = 300"
+bootd_net
+bootd_start
+
+U=http://10.77.0.1:8067
+expect "BIOS (arch 0)" "type=OFFER yiaddr=10.77.0.1[0-9][0-9] siaddr=10.77.0.1 file=undionly.kpxe sid=10.77.0.1" \
+	-- -m 52:54:00:aa:00:00 -a 0 -V PXEClient:Arch:00000:UNDI:002001
+expect "x64 UEFI (arch 7)" "siaddr=10.77.0.1 file=ipxe.efi " -- -m 52:54:00:aa:00:07 -a 7 -V PXEClient:Arch:00007:UNDI:003016
+expect "x64 UEFI (arch 9)" "siaddr=10.77.0.1 file=ipxe.efi " -- -m 52:54:00:aa:00:09 -a 9 -V PXEClient:Arch:00009:UNDI:003016
+expect "UEFI HTTP (arch 16)" "file=$U/tftp/ipxe.efi sid=10.77.0.1 vendor=HTTPClient" \
+	-- -m 52:54:00:aa:00:16 -a 16 -V HTTPClient:Arch:00016:UNDI:003016
+expect "iPXE (BIOS)" "file=$U/boot.ipxe " -- -m 52:54:00:aa:00:00 -a 0 -u iPXE -V PXEClient:Arch:00000:UNDI:002001
+expect "iPXE (UEFI)" "file=$U/boot.ipxe " -- -m 52:54:00:aa:00:07 -a 7 -u iPXE
+# Events: firmware DHCP is ipxe=0 with its arch; iPXE soon after is not a new boot.
+sleep 1.5
+events_of 52:54:00:aa:00:07 | grep -q "dhcp.*arch=7 ipxe=0" || fail "no firmware dhcp event: $(events_of 52:54:00:aa:00:07)"
+events_of 52:54:00:aa:00:07 | grep "ipxe=1" | grep -q newboot && fail "iPXE right after firmware counted as a new boot"
+# The unknown PXE machines were registered (unassigned).
+fb -c "$CONF" machine list | grep -q 52-54-00-aa-00-16 || fail "unknown machine not registered"
+
+# Bad input: every kind is dropped without a reply; bootd keeps serving.
+for g in short cookie overrun nolen huge badtype zero; do
+	probe -m 52:54:00:aa:00:01 -a 0 -V PXEClient -g $g -w 300 -q || fail "reply to garbage '$g'"
+done
+grep -q "malformed DHCP packet" "$T/bootd.log" || fail "malformed packets were not logged"
+bootd_alive
+expect "after garbage" "file=undionly.kpxe" -- -m 52:54:00:aa:00:00 -a 0 -V PXEClient
+bootd_stop
+
+# Proxy mode, with unknown machines ignored for one MAC check afterwards.
+sed -i 's/^dhcp = .*/dhcp = proxy/' "$CONF"
+bootd_start
+ip -n "$CLI" addr add 10.77.0.9/24 dev bc0
+expect "proxy DISCOVER" "type=OFFER yiaddr=0.0.0.0 siaddr=10.77.0.1 file=undionly.kpxe sid=10.77.0.1 vendor=PXEClient .*guid=1" \
+	-- -m 52:54:00:aa:00:00 -a 0 -V PXEClient:Arch:00000:UNDI:002001
+expect "proxy 4011 REQUEST" "type=ACK yiaddr=0.0.0.0 siaddr=10.77.0.1 file=ipxe.efi .*from=10.77.0.1:4011" \
+	-- -m 52:54:00:aa:00:07 -a 7 -V PXEClient:Arch:00007 -t request -s 10.77.0.1 -p 4011
+expect "proxy iPXE" "yiaddr=0.0.0.0 .*file=$U/boot.ipxe" -- -m 52:54:00:aa:00:00 -a 0 -u iPXE -V PXEClient
+probe -m 52:54:00:aa:00:20 -w 500 -q || fail "proxy answered a plain DHCP client"
+probe -m 52:54:00:aa:00:20 -t request -w 500 -q || fail "proxy answered a REQUEST on 67"
+bootd_stop
+
+sed -i 's/^\[bootd\]/[bootd]\nunknown_machines = ignore/' "$CONF"
+bootd_start
+probe -m 52:54:00:aa:00:30 -a 0 -V PXEClient -w 500 -q || fail "unknown machine answered with unknown_machines = ignore"
+fb -c "$CONF" machine add 52:54:00:aa:00:31 --image menu >/dev/null
+sleep 1.5
+expect "known machine, ignore mode" "file=undionly.kpxe" -- -m 52:54:00:aa:00:31 -a 0 -V PXEClient
+bootd_stop
+echo pass

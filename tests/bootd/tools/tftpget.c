@@ -1,0 +1,240 @@
+/*
+ * tftpget.c - a TFTP read client for tests and benchmarks: blksize and
+ * windowsize (RFC 7440, which curl and tftp-hpa lack), optional simulated
+ * loss, and many transfers at once from one process (so a benchmark of
+ * 1000 simultaneous transfers measures the server, not process start-up).
+ *
+ *   tftpget [-b BLKSIZE] [-w WINDOW] [-n COUNT] [-d DROP_EVERY] [-o OUT] SERVER FILE
+ *
+ * Prints "ok COUNT transfers BYTES bytes SECONDS s MB/s" and exits 0 when
+ * every transfer completed with the size the server announced (tsize).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "proto/tftp.h"
+#include "util.h"
+
+struct tx {
+	int fd;
+	int done, failed;
+	unsigned blksize, window;
+	uint64_t tsize, bytes;
+	uint16_t last;    /* last in-order block received */
+	unsigned inwin;   /* blocks received since the last ACK */
+	uint64_t last_rx; /* monotonic ms */
+	int got_first;
+	struct sockaddr_in peer; /* the server's transfer port once known */
+	unsigned drops;
+};
+
+static unsigned drop_every;
+static int outfd = -1;
+
+static void send_ack(struct tx *t, uint16_t blk)
+{
+	uint8_t a[4];
+	fb_tftp_build_ack(a, sizeof(a), blk);
+	sendto(t->fd, a, 4, 0, (struct sockaddr *)&t->peer, sizeof(t->peer));
+	t->inwin = 0;
+}
+
+static void on_packet(struct tx *t, uint8_t *p, size_t n, struct sockaddr_in *from)
+{
+	int op = fb_tftp_opcode(p, n);
+	t->peer = *from;
+	t->last_rx = fb_mono_ms();
+	if (op == FB_TFTP_ERROR) {
+		uint16_t code;
+		char msg[128];
+		fb_tftp_parse_error(p, n, &code, msg, sizeof(msg));
+		fprintf(stderr, "tftpget: error %u: %s\n", code, msg);
+		t->failed = 1;
+		return;
+	}
+	if (op == FB_TFTP_OACK) {
+		/* Parse the accepted options: name\0value\0 pairs. */
+		size_t i = 2;
+		while (i < n) {
+			const char *name = (const char *)p + i;
+			size_t nl = strnlen(name, n - i);
+			if (i + nl + 1 >= n)
+				break;
+			const char *val = name + nl + 1;
+			size_t vl = strnlen(val, n - i - nl - 1);
+			if (!strcasecmp(name, "blksize"))
+				t->blksize = (unsigned)atoi(val);
+			else if (!strcasecmp(name, "windowsize"))
+				t->window = (unsigned)atoi(val);
+			else if (!strcasecmp(name, "tsize"))
+				t->tsize = strtoull(val, NULL, 10);
+			i += nl + 1 + vl + 1;
+		}
+		send_ack(t, 0);
+		return;
+	}
+	if (op != FB_TFTP_DATA || n < 4)
+		return;
+	uint16_t blk = (uint16_t)((p[2] << 8) | p[3]);
+	if (drop_every && ++t->drops % drop_every == 0)
+		return; /* simulated loss */
+	if (blk != (uint16_t)(t->last + 1)) {
+		/* Out of order or duplicate: tell the server where we are
+		 * (RFC 7440: ACK the last block received in order). */
+		if (blk != t->last)
+			send_ack(t, t->last);
+		return;
+	}
+	size_t len = n - 4;
+	if (outfd >= 0 && len) {
+		if (pwrite(outfd, p + 4, len, (off_t)t->bytes) != (ssize_t)len) {
+			perror("tftpget: write");
+			t->failed = 1;
+			return;
+		}
+	}
+	t->bytes += len;
+	t->last = blk;
+	t->inwin++;
+	if (len < t->blksize) {
+		send_ack(t, blk);
+		t->done = 1;
+		return;
+	}
+	if (t->inwin >= t->window)
+		send_ack(t, blk);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned blksize = 0, window = 0, count = 1;
+	const char *out = NULL;
+	int opt;
+	while ((opt = getopt(argc, argv, "b:w:n:d:o:")) != -1) {
+		switch (opt) {
+		case 'b':
+			blksize = (unsigned)atoi(optarg);
+			break;
+		case 'w':
+			window = (unsigned)atoi(optarg);
+			break;
+		case 'n':
+			count = (unsigned)atoi(optarg);
+			break;
+		case 'd':
+			drop_every = (unsigned)atoi(optarg);
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (argc - optind != 2 || !count) {
+	usage:
+		fprintf(stderr,
+		        "usage: tftpget [-b BLKSIZE] [-w WINDOW] [-n COUNT] [-d N] [-o OUT] "
+		        "SERVER FILE\n");
+		return 2;
+	}
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (out) {
+		outfd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (outfd < 0) {
+			perror(out);
+			return 2;
+		}
+	}
+	struct sockaddr_in srv = {.sin_family = AF_INET, .sin_port = htons(69)};
+	if (inet_pton(AF_INET, argv[optind], &srv.sin_addr) != 1)
+		goto usage;
+	struct fb_tftp_oack o = {.blksize = blksize, .has_tsize = 1, .windowsize = window};
+	uint8_t rrq[600];
+	int rl_len = fb_tftp_build_rrq(rrq, sizeof(rrq), argv[optind + 1], "octet", &o);
+	struct tx *tx = calloc(count, sizeof(*tx));
+	int ep = epoll_create1(0);
+	uint64_t t0 = fb_mono_ms();
+	for (unsigned i = 0; i < count; i++) {
+		tx[i].fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		if (tx[i].fd < 0) {
+			perror("socket");
+			return 2;
+		}
+		int sz = 4 << 20;
+		setsockopt(tx[i].fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		tx[i].blksize = 512;
+		tx[i].window = 1;
+		tx[i].peer = srv;
+		tx[i].last_rx = t0;
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
+		epoll_ctl(ep, EPOLL_CTL_ADD, tx[i].fd, &ev);
+		sendto(tx[i].fd, rrq, (size_t)rl_len, 0, (struct sockaddr *)&srv, sizeof(srv));
+	}
+	unsigned finished = 0;
+	uint8_t buf[65536 + 4];
+	while (finished < count) {
+		struct epoll_event evs[256];
+		int n = epoll_wait(ep, evs, 256, 200);
+		for (int k = 0; k < n; k++) {
+			struct tx *t = &tx[evs[k].data.u32];
+			for (;;) {
+				struct sockaddr_in from;
+				socklen_t fl = sizeof(from);
+				ssize_t r = recvfrom(t->fd, buf, sizeof(buf), 0,
+				                     (struct sockaddr *)&from, &fl);
+				if (r < 0)
+					break;
+				if (t->done || t->failed)
+					continue;
+				on_packet(t, buf, (size_t)r, &from);
+				if (t->done || t->failed) {
+					finished++;
+					break;
+				}
+			}
+		}
+		/* Re-ACK after silence (lost packets), give up after 15 s. */
+		uint64_t now = fb_mono_ms();
+		for (unsigned i = 0; i < count; i++) {
+			struct tx *t = &tx[i];
+			if (t->done || t->failed)
+				continue;
+			if (now - t->last_rx > 15000) {
+				fprintf(stderr, "tftpget: transfer %u timed out\n", i);
+				t->failed = 1;
+				finished++;
+			} else if (now - t->last_rx > 500 && t->peer.sin_port != srv.sin_port) {
+				send_ack(t, t->last);
+				t->last_rx = now - 250;
+			}
+		}
+	}
+	double secs = (double)(fb_mono_ms() - t0) / 1000.0;
+	unsigned ok = 0;
+	uint64_t total = 0;
+	for (unsigned i = 0; i < count; i++) {
+		total += tx[i].bytes;
+		if (tx[i].done && !tx[i].failed && (!tx[i].tsize || tx[i].tsize == tx[i].bytes))
+			ok++;
+		else if (tx[i].done)
+			fprintf(stderr, "tftpget: transfer %u: %llu bytes, tsize %llu\n", i,
+			        (unsigned long long)tx[i].bytes, (unsigned long long)tx[i].tsize);
+	}
+	printf("%s %u/%u transfers %llu bytes %.3f s %.1f MB/s\n", ok == count ? "ok" : "FAILED",
+	       ok, count, (unsigned long long)total, secs,
+	       secs > 0 ? (double)total / secs / 1e6 : 0);
+	return ok == count ? 0 : 1;
+}
