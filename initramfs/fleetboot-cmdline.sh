@@ -111,6 +111,10 @@ fb__parse_root() {
 			FB_ERROR="fleetboot.root: expected iscsi:HOST:PORT:TARGET_IQN:LUN, got '$1'"
 			return 2
 		fi
+		if ! fb__is_digits "$FB_ROOT_LUN" || [ ${#FB_ROOT_LUN} -gt 5 ]; then
+			FB_ERROR="fleetboot.root: bad LUN '$FB_ROOT_LUN' (a number)"
+			return 2
+		fi
 		case $FB_ROOT_IQN in
 		iqn.*:* | eui.* | naa.*) ;;
 		*)
@@ -124,10 +128,6 @@ fb__parse_root() {
 			return 2
 			;;
 		esac
-		if ! fb__is_digits "$FB_ROOT_LUN" || [ ${#FB_ROOT_LUN} -gt 5 ]; then
-			FB_ERROR="fleetboot.root: bad LUN '$FB_ROOT_LUN' (a number)"
-			return 2
-		fi
 		;;
 	'')
 		FB_ERROR="fleetboot.root: empty value"
