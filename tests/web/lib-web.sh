@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/web/lib-web.sh - start fleetboot-web for a test, inside a network
 # namespace of the test's own, with a fresh state directory.
 #

@@ -19,6 +19,7 @@ for route in "GET /api/v1" "GET /api/v1/machines" "POST /api/v1/machines" \
 	"POST /api/v1/overlays/$MAC/commit" "GET /api/v1/leases" "GET /api/v1/events" \
 	"GET /api/v1/events/stream" "GET /api/v1/status" "GET /api/v1/session" \
 	"POST /api/v1/logout" "GET /metrics" "GET /api/v1/nonexistent"; do
+	# shellcheck disable=SC2086 # split "METHOD PATH" on purpose
 	set -- $route
 	what="unauthenticated $route"
 	api "$1" "$2" -H "$J" -d '{}'
@@ -324,7 +325,7 @@ expect 401
 # ---- back-off after failed logins ----------------------------------------------
 # Per address: three failures from 127.0.0.2, then even the right password
 # waits, while 127.0.0.1 is unaffected.
-for i in 1 2 3 4; do
+for _ in 1 2 3 4; do
 	api POST /api/v1/login --interface 127.0.0.2 -H "$J" -d '{"user":"mallory","password":"nope"}'
 done
 what="locked address"

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# timeout: 240
+# The admin UI in Debian's headless chromium, driven by playwright-core:
+# log in, add a machine, assign an image, record boot events and watch the
+# dashboard follow them live (no reload), see a self-registered machine in
+# "new machines", and save screenshots ($FB_ARTIFACTS/web-dashboard.png and
+# others). Everything runs inside the test's own network namespace.
+. "$(dirname "$0")/lib-web.sh"
+requires node mke2fs
+[ -x /usr/bin/chromium ] || skip "Debian's chromium is not installed (make deps)"
+here=$(cd "$(dirname "$0")" && pwd)
+if [ ! -d "$here/node_modules/playwright-core" ]; then
+	(cd "$here" && npm install --no-audit --no-fund -q >/dev/null 2>&1) ||
+		skip "playwright-core is not installed (make deps runs npm install in tests/web)"
+fi
+web_setup
+
+EV=$(dirname "$FB_BIN")/tests/web/web_event_add
+[ -x "$EV" ] || fail "test helper $EV not built"
+
+# An image to assign (tiny stand-ins with the right signatures).
+truncate -s 4M "$WEB_T/rootfs.img"
+mke2fs -q -F -t ext4 "$WEB_T/rootfs.img" >/dev/null 2>&1 || fail "mke2fs"
+head -c 4096 /dev/zero >"$WEB_T/vmlinuz"
+printf 'HdrS' | dd of="$WEB_T/vmlinuz" bs=1 seek=514 conv=notrunc status=none
+echo initrd | gzip >"$WEB_T/initrd.img"
+fb image import tiny --rootfs "$WEB_T/rootfs.img" --kernel "$WEB_T/vmlinuz" \
+	--initrd "$WEB_T/initrd.img" >"$WEB_T/import.out" 2>&1 || fail "image import: $(cat "$WEB_T/import.out")"
+
+mkdir -p "$WEB_T/profile"
+rm -f "$FB_ARTIFACTS/web-dashboard.png"
+nsx env WEB_URL="$WEB_URL" ADMIN_PW="$ADMIN_PW" STATE_DIR="$WEB_T/state" EV="$EV" \
+	FB_ARTIFACTS="$FB_ARTIFACTS" PROFILE="$WEB_T/profile" HOME="$WEB_T" \
+	timeout 180 node "$here/ui.mjs" || fail "browser test failed (see $FB_ARTIFACTS/web-failure.png)"
+[ -s "$FB_ARTIFACTS/web-dashboard.png" ] || fail "no dashboard screenshot"
+echo "screenshot: $FB_ARTIFACTS/web-dashboard.png"
+kill -0 "$(cat "$WEB_T/web.pid")" || fail "fleetboot-web died"

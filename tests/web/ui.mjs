@@ -1,0 +1,158 @@
+// ui.mjs - drive the admin UI in Debian's headless chromium (playwright-core)
+// against a fleetboot-web started by test-ui.sh in a private namespace.
+//
+// Environment: WEB_URL, ADMIN_PW, STATE_DIR, EV (the web_event_add helper),
+// FB_ARTIFACTS, PROFILE (a fresh chromium user-data-dir).
+import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+
+const { WEB_URL, ADMIN_PW, STATE_DIR, EV, FB_ARTIFACTS, PROFILE } = process.env;
+const MAC = '52-54-00-bb-00-01';
+const NEW_MAC = '52-54-00-bb-00-99';
+
+function fail(msg) {
+  console.error(`FAIL: ${msg}`);
+  process.exit(1);
+}
+function step(msg) {
+  console.log(`-- ${msg}`);
+}
+function event(mac, stage, detail = '') {
+  execFileSync(EV, [STATE_DIR, mac, stage, detail]);
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+mkdirSync(FB_ARTIFACTS, { recursive: true });
+const ctx = await chromium.launchPersistentContext(PROFILE, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  viewport: { width: 1366, height: 900 },
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const page = ctx.pages()[0] || (await ctx.newPage());
+page.setDefaultTimeout(15000);
+const problems = [];
+page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+page.on('console', (m) => {
+  if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`);
+});
+
+try {
+  step('an unauthenticated visit lands on the login page');
+  await page.goto(WEB_URL + '/');
+  if (!page.url().endsWith('/login.html')) fail(`expected the login page, got ${page.url()}`);
+
+  step('a wrong password is refused');
+  await page.fill('#password', 'not-the-password');
+  await page.click('#login-button');
+  await page.waitForSelector('#login-error:not([hidden])');
+
+  step('log in');
+  await page.fill('#password', ADMIN_PW);
+  await page.click('#login-button');
+  await page.waitForURL(WEB_URL + '/');
+  await page.waitForSelector('#machines');
+  await page.waitForSelector('#live.on');
+
+  step('add a machine');
+  await page.click('#add-open');
+  await page.fill('#f-mac', '52:54:00:BB:00:01');
+  await page.fill('#f-name', 'kiosk-lobby');
+  await page.fill('#f-group', 'lobby');
+  await page.click('#add-submit');
+  await page.waitForSelector(`#machines-body tr[data-mac="${MAC}"]`);
+  step('a bad MAC shows the server message naming the field');
+  await page.click('#add-open');
+  await page.fill('#f-mac', 'nonsense');
+  await page.click('#add-submit');
+  const err = await page.waitForSelector('#add-form .form-error:not([hidden])');
+  if (!/mac/.test(await err.textContent())) fail('the add form does not name the bad field');
+  await page.click('#add-form button[type=button]');
+
+  step('assign an image on the machine page');
+  await page.click(`#machines-body tr[data-mac="${MAC}"]`);
+  await page.waitForSelector('#machine-form');
+  await page.selectOption('#f-image', 'tiny@1');
+  await page.selectOption('#f-mode', 'ephemeral');
+  await page.click('#save');
+  await page.waitForFunction(() => document.querySelector('.kv dd:nth-of-type(2)')?.textContent === 'tiny@1');
+  const m = await page.evaluate(async (mac) => (await fetch(`/api/v1/machines/${mac}`)).json(), MAC);
+  if (m.image !== 'tiny@1' || m.mode !== 'ephemeral') fail(`server has image=${m.image} mode=${m.mode}`);
+
+  step('the dashboard follows boot stages live, without a reload');
+  await page.click('a[data-nav=dashboard]');
+  await page.waitForSelector(`#machines-body tr[data-mac="${MAC}"]`);
+  await page.evaluate(() => { window.__noReload = 'still here'; });
+  const badge = () => page.textContent(`#machines-body tr[data-mac="${MAC}"] .stage-cell .badge`);
+  if ((await badge()) !== 'never booted') fail(`initial stage: ${await badge()}`);
+  const stages = [['dhcp', 'arch=0 ipxe=0'], ['tftp', 'file=undionly.kpxe'], ['ipxe-script', ''],
+    ['kernel', 'file=vmlinuz'], ['initrd', 'file=initrd.img'], ['root-attached', 'nbd'], ['userspace', '']];
+  const t0 = Date.now();
+  for (const [s, d] of stages) {
+    event(MAC, s, d);
+    await page.waitForFunction(([mac, want]) =>
+      document.querySelector(`#machines-body tr[data-mac="${mac}"] .stage-cell .badge`)?.textContent === want,
+    [MAC, s], { timeout: 5000 }).catch(() => fail(`dashboard did not show stage ${s}`));
+  }
+  const perStage = (Date.now() - t0) / stages.length;
+  console.log(`   ${stages.length} stages shown live, ${perStage.toFixed(0)} ms per stage on average`);
+  if ((await page.evaluate(() => window.__noReload)) !== 'still here') fail('the page reloaded');
+  const feed = await page.textContent('#feed');
+  if (!/userspace/.test(feed)) fail('the event feed lacks the new events');
+
+  step('an unknown machine that registers shows up in "new machines" live');
+  execFileSync(EV, [STATE_DIR, '--register', NEW_MAC]);
+  await page.waitForSelector(`#attention:not([hidden]) tr[data-mac="${NEW_MAC}"]`, { timeout: 5000 })
+    .catch(() => fail('the registered machine did not appear in the new-machines section'));
+  event(NEW_MAC, 'tftp', 'file=undionly.kpxe');
+  await page.waitForTimeout(800);
+  if ((await page.evaluate(() => window.__noReload)) !== 'still here') fail('the page reloaded');
+
+  step('screenshot of the dashboard');
+  await page.mouse.move(0, 0);
+  await sleep(1700); // let the row highlight fade
+  await page.screenshot({ path: `${FB_ARTIFACTS}/web-dashboard.png`, fullPage: true });
+
+  step('assign the new machine from the new-machines section');
+  await page.selectOption(`#attention tr[data-mac="${NEW_MAC}"] select`, 'tiny');
+  await page.click(`#attention tr[data-mac="${NEW_MAC}"] button`);
+  await page.waitForSelector('#attention', { state: 'hidden' });
+
+  step('machine page: boot timeline and overlay');
+  await page.goto(`${WEB_URL}/#/machine/${MAC}`);
+  await page.waitForSelector('#timeline .timeline li');
+  const n = await page.locator('#timeline .timeline li').count();
+  if (n !== stages.length) fail(`timeline shows ${n} stages, expected ${stages.length}`);
+  await page.screenshot({ path: `${FB_ARTIFACTS}/web-machine.png`, fullPage: true });
+
+  step('the images page lists versions, sizes and hashes');
+  await page.click('a[data-nav=images]');
+  await page.waitForSelector('text=tiny');
+  const imgText = await page.textContent('main');
+  if (!/4\.0 MiB/.test(imgText) || !/ready/.test(imgText)) fail(`images page: ${imgText.slice(0, 300)}`);
+  await page.screenshot({ path: `${FB_ARTIFACTS}/web-images.png`, fullPage: true });
+
+  step('phone-sized dashboard');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.click('a[data-nav=dashboard]');
+  await page.waitForSelector(`#machines-body tr[data-mac="${MAC}"]`);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  if (overflow > 4) fail(`the phone layout scrolls sideways by ${overflow}px`);
+  await page.screenshot({ path: `${FB_ARTIFACTS}/web-dashboard-phone.png`, fullPage: true });
+
+  step('sign out');
+  await page.click('#logout');
+  await page.waitForURL(/login\.html$/);
+  const after = await page.evaluate(async () => (await fetch('/api/v1/machines')).status);
+  if (after !== 401) fail(`API after sign-out answered ${after}`);
+
+  if (problems.length) fail(`browser reported problems:\n${problems.join('\n')}`);
+  console.log('UI: all checks passed');
+} catch (e) {
+  await page.screenshot({ path: `${FB_ARTIFACTS}/web-failure.png`, fullPage: true }).catch(() => {});
+  fail(e.stack || String(e));
+} finally {
+  await ctx.close();
+}
