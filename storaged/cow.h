@@ -114,6 +114,9 @@ void cow_ovl_counters(const struct cow_ovl *o, uint64_t *rd, uint64_t *wr);
 /* Take the overlay's exclusive lock without loading it (reset, ephemeral
  * discard). Returns an fd holding the lock, -ENOENT, or -EBUSY. */
 int cow_ovl_lock(const char *path);
+/* 1 when some process holds a lock on the overlay (without taking one),
+ * 0 when not, negative errno (-ENOENT) otherwise. */
+int cow_ovl_in_use(const char *path);
 /* Remove an overlay whose lock fd the caller holds (from cow_ovl_lock). */
 int cow_ovl_discard(const char *path, int lockfd);
 
@@ -132,7 +135,8 @@ int cow_ovl_export(struct cow_ovl *o, int fd, char sha256[65],
 
 /* ---- block devices for the front ends (cow_bdev.c) ---- */
 
-/* A blockdev over an overlay (takes ownership: close() closes it). */
+/* A blockdev over an overlay (takes ownership: close() closes the overlay
+ * and drops the base reference the caller passed to cow_ovl_open). */
 struct fb_blockdev *cow_bdev_overlay(struct cow_ovl *o);
 /* A read-only blockdev over a bare base (readonly and install modes);
  * holds a reference on b. */

@@ -314,6 +314,18 @@ int cow_ovl_lock(const char *path)
 	return lock_open(path, 0);
 }
 
+int cow_ovl_in_use(const char *path)
+{
+	/* F_OFD_GETLK only asks: it never makes a connecting machine fail. */
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+	if (fd < 0)
+		return -errno;
+	rc = fcntl(fd, F_OFD_GETLK, &fl) < 0 ? -errno : fl.l_type != F_UNLCK;
+	close(fd);
+	return rc;
+}
+
 int cow_ovl_discard(const char *path, int lockfd)
 {
 	char dir[PATH_MAX];

@@ -1,0 +1,341 @@
+/*
+ * cmd_overlay.c - fleetboot overlay list | reset MAC | commit MAC --as NAME
+ *
+ * reset discards a machine's overlay at once when no connection holds it,
+ * otherwise marks it reset_pending and storaged discards it when the
+ * machine's connection closes (never under a live connection). commit
+ * writes base + overlay as a new version of image NAME (new immutable
+ * files, registered in the DB) while every other machine keeps its own
+ * pinned version.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+#include <jansson.h>
+
+#include "cli.h"
+#include "storaged/cow.h"
+#include "util.h"
+
+static struct cli_cmd overlay_cmd;
+
+static void overlay_path(struct cli_ctx *ctx, const char *mac, char *out, size_t len)
+{
+	/* Same rule as storaged/disk.c sd_overlay_path(). */
+	snprintf(out, len, "%s/overlays/%s.ovl", ctx->cfg.state_dir, mac);
+}
+
+struct list_state {
+	struct fb_db *db;
+	json_t *arr;
+	char ***rows;
+	int n, cap;
+};
+
+static int list_cb(void *arg, const struct fb_overlay *o)
+{
+	struct list_state *ls = arg;
+	struct fb_image img;
+	char ref[FB_REF_LEN + 16] = "?", size[32], created[32];
+	int live = cow_ovl_in_use(o->path);
+	const char *state = live < 0           ? "missing"
+	                    : o->reset_pending ? "reset-pending"
+	                    : live             ? "connected"
+	                                       : "idle";
+	struct stat st;
+	uint64_t held = (uint64_t)o->bytes;
+
+	if (fb_db_image_get_id(ls->db, o->image_id, &img) == 0)
+		snprintf(ref, sizeof(ref), "%s@%d", img.name, img.version);
+	/* The file's allocated space is the truth when nobody reported yet. */
+	if (stat(o->path, &st) == 0 && !held)
+		held = (uint64_t)st.st_blocks * 512;
+	if (ls->arr) {
+		json_array_append_new(
+		    ls->arr, json_pack("{s:s, s:s, s:I, s:s, s:I, s:s, s:b, s:I, s:I}", "mac",
+		                       o->mac, "image", ref, "image_id", (json_int_t)o->image_id,
+		                       "path", o->path, "bytes", (json_int_t)held, "state", state,
+		                       "reset_pending", o->reset_pending, "boot_seq",
+		                       (json_int_t)o->boot_seq, "created", (json_int_t)o->created));
+		return 0;
+	}
+	if (ls->n == ls->cap) {
+		int cap = ls->cap ? ls->cap * 2 : 16;
+		char ***r = realloc(ls->rows, (size_t)cap * sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		ls->rows = r;
+		ls->cap = cap;
+	}
+	fb_format_size(held, size, sizeof(size));
+	snprintf(created, sizeof(created), "%" PRId64, o->created);
+	char **row = calloc(4, sizeof(char *));
+	if (!row)
+		return -ENOMEM;
+	row[0] = strdup(o->mac);
+	row[1] = strdup(ref);
+	row[2] = strdup(size);
+	row[3] = strdup(state);
+	ls->rows[ls->n++] = row;
+	return 0;
+}
+
+static int cmd_list(struct cli_ctx *ctx, int json)
+{
+	struct fb_db *db = cli_db(ctx);
+	struct list_state ls = {.db = db};
+	static const char *const header[] = {"MACHINE", "IMAGE", "SIZE", "STATE"};
+	int rc;
+
+	if (!db)
+		return CLI_ERR;
+	if (json)
+		ls.arr = json_array();
+	rc = fb_db_overlay_list(db, list_cb, &ls);
+	if (rc < 0) {
+		json_decref(ls.arr);
+		return cli_error("cannot list overlays: %s", fb_db_errmsg(db));
+	}
+	if (json) {
+		char *t = json_dumps(ls.arr, JSON_INDENT(2));
+		puts(t ? t : "[]");
+		free(t);
+		json_decref(ls.arr);
+		return CLI_OK;
+	}
+	cli_table(stdout, header, 4, ls.rows, ls.n);
+	for (int i = 0; i < ls.n; i++) {
+		for (int k = 0; k < 4; k++)
+			free(ls.rows[i][k]);
+		free(ls.rows[i]);
+	}
+	free(ls.rows);
+	return CLI_OK;
+}
+
+static int cmd_reset(struct cli_ctx *ctx, const char *mac)
+{
+	struct fb_db *db = cli_db(ctx);
+	struct fb_overlay row;
+	char path[FB_PATH_LEN];
+	int have, fd;
+
+	if (!db)
+		return CLI_ERR;
+	have = fb_db_overlay_get(db, mac, &row) == 0;
+	overlay_path(ctx, mac, path, sizeof(path));
+	fd = cow_ovl_lock(path);
+	if (fd == -EBUSY) {
+		if (!have)
+			return cli_error("overlay of %s is in use but not recorded", mac);
+		if (fb_db_overlay_set_reset_pending(db, mac, 1) < 0)
+			return cli_error("%s", fb_db_errmsg(db));
+		printf("%s is connected: its overlay will be discarded when the connection "
+		       "closes\n",
+		       mac);
+		return CLI_OK;
+	}
+	if (fd < 0 && fd != -ENOENT)
+		return cli_error("%s: %s", path, strerror(-fd));
+	if (fd == -ENOENT && !have)
+		return cli_error("%s has no overlay", mac);
+	if (fd >= 0 && cow_ovl_discard(path, fd) < 0)
+		return cli_error("%s: cannot remove: %s", path, strerror(errno));
+	if (have && fb_db_overlay_delete(db, mac) < 0)
+		return cli_error("%s", fb_db_errmsg(db));
+	printf("overlay of %s discarded\n", mac);
+	return CLI_OK;
+}
+
+static volatile sig_atomic_t interrupted;
+static void on_interrupt(int sig)
+{
+	interrupted = 1;
+}
+
+static int commit_progress(void *arg, uint64_t done, uint64_t total)
+{
+	if (interrupted)
+		return 1;
+	return fb_progress_stderr(arg, done, total);
+}
+
+static int write_manifest(const char *dir, const struct fb_image *img, const char *mac,
+                          const struct fb_image *from)
+{
+	char p[FB_PATH_LEN];
+	json_t *m = json_pack("{s:s, s:i, s:s, s:s, s:{s:s, s:i, s:s}, s:I}", "name", img->name,
+	                      "version", img->version, "cmdline", img->cmdline, "source",
+	                      img->source, "commit", "machine", mac, "base_version", from->version,
+	                      "base_name", from->name, "imported", (json_int_t)fb_now());
+	char *t = m ? json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	json_decref(m);
+	if (!t)
+		return -1;
+	snprintf(p, sizeof(p), "%s/manifest.json", dir);
+	int rc = fb_write_file_atomic(p, t, strlen(t), 0644);
+	free(t);
+	return rc;
+}
+
+static int cmd_commit(struct cli_ctx *ctx, const char *mac, const char *name)
+{
+	struct fb_db *db = cli_db(ctx);
+	struct fb_overlay row;
+	struct fb_image from, img = {0};
+	struct cow_header h;
+	struct cow_base *base = NULL;
+	struct cow_ovl *ovl = NULL;
+	char path[FB_PATH_LEN], why[512], vdir[FB_PATH_LEN], basep[FB_PATH_LEN + 16];
+	char name_dir[FB_PATH_LEN], tmp[FB_PATH_LEN + 32], final[FB_PATH_LEN + 32];
+	char p[FB_PATH_LEN + 64], q[FB_PATH_LEN + 64];
+	int rc, fd = -1, ret = CLI_ERR;
+
+	if (!db)
+		return CLI_ERR;
+	if (!fb_image_name_valid(name))
+		return cli_error("--as: invalid image name '%s'", name);
+	overlay_path(ctx, mac, path, sizeof(path));
+	if (fb_db_overlay_get(db, mac, &row) < 0 && access(path, F_OK) < 0)
+		return cli_error("%s has no overlay", mac);
+	if ((rc = cow_ovl_read_header(path, &h, why, sizeof(why))) < 0)
+		return cli_error("%s", why);
+	if ((rc = fb_db_image_get_id(db, h.image_id, &from)) < 0)
+		return cli_error("the overlay's base image (id %" PRId64 ") is gone", h.image_id);
+	snprintf(vdir, sizeof(vdir), "%s/overlays/.verified", ctx->cfg.state_dir);
+	snprintf(basep, sizeof(basep), "%s/rootfs.img", from.dir);
+	if ((rc = cow_base_get(from.id, basep, from.sha256, vdir, &base, why, sizeof(why))) < 0)
+		return cli_error("%s", why);
+	/* A shared lock: the machine must not be writing while we copy. */
+	rc = cow_ovl_open(path, base, COW_OPEN_RDONLY, &ovl, why, sizeof(why));
+	if (rc == -EBUSY) {
+		cli_error("%s is connected: shut it down before committing its overlay", mac);
+		goto out;
+	}
+	if (rc < 0) {
+		cli_error("%s", why);
+		goto out;
+	}
+
+	snprintf(name_dir, sizeof(name_dir), "%s/images/%s", ctx->cfg.state_dir, name);
+	if (fb_mkdir_p(name_dir, 0755) < 0) {
+		cli_error("%s: %s", name_dir, strerror(errno));
+		goto out;
+	}
+	fb_strlcpy(img.name, name, sizeof(img.name));
+	if (fb_db_image_reserve_version(db, name, &img.version) < 0) {
+		cli_error("%s", fb_db_errmsg(db));
+		goto out;
+	}
+	/* Same temp naming as image import, so its sweep removes leftovers. */
+	snprintf(tmp, sizeof(tmp), "%s/.tmp-%d-%d", name_dir, img.version, (int)getpid());
+	snprintf(final, sizeof(final), "%s/%d", name_dir, img.version);
+	if (mkdir(tmp, 0755) < 0) {
+		cli_error("%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	struct sigaction sa = {.sa_handler = on_interrupt};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	snprintf(p, sizeof(p), "%s/rootfs.img", tmp);
+	fd = open(p, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd < 0 || (rc = cow_ovl_export(ovl, fd, img.sha256, commit_progress,
+	                                   (void *)"writing rootfs.img")) < 0) {
+		cli_error("%s: %s", p,
+		          rc == -ECANCELED ? "interrupted" : strerror(fd < 0 ? errno : -rc));
+		goto fail;
+	}
+	img.size = (int64_t)h.size;
+	const char *leaf[] = {"vmlinuz", "initrd.img"};
+	char *sha[] = {img.kernel_sha256, img.initrd_sha256};
+	for (int i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s/%s", from.dir, leaf[i]);
+		snprintf(q, sizeof(q), "%s/%s", tmp, leaf[i]);
+		if (fb_copy_file(p, q, sha[i], NULL, NULL) < 0) {
+			cli_error("%s: %s", p, strerror(errno));
+			goto fail;
+		}
+	}
+	fb_strlcpy(img.cmdline, from.cmdline, sizeof(img.cmdline));
+	snprintf(img.source, sizeof(img.source), "commit:%s over %s@%d", mac, from.name,
+	         from.version);
+	if (write_manifest(tmp, &img, mac, &from) < 0) {
+		cli_error("%s: cannot write manifest.json", tmp);
+		goto fail;
+	}
+	fb_fsync_dir(tmp);
+	if (interrupted) {
+		cli_error("commit interrupted; nothing registered");
+		goto fail;
+	}
+	if (rename(tmp, final) < 0) {
+		cli_error("%s: %s", final, strerror(errno));
+		goto fail;
+	}
+	fb_fsync_dir(name_dir);
+	fb_strlcpy(img.dir, final, sizeof(img.dir));
+	if (fb_db_image_add(db, &img) < 0) {
+		cli_error("cannot register %s@%d: %s", name, img.version, fb_db_errmsg(db));
+		fb_rm_rf(final);
+		goto out;
+	}
+	printf("committed %s's overlay over %s@%d as %s@%d (sha256 %.16s...)\n", mac, from.name,
+	       from.version, name, img.version, img.sha256);
+	ret = CLI_OK;
+	goto out;
+fail:
+	fb_rm_rf(tmp);
+out:
+	if (fd >= 0)
+		close(fd);
+	cow_ovl_close(ovl);
+	cow_base_put(base);
+	return ret;
+}
+
+static int overlay_run(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct cli_opt o[] = {{"json", 0, NULL}, {"as", 1, NULL}};
+	char *pos[3];
+	char mac[FB_MACID_LEN];
+	int npos = 0, rc;
+
+	rc = cli_parse(&overlay_cmd, argc - 1, argv + 1, o, 2, pos, 3, &npos);
+	if (rc)
+		return rc;
+	if (npos < 1)
+		return cli_usage(&overlay_cmd, "overlay: which action?");
+	if (!strcmp(pos[0], "list")) {
+		if (npos != 1)
+			return cli_usage(&overlay_cmd, "overlay list takes no arguments");
+		return cmd_list(ctx, cli_optval(o, 2, "json") != NULL);
+	}
+	if (strcmp(pos[0], "reset") && strcmp(pos[0], "commit"))
+		return cli_usage(&overlay_cmd, "overlay: unknown action '%s'", pos[0]);
+	if (npos != 2)
+		return cli_usage(&overlay_cmd, "overlay %s needs one MAC", pos[0]);
+	if (macid_normalize(pos[1], mac) < 0)
+		return cli_error("'%s' is not a MAC address", pos[1]);
+	if (!strcmp(pos[0], "reset"))
+		return cmd_reset(ctx, mac);
+	const char *as = cli_optval(o, 2, "as");
+	if (!as)
+		return cli_usage(&overlay_cmd, "overlay commit needs --as NAME");
+	return cmd_commit(ctx, mac, as);
+}
+
+static struct cli_cmd overlay_cmd = {
+    .name = "overlay",
+    .usage = "  overlay list [--json]\n"
+             "  overlay reset MAC\n"
+             "  overlay commit MAC --as NAME    (overlay + base -> new version of NAME)\n",
+    .run = overlay_run,
+};
+CLI_COMMAND(overlay_cmd)

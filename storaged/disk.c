@@ -1,0 +1,504 @@
+/*
+ * disk.c - see disk.h. Every decision that needs the database (who may
+ * connect, which base, whether to discard an overlay) happens here under one
+ * mutex, because an fb_db handle belongs to one thread at a time and opens
+ * are rare; the data path never takes that mutex.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "log.h"
+#include "storaged/disk.h"
+#include "util.h"
+
+struct sd_ctx {
+	struct fb_config cfg;
+	char proto[8];
+	pthread_mutex_t lock;
+	struct fb_db *db;
+	struct sd_disk *disks;         /* open disks (lock) */
+	uint64_t closed_rd, closed_wr; /* bytes of disks already closed */
+	char verify_dir[4096];
+};
+
+void sd_overlay_path(const struct fb_config *cfg, const char *mac, char *out, size_t len)
+{
+	snprintf(out, len, "%s/overlays/%s.ovl", cfg->state_dir, mac);
+}
+
+void sd_verify_dir(const struct fb_config *cfg, char *out, size_t len)
+{
+	snprintf(out, len, "%s/overlays/.verified", cfg->state_dir);
+}
+
+int sd_secret_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la != lb || la == 0)
+		return 0;
+	return CRYPTO_memcmp(a, b, la) == 0;
+}
+
+struct sd_ctx *sd_new(const struct fb_config *cfg, const char *proto, char *why, size_t whylen)
+{
+	struct sd_ctx *ctx = calloc(1, sizeof(*ctx));
+	char dir[4200];
+	int rc;
+
+	if (!ctx) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	ctx->cfg = *cfg;
+	fb_strlcpy(ctx->proto, proto, sizeof(ctx->proto));
+	pthread_mutex_init(&ctx->lock, NULL);
+	sd_verify_dir(cfg, ctx->verify_dir, sizeof(ctx->verify_dir));
+	snprintf(dir, sizeof(dir), "%s/overlays", cfg->state_dir);
+	if (fb_mkdir_p(dir, 0700) < 0) {
+		snprintf(why, whylen, "%s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	rc = fb_db_open_state(&ctx->db, cfg->state_dir);
+	if (rc < 0) {
+		snprintf(why, whylen, "%s/fleetboot.db: %s", cfg->state_dir, strerror(-rc));
+		goto fail;
+	}
+	return ctx;
+fail:
+	pthread_mutex_destroy(&ctx->lock);
+	free(ctx);
+	return NULL;
+}
+
+void sd_free(struct sd_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	while (ctx->disks) {
+		struct sd_disk *d = ctx->disks;
+		d->refs = 1;
+		sd_release(ctx, d);
+	}
+	fb_db_close(ctx->db);
+	pthread_mutex_destroy(&ctx->lock);
+	free(ctx);
+}
+
+int sd_authorize(struct sd_ctx *ctx, const char *mac, const char *secret, const char *peer,
+                 char secret_out[FB_SECRET_LEN], char *why, size_t whylen)
+{
+	struct fb_machine m;
+	struct fb_lease l;
+	int rc;
+
+	pthread_mutex_lock(&ctx->lock);
+	rc = fb_db_machine_get(ctx->db, mac, &m);
+	if (rc < 0) {
+		snprintf(why, whylen, "unknown machine %s", mac);
+		rc = rc == -ENOENT ? -ENOENT : rc;
+		goto out;
+	}
+	if (secret && !sd_secret_equal(secret, m.secret)) {
+		snprintf(why, whylen, "wrong secret for machine %s", mac);
+		rc = -EACCES;
+		goto out;
+	}
+	if (peer && ctx->cfg.require_lease_ip) {
+		int ok = m.ip[0] && !strcmp(m.ip, peer);
+		if (!ok && fb_db_lease_get(ctx->db, mac, &l) == 0 && !strcmp(l.ip, peer) &&
+		    strcmp(l.state, "released") && strcmp(l.state, "declined"))
+			ok = 1;
+		if (!ok) {
+			snprintf(why, whylen,
+			         "peer %s is not machine %s's leased or reserved address", peer,
+			         mac);
+			rc = -EACCES;
+			goto out;
+		}
+	}
+	if (secret_out)
+		fb_strlcpy(secret_out, m.secret, FB_SECRET_LEN);
+out:
+	pthread_mutex_unlock(&ctx->lock);
+	return rc;
+}
+
+/* ---- the counting wrapper the front ends see ---- */
+
+static int w_read(struct fb_blockdev *bd, void *buf, uint64_t len, uint64_t off)
+{
+	struct sd_disk *d = bd->priv;
+	int rc = d->inner->ops->read(d->inner, buf, len, off);
+	if (!rc)
+		__atomic_fetch_add(&d->rd, len, __ATOMIC_RELAXED);
+	return rc;
+}
+
+static int w_write(struct fb_blockdev *bd, const void *buf, uint64_t len, uint64_t off,
+                   unsigned flags)
+{
+	struct sd_disk *d = bd->priv;
+	int rc = d->inner->ops->write(d->inner, buf, len, off, flags);
+	if (!rc)
+		__atomic_fetch_add(&d->wr, len, __ATOMIC_RELAXED);
+	return rc;
+}
+
+static int w_flush(struct fb_blockdev *bd)
+{
+	struct sd_disk *d = bd->priv;
+	return d->inner->ops->flush(d->inner);
+}
+
+static int w_trim(struct fb_blockdev *bd, uint64_t len, uint64_t off, unsigned flags)
+{
+	struct sd_disk *d = bd->priv;
+	return d->inner->ops->trim(d->inner, len, off, flags);
+}
+
+static int w_zero(struct fb_blockdev *bd, uint64_t len, uint64_t off, unsigned flags)
+{
+	struct sd_disk *d = bd->priv;
+	return d->inner->ops->zero(d->inner, len, off, flags);
+}
+
+static void w_close(struct fb_blockdev *bd)
+{
+	/* Front ends release through sd_release(); nothing to do here. */
+}
+
+static const struct fb_blockdev_ops wrap_ops = {
+    .read = w_read,
+    .write = w_write,
+    .flush = w_flush,
+    .trim = w_trim,
+    .zero = w_zero,
+    .close = w_close,
+};
+
+/* ---- opening a machine's disk ---- */
+
+static int base_for(struct sd_ctx *ctx, const struct fb_image *img, struct cow_base **b, char *why,
+                    size_t whylen)
+{
+	char path[FB_PATH_LEN + 16];
+	snprintf(path, sizeof(path), "%s/rootfs.img", img->dir);
+	return cow_base_get(img->id, path, img->sha256, ctx->verify_dir, b, why, whylen);
+}
+
+/* Is the overlay's pinned version still what the machine's image ref
+ * allows? A new version of the same image keeps the pin; another image, or
+ * an explicit other version, needs an explicit reset. */
+static int pin_ok(const struct fb_machine *m, const struct fb_image *pinned)
+{
+	char name[FB_NAME_LEN];
+	int version = 0;
+	if (fb_image_ref_parse(m->image, name, &version) < 0)
+		return 0;
+	return !strcmp(name, pinned->name) && (version == 0 || version == pinned->version);
+}
+
+static struct sd_disk *open_locked(struct sd_ctx *ctx, const char *mac, char *why, size_t whylen)
+{
+	struct fb_machine m;
+	struct fb_overlay row;
+	struct fb_image img;
+	struct cow_base *base = NULL;
+	struct cow_ovl *ovl = NULL;
+	struct fb_blockdev *inner = NULL;
+	struct cow_header h;
+	char path[FB_PATH_LEN];
+	int64_t boot_seq = 0;
+	int rc, have_row, ephemeral;
+
+	if ((rc = fb_db_machine_get(ctx->db, mac, &m)) < 0) {
+		snprintf(why, whylen, "unknown machine %s", mac);
+		errno = -rc;
+		return NULL;
+	}
+	if (!m.image[0] || !strcmp(m.image, "menu")) {
+		snprintf(why, whylen, "machine %s has no image assigned", mac);
+		errno = ENOENT;
+		return NULL;
+	}
+	if (!strcmp(m.mode, "readonly") || !strcmp(m.mode, "install")) {
+		if ((rc = fb_db_image_resolve(ctx->db, m.image, &img)) < 0) {
+			snprintf(why, whylen, "machine %s: image %s: %s", mac, m.image,
+			         strerror(-rc));
+			errno = -rc;
+			return NULL;
+		}
+		if ((rc = base_for(ctx, &img, &base, why, whylen)) < 0) {
+			errno = -rc;
+			return NULL;
+		}
+		inner = cow_bdev_base(base);
+		if (!inner) {
+			cow_base_put(base);
+			snprintf(why, whylen, "out of memory");
+			errno = ENOMEM;
+			return NULL;
+		}
+		goto wrap;
+	}
+
+	ephemeral = !strcmp(m.mode, "ephemeral");
+	sd_overlay_path(&ctx->cfg, mac, path, sizeof(path));
+	fb_db_machine_boot_seq(ctx->db, mac, &boot_seq);
+	have_row = fb_db_overlay_get(ctx->db, mac, &row) == 0;
+
+	if (access(path, F_OK) == 0) {
+		/* Decide about discarding while holding the lock, so a live
+		 * holder elsewhere is never pulled from under. */
+		int lfd = cow_ovl_lock(path);
+		if (lfd == -EBUSY) {
+			snprintf(why, whylen, "machine %s: overlay in use by another connection",
+			         mac);
+			errno = EBUSY;
+			return NULL;
+		}
+		if (lfd < 0 && lfd != -ENOENT) {
+			snprintf(why, whylen, "%s: %s", path, strerror(-lfd));
+			errno = -lfd;
+			return NULL;
+		}
+		if (lfd >= 0) {
+			rc = cow_ovl_read_header(path, &h, why, whylen);
+			int discard = (have_row && row.reset_pending) ||
+			              (ephemeral && rc == 0 && h.boot_seq != boot_seq);
+			if (rc < 0 && !(have_row && row.reset_pending)) {
+				close(lfd);
+				errno = EUCLEAN;
+				return NULL;
+			}
+			if (discard) {
+				log_info("%s: discarding overlay (%s)", mac,
+				         have_row && row.reset_pending ? "reset requested"
+				                                       : "ephemeral, new boot");
+				cow_ovl_discard(path, lfd);
+				fb_db_overlay_delete(ctx->db, mac);
+				have_row = 0;
+			} else {
+				close(lfd);
+			}
+		}
+	} else if (have_row && !row.reset_pending && !ephemeral) {
+		snprintf(why, whylen,
+		         "machine %s: its overlay %s is missing; refusing to attach an empty disk "
+		         "(fleetboot overlay reset %s starts afresh)",
+		         mac, path, mac);
+		errno = EIO;
+		return NULL;
+	} else if (have_row) {
+		fb_db_overlay_delete(ctx->db, mac);
+		have_row = 0;
+	}
+
+	if (access(path, F_OK) == 0) {
+		/* Existing overlay: serve its pinned version. */
+		if ((rc = cow_ovl_read_header(path, &h, why, whylen)) < 0) {
+			errno = EUCLEAN;
+			return NULL;
+		}
+		if ((rc = fb_db_image_get_id(ctx->db, h.image_id, &img)) < 0) {
+			snprintf(why, whylen,
+			         "machine %s: overlay pinned to image id %" PRId64 " which is gone",
+			         mac, h.image_id);
+			errno = ESTALE;
+			return NULL;
+		}
+		if (!pin_ok(&m, &img)) {
+			snprintf(why, whylen,
+			         "machine %s: overlay pinned to %s@%d but the machine is set to %s "
+			         "(fleetboot overlay reset %s)",
+			         mac, img.name, img.version, m.image, mac);
+			errno = ESTALE;
+			return NULL;
+		}
+	} else {
+		if ((rc = fb_db_image_resolve(ctx->db, m.image, &img)) < 0) {
+			snprintf(why, whylen, "machine %s: image %s: %s", mac, m.image,
+			         strerror(-rc));
+			errno = -rc;
+			return NULL;
+		}
+	}
+	if ((rc = base_for(ctx, &img, &base, why, whylen)) < 0) {
+		errno = -rc;
+		return NULL;
+	}
+	if (access(path, F_OK) != 0) {
+		rc = cow_ovl_create(path, base->size, img.id, img.sha256, boot_seq, mac);
+		if (rc < 0 && rc != -EEXIST) {
+			snprintf(why, whylen, "%s: cannot create: %s", path, strerror(-rc));
+			goto fail;
+		}
+		log_info("%s: new overlay over %s@%d", mac, img.name, img.version);
+	}
+	if (!have_row) {
+		struct fb_overlay o = {0};
+		fb_strlcpy(o.mac, mac, sizeof(o.mac));
+		o.image_id = img.id;
+		fb_strlcpy(o.path, path, sizeof(o.path));
+		o.created = fb_now();
+		o.boot_seq = boot_seq;
+		if ((rc = fb_db_overlay_put(ctx->db, &o)) < 0)
+			log_warnx("%s: cannot record the overlay: %s", mac, strerror(-rc));
+	}
+	if ((rc = cow_ovl_open(path, base, 0, &ovl, why, whylen)) < 0)
+		goto fail;
+	inner = cow_bdev_overlay(ovl);
+	if (!inner) {
+		cow_ovl_close(ovl);
+		rc = -ENOMEM;
+		snprintf(why, whylen, "out of memory");
+		goto fail;
+	}
+wrap:;
+	struct sd_disk *d = calloc(1, sizeof(*d));
+	if (!d) {
+		inner->ops->close(inner);
+		snprintf(why, whylen, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	d->inner = inner;
+	d->ovl = ovl;
+	d->bd = *inner;
+	d->bd.ops = &wrap_ops;
+	d->bd.priv = d;
+	fb_strlcpy(d->mac, mac, sizeof(d->mac));
+	fb_strlcpy(d->mode, m.mode, sizeof(d->mode));
+	return d;
+fail:
+	cow_base_put(base);
+	errno = -rc;
+	return NULL;
+}
+
+struct sd_disk *sd_open(struct sd_ctx *ctx, const char *mac, const char *peer, char *why,
+                        size_t whylen)
+{
+	struct sd_disk *d;
+	pthread_mutex_lock(&ctx->lock);
+	for (d = ctx->disks; d; d = d->next)
+		if (!strcmp(d->mac, mac)) {
+			d->refs++;
+			goto out;
+		}
+	d = open_locked(ctx, mac, why, whylen);
+	if (d) {
+		d->refs = 1;
+		fb_strlcpy(d->peer, peer ? peer : "", sizeof(d->peer));
+		d->next = ctx->disks;
+		ctx->disks = d;
+	}
+out:
+	pthread_mutex_unlock(&ctx->lock);
+	return d;
+}
+
+static void set_machine_status(struct sd_ctx *ctx, const struct sd_disk *d, int connected)
+{
+	char key[96], val[256];
+	snprintf(key, sizeof(key), "storaged.machine.%s", d->mac);
+	if (connected)
+		snprintf(val, sizeof(val),
+		         "%s connected peer=%s mode=%s read=%" PRIu64 " written=%" PRIu64
+		         " overlay=%" PRIu64,
+		         ctx->proto, d->peer, d->mode, __atomic_load_n(&d->rd, __ATOMIC_RELAXED),
+		         __atomic_load_n(&d->wr, __ATOMIC_RELAXED),
+		         d->ovl ? cow_ovl_bytes(d->ovl) : 0);
+	else
+		snprintf(val, sizeof(val), "disconnected");
+	fb_db_status_set(ctx->db, key, val);
+}
+
+void sd_release(struct sd_ctx *ctx, struct sd_disk *d)
+{
+	struct fb_overlay row;
+	char path[FB_PATH_LEN];
+
+	pthread_mutex_lock(&ctx->lock);
+	if (--d->refs > 0) {
+		pthread_mutex_unlock(&ctx->lock);
+		return;
+	}
+	for (struct sd_disk **p = &ctx->disks; *p; p = &(*p)->next)
+		if (*p == d) {
+			*p = d->next;
+			break;
+		}
+	ctx->closed_rd += d->rd;
+	ctx->closed_wr += d->wr;
+	if (d->ovl)
+		fb_db_overlay_set_bytes(ctx->db, d->mac, (int64_t)cow_ovl_bytes(d->ovl));
+	set_machine_status(ctx, d, 0);
+	int had_ovl = d->ovl != NULL;
+	d->inner->ops->close(d->inner);
+	/* A reset requested while the machine was connected happens now. */
+	if (had_ovl && fb_db_overlay_get(ctx->db, d->mac, &row) == 0 && row.reset_pending) {
+		sd_overlay_path(&ctx->cfg, d->mac, path, sizeof(path));
+		int lfd = cow_ovl_lock(path);
+		if (lfd >= 0 || lfd == -ENOENT) {
+			cow_ovl_discard(path, lfd);
+			fb_db_overlay_delete(ctx->db, d->mac);
+			log_info("%s: overlay discarded (pending reset)", d->mac);
+		}
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	free(d);
+}
+
+int sd_connections(struct sd_ctx *ctx)
+{
+	int n = 0;
+	pthread_mutex_lock(&ctx->lock);
+	for (struct sd_disk *d = ctx->disks; d; d = d->next)
+		n += d->refs;
+	pthread_mutex_unlock(&ctx->lock);
+	return n;
+}
+
+void sd_report(struct sd_ctx *ctx)
+{
+	char key[64], val[64];
+	uint64_t rd, wr;
+	int n = 0, machines = 0;
+
+	pthread_mutex_lock(&ctx->lock);
+	rd = ctx->closed_rd;
+	wr = ctx->closed_wr;
+	fb_db_begin(ctx->db);
+	for (struct sd_disk *d = ctx->disks; d; d = d->next) {
+		n += d->refs;
+		machines++;
+		rd += __atomic_load_n(&d->rd, __ATOMIC_RELAXED);
+		wr += __atomic_load_n(&d->wr, __ATOMIC_RELAXED);
+		set_machine_status(ctx, d, 1);
+		if (d->ovl)
+			fb_db_overlay_set_bytes(ctx->db, d->mac, (int64_t)cow_ovl_bytes(d->ovl));
+	}
+#define PUT(name, fmt, v)                                                                          \
+	do {                                                                                       \
+		snprintf(key, sizeof(key), "storaged.%s.%s", ctx->proto, name);                    \
+		snprintf(val, sizeof(val), fmt, v);                                                \
+		fb_db_status_set(ctx->db, key, val);                                               \
+	} while (0)
+	PUT("connections", "%d", n);
+	PUT("machines", "%d", machines);
+	PUT("bytes_read", "%" PRIu64, rd);
+	PUT("bytes_written", "%" PRIu64, wr);
+	PUT("updated", "%" PRId64, fb_now());
+#undef PUT
+	fb_db_commit(ctx->db);
+	pthread_mutex_unlock(&ctx->lock);
+}

@@ -1,0 +1,66 @@
+/*
+ * disk.h - machines' disks as both front ends see them: who may connect
+ * (secret, lease address), which disk a machine gets (its mode, its overlay
+ * pinned to a base version, ephemeral and pending resets), and the counters
+ * storaged reports. Used by the nbdkit plugin and by fleetboot-storaged's
+ * iSCSI backend; one struct sd_ctx per process.
+ */
+#ifndef FB_SD_DISK_H
+#define FB_SD_DISK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "db/db.h"
+#include "storaged/blockdev.h"
+#include "storaged/cow.h"
+
+struct sd_ctx;
+
+struct sd_disk {
+	struct fb_blockdev bd;     /* what the front end serves (counting wrapper) */
+	struct fb_blockdev *inner; /* the engine's device */
+	struct cow_ovl *ovl;       /* NULL when serving a bare base read-only */
+	char mac[FB_MACID_LEN];
+	char mode[16];
+	char peer[FB_IP_LEN]; /* address of the first connection */
+	int refs;             /* connections using it (ctx lock) */
+	uint64_t rd, wr;      /* bytes (atomic) */
+	struct sd_disk *next;
+};
+
+/* proto ("nbd" or "iscsi") names the status keys this process writes. */
+struct sd_ctx *sd_new(const struct fb_config *cfg, const char *proto, char *why, size_t whylen);
+void sd_free(struct sd_ctx *ctx);
+
+/*
+ * May a client at peer (dotted quad; NULL = not checked) use machine mac
+ * with secret (NULL = not checked here, e.g. iSCSI CHAP checks it)? Fills
+ * secret_out (may be NULL) with the machine's secret. 0, -ENOENT (unknown
+ * machine), -EACCES (wrong secret or peer address) with why.
+ */
+int sd_authorize(struct sd_ctx *ctx, const char *mac, const char *secret, const char *peer,
+                 char secret_out[FB_SECRET_LEN], char *why, size_t whylen);
+
+/* Open (or share, within this process) the machine's disk. NULL with errno:
+ * EBUSY another process holds the overlay; EROFS never; ENOENT no image. */
+struct sd_disk *sd_open(struct sd_ctx *ctx, const char *mac, const char *peer, char *why,
+                        size_t whylen);
+/* A connection ended; the last one closes the disk and carries out a
+ * pending reset. */
+void sd_release(struct sd_ctx *ctx, struct sd_disk *d);
+
+/* Write connection counts, bytes and overlay sizes to the status table. */
+void sd_report(struct sd_ctx *ctx);
+/* Connections open now. */
+int sd_connections(struct sd_ctx *ctx);
+
+/* Overlay path of a machine: state_dir/overlays/MACID.ovl */
+void sd_overlay_path(const struct fb_config *cfg, const char *mac, char *out, size_t len);
+/* Where base-verification sidecars live. */
+void sd_verify_dir(const struct fb_config *cfg, char *out, size_t len);
+/* Constant-time string equality (secrets). */
+int sd_secret_equal(const char *a, const char *b);
+
+#endif

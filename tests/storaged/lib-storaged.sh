@@ -1,0 +1,83 @@
+# tests/storaged/lib-storaged.sh - shared set-up for the storaged tests:
+# a state dir made with the real CLI, a base image, and a server namespace
+# with one client namespace per machine address (so each client connects
+# from its machine's reserved address, as require_lease_ip wants).
+#
+#   sd_setup            state dir, config, base image "base" (sets T, CONF)
+#   sd_net N IP         client namespace N: server side 10.77.N.1, client IP
+#   sd_start            run fleetboot-storaged -f in the server namespace
+#   sd_stop             stop it (SIGTERM)
+#   sd_uri N MAC        nbd:// URI from client N for machine MAC
+#   in_client N CMD...  run CMD in client namespace N
+# shellcheck shell=bash
+
+: "${SD_TOOLS:=$FB_BIN/../tests/storaged}"
+
+sd_setup() {
+	requires_root
+	requires nbdkit nbdinfo nbdcopy mke2fs
+	T=$(tmpdir_new)
+	CONF=$T/fleetboot.conf
+	cat >"$CONF" <<EOF
+[global]
+state_dir = $T/state
+[storaged]
+nbd_port = 10809
+iscsi_port = 3260
+require_lease_ip = on
+EOF
+	export FLEETBOOT_CONF=$CONF
+	fb init >/dev/null 2>&1 || fail "fleetboot init"
+	mkdir -p "$T/rootdir/etc"
+	echo "fleetboot test base" >"$T/rootdir/etc/motd"
+	head -c 3M /dev/urandom >"$T/rootdir/blob"
+	mke2fs -q -t ext4 -d "$T/rootdir" "$T/base.img" 32M || fail "mke2fs"
+	printf 'MZ fake kernel for tests' >"$T/vmlinuz"
+	printf '070701 fake initrd' >"$T/initrd.img"
+	fb image import base --rootfs "$T/base.img" --kernel "$T/vmlinuz" --initrd "$T/initrd.img" \
+		>/dev/null 2>&1 || fail "image import"
+	SRV=$(netns_new srv)
+}
+
+sd_net() { # N CLIENT_IP
+	local n=$1 ip=$2 ns
+	ns=$(netns_new "c$n")
+	ip link add "sd$$s$n" netns "$SRV" type veth peer name eth0 netns "$ns" ||
+		fail "veth for client $n"
+	ip -n "$SRV" addr add "10.77.$n.1/24" dev "sd$$s$n"
+	ip -n "$SRV" link set "sd$$s$n" up
+	ip -n "$ns" addr add "$ip/24" dev eth0
+	ip -n "$ns" link set eth0 up
+	eval "CLIENT_NS_$n=$ns"
+}
+
+in_client() { # N CMD...
+	local n=$1 ns
+	shift
+	eval "ns=\$CLIENT_NS_$n"
+	ip netns exec "$ns" "$@"
+}
+
+secret_of() { fb machine show "$1" --json | sed -n 's/.*"secret": "\([0-9a-f]*\)".*/\1/p'; }
+
+sd_uri() { # N MAC [SECRET]
+	local s=${3:-$(secret_of "$2")}
+	echo "nbd://10.77.$1.1:10809/$2.$s"
+}
+
+sd_start() {
+	SD_LOG=$T/storaged.log
+	FB_STORAGED_NO_ISCSI=${FB_STORAGED_NO_ISCSI:-1} ip netns exec "$SRV" \
+		"$FB_BIN/fleetboot-storaged" -f -c "$CONF" >>"$SD_LOG" 2>&1 &
+	SD_PID=$!
+	echo "$SD_PID" >"$T/storaged.pid"
+	kill_at_exit "$T/storaged.pid"
+	wait_for 20 ip netns exec "$SRV" bash -c "exec 3<>/dev/tcp/127.0.0.1/10809" ||
+		{ cat "$SD_LOG"; fail "storaged did not start listening"; }
+}
+
+sd_stop() {
+	kill "$SD_PID" 2>/dev/null
+	wait "$SD_PID" 2>/dev/null
+	rm -f "$T/storaged.pid"
+}

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# storaged over NBD with real clients (nbdinfo, nbdcopy, qemu-io) in network
+# namespaces: write/read/flush, base unchanged, machines independent,
+# persistence across restarts, readonly, ephemeral discard at a new boot,
+# reset (idle and pending), commit = base + overlay, nbdkit restarted when
+# killed, and access refusals (wrong secret, another machine's export, a
+# peer that is not the machine's address), all logged.
+# timeout: 300
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib-storaged.sh"
+requires qemu-io qemu-img cmp sha256sum
+sd_setup
+
+A=52-54-00-aa-00-01 B=52-54-00-aa-00-02 E=52-54-00-aa-00-03 R=52-54-00-aa-00-04
+fb machine add $A --image base --mode persistent --ip 10.77.1.11 >/dev/null || fail "add A"
+fb machine add $B --image base --mode persistent --ip 10.77.2.12 >/dev/null || fail "add B"
+fb machine add $E --image base --mode ephemeral --ip 10.77.3.13 >/dev/null || fail "add E"
+fb machine add $R --image base --mode readonly --ip 10.77.4.14 >/dev/null || fail "add R"
+sd_net 1 10.77.1.11
+sd_net 2 10.77.2.12
+sd_net 3 10.77.3.13
+sd_net 4 10.77.4.14
+sd_net 5 10.77.5.99 # an address no machine holds
+sd_start
+
+base_sha=$(sha256sum <"$T/state/images/base/1/rootfs.img" | cut -d' ' -f1)
+size=$(stat -c %s "$T/base.img")
+
+echo "== nbdinfo reports the disk and honest flags"
+info=$(in_client 1 nbdinfo --json "$(sd_uri 1 $A)") || { cat "$SD_LOG"; fail "nbdinfo A"; }
+echo "$info" | grep -q "\"export-size\": $size" || fail "size wrong: $info"
+for f in can_flush can_fua can_trim can_zero can_multi_conn; do
+	echo "$info" | grep -q "\"$f\": true" || fail "$f not advertised"
+done
+echo "$info" | grep -q '"is_read_only": false' || fail "A should be writable"
+
+echo "== write, flush, read back (qemu-io), odd offsets included"
+cp "$T/base.img" "$T/expect-A.img"
+in_client 1 qemu-io -f raw -c 'write -P 0xab 1M 64k' -c 'write -P 0x5c 4097 100' \
+	-c 'write -P 0x11 20M 3M' -c flush "$(sd_uri 1 $A)" >"$T/qio.log" 2>&1 ||
+	{ cat "$T/qio.log"; fail "qemu-io write"; }
+printf '\xab%.0s' $(seq 65536) | dd of="$T/expect-A.img" bs=1 seek=1048576 conv=notrunc status=none
+printf '\x5c%.0s' $(seq 100) | dd of="$T/expect-A.img" bs=1 seek=4097 conv=notrunc status=none
+head -c 3M /dev/zero | tr '\0' '\021' | dd of="$T/expect-A.img" bs=1M seek=20 conv=notrunc status=none
+in_client 1 qemu-io -f raw -c 'read -P 0xab 1M 64k' -c 'read -P 0x5c 4097 100' \
+	-c 'read -P 0x11 20M 3M' "$(sd_uri 1 $A)" >"$T/qio.log" 2>&1 ||
+	{ cat "$T/qio.log"; fail "qemu-io read back"; }
+grep -q "Pattern verification failed" "$T/qio.log" && fail "pattern mismatch"
+
+echo "== nbdcopy of the whole disk equals base + writes"
+in_client 1 nbdcopy "$(sd_uri 1 $A)" "$T/out-A.img" || fail "nbdcopy A"
+cmp "$T/out-A.img" "$T/expect-A.img" || fail "A content differs from base + writes"
+
+echo "== block status shows what the overlay holds"
+map=$(in_client 1 nbdinfo --map "$(sd_uri 1 $A)")
+echo "$map" | awk '$1 == 20971520 && $4 == "data" {ok=1} END {exit !ok}' ||
+	{ echo "$map"; fail "written 3M at 20M not reported as data"; }
+
+echo "== trim / zero become zeros"
+in_client 1 qemu-io -f raw -c 'discard 20M 1M' -c 'write -z 21M 1M' -c flush \
+	-c 'read -P 0 20M 2M' -c 'read -P 0x11 22M 1M' "$(sd_uri 1 $A)" >"$T/qio.log" 2>&1 ||
+	{ cat "$T/qio.log"; fail "trim/zero"; }
+grep -q "Pattern verification failed" "$T/qio.log" && fail "trimmed range not zero"
+head -c 2M /dev/zero | dd of="$T/expect-A.img" bs=1M seek=20 conv=notrunc status=none
+
+echo "== the base image is unchanged; B is independent of A"
+assert_eq "$(sha256sum <"$T/state/images/base/1/rootfs.img" | cut -d' ' -f1)" "$base_sha" "base sha"
+in_client 2 nbdcopy "$(sd_uri 2 $B)" "$T/out-B.img" || fail "nbdcopy B"
+cmp "$T/out-B.img" "$T/base.img" || fail "B does not read the base"
+
+echo "== access refusals are refused and logged"
+in_client 1 nbdinfo "$(sd_uri 1 $A 0123456789abcdef0123456789abcdef)" >/dev/null 2>&1 &&
+	fail "wrong secret accepted"
+grep -q "wrong secret for machine $A" "$SD_LOG" || fail "wrong secret not logged"
+in_client 1 nbdinfo "$(sd_uri 1 $B)" >/dev/null 2>&1 && fail "A's address got B's disk"
+grep -q "peer 10.77.1.11 is not machine $B's" "$SD_LOG" || fail "foreign export not logged"
+in_client 5 nbdinfo "$(sd_uri 5 $A)" >/dev/null 2>&1 && fail "unleased peer accepted"
+grep -q "peer 10.77.5.99 is not machine $A's" "$SD_LOG" || fail "unleased peer not logged"
+in_client 1 nbdinfo "nbd://10.77.1.1:10809/52-54-00-ff-ff-ff.0123456789abcdef0123456789abcdef" \
+	>/dev/null 2>&1 && fail "unknown machine accepted"
+grep -q "unknown machine 52-54-00-ff-ff-ff" "$SD_LOG" || fail "unknown machine not logged"
+
+echo "== readonly mode refuses writes"
+info=$(in_client 4 nbdinfo --json "$(sd_uri 4 $R)") || fail "nbdinfo R"
+echo "$info" | grep -q '"is_read_only": true' || fail "R not read-only"
+in_client 4 qemu-io -f raw -c 'write -P 1 0 4k' "$(sd_uri 4 $R)" >/dev/null 2>&1 &&
+	fail "write to readonly accepted"
+
+echo "== persistent overlay survives a storaged restart"
+sd_stop
+sd_start
+in_client 1 nbdcopy "$(sd_uri 1 $A)" "$T/out-A2.img" || fail "nbdcopy A after restart"
+cmp "$T/out-A2.img" "$T/expect-A.img" || fail "A lost data across a restart"
+
+echo "== nbdkit is restarted when it dies"
+nbdpid=$(pgrep -P "$SD_PID" nbdkit) || fail "no nbdkit child"
+kill -9 "$nbdpid"
+wait_for 20 in_client 1 nbdinfo --size "$(sd_uri 1 $A)" || fail "nbdkit not restarted"
+newpid=$(pgrep -P "$SD_PID" nbdkit)
+if [ -z "$newpid" ] || [ "$newpid" = "$nbdpid" ]; then fail "nbdkit pid did not change"; fi
+grep -q "restarting nbdkit" "$SD_LOG" || fail "restart not logged"
+
+echo "== ephemeral: kept within a boot, discarded at a new boot"
+in_client 3 qemu-io -f raw -c 'write -P 0x77 0 64k' -c flush "$(sd_uri 3 $E)" >/dev/null ||
+	fail "write E"
+in_client 3 qemu-io -f raw -c 'read -P 0x77 0 64k' "$(sd_uri 3 $E)" | grep -q "verification failed" &&
+	fail "E lost data within one boot"
+"$SD_TOOLS/sd-newboot" "$T/state" $E >/dev/null || fail "sd-newboot"
+in_client 3 nbdcopy "$(sd_uri 3 $E)" "$T/out-E.img" || fail "nbdcopy E"
+cmp "$T/out-E.img" "$T/base.img" || fail "E's overlay not discarded at the new boot"
+grep -q "$E: discarding overlay (ephemeral, new boot)" "$SD_LOG" || fail "discard not logged"
+
+echo "== overlay list"
+fb overlay list --json >"$T/list.json" || fail "overlay list"
+grep -q "\"mac\": \"$A\"" "$T/list.json" || fail "A missing from overlay list"
+fb overlay list | grep -q "$A" || fail "table"
+
+echo "== commit B: new version = base + overlay; A keeps base@1"
+in_client 2 qemu-io -f raw -c 'write -P 0x42 5M 1M' -c flush "$(sd_uri 2 $B)" >/dev/null ||
+	fail "write B"
+in_client 2 nbdcopy "$(sd_uri 2 $B)" "$T/out-B2.img" || fail "nbdcopy B"
+fb overlay commit $B --as snap >"$T/commit.log" 2>&1 || { cat "$T/commit.log"; fail "commit"; }
+cmp "$T/state/images/snap/1/rootfs.img" "$T/out-B2.img" || fail "commit content != base + overlay"
+fb image verify snap >/dev/null 2>&1 || fail "committed image does not verify"
+cmp "$T/state/images/snap/1/vmlinuz" "$T/vmlinuz" || fail "kernel not carried over"
+in_client 1 nbdcopy "$(sd_uri 1 $A)" "$T/out-A3.img" || fail "A after commit"
+cmp "$T/out-A3.img" "$T/expect-A.img" || fail "A changed by B's commit"
+
+echo "== reset: at once when idle, pending while connected"
+fb overlay reset $A | grep -q discarded || fail "idle reset"
+[ ! -e "$T/state/overlays/$A.ovl" ] || fail "overlay file still there"
+in_client 1 nbdcopy "$(sd_uri 1 $A)" "$T/out-A4.img" || fail "A after reset"
+cmp "$T/out-A4.img" "$T/base.img" || fail "A not back to base after reset"
+# Hold a connection open while resetting.
+in_client 1 /usr/bin/python3 -c '
+import nbd, sys, time
+h = nbd.NBD(); h.connect_uri(sys.argv[1])
+h.pwrite(b"\x99" * 4096, 0); h.flush(); time.sleep(3); h.shutdown()
+' "$(sd_uri 1 $A)" &
+holder=$!
+sleep 1.5
+fb overlay reset $A | grep -q "connected" || fail "reset under a live connection not deferred"
+[ -e "$T/state/overlays/$A.ovl" ] || fail "overlay removed under a live connection"
+wait $holder || fail "holder failed"
+wait_for 10 test ! -e "$T/state/overlays/$A.ovl" || fail "pending reset not carried out"
+
+echo "== status reported"
+wait_for 12 bash -c "fb status --json 2>/dev/null | grep -q storaged.nbd.connections" ||
+	fb status --json | grep -q "storaged" || fail "no storaged status"
+
+echo "== no sanitizer reports"
+grep -E "ERROR: AddressSanitizer|runtime error:" "$SD_LOG" && fail "sanitizer report in the log"
+echo "all NBD checks passed"
