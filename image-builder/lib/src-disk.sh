@@ -6,7 +6,7 @@
 #
 # The root file system is found without mounting anything: every partition
 # (sfdisk) or the whole disk is probed with blkid, and the first ext2/3/4
-# file system holding /etc/os-release (debugfs) is the root. It is copied
+# file system holding /etc/os-release or /sbin/init (debugfs) is the root. It is copied
 # out with dd, checked with e2fsck, and its kernel, initrd, modules and
 # package list are read with debugfs.
 
@@ -38,7 +38,8 @@ find_root() {
 		case $t in
 		ext2 | ext3 | ext4)
 			if dbg_exists "$disk?offset=$off" /etc/os-release ||
-				dbg_exists "$disk?offset=$off" /usr/lib/os-release; then
+				dbg_exists "$disk?offset=$off" /usr/lib/os-release ||
+				dbg_exists "$disk?offset=$off" /sbin/init; then
 				echo "$off $size"
 				return 0
 			fi
@@ -85,14 +86,18 @@ disk_to_root() {
 	FOUND_OTHER=''
 	if ! read -r off size < <(find_root "$disk"); then
 		[ -z "$FOUND_OTHER" ] || die "no usable Linux root in the disk: found${FOUND_OTHER} (only ext2/3/4 roots can be used)"
-		die "no Linux root in the disk (no ext2/3/4 file system with /etc/os-release)"
+		die "no Linux root in the disk (no ext2/3/4 file system with /etc/os-release or /sbin/init)"
 	fi
 	step "root file system at offset $off ($(human "$size"))"
 	extract_bytes "$disk" "$off" "$size" "$img"
 	[ "$disk" != "$WORK/disk.raw" ] || rm -f "$disk"
-	# Repair the copy if it was not cleanly unmounted; never the source.
-	e2fsck -fp "$img" >>"$BUILD_LOG" 2>&1
-	[ $? -lt 4 ] || die "the root file system has errors e2fsck cannot repair (log $BUILD_LOG)"
+	# Check read-only first (a clean root is kept byte for byte); repair
+	# the copy, never the source, only when it was not cleanly unmounted.
+	if ! e2fsck -fn "$img" >>"$BUILD_LOG" 2>&1; then
+		step "the root file system was not clean; repairing the copy (e2fsck -p)"
+		e2fsck -fp "$img" >>"$BUILD_LOG" 2>&1
+		[ $? -lt 4 ] || die "the root file system has errors e2fsck cannot repair (log $BUILD_LOG)"
+	fi
 	if [ -n "${SIZE_BYTES:-}" ]; then
 		local used
 		used=$(dumpe2fs -h "$img" 2>/dev/null | awk -F: '/^Block count/ { c = $2 } /^Free blocks/ { f = $2 } /^Block size/ { b = $2 } END { print (c - f) * b }')
