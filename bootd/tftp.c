@@ -42,6 +42,7 @@ struct xfer {
 	uint8_t oack[128];
 	unsigned timeout_ms, base_timeout_ms, retries;
 	int event_done;
+	int dup_ok; /* a repeated ACK may restart this window once */
 	struct fb_timer timer;
 	struct sockaddr_in peer;
 	char name[256];
@@ -158,6 +159,15 @@ static void on_xfer(struct fb_loop *l, int fd, uint32_t events, void *arg)
 		} else {
 			/* Map the 16-bit number into [acked, sent]. */
 			uint64_t a = x->acked + (uint16_t)(blk - (uint16_t)x->acked);
+			if (a == x->acked && x->window > 1 && x->sent > x->acked && x->dup_ok) {
+				/* With a window, a repeat of the last ACK means the
+				 * first block of the window was lost: resend the
+				 * window once (not on every repeat, which would be
+				 * the Sorcerer's Apprentice again). */
+				x->dup_ok = 0;
+				send_window(x);
+				return;
+			}
 			if (a <= x->acked || a > x->sent)
 				continue; /* duplicate or stale: wait for the timer */
 			x->acked = a;
@@ -173,6 +183,7 @@ static void on_xfer(struct fb_loop *l, int fd, uint32_t events, void *arg)
 		}
 		x->retries = 0;
 		x->timeout_ms = x->base_timeout_ms;
+		x->dup_ok = 1;
 		send_window(x);
 		return; /* x may be gone */
 	}

@@ -216,9 +216,9 @@ int main(int argc, char **argv)
 				fprintf(stderr, "tftpget: transfer %u timed out\n", i);
 				t->failed = 1;
 				finished++;
-			} else if (now - t->last_rx > 500 && t->peer.sin_port != srv.sin_port) {
+			} else if (now - t->last_rx > 100 && t->peer.sin_port != srv.sin_port) {
 				send_ack(t, t->last);
-				t->last_rx = now - 250;
+				t->last_rx = now - 50;
 			}
 		}
 	}

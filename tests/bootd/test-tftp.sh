@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# bootd TFTP with real clients: tftp-hpa (lockstep, 512), curl (blksize
+# 1468, tsize), tftpget (windowsize 16; with simulated loss), a 64 MiB
+# file intact (block numbers wrap), traversal and symlink escapes refused,
+# writes refused, bad requests answered with errors, the daemon alive.
+# timeout: 180
+. "$(dirname "$0")/common.sh"
+requires tftp cmp sha256sum
+G=$BOOTD_TOOLS/tftpget
+[ -x "$G" ] || skip "tftpget not built"
+
+bootd_env "dhcp = off"
+sed -i '/^interface = /d' "$CONF"
+bootd_net
+ip -n "$CLI" addr add 10.77.0.2/24 dev bc0
+TR=$T/state/tftp
+[ -f "$TR/undionly.kpxe" ] || fail "fleetboot init did not put undionly.kpxe in the TFTP root"
+head -c $((64 << 20)) /dev/urandom >"$TR/big.bin"
+mkdir -p "$TR/sub"
+echo "inside" >"$TR/sub/inner.txt"
+ln -s ../undionly.kpxe "$TR/sub/link-in"
+ln -s /etc/passwd "$TR/evil"
+echo secret >"$T/outside.txt"
+ln -s ../../outside.txt "$TR/sub/evil2"
+bootd_start
+cd "$T" || exit 1
+in_cli() { ip netns exec "$CLI" "$@"; }
+
+# tftp-hpa, plain RFC 1350 (512-byte blocks, no options).
+in_cli tftp 10.77.0.1 -m binary -c get undionly.kpxe "$T/u1" || fail "tftp-hpa get"
+cmp "$TR/undionly.kpxe" "$T/u1" || fail "tftp-hpa copy differs"
+in_cli tftp 10.77.0.1 -m binary -c get sub/link-in "$T/u2" || fail "symlink inside the root refused"
+cmp "$TR/undionly.kpxe" "$T/u2" || fail "symlink copy differs"
+
+# curl with blksize 1468 (and tsize).
+in_cli curl -sS --tftp-blksize 1468 -o "$T/u3" tftp://10.77.0.1/undionly.kpxe || fail "curl tftp"
+cmp "$TR/undionly.kpxe" "$T/u3" || fail "curl copy differs"
+
+# 64 MiB with windowsize 16 (block numbers wrap past 65535).
+in_cli "$G" -b 1468 -w 16 -o "$T/big1" 10.77.0.1 big.bin || fail "windowsize transfer"
+cmp "$TR/big.bin" "$T/big1" || fail "64 MiB windowsize copy differs"
+# 64 MiB at 512-byte blocks: 131073 blocks, the block number wraps once.
+in_cli "$G" -o "$T/big2" 10.77.0.1 big.bin || fail "lockstep 512 transfer"
+cmp "$TR/big.bin" "$T/big2" || fail "64 MiB lockstep copy differs"
+# Lost packets: every 37th DATA dropped by the client; the window resumes
+# from the last block ACKed (RFC 7440) and the copy is still intact.
+head -c $((8 << 20)) "$TR/big.bin" >"$TR/mid.bin"
+in_cli "$G" -b 1400 -w 8 -d 37 -o "$T/mid" 10.77.0.1 mid.bin || fail "lossy windowsize transfer"
+cmp "$TR/mid.bin" "$T/mid" || fail "lossy copy differs"
+# curl with 64 MiB too (tsize, blksize).
+in_cli curl -sS --tftp-blksize 1468 -o "$T/big4" tftp://10.77.0.1/big.bin || fail "curl 64 MiB"
+cmp "$TR/big.bin" "$T/big4" || fail "curl 64 MiB copy differs"
+
+# Refused: traversal, absolute paths outside the root, symlink escapes,
+# missing files, writes.
+for f in ../fleetboot.conf sub/../../fleetboot.conf /etc/passwd evil sub/evil2 '..\\fleetboot.conf'; do
+	in_cli curl -s --path-as-is -o "$T/x" "tftp://10.77.0.1/$f"
+	rc=$?
+	# curl: 69 = TFTP access violation, 68 = not found.
+	echo "refused $f: curl exit $rc"
+	[ $rc = 69 ] || fail "'$f': expected an access violation (curl 69), got $rc"
+done
+grep -q "escapes the TFTP root" "$T/bootd.log" || fail "symlink escape not logged"
+grep -q "'..' is not allowed" "$T/bootd.log" || fail "traversal not logged"
+in_cli curl -s -o "$T/x" tftp://10.77.0.1/nope.bin
+rc=$?
+[ $rc = 68 ] || fail "missing file: expected not found (curl 68), got $rc"
+echo data >"$T/up.txt"
+in_cli tftp 10.77.0.1 -m binary -c put "$T/up.txt" up.txt 2>&1 | tee "$T/put.log"
+[ -e "$TR/up.txt" ] && fail "write request created a file"
+grep -qi "read-only\|violation" "$T/put.log" || fail "write not refused with an error"
+
+# Bad requests: bad opcode, bad mode, unterminated name, empty; the
+# server answers with an error or stays silent, and keeps serving.
+for p in '\0\11junk' '\0\1file\0mail\0' '\0\1file' '\0\1\0octet\0' '\0\4\0\1' 'x'; do
+	in_cli bash -c "printf '$p' >/dev/udp/10.77.0.1/69" || true
+done
+sleep 0.3
+grep -q "unsupported transfer mode" "$T/bootd.log" || fail "bad mode not reported"
+bootd_alive
+in_cli "$G" -b 1432 10.77.0.1 undionly.kpxe || fail "not serving after bad requests"
+bootd_stop
+echo pass
