@@ -236,5 +236,11 @@ int main(int argc, char **argv)
 	printf("%s %u/%u transfers %llu bytes %.3f s %.1f MB/s\n", ok == count ? "ok" : "FAILED",
 	       ok, count, (unsigned long long)total, secs,
 	       secs > 0 ? (double)total / secs / 1e6 : 0);
+	for (unsigned i = 0; i < count; i++)
+		close(tx[i].fd);
+	free(tx);
+	close(ep);
+	if (outfd >= 0)
+		close(outfd);
 	return ok == count ? 0 : 1;
 }
