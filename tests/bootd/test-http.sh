@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# bootd HTTP: the generic and per-machine scripts, the menu and its image
+# choice, 403 (and no secret) for another machine's script, kernel/initrd
+# with Content-Length, HEAD and Range, stage reports (requester or secret),
+# boot events, and garbage requests.
+# timeout: 120
+. "$(dirname "$0")/common.sh"
+requires busybox sha256sum
+
+bootd_env "dhcp = authoritative" "pool = 10.77.0.100-10.77.0.150" "lease_time = 600" \
+	"menu_timeout = 7"
+make_image img1 3000000
+fb -c "$CONF" machine add 52:54:00:00:00:01 --image img1 --mode ephemeral >/dev/null || fail "add A"
+fb -c "$CONF" machine add 52:54:00:00:00:02 --image img1 --protocol iscsi >/dev/null || fail "add B"
+secret_of() { fb -c "$CONF" machine show "$1" --json | sed -n 's/.*"secret": *"\([0-9a-f]*\)".*/\1/p'; }
+SA=$(secret_of 52:54:00:00:00:01)
+SB=$(secret_of 52:54:00:00:00:02)
+[ ${#SA} = 32 ] && [ ${#SB} = 32 ] || fail "cannot read the machines' secrets ($SA, $SB)"
+bootd_net
+bootd_start
+udhcpc_script
+ip -n "$CLI" link set bc0 address 52:54:00:00:00:01
+OUT=$T/a ip netns exec "$CLI" busybox udhcpc -i bc0 -f -q -n -t 4 -T 1 -s "$T/udhcpc.sh" \
+	>/dev/null 2>&1 || fail "no lease"
+U=http://10.77.0.1:8067
+c() { ip netns exec "$CLI" curl -s --path-as-is "$@"; }
+code() { c -o /dev/null -w '%{http_code}' "$@"; }
+
+# Generic script.
+c $U/boot.ipxe | grep -q "chain http://10.77.0.1:8067/boot/\${netX/mac:hexhyp}.ipxe" ||
+	fail "generic script: $(c $U/boot.ipxe)"
+
+# The machine's own script (either MAC spelling).
+c $U/boot/52-54-00-00-00-01.ipxe >"$T/sa"
+cat "$T/sa"
+grep -q "^#!ipxe" "$T/sa" || fail "not an iPXE script"
+grep -q "^initrd --name initrd.img $U/images/img1/1/initrd.img$" "$T/sa" || fail "initrd line"
+grep -q "^kernel $U/images/img1/1/vmlinuz initrd=initrd.img quiet ip=dhcp " "$T/sa" || fail "kernel line"
+for w in fleetboot.server=10.77.0.1 fleetboot.machine=52-54-00-00-00-01 fleetboot.mode=ephemeral \
+	"fleetboot.root=nbd:10.77.0.1:10809:52-54-00-00-00-01.$SA" "fleetboot.secret=$SA" \
+	"fleetboot.report=$U/boot/52-54-00-00-00-01/stage" console=ttyS0; do
+	grep -q " $w" "$T/sa" || fail "machine script lacks $w"
+done
+grep -q "^boot$" "$T/sa" || fail "no boot line"
+assert_eq "$(code $U/boot/52:54:00:00:00:01.ipxe)" 200 "colon MAC form"
+
+# Another machine's script: 403, no secret, logged.
+c -D "$T/hb" $U/boot/52-54-00-00-00-02.ipxe >"$T/sb"
+head -n 1 "$T/hb" | grep -q " 403" || fail "another machine's script: $(head -n 1 "$T/hb")"
+grep -q "$SB" "$T/sb" "$T/hb" && fail "another machine's secret leaked"
+grep -q "refused the script of 52-54-00-00-00-02 to 10.77.0.1" "$T/bootd.log" || fail "403 not logged"
+# An address bootd did not lease and no neighbour entry: 403 too.
+ip netns exec "$SRV" curl -s -o /dev/null -w '%{http_code}' $U/boot/52-54-00-00-00-01.ipxe |
+	grep -q 403 || fail "the server itself got machine A's script"
+
+# iSCSI machine's root (checked through a reservation for its address).
+fb -c "$CONF" machine set 52:54:00:00:00:02 --ip 10.77.0.60 >/dev/null
+sleep 1.3
+ip -n "$CLI" addr add 10.77.0.60/24 dev bc0
+c --interface 10.77.0.60 $U/boot/52-54-00-00-00-02.ipxe | grep -q \
+	"fleetboot.root=iscsi:10.77.0.1:3260:iqn.2026-11.org.fleetboot:52-54-00-00-00-02:0" ||
+	fail "iscsi root for the reserved address"
+ip -n "$CLI" addr del 10.77.0.60/24 dev bc0
+
+# Kernel and initrd: Content-Length, HEAD, Range, sendfile; bytes intact.
+K=$T/img-img1/vmlinuz
+c -D "$T/hk" -o "$T/k" $U/images/img1/1/vmlinuz
+cmp "$K" "$T/k" || fail "kernel download differs"
+grep -qi "^content-length: $(stat -c %s "$K")" "$T/hk" || fail "no Content-Length: $(cat "$T/hk")"
+c -I $U/images/img1/1/initrd.img >"$T/hh"
+grep -qi "^content-length: $(stat -c %s "$T/img-img1/initrd.img")" "$T/hh" || fail "HEAD: $(cat "$T/hh")"
+grep -qi "^accept-ranges: bytes" "$T/hh" || fail "no Accept-Ranges"
+c -D "$T/hr" -r 1000-1999 -o "$T/r" $U/images/img1/1/vmlinuz
+head -n 1 "$T/hr" | grep -q " 206" || fail "range: $(head -n 1 "$T/hr")"
+grep -qi "^content-range: bytes 1000-1999/$(stat -c %s "$K")" "$T/hr" || fail "content-range"
+cmp "$T/r" <(dd if="$K" bs=1000 skip=1 count=1 status=none) || fail "range bytes differ"
+c -r -500 -o "$T/r2" $U/images/img1/1/vmlinuz
+cmp "$T/r2" <(tail -c 500 "$K") || fail "suffix range differs"
+assert_eq "$(code -r 99999999- $U/images/img1/1/vmlinuz)" 416 "unsatisfiable range"
+assert_eq "$(code $U/images/img1/2/vmlinuz)" 404 "missing version"
+assert_eq "$(code $U/images/img1/1/rootfs.img)" 404 "rootfs is not served"
+assert_eq "$(code $U/images/../../etc/passwd)" 404 "traversal in /images"
+code $U/images/img1/..%2f..%2f/vmlinuz | grep -Eq "^(400|404)$" || fail "encoded traversal served"
+assert_eq "$(code $U/tftp/undionly.kpxe)" 200 "TFTP root over HTTP"
+assert_eq "$(code $U/tftp/..%2ffleetboot.conf)" 400 "traversal in /tftp"
+
+# Stage reports.
+assert_eq "$(code -X POST "$U/boot/52-54-00-00-00-01/stage?name=root-attached")" 200 "stage by the machine"
+assert_eq "$(code -X POST "$U/boot/52-54-00-00-00-02/stage?name=userspace")" 403 "stage for another machine"
+assert_eq "$(code -X POST "$U/boot/52-54-00-00-00-02/stage?name=userspace&secret=$SB")" 200 "stage with the secret"
+assert_eq "$(code -X POST -H "X-Fleetboot-Secret: $SB" "$U/boot/52-54-00-00-00-02/stage?name=userspace")" 200 "secret header"
+assert_eq "$(code -X POST "$U/boot/52-54-00-00-00-01/stage?name=Bad%20Name")" 400 "bad stage name"
+assert_eq "$(code -X POST "$U/boot/52-54-00-00-00-01/stage")" 400 "missing stage name"
+assert_eq "$(code "$U/boot/52-54-00-00-00-01/stage?name=x")" 405 "GET on stage"
+assert_eq "$(code -X DELETE $U/boot.ipxe)" 405 "DELETE"
+sleep 0.5
+ev=$(events_of 52:54:00:00:00:01)
+echo "$ev"
+for s in ipxe-script kernel root-attached; do
+	echo "$ev" | grep -q "$s" || fail "no $s event for machine A"
+done
+events_of 52:54:00:00:00:02 | grep -q userspace || fail "no userspace event for B"
+
+# The menu, and a choice from it.
+fb -c "$CONF" machine set 52:54:00:00:00:01 --image menu >/dev/null
+sleep 1.3
+c $U/boot/52-54-00-00-00-01.ipxe >"$T/menu"
+cat "$T/menu"
+grep -q "^menu " "$T/menu" || fail "no menu"
+grep -q "img1@1" "$T/menu" || fail "menu lacks the image"
+grep -q "^choose --default local --timeout 7000 " "$T/menu" || fail "choose line"
+grep -q "^sanboot --no-describe --drive 0x80" "$T/menu" || fail "no local-disk item"
+grep -q "$SA" "$T/menu" && fail "the menu carries the secret"
+c "$U/boot/52-54-00-00-00-01.ipxe?image=img1@1" | grep -q "fleetboot.secret=$SA" || fail "menu choice"
+assert_eq "$(code "$U/boot/52-54-00-00-00-01.ipxe?image=nope@1")" 404 "menu choice of a missing image"
+fb -c "$CONF" machine set 52:54:00:00:00:01 --image img1 >/dev/null
+sleep 1.3
+assert_eq "$(code "$U/boot/52-54-00-00-00-01.ipxe?image=img1@1")" 403 "image choice when not on the menu"
+
+# Garbage: oversized headers, junk request lines, a huge body; still serving.
+big=$(head -c 60000 /dev/zero | tr '\0' a)
+code -H "X-Big: $big" $U/healthz | grep -Eq '^(413|431|400)$' || fail "oversized header accepted"
+raw() { ip netns exec "$CLI" bash -c "exec 3<>/dev/tcp/10.77.0.1/8067; printf '$1' >&3; timeout 5 cat <&3" 2>/dev/null | head -n 1; }
+# A request line with no URI: libmicrohttpd closes the connection.
+[ -z "$(raw 'GARBAGE\r\n\r\n')" ] || fail "junk request line answered"
+raw 'GET /healthz HTTP/1.1\r\nHost: x\r\nBad header line\r\n\r\n' | grep -q " 400" || fail "bad header line"
+raw 'GET /healthz HTTP/9.9\r\n\r\n' | grep -q " 505" || fail "bad HTTP version"
+ip netns exec "$CLI" bash -c "exec 3<>/dev/tcp/10.77.0.1/8067; printf 'GET /%s HTTP/1.1\r\n\r\n' $big >&3; timeout 5 cat <&3" \
+	>"$T/junk2" 2>/dev/null
+# libmicrohttpd answers 414 or closes the connection; it must never be 200.
+head -n 1 "$T/junk2" | grep -q " 200" && fail "huge URL: $(head -n 1 "$T/junk2")"
+head -c 100000 /dev/zero >"$T/body"
+code -X POST --data-binary @"$T/body" "$U/boot/52-54-00-00-00-01/stage?name=x" | grep -q 413 ||
+	fail "huge body not refused"
+assert_eq "$(code $U/healthz)" 200 "healthz after garbage"
+bootd_alive
+bootd_stop
+echo pass
