@@ -9,11 +9,11 @@ BUILD="gcc make pkg-config clang clang-format libclang-rt-14-dev
  libsqlite3-dev sqlite3 libnl-3-dev libnl-route-3-dev libmicrohttpd-dev
  libjansson-dev libssl-dev nbdkit-plugin-dev libiscsi-dev libnbd-dev"
 RUN="nbdkit ipxe busybox-static nbd-client open-iscsi e2fsprogs cpio kmod
- debootstrap zstd xz-utils fdisk dosfstools"
+ debootstrap zstd xz-utils fdisk dosfstools extlinux syslinux-common"
 TEST="qemu-system-x86 qemu-utils qemu-block-extra ovmf libiscsi-bin
  libnbd-bin python3-libnbd fio kea-admin kea-dhcp4-server dnsmasq-base tgt
  tftp-hpa tftpd-hpa curl iproute2 bridge-utils procps psmisc chromium
- shellcheck nginx-light wrk tcpdump file"
+ shellcheck nginx-light wrk tcpdump file jq"
 # The browser test needs node and npm; a machine that already has them (from
 # any source) keeps its own, since Debian's npm conflicts with other builds.
 command -v npm >/dev/null 2>&1 || TEST="$TEST nodejs npm"

@@ -3,7 +3,7 @@
 # a fresh state folder with its configuration (fleetboot init), and a
 # kernel cache kept under $FB_ARTIFACTS so the cloud kernel package is
 # downloaded once, not once per test.
-# shellcheck source=../lib.sh
+# shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 requires_root

@@ -9,6 +9,7 @@
 #     a write lands in the RAM overlay, the image file is unchanged;
 #  3. a malformed fleetboot.root: the cause is printed on the console.
 # timeout: 300
+# shellcheck source=tests/image/lib-image.sh
 . "$(dirname "$0")/lib-image.sh"
 requires qemu-system-x86_64 nbdkit dnsmasq python3 jq
 

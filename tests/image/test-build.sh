@@ -6,6 +6,7 @@
 # unreadable tarball, a disk with no Linux root - each a clear one-line
 # error, exit 1, and nothing registered.
 # timeout: 400
+# shellcheck source=tests/image/lib-image.sh
 . "$(dirname "$0")/lib-image.sh"
 requires jq
 

@@ -4,6 +4,7 @@
 # good command lines give the right fields, malformed ones a clear error
 # naming the parameter, and lines without fleetboot.root mean a local boot.
 # timeout: 120
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
 parser=$FB_TOP/initramfs/fleetboot-cmdline.sh

@@ -6,6 +6,7 @@
 # must equal the source partition byte for byte; a wrong CHAP secret and
 # a missing export fail clearly with nothing registered.
 # timeout: 400
+# shellcheck source=tests/image/lib-image.sh
 . "$(dirname "$0")/lib-image.sh"
 requires jq sfdisk qemu-img nbdkit tgtd tgtadm
 

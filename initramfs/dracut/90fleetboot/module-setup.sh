@@ -1,0 +1,38 @@
+#!/bin/bash
+# dracut module "fleetboot": network root over NBD or iSCSI from the
+# fleetboot.* kernel parameters, with the same shared scripts (and so the
+# same behaviour) as the initramfs-tools hook and the busybox initramfs.
+# Install as /usr/lib/dracut/modules.d/90fleetboot/; the shared scripts
+# are taken from this folder or /usr/share/fleetboot/initramfs.
+# Functions are called by dracut (check, depends, installkernel, install).
+
+check() {
+	require_binaries nbd-client md5sum timeout || return 1
+	return 0
+}
+
+depends() {
+	echo network
+	return 0
+}
+
+installkernel() {
+	instmods nbd iscsi_tcp sd_mod overlay ext4 virtio_net virtio_pci virtio_blk virtio_scsi
+	instmods '=drivers/net'
+}
+
+install() {
+	local f src
+	# shellcheck disable=SC2154 # moddir and hookdir are dracut's
+	for f in fleetboot-cmdline.sh fleetboot-lib.sh; do
+		src=$moddir/$f
+		[ -e "$src" ] || src=/usr/share/fleetboot/initramfs/$f
+		inst_simple "$src" "/lib/fleetboot/$f"
+	done
+	inst_multiple nbd-client md5sum timeout sleep hostname dd sync mkdir cat
+	inst_multiple -o iscsistart wget curl extlinux setsid blockdev partprobe
+	[ -r /usr/lib/syslinux/mbr/mbr.bin ] && inst_simple /usr/lib/syslinux/mbr/mbr.bin
+	inst_hook cmdline 90 "$moddir/fleetboot-parse.sh"
+	inst_script "$moddir/fleetbootroot.sh" /sbin/fleetbootroot
+	dracut_need_initqueue
+}
