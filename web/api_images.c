@@ -168,12 +168,14 @@ enum MHD_Result web_api_overlays(struct MHD_Connection *c, struct web_req *req, 
 	if (strcmp(method, "POST"))
 		return web_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method: use POST");
 	if (!strcmp(segs[2], "reset")) {
-		rc = fb_db_overlay_set_reset_pending(web_g.db, id, 1);
+		rc = fb_db_overlay_get(web_g.db, id, &o);
 		if (rc < 0)
 			return web_db_error(c, rc, "overlay");
-		log_info("%s asked to reset the overlay of %s", req->user, id);
-		return web_json(c, MHD_HTTP_OK,
-		                json_pack("{s:s,s:b}", "mac", id, "reset_pending", 1));
+		log_info("%s resets the overlay of %s", req->user, id);
+		if (web_job_start(c, req, "reset", id, NULL) < 0)
+			return web_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+			                 "reset: cannot run 'fleetboot overlay reset'");
+		return MHD_YES;
 	}
 	if (!strcmp(segs[2], "commit")) {
 		char why[300];
@@ -204,7 +206,7 @@ enum MHD_Result web_api_overlays(struct MHD_Connection *c, struct web_req *req, 
 		if (rc < 0)
 			return web_db_error(c, rc, "overlay");
 		log_info("%s commits the overlay of %s as %s", req->user, id, name);
-		if (web_job_start(c, req, id, name) < 0)
+		if (web_job_start(c, req, "commit", id, name) < 0)
 			return web_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 			                 "commit: cannot run 'fleetboot overlay commit'");
 		return MHD_YES; /* the connection is suspended until the job ends */

@@ -1,7 +1,9 @@
 /*
- * jobs.c - long admin actions run as the CLI in a child process, so the
- * HTTP thread never blocks on them: today `fleetboot overlay commit MAC
- * --as NAME`, which copies a whole image and may take minutes.
+ * jobs.c - overlay actions run as the CLI in a child process, so the HTTP
+ * thread never blocks on them and the storage engine's own code decides:
+ * `fleetboot overlay commit MAC --as NAME` (copies a whole image, may take
+ * minutes) and `fleetboot overlay reset MAC` (discards at once when the
+ * machine is not connected, else marks the reset pending).
  *
  * The request's connection is suspended; a worker thread spawns the
  * command, collects its output (bounded), waits for it and resumes the
@@ -30,8 +32,9 @@ struct web_job {
 	struct MHD_Connection *conn; /* suspended until the job ends */
 	char *argv[10];              /* the command line */
 	char prog[4096];             /* path of the fleetboot CLI */
+	char action[16];             /* "commit" or "reset" */
 	char mac[FB_MACID_LEN];
-	char as[FB_NAME_LEN];
+	char as[FB_NAME_LEN];  /* commit: the new image's name */
 	char out[JOB_OUT_MAX]; /* what the command printed */
 	int exit_code;         /* its exit status, or -1 */
 	pthread_mutex_t lock;  /* guards done */
@@ -105,7 +108,7 @@ static void *worker(void *arg)
 			line += 11;
 		memmove(j->out, line, strlen(line) + 1);
 	}
-	log_info("overlay commit %s as %s: exit %d", j->mac, j->as, j->exit_code);
+	log_info("overlay %s %s: exit %d", j->action, j->mac, j->exit_code);
 done:
 	pthread_mutex_lock(&j->lock);
 	j->done = 1;
@@ -120,7 +123,8 @@ done:
 	return NULL;
 }
 
-int web_job_start(struct MHD_Connection *c, struct web_req *req, const char *mac, const char *as)
+int web_job_start(struct MHD_Connection *c, struct web_req *req, const char *action,
+                  const char *mac, const char *as)
 {
 	struct web_job *j = calloc(1, sizeof(*j));
 	if (!j)
@@ -130,8 +134,9 @@ int web_job_start(struct MHD_Connection *c, struct web_req *req, const char *mac
 		errno = ENOENT;
 		return -1;
 	}
+	fb_strlcpy(j->action, action, sizeof(j->action));
 	fb_strlcpy(j->mac, mac, sizeof(j->mac));
-	fb_strlcpy(j->as, as, sizeof(j->as));
+	fb_strlcpy(j->as, as ? as : "", sizeof(j->as));
 	int k = 0;
 	j->argv[k++] = "fleetboot";
 	if (web_g.conf_arg[0]) {
@@ -139,10 +144,12 @@ int web_job_start(struct MHD_Connection *c, struct web_req *req, const char *mac
 		j->argv[k++] = web_g.conf_arg;
 	}
 	j->argv[k++] = "overlay";
-	j->argv[k++] = "commit";
+	j->argv[k++] = j->action;
 	j->argv[k++] = j->mac;
-	j->argv[k++] = "--as";
-	j->argv[k++] = j->as;
+	if (as) {
+		j->argv[k++] = "--as";
+		j->argv[k++] = j->as;
+	}
 	j->argv[k] = NULL;
 	j->conn = c;
 	pthread_mutex_init(&j->lock, NULL);
@@ -162,6 +169,16 @@ int web_job_start(struct MHD_Connection *c, struct web_req *req, const char *mac
 		MHD_resume_connection(c);
 	}
 	return 0;
+}
+
+const char *web_job_action(const struct web_job *j)
+{
+	return j->action;
+}
+
+const char *web_job_mac(const struct web_job *j)
+{
+	return j->mac;
 }
 
 int web_job_done(struct web_job *j, int *exit_code, const char **output)

@@ -4,14 +4,14 @@
  *
  *   fleetboot-web [-c FILE] [-f] [-n] [-v]
  *
- * Start-up binds the [web] listen address and opens the database handles
- * while still privileged, then drops to the service user: the owner of
- * state_dir when that is not root, else `fleetboot`, else `nobody`. SQLite
- * keeps the files it opened, so the handles keep working afterwards.
+ * Start-up binds the [web] listen address while still privileged, then
+ * drops to the service user (the owner of state_dir when that is not root,
+ * else `fleetboot`), then opens the database as that user.
  */
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +31,13 @@ static void usage(void)
 	exit(2);
 }
 
+/*
+ * Whom to run as when started as root: the owner of state_dir when that is
+ * not root (the files are theirs), else the user fleetboot. With neither
+ * (a root-owned state_dir on a machine without a fleetboot user, as in
+ * tests) no other user could write the database, so the daemon keeps root
+ * and says so, as fleetboot-storaged does.
+ */
 static void drop_privileges(void)
 {
 	struct stat st;
@@ -41,10 +48,11 @@ static void drop_privileges(void)
 		pw = getpwuid(st.st_uid);
 	if (!pw)
 		pw = getpwnam("fleetboot");
-	if (!pw)
-		pw = getpwnam("nobody");
-	if (!pw)
-		fatalx("no user to run as (fleetboot or nobody)");
+	if (!pw) {
+		log_warnx("state_dir is owned by root and there is no 'fleetboot' user: keeping "
+		          "root privileges");
+		return;
+	}
 	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
 		fatal("cannot drop privileges to %s", pw->pw_name);
 	if (setuid(0) == 0)
@@ -99,6 +107,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		struct sockaddr_in sin;
+		if (web_listen_addr(&sin) < 0) {
+			fprintf(stderr,
+			        "fleetboot-web: %s: [web] listen: '%s' is not an IPv4 address\n",
+			        web_g.cfg.path[0] ? web_g.cfg.path : "defaults",
+			        web_g.cfg.web_host);
+			return 1;
+		}
 		if (verbose)
 			fb_config_print(&web_g.cfg, stdout);
 		return 0;
@@ -120,6 +136,13 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Bind while privileged; open the database as the service user, so the
+	 * files SQLite creates (-wal, -shm) belong to it. */
+	int lfd = web_bind();
+	if (lfd < 0)
+		fatalx("cannot listen on [web] listen");
+	drop_privileges();
+
 	int rc = fb_db_open_state(&web_g.db, web_g.cfg.state_dir);
 	if (rc < 0)
 		fatalx("%s: cannot open the database: %s (run 'fleetboot init')",
@@ -130,9 +153,8 @@ int main(int argc, char **argv)
 	web_auth_init();
 	if (web_events_start() < 0)
 		fatalx("cannot start the event poller");
-	if (web_start() < 0)
+	if (web_start(lfd) < 0)
 		fatalx("cannot start the HTTP server");
-	drop_privileges();
 	log_info("listening on %s:%d, UI from %s", web_g.cfg.web_host[0] ? web_g.cfg.web_host : "*",
 	         web_g.cfg.web_port, web_g.ui_dir);
 

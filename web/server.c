@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "web.h"
@@ -291,13 +292,25 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
 		const char *out;
 		if (web_job_done(req->job, &code, &out) == 1)
 			return MHD_YES; /* spurious wake-up */
-		if (code == 0)
-			return web_json(c, MHD_HTTP_CREATED,
-			                json_pack("{s:b,s:s}", "committed", 1, "output", out));
+		if (code == 0) {
+			int commit = !strcmp(web_job_action(req->job), "commit");
+			json_t *j = json_pack("{s:s,s:s,s:s}", "mac", web_job_mac(req->job),
+			                      "action", web_job_action(req->job), "output", out);
+			if (j && !commit) {
+				/* Tell the UI whether it happened now or at the end of the
+				 * machine's current boot. */
+				struct fb_overlay o;
+				int pending =
+				    fb_db_overlay_get(web_g.db, web_job_mac(req->job), &o) == 0 &&
+				    o.reset_pending;
+				json_object_set_new(j, "reset_pending", json_boolean(pending));
+			}
+			return web_json(c, commit ? MHD_HTTP_CREATED : MHD_HTTP_OK, j);
+		}
 		unsigned st = code < 0    ? MHD_HTTP_INTERNAL_SERVER_ERROR
 		              : code == 2 ? MHD_HTTP_BAD_REQUEST
 		                          : MHD_HTTP_CONFLICT;
-		return web_error(c, st, "%s", out[0] ? out : "overlay commit failed");
+		return web_error(c, st, "%s", out[0] ? out : "overlay action failed");
 	}
 	return handle(c, req, url, method);
 }
@@ -343,30 +356,56 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("%s", msg);
 }
 
-int web_start(void)
+int web_listen_addr(struct sockaddr_in *sin)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(web_g.cfg.web_port)};
 	const char *host = web_g.cfg.web_host;
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(web_g.cfg.web_port);
 	if (!host[0] || !strcmp(host, "*"))
-		sin.sin_addr.s_addr = htonl(INADDR_ANY);
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
 	else if (!strcmp(host, "localhost"))
-		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	else if (inet_pton(AF_INET, host, &sin.sin_addr) != 1) {
-		log_warnx("[web] listen: '%s' is not an IPv4 address", host);
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	else if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+		return -1;
+	return 0;
+}
+
+int web_bind(void)
+{
+	struct sockaddr_in sin;
+	int one = 1;
+	if (web_listen_addr(&sin) < 0) {
+		log_warnx("[web] listen: '%s' is not an IPv4 address", web_g.cfg.web_host);
 		return -1;
 	}
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 128) < 0) {
+		log_warn("cannot listen on %s:%d", web_g.cfg.web_host[0] ? web_g.cfg.web_host : "*",
+		         web_g.cfg.web_port);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int web_start(int listen_fd)
+{
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_INTERNAL_POLLING_THREAD |
 	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	/* The logger goes first so MHD uses it for every later message. */
 	web_g.mhd = MHD_start_daemon(
 	    flags, 0, NULL, NULL, access_cb, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    MHD_OPTION_URI_LOG_CALLBACK, uri_cb, NULL, MHD_OPTION_SOCK_ADDR, &sin,
+	    MHD_OPTION_URI_LOG_CALLBACK, uri_cb, NULL, MHD_OPTION_LISTEN_SOCKET, listen_fd,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned)256, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)64,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)(128 * 1024), MHD_OPTION_END);
 	if (!web_g.mhd) {
-		log_warn("cannot listen on %s:%d", host[0] ? host : "*", web_g.cfg.web_port);
+		log_warnx("cannot start the HTTP server");
 		return -1;
 	}
 	return 0;

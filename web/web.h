@@ -89,7 +89,13 @@ int web_streq_ct(const char *a, const char *b);
 
 /* ---- server.c: responses and dispatch ----------------------------------- */
 
-int web_start(void);
+struct sockaddr_in;
+/* Parse [web] listen into sin; -1 when the host is not an IPv4 address. */
+int web_listen_addr(struct sockaddr_in *sin);
+/* Bind and listen (while still privileged); the socket or -1. */
+int web_bind(void);
+/* Serve on the listening socket from MHD's internal epoll thread. */
+int web_start(int listen_fd);
 void web_stop(void);
 /* Queue a JSON response (steals j); adds the no-store and nosniff headers. */
 enum MHD_Result web_json(struct MHD_Connection *c, unsigned status, json_t *j);
@@ -147,9 +153,12 @@ int64_t web_events_last_id(void);
 /* ---- jobs.c: overlay commit in a child process --------------------------- */
 
 struct web_job;
-/* Start `fleetboot overlay commit MAC --as NAME`; the connection is
+/* Start `fleetboot overlay ACTION MAC [--as NAME]`; the connection is
  * suspended until it ends. 0 or -1. */
-int web_job_start(struct MHD_Connection *c, struct web_req *req, const char *mac, const char *as);
+int web_job_start(struct MHD_Connection *c, struct web_req *req, const char *action,
+                  const char *mac, const char *as);
+const char *web_job_action(const struct web_job *j);
+const char *web_job_mac(const struct web_job *j);
 /* 1 while running, 0 when done (status/exit code/output filled). */
 int web_job_done(struct web_job *j, int *exit_code, const char **output);
 void web_job_free(struct web_job *j);

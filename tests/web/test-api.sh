@@ -8,6 +8,8 @@
 . "$(dirname "$0")/lib-web.sh"
 web_setup
 J='Content-Type: application/json'
+EV=$(dirname "$FB_BIN")/tests/web/web_event_add
+[ -x "$EV" ] || fail "test helper $EV not built"
 
 # ---- every route refuses without a session or token ------------------------
 MAC=52-54-00-aa-00-01
@@ -202,6 +204,27 @@ expect 400 "as:"
 what="commit without overlay"
 api POST /api/v1/overlays/$MAC/commit "${C[@]}" -d '{"as":"snap"}'
 expect 404
+what="commit: unknown field"
+api POST /api/v1/overlays/$MAC/commit "${C[@]}" -d '{"as":"snap","force":true}'
+expect 400 "unknown field"
+# An overlay recorded in the database whose file storaged never wrote: the
+# commit runs 'fleetboot overlay commit' and reports its error text; the
+# reset runs 'fleetboot overlay reset', which drops the stale record.
+"$EV" "$WEB_T/state" --overlay $MAC tiny@1 || fail "cannot record an overlay"
+what="overlay show"
+api GET /api/v1/overlays/$MAC "${S[@]}"
+expect 200 '"base":"tiny@1"'
+what="commit of a missing overlay file"
+api POST /api/v1/overlays/$MAC/commit "${C[@]}" -d '{"as":"snap"}'
+expect 409 "overlays/$MAC"
+grep -q "overlay commit $MAC: exit 1" "$WEB_T/web.log" || fail "commit did not run the CLI"
+fb image list | grep -q snap && fail "a failed commit registered an image"
+what="reset"
+api POST /api/v1/overlays/$MAC/reset "${C[@]}"
+expect 200 '"action":"reset"'
+what="overlay after reset"
+api GET /api/v1/overlays/$MAC "${S[@]}"
+expect 404
 
 # ---- bad input: sizes, UTF-8, traversal, SQL-looking text --------------------
 n_before=$(fb machine list --json | grep -c '"mac"')
@@ -254,9 +277,6 @@ assert_eq "$n_after" "$n_before" "machine count after bad input"
 fb image list | grep -q tiny || fail "images table damaged"
 
 # ---- events: list, filters, stream -------------------------------------------
-EV=$(dirname "$FB_BIN")/tests/web/web_event_add
-[ -x "$EV" ] || EV=$FB_TOP/build/tests/web/web_event_add
-[ -x "$EV" ] || fail "test helper web_event_add not built"
 TOKEN=$(fb token create ci 2>/dev/null)
 T=(-H "Authorization: Bearer $TOKEN")
 nsx curl -s -N -m 6 "${T[@]}" "$WEB_URL/api/v1/events/stream" >"$WEB_T/sse.out" &
@@ -345,4 +365,7 @@ expect 429
 grep -q "failed login for 'bob'" "$WEB_T/web.log" || fail "failed logins are not logged"
 
 kill -0 "$(cat "$WEB_T/web.pid")" || fail "fleetboot-web died"
+grep -q "running as nobody" "$WEB_T/web.log" || fail "fleetboot-web did not drop privileges"
+[ "$(stat -c %U "$WEB_T/state/fleetboot.db-wal" 2>/dev/null || echo nobody)" = nobody ] ||
+	fail "the database's WAL belongs to $(stat -c %U "$WEB_T/state/fleetboot.db-wal")"
 echo "web API: all checks passed"

@@ -322,8 +322,12 @@ async function renderMachine(mac) {
   if (overlay) {
     const reset = h('button', { class: 'btn btn-danger', type: 'button', id: 'reset-overlay', disabled: overlay.reset_pending }, overlay.reset_pending ? 'Reset pending' : 'Reset overlay');
     reset.addEventListener('click', () => {
-      if (!confirm(`Discard every change ${machineLabel(m)} made to its image? This happens when its current boot ends.`)) return;
-      act(reset, async () => { await api('POST', `/overlays/${m.mac}/reset`); renderMachine(m.mac); }, 'Overlay reset scheduled');
+      if (!confirm(`Discard every change ${machineLabel(m)} made to its image? If it is running, this happens when its current boot ends.`)) return;
+      act(reset, async () => {
+        const r = await api('POST', `/overlays/${m.mac}/reset`);
+        toast(r.reset_pending ? 'The overlay will be discarded when the current boot ends' : 'Overlay discarded');
+        renderMachine(m.mac);
+      });
     });
     const asName = h('input', { id: 'commit-as', placeholder: 'new image name', 'aria-label': 'new image name' });
     const commit = h('button', { class: 'btn', type: 'button', id: 'commit-overlay' }, 'Commit as image');
