@@ -177,7 +177,8 @@ static void scsi_cmd(struct iscsi_conn *c, const struct iscsi_bhs *h, const uint
 		return;
 	}
 	size_t n = dlen < task->edtl ? dlen : task->edtl;
-	memcpy(task->data, data, n);
+	if (n)
+		memcpy(task->data, data, n);
 	task->received = (uint32_t)n;
 	uint32_t fb = c->p.first_burst < task->edtl ? c->p.first_burst : task->edtl;
 	task->unsol_limit = c->p.initial_r2t ? 0 : fb;
@@ -211,7 +212,8 @@ static void data_out(struct iscsi_conn *c, const struct iscsi_bhs *h, const uint
 		fail_task(task, SCSI_SENSE_ABORTED_COMMAND, 0x4b, 0x00);
 		return;
 	}
-	memcpy(task->data + off, data, dlen);
+	if (dlen)
+		memcpy(task->data + off, data, dlen);
 	task->received += (uint32_t)dlen;
 	task->datasn++;
 	if (solicited) {

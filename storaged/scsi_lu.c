@@ -381,8 +381,13 @@ static void do_compare_and_write(struct scsi_lu *lu, struct scsi_req *r, const s
 		return;
 	uint64_t len = (uint64_t)c->nblocks * lu->bs;
 	r->out_need = (uint32_t)(2 * len);
-	if (c->nblocks == 0)
+	if (c->nblocks == 0) {
+		/* Nothing to compare; data sent with it means the initiator
+		 * meant more blocks than the one-byte field holds. */
+		if (r->out_len)
+			invalid_cdb(r);
 		return;
+	}
 	if (lu->bd->readonly) {
 		write_protected(r);
 		return;
