@@ -23,12 +23,14 @@ void script_generic(struct fb_buf *out, const struct script_ctx *x)
 	              "chain http://%s:%d/boot/${netX/mac:hexhyp}.ipxe || goto failed\n"
 	              "exit\n"
 	              ":failed\n"
-	              "echo fleetboot: could not fetch this machine's script, retrying in 10 s\n"
+	              "echo fleetboot: the boot failed; trying again in 10 s\n"
 	              "sleep 10\n"
 	              "chain http://%s:%d/boot.ipxe\n",
 	              x->server, x->http_port, x->server, x->http_port);
 }
 
+/* The image's own command line comes last, so it can override the defaults
+ * (console= above all: the last console= is where userspace prints). */
 void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
                     const struct bootd_image *img)
 {
@@ -43,15 +45,15 @@ void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct
 	              "#!ipxe\n"
 	              "echo fleetboot: %s booting %s@%d (%s)\n"
 	              "initrd --name initrd.img http://%s:%d/images/%s/%d/initrd.img\n"
-	              "kernel http://%s:%d/images/%s/%d/vmlinuz initrd=initrd.img%s%s ip=dhcp "
+	              "kernel http://%s:%d/images/%s/%d/vmlinuz initrd=initrd.img ip=dhcp "
 	              "fleetboot.server=%s fleetboot.machine=%s fleetboot.mode=%s "
 	              "fleetboot.root=%s fleetboot.secret=%s "
-	              "fleetboot.report=http://%s:%d/boot/%s/stage console=ttyS0 console=tty0\n"
+	              "fleetboot.report=http://%s:%d/boot/%s/stage console=ttyS0 console=tty0%s%s\n"
 	              "boot\n",
 	              m->macid, img->name, img->version, m->mode, x->server, x->http_port,
 	              img->name, img->version, x->server, x->http_port, img->name, img->version,
-	              img->cmdline[0] ? " " : "", img->cmdline, x->server, m->macid, m->mode, root,
-	              m->secret, x->server, x->http_port, m->macid);
+	              x->server, m->macid, m->mode, root, m->secret, x->server, x->http_port,
+	              m->macid, img->cmdline[0] ? " " : "", img->cmdline);
 }
 
 void script_menu(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
