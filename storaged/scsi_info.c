@@ -201,6 +201,23 @@ void scsi_read_capacity16(struct scsi_lu *lu, struct scsi_req *r, const struct s
 	reply(r, b, 32, c->alloc_len);
 }
 
+void scsi_get_lba_status(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
+{
+	uint8_t b[24];
+	if (c->lba >= lu->nblocks) {
+		scsi_set_sense(r, SCSI_SENSE_ILLEGAL_REQUEST, 0x21, 0x00);
+		return;
+	}
+	/* The blockdev interface has no extent map: report everything from
+	 * lba on as "mapped or unknown" (status 0), which is always true. */
+	uint64_t n = lu->nblocks - c->lba;
+	memset(b, 0, sizeof(b));
+	put32(b, 20);
+	put64(b + 8, c->lba);
+	put32(b + 16, n > 0xffffffffu ? 0xffffffffu : (uint32_t)n);
+	reply(r, b, sizeof(b), c->alloc_len);
+}
+
 void scsi_report_luns(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
 {
 	uint8_t b[16];

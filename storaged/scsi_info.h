@@ -11,6 +11,7 @@
 void scsi_inquiry(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c);
 void scsi_read_capacity10(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c);
 void scsi_read_capacity16(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c);
+void scsi_get_lba_status(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c);
 void scsi_report_luns(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c);
 void scsi_request_sense(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c);
 void scsi_mode_sense(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c);

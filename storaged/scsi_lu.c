@@ -454,6 +454,8 @@ void scsi_lu_exec(struct scsi_lu *lu, struct scsi_req *r)
 	case SCSI_SERVICE_ACTION_IN16:
 		if (c.sa == SCSI_SAI_READ_CAPACITY16)
 			scsi_read_capacity16(lu, r, &c);
+		else if (c.sa == SCSI_SAI_GET_LBA_STATUS)
+			scsi_get_lba_status(lu, r, &c);
 		else
 			scsi_set_sense(r, SCSI_SENSE_ILLEGAL_REQUEST, 0x20, 0x00);
 		break;
