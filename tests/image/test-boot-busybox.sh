@@ -7,8 +7,12 @@
 #     userspace, writes a file (fleetboot.test) and powers off;
 #  2. readonly: the server exports read-only; the file of boot 1 is there,
 #     a write lands in the RAM overlay, the image file is unchanged;
-#  3. a malformed fleetboot.root: the cause is printed on the console.
-# timeout: 300
+#  3. a malformed fleetboot.root: the cause is printed on the console;
+#  4. install: the image is copied to the VM's own virtio disk with
+#     progress, made bootable (MBR + extlinux), and the VM reboots;
+#  5. the VM then boots from that disk with no network at all, and the
+#     file written in boot 1 is there.
+# timeout: 400
 # shellcheck source=tests/image/lib-image.sh
 . "$(dirname "$0")/lib-image.sh"
 requires qemu-system-x86_64 nbdkit dnsmasq python3 jq
@@ -74,13 +78,14 @@ boot() { # LOG CMDLINE...
 	shift
 	rm -f "$T/qemu.pid"
 	timeout 120 ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 384 -nographic -no-reboot \
-		-pidfile "$T/qemu.pid" \
+		-pidfile "$T/qemu.pid" "${extra[@]}" \
 		-kernel "$d/vmlinuz" -initrd "$d/initrd.img" \
 		-append "console=ttyS0 panic=-1 ip=dhcp fleetboot.server=10.77.0.1 fleetboot.machine=$mid $*" \
 		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
 		-device virtio-net-pci,netdev=n0,mac=$mac >"$log" 2>&1 </dev/null
 	echo "exit $?" >>"$log"
 }
+extra=()
 common="fleetboot.secret=$secret fleetboot.report=http://10.77.0.1:8067/boot/$mid/stage"
 root="fleetboot.root=nbd:10.77.0.1:10809:$mid.$secret"
 
@@ -121,4 +126,27 @@ wait_for 60 grep -q "FLEETBOOT-BOOT-FAILED" "$T/boot3.log"
 wait "$bpid" 2>/dev/null
 grep -q "FLEETBOOT-BOOT-FAILED: bad kernel command line: fleetboot.root: bad port '99999'" "$T/boot3.log" ||
 	{ tail -n 20 "$T/boot3.log"; fail "boot 3: no clear cause"; }
-echo "ok: busybox image booted over NBD (persistent, readonly) and failed clearly on bad input"
+# 4. install mode onto a blank local disk
+truncate -s 256M "$T/local.img"
+extra=(-drive "file=$T/local.img,format=raw,if=virtio")
+start_nbd -r
+t0=$SECONDS
+boot "$T/boot4.log" "fleetboot.mode=install $root $common fleetboot.test=check:/var/fbtest:hello-$$ fleetboot.test=poweroff"
+cp "$T/boot4.log" "$FB_ARTIFACTS/logs/image-boot4-serial.log" 2>/dev/null
+grep -q "install: 100%" "$T/boot4.log" || { tail -n 30 "$T/boot4.log"; fail "boot 4: install did not complete"; }
+grep -q "install: 50%" "$T/boot4.log" || fail "boot 4: no install progress"
+grep -q "install: done" "$T/boot4.log" || { tail -n 30 "$T/boot4.log"; fail "boot 4: install failed"; }
+grep -q "POST /boot/$mid/stage?name=installed" "$T/reports" || fail "no installed report"
+echo "install took $((SECONDS - t0)) s"
+sfdisk -d "$T/local.img" 2>/dev/null | grep -q 'start= *2048.*type=83, bootable' || fail "boot 4: no bootable partition written"
+
+# 5. boot from the local disk, network cable pulled (no NIC at all)
+extra=(-drive "file=$T/local.img,format=raw,if=virtio" -nic none)
+rm -f "$T/qemu.pid"
+timeout 150 qemu-system-x86_64 -accel tcg -m 384 -nographic -no-reboot -pidfile "$T/qemu.pid" \
+	"${extra[@]}" >"$T/boot5.log" 2>&1 </dev/null
+cp "$T/boot5.log" "$FB_ARTIFACTS/logs/image-boot5-serial.log" 2>/dev/null
+grep -q "FLEETBOOT-USERSPACE-OK machine=$mid mode=local" "$T/boot5.log" ||
+	{ tail -n 30 "$T/boot5.log"; fail "boot 5: the installed disk did not boot"; }
+grep -q "FLEETBOOT-TEST check /var/fbtest ok" "$T/boot5.log" || fail "boot 5: the installed root lacks the file of boot 1"
+echo "ok: busybox image booted over NBD (persistent, readonly, install, then from disk) and failed clearly on bad input"
