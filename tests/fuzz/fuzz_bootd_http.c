@@ -1,0 +1,48 @@
+/*
+ * fuzz_bootd_http.c - bootd's HTTP request routing, stage-name check and
+ * Range parser on arbitrary input. The first byte picks the method; the
+ * rest is split at the first newline into the path and a Range header.
+ * Aborts when a route could name a file other than the ones served.
+ */
+/* fuzz-sources: bootd/http_route.c lib/netaddr.c lib/util.c lib/log.c db/[a-z]*.c lib/buf.c */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bootd/http_route.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "X"};
+	if (!size)
+		return 0;
+	const char *method = methods[data[0] % 6];
+	char *buf = malloc(size);
+	if (!buf)
+		return 0;
+	memcpy(buf, data + 1, size - 1);
+	buf[size - 1] = 0;
+	char *range = strchr(buf, '\n');
+	if (range)
+		*range++ = 0;
+	struct route r;
+	const char *why = NULL;
+	int st = http_route(method, buf, &r, &why);
+	if (st && !why)
+		abort();
+	if (!st && r.kind == R_IMAGE && strcmp(r.file, "vmlinuz") && strcmp(r.file, "initrd.img"))
+		abort();
+	if (!st && r.kind == R_TFTP && (strchr(r.file, '/') || r.file[0] == '.'))
+		abort();
+	http_stage_name_ok(buf);
+	uint64_t start = 0, len = 0, sizes[] = {0, 1, 1000, UINT64_MAX / 2};
+	for (int i = 0; i < 4; i++) {
+		if (http_parse_range(range ? range : buf, sizes[i], &start, &len) == 0 &&
+		    (len == 0 || start + len > sizes[i]))
+			abort(); /* a range outside the body */
+	}
+	free(buf);
+	return 0;
+}
