@@ -20,5 +20,13 @@ $(B)/bin/fleetboot-iscsi-testtarget: $(B)/storaged/iscsi_testtarget.o $(FBISCSI_
 
 all: $(FBISCSI_LIB)
 
+
+# A misbehaving initiator for tests/storaged/test-iscsi-badinput.sh.
+ISCSI_TEST_TOOLS := $(B)/tests/storaged/iscsi-badclient
+all: $(ISCSI_TEST_TOOLS)
+$(B)/tests/storaged/iscsi-badclient: $(B)/tests/storaged/iscsi_badclient.o $(LIBFB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
 .PHONY: iscsi
-iscsi: $(FBISCSI_LIB) $(B)/bin/fleetboot-iscsi-testtarget
+iscsi: $(FBISCSI_LIB) $(B)/bin/fleetboot-iscsi-testtarget $(ISCSI_TEST_TOOLS)

@@ -1,0 +1,598 @@
+/*
+ * iscsi_badclient.c - a deliberately misbehaving iSCSI initiator for
+ * tests/storaged/test-iscsi-badinput.sh. Each case opens its own
+ * connection, sends something malformed or out of order, and checks that
+ * the target answers the way RFC 7143 / SPC-4 say (reject, login failure,
+ * CHECK CONDITION, silence, or a closed connection) within a time limit.
+ *
+ *   iscsi-badclient HOST PORT MACID SECRET
+ *
+ * Prints one line per case and exits non-zero if any case failed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "proto/iscsi_pdu.h"
+
+static const char *host, *macid, *secret;
+static int port, failures;
+static uint32_t cmdsn, expstatsn, itt = 0x100;
+
+static void result(const char *name, int ok, const char *fmt, ...)
+{
+	char msg[256] = "";
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	printf("%s %s%s%s\n", ok ? "ok" : "FAIL", name, *msg ? ": " : "", msg);
+	if (!ok)
+		failures++;
+}
+
+static int conn_open(int timeout_ms)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	inet_pton(AF_INET, host, &sin.sin_addr);
+	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void set_timeout(int fd, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+static int send_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	while (n) {
+		ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+		if (w <= 0)
+			return -1;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Send a PDU: header h, data segment padded. */
+static int send_pdu(int fd, struct iscsi_bhs *h, const void *data, size_t dlen)
+{
+	uint8_t buf[ISCSI_BHS_LEN + 8192 + 4];
+	if (dlen > 8192)
+		return -1;
+	h->dlen = (uint32_t)dlen;
+	iscsi_bhs_build(h, buf);
+	memset(buf + ISCSI_BHS_LEN, 0, iscsi_pad4(dlen));
+	if (dlen)
+		memcpy(buf + ISCSI_BHS_LEN, data, dlen);
+	return send_all(fd, buf, ISCSI_BHS_LEN + iscsi_pad4(dlen));
+}
+
+/* Receive one PDU. 0, -1 closed/error, -2 timeout. */
+static int recv_pdu(int fd, struct iscsi_bhs *h, uint8_t *data, size_t max)
+{
+	uint8_t hdr[ISCSI_BHS_LEN];
+	size_t got = 0;
+	while (got < ISCSI_BHS_LEN) {
+		ssize_t n = recv(fd, hdr + got, ISCSI_BHS_LEN - got, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -2;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	iscsi_bhs_parse(hdr, ISCSI_BHS_LEN, h);
+	size_t body = (size_t)iscsi_pdu_body_len(h);
+	if (body > max)
+		return -1;
+	got = 0;
+	while (got < body) {
+		ssize_t n = recv(fd, data + got, body - got, 0);
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	if (h->opcode != ISCSI_OP_DATA_IN || (h->flags & ISCSI_DATA_S))
+		expstatsn = h->w24 + 1;
+	return 0;
+}
+
+/* Did the target close the connection (rather than leave it hanging)? */
+static int closed_soon(int fd)
+{
+	uint8_t b[4096];
+	set_timeout(fd, 5000);
+	for (;;) {
+		ssize_t n = recv(fd, b, sizeof(b), 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			return 1;
+		if (n < 0)
+			return 0; /* timed out: still open */
+	}
+}
+
+static void login_hdr(struct iscsi_bhs *h, int csg, int nsg, int transit)
+{
+	memset(h, 0, sizeof(*h));
+	h->opcode = ISCSI_OP_LOGIN_REQ;
+	h->immediate = 1;
+	h->flags = (uint8_t)((transit ? ISCSI_FLAG_T : 0) | csg << 2 | nsg);
+	h->lun = (uint64_t)0x400000001234ULL << 16;
+	h->itt = itt;
+	h->w24 = cmdsn;
+	h->w28 = expstatsn;
+}
+
+static const char *find_key(uint8_t *data, size_t len, const char *key)
+{
+	size_t kl = strlen(key);
+	for (size_t i = 0; i < len;) {
+		const char *s = (const char *)data + i;
+		size_t l = strnlen(s, len - i);
+		if (l > kl && !strncmp(s, key, kl) && s[kl] == '=')
+			return s + kl + 1;
+		i += l + 1;
+	}
+	return NULL;
+}
+
+static int hexbytes(const char *v, uint8_t *out, size_t max)
+{
+	return iscsi_val_binary(v, out, max);
+}
+
+/* Full login with CHAP. Returns 0 when in full feature phase. */
+static int login(int fd, const char *user, const char *pass)
+{
+	struct iscsi_bhs h;
+	uint8_t data[8192];
+	static struct fb_buf t; /* reused: early returns leak nothing */
+	char target[128];
+	fb_buf_reset(&t);
+	snprintf(target, sizeof(target), "iqn.2026-11.org.fleetboot:%s", user);
+	cmdsn = 1;
+	expstatsn = 0;
+	iscsi_text_add(&t, "InitiatorName", "iqn.2026-11.test:badclient");
+	iscsi_text_add(&t, "TargetName", target);
+	iscsi_text_add(&t, "SessionType", "Normal");
+	iscsi_text_add(&t, "AuthMethod", "CHAP,None");
+	login_hdr(&h, 0, 1, 0);
+	send_pdu(fd, &h, t.data, t.len);
+	fb_buf_reset(&t);
+	if (recv_pdu(fd, &h, data, sizeof(data)) || h.w36 >> 16)
+		return -1;
+	iscsi_text_add(&t, "CHAP_A", "5");
+	login_hdr(&h, 0, 1, 0);
+	send_pdu(fd, &h, t.data, t.len);
+	fb_buf_reset(&t);
+	if (recv_pdu(fd, &h, data, sizeof(data)) || h.w36 >> 16)
+		return -1;
+	const char *ci = find_key(data, h.dlen, "CHAP_I"), *cc = find_key(data, h.dlen, "CHAP_C");
+	uint8_t chal[64], buf[256], md[16];
+	int cl = cc ? hexbytes(cc, chal, sizeof(chal)) : -1;
+	if (!ci || cl <= 0)
+		return -1;
+	size_t pl = strlen(pass);
+	buf[0] = (uint8_t)atoi(ci);
+	memcpy(buf + 1, pass, pl);
+	memcpy(buf + 1 + pl, chal, (size_t)cl);
+	unsigned int mdl;
+	EVP_Digest(buf, 1 + pl + (size_t)cl, md, &mdl, EVP_md5(), NULL);
+	char hex[40] = "0x";
+	for (int i = 0; i < 16; i++)
+		sprintf(hex + 2 + 2 * i, "%02x", md[i]);
+	iscsi_text_add(&t, "CHAP_N", user);
+	iscsi_text_add(&t, "CHAP_R", hex);
+	login_hdr(&h, 0, 1, 1);
+	send_pdu(fd, &h, t.data, t.len);
+	fb_buf_reset(&t);
+	if (recv_pdu(fd, &h, data, sizeof(data)) || h.w36 >> 16 || !(h.flags & ISCSI_FLAG_T))
+		return -1;
+	iscsi_text_add(&t, "HeaderDigest", "None");
+	iscsi_text_add(&t, "DataDigest", "None");
+	iscsi_text_add(&t, "ImmediateData", "Yes");
+	iscsi_text_add(&t, "InitialR2T", "No");
+	iscsi_text_add(&t, "MaxRecvDataSegmentLength", "65536");
+	iscsi_text_add(&t, "FirstBurstLength", "65536");
+	iscsi_text_add(&t, "MaxBurstLength", "262144");
+	login_hdr(&h, 1, 3, 1);
+	send_pdu(fd, &h, t.data, t.len);
+	fb_buf_reset(&t);
+	if (recv_pdu(fd, &h, data, sizeof(data)) || h.w36 >> 16 || !(h.flags & ISCSI_FLAG_T))
+		return -1;
+	return 0;
+}
+
+/* A SCSI command with optional immediate data; returns the final status
+ * PDU (SCSI Response or the Data-In with S) in *rsp, data-in into buf. */
+static int scsi(int fd, const uint8_t cdb[16], uint8_t flags, uint32_t edtl, const void *imm,
+                size_t ilen, struct iscsi_bhs *rsp, uint8_t *buf, size_t max, uint32_t *din,
+                uint32_t use_cmdsn)
+{
+	struct iscsi_bhs h = {0};
+	h.opcode = ISCSI_OP_SCSI_CMD;
+	h.flags = ISCSI_FLAG_F | flags;
+	h.itt = ++itt;
+	h.w20 = edtl;
+	h.w24 = use_cmdsn ? use_cmdsn : cmdsn++;
+	h.w28 = expstatsn;
+	uint8_t raw[ISCSI_BHS_LEN];
+	iscsi_bhs_build(&h, raw);
+	memcpy(raw + 32, cdb, 16);
+	iscsi_bhs_parse(raw, sizeof(raw), &h);
+	h.dlen = (uint32_t)ilen;
+	iscsi_bhs_build(&h, raw);
+	memcpy(raw + 32, cdb, 16);
+	if (send_all(fd, raw, sizeof(raw)) < 0)
+		return -1;
+	if (ilen) {
+		uint8_t pad[4] = {0};
+		send_all(fd, imm, ilen);
+		send_all(fd, pad, iscsi_pad4(ilen) - ilen);
+	}
+	*din = 0;
+	for (;;) {
+		uint8_t seg[65536 + 4];
+		int rc = recv_pdu(fd, rsp, seg, sizeof(seg));
+		if (rc)
+			return rc;
+		if (rsp->opcode == ISCSI_OP_DATA_IN) {
+			if (rsp->w40 + rsp->dlen <= max)
+				memcpy(buf + rsp->w40, seg, rsp->dlen);
+			*din += rsp->dlen;
+			if (rsp->flags & ISCSI_DATA_S)
+				return 0;
+			continue;
+		}
+		if (rsp->opcode == ISCSI_OP_SCSI_RSP) {
+			if (rsp->dlen >= 16 && max >= rsp->dlen)
+				memcpy(buf, seg, rsp->dlen); /* sense: 2-byte length first */
+			return 0;
+		}
+		if (rsp->opcode == ISCSI_OP_R2T)
+			return 1;
+		return -1;
+	}
+}
+
+static int nop_ok(int fd)
+{
+	struct iscsi_bhs h = {0}, r;
+	uint8_t data[256];
+	h.opcode = ISCSI_OP_NOP_OUT;
+	h.immediate = 1;
+	h.flags = ISCSI_FLAG_F;
+	h.itt = ++itt;
+	h.w20 = ISCSI_RSVD_TAG;
+	h.w24 = cmdsn;
+	h.w28 = expstatsn;
+	if (send_pdu(fd, &h, "ping", 4) < 0)
+		return 0;
+	return recv_pdu(fd, &r, data, sizeof(data)) == 0 && r.opcode == ISCSI_OP_NOP_IN &&
+	       r.itt == h.itt && r.dlen == 4 && !memcmp(data, "ping", 4);
+}
+
+static void case_login_ok(void)
+{
+	int fd = conn_open(5000);
+	result("login and NOP-In", fd >= 0 && login(fd, macid, secret) == 0 && nop_ok(fd), "");
+	close(fd);
+}
+
+static void case_wrong_secret(void)
+{
+	int fd = conn_open(5000);
+	result("wrong CHAP secret refused",
+	       fd >= 0 && login(fd, macid, "00000000000000000000000000000000") < 0 &&
+	           closed_soon(fd),
+	       "");
+	close(fd);
+}
+
+static void case_truncated(void)
+{
+	int fd = conn_open(5000);
+	uint8_t part[20] = {0x43, 0x87};
+	send_all(fd, part, sizeof(part));
+	close(fd); /* the target must just drop it */
+	fd = conn_open(5000);
+	result("truncated BHS then close", fd >= 0 && login(fd, macid, secret) == 0,
+	       "target still serves");
+	close(fd);
+}
+
+static void case_garbage(void)
+{
+	int fd = conn_open(5000);
+	uint8_t junk[4096];
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)(i * 131 + 7);
+	junk[0] = 0x42; /* not a login */
+	send_all(fd, junk, sizeof(junk));
+	result("garbage before login closes", closed_soon(fd), "");
+	close(fd);
+}
+
+static void case_bad_text(void)
+{
+	int fd = conn_open(5000);
+	struct iscsi_bhs h, r;
+	uint8_t data[8192];
+	static const char t[] = "InitiatorName=iqn.x\0NoEqualsSign\0";
+	login_hdr(&h, 0, 1, 0);
+	send_pdu(fd, &h, t, sizeof(t) - 1);
+	int rc = recv_pdu(fd, &r, data, sizeof(data));
+	result("malformed login text rejected",
+	       rc == 0 && r.opcode == ISCSI_OP_LOGIN_RSP && (r.w36 >> 24) == 2 && closed_soon(fd),
+	       "status 0x%04x", rc == 0 ? r.w36 >> 16 : 0);
+	close(fd);
+}
+
+static void case_unknown_key(void)
+{
+	int fd = conn_open(5000);
+	struct iscsi_bhs h, r;
+	uint8_t data[8192];
+	struct fb_buf t = {0};
+	char target[128];
+	snprintf(target, sizeof(target), "iqn.2026-11.org.fleetboot:%s", macid);
+	iscsi_text_add(&t, "InitiatorName", "iqn.x");
+	iscsi_text_add(&t, "TargetName", target);
+	iscsi_text_add(&t, "AuthMethod", "CHAP");
+	iscsi_text_add(&t, "X-org.example.Frobnicate", "Yes");
+	login_hdr(&h, 0, 1, 0);
+	send_pdu(fd, &h, t.data, t.len);
+	fb_buf_free(&t);
+	int rc = recv_pdu(fd, &r, data, sizeof(data));
+	const char *v = rc == 0 ? find_key(data, r.dlen, "X-org.example.Frobnicate") : NULL;
+	result("unknown key answered NotUnderstood", v && !strcmp(v, "NotUnderstood"), "");
+	close(fd);
+}
+
+static void case_huge_login_segment(void)
+{
+	int fd = conn_open(5000);
+	struct iscsi_bhs h;
+	uint8_t raw[ISCSI_BHS_LEN];
+	login_hdr(&h, 0, 1, 0);
+	h.dlen = 0xffffff;
+	iscsi_bhs_build(&h, raw);
+	send_all(fd, raw, sizeof(raw));
+	result("16 MiB login segment refused", closed_soon(fd), "");
+	close(fd);
+}
+
+static void case_scsi_before_login(void)
+{
+	int fd = conn_open(5000);
+	struct iscsi_bhs h = {0};
+	h.opcode = ISCSI_OP_SCSI_CMD;
+	h.flags = ISCSI_FLAG_F;
+	send_pdu(fd, &h, NULL, 0);
+	result("SCSI command before login closes", closed_soon(fd), "");
+	close(fd);
+}
+
+static void case_ffp(void)
+{
+	int fd = conn_open(5000);
+	if (fd < 0 || login(fd, macid, secret) < 0) {
+		result("full feature phase login", 0, "");
+		return;
+	}
+	struct iscsi_bhs r;
+	static uint8_t buf[65536];
+	uint32_t din;
+
+	/* READ CAPACITY 16 for the size. */
+	uint8_t rc16[16] = {0x9e, 0x10};
+	rc16[13] = 32;
+	int rc = scsi(fd, rc16, ISCSI_CMD_R, 32, NULL, 0, &r, buf, sizeof(buf), &din, 0);
+	uint64_t last = 0;
+	for (int i = 0; i < 8; i++)
+		last = last << 8 | buf[i];
+	result("READ CAPACITY 16", rc == 0 && r.b3 == 0 && din == 32, "last LBA %llu",
+	       (unsigned long long)last);
+
+	/* READ 16 beyond the end: LBA OUT OF RANGE. */
+	uint8_t r16[16] = {0x88};
+	for (int i = 0; i < 8; i++)
+		r16[2 + i] = (uint8_t)((last + 1) >> (56 - 8 * i));
+	r16[13] = 1;
+	rc = scsi(fd, r16, ISCSI_CMD_R, 512, NULL, 0, &r, buf, sizeof(buf), &din, 0);
+	result("READ 16 beyond the end",
+	       rc == 0 && r.b3 == 2 && (buf[4] & 0xf) == 5 && buf[14] == 0x21,
+	       "status %u key %u asc 0x%02x", r.b3, buf[4] & 0xf, buf[14]);
+
+	/* WRITE 10 straddling the end, with immediate data. */
+	uint8_t w10[16] = {0x2a};
+	uint32_t lba = (uint32_t)last;
+	w10[2] = (uint8_t)(lba >> 24);
+	w10[3] = (uint8_t)(lba >> 16);
+	w10[4] = (uint8_t)(lba >> 8);
+	w10[5] = (uint8_t)lba;
+	w10[8] = 2;
+	static uint8_t wdata[1024];
+	rc = scsi(fd, w10, ISCSI_CMD_W, 1024, wdata, 1024, &r, buf, sizeof(buf), &din, 0);
+	result("WRITE 10 beyond the end", rc == 0 && r.b3 == 2 && buf[14] == 0x21, "status %u",
+	       r.b3);
+
+	/* Residual underflow: 1 block read, EDTL 4096. */
+	uint8_t r10[16] = {0x28};
+	r10[8] = 1;
+	rc = scsi(fd, r10, ISCSI_CMD_R, 4096, NULL, 0, &r, buf, sizeof(buf), &din, 0);
+	result("residual underflow exact",
+	       rc == 0 && din == 512 && (r.flags & ISCSI_RES_U) && r.w44 == 3584,
+	       "flags 0x%02x residual %u data %u", r.flags, r.w44, din);
+	/* Residual overflow: 2 blocks, EDTL 512. */
+	r10[8] = 2;
+	rc = scsi(fd, r10, ISCSI_CMD_R, 512, NULL, 0, &r, buf, sizeof(buf), &din, 0);
+	result("residual overflow exact",
+	       rc == 0 && din == 512 && (r.flags & ISCSI_RES_O) && r.w44 == 512,
+	       "flags 0x%02x residual %u data %u", r.flags, r.w44, din);
+
+	/* Unknown SCSI opcode. */
+	uint8_t unk[16] = {0xd9};
+	rc = scsi(fd, unk, 0, 0, NULL, 0, &r, buf, sizeof(buf), &din, 0);
+	result("unknown SCSI opcode",
+	       rc == 0 && r.b3 == 2 && (buf[4] & 0xf) == 5 && buf[14] == 0x20, "asc 0x%02x",
+	       buf[14]);
+
+	/* CmdSN outside the window: silently ignored. */
+	uint8_t tur[16] = {0};
+	set_timeout(fd, 1000);
+	rc = scsi(fd, tur, 0, 0, NULL, 0, &r, buf, sizeof(buf), &din, cmdsn + 100000);
+	result("out-of-window CmdSN ignored", rc == -2, "rc %d", rc);
+	rc = scsi(fd, tur, 0, 0, NULL, 0, &r, buf, sizeof(buf), &din, cmdsn - 5);
+	result("stale CmdSN ignored", rc == -2, "rc %d", rc);
+	set_timeout(fd, 5000);
+	rc = scsi(fd, tur, 0, 0, NULL, 0, &r, buf, sizeof(buf), &din, 0);
+	result("in-window CmdSN answered", rc == 0 && r.b3 == 0, "rc %d", rc);
+
+	/* Data-Out for a task that does not exist: dropped. */
+	struct iscsi_bhs d = {0};
+	d.opcode = ISCSI_OP_DATA_OUT;
+	d.flags = ISCSI_FLAG_F;
+	d.itt = 0x7777;
+	d.w20 = ISCSI_RSVD_TAG;
+	send_pdu(fd, &d, wdata, 512);
+	result("stray Data-Out ignored", nop_ok(fd), "");
+
+	/* Write with a bad DataSN: CHECK CONDITION, not a hang. */
+	w10[2] = w10[3] = w10[4] = 0;
+	w10[5] = 8;
+	w10[8] = 2;
+	struct iscsi_bhs h = {0};
+	h.opcode = ISCSI_OP_SCSI_CMD;
+	h.flags = ISCSI_CMD_W; /* F clear: unsolicited data follows */
+	h.itt = ++itt;
+	h.w20 = 1024;
+	h.w24 = cmdsn++;
+	h.w28 = expstatsn;
+	uint8_t raw[ISCSI_BHS_LEN];
+	iscsi_bhs_build(&h, raw);
+	memcpy(raw + 32, w10, 16);
+	send_all(fd, raw, sizeof(raw));
+	d.itt = h.itt;
+	d.flags = 0;
+	d.w36 = 5; /* DataSN should be 0 */
+	send_pdu(fd, &d, wdata, 512);
+	rc = recv_pdu(fd, &r, buf, sizeof(buf));
+	result("bad DataSN fails the command",
+	       rc == 0 && r.opcode == ISCSI_OP_SCSI_RSP && r.b3 == 2, "rc %d opcode 0x%02x", rc,
+	       r.opcode);
+	d.w36 = 1;
+	d.flags = ISCSI_FLAG_F;
+	d.w40 = 512;
+	send_pdu(fd, &d, wdata, 512); /* the rest of it: ignored */
+
+	/* Unknown initiator opcode: Reject. */
+	struct iscsi_bhs u = {0};
+	u.opcode = 0x1c;
+	u.immediate = 1;
+	u.flags = ISCSI_FLAG_F;
+	u.itt = ++itt;
+	send_pdu(fd, &u, NULL, 0);
+	rc = recv_pdu(fd, &r, buf, sizeof(buf));
+	result("unknown opcode rejected", rc == 0 && r.opcode == ISCSI_OP_REJECT && r.b2 == 0x05,
+	       "opcode 0x%02x reason 0x%02x", r.opcode, r.b2);
+
+	/* SNACK at ErrorRecoveryLevel 0: Reject. */
+	u.opcode = ISCSI_OP_SNACK;
+	u.immediate = 0;
+	send_pdu(fd, &u, NULL, 0);
+	rc = recv_pdu(fd, &r, buf, sizeof(buf));
+	result("SNACK rejected", rc == 0 && r.opcode == ISCSI_OP_REJECT, "");
+
+	/* Malformed text request: Reject, session goes on. */
+	struct iscsi_bhs tx = {0};
+	tx.opcode = ISCSI_OP_TEXT_REQ;
+	tx.immediate = 1;
+	tx.flags = ISCSI_FLAG_F;
+	tx.itt = ++itt;
+	tx.w20 = ISCSI_RSVD_TAG;
+	tx.w24 = cmdsn;
+	send_pdu(fd, &tx, "garbage-without-equals", 23);
+	rc = recv_pdu(fd, &r, buf, sizeof(buf));
+	result("bad text key rejected", rc == 0 && r.opcode == ISCSI_OP_REJECT && nop_ok(fd), "");
+
+	/* Oversized data segment: Reject and the connection is closed. */
+	struct iscsi_bhs n = {0};
+	n.opcode = ISCSI_OP_NOP_OUT;
+	n.immediate = 1;
+	n.flags = ISCSI_FLAG_F;
+	n.itt = ++itt;
+	n.w20 = ISCSI_RSVD_TAG;
+	n.dlen = 1u << 20;
+	iscsi_bhs_build(&n, raw);
+	send_all(fd, raw, sizeof(raw));
+	rc = recv_pdu(fd, &r, buf, sizeof(buf));
+	result("oversized segment rejected",
+	       rc == 0 && r.opcode == ISCSI_OP_REJECT && closed_soon(fd), "rc %d", rc);
+	close(fd);
+}
+
+static void case_logout(void)
+{
+	int fd = conn_open(5000);
+	if (fd < 0 || login(fd, macid, secret) < 0) {
+		result("logout", 0, "login failed");
+		return;
+	}
+	struct iscsi_bhs h = {0}, r;
+	uint8_t data[256];
+	h.opcode = ISCSI_OP_LOGOUT;
+	h.immediate = 1;
+	h.flags = ISCSI_FLAG_F;
+	h.itt = ++itt;
+	h.w24 = cmdsn;
+	h.w28 = expstatsn;
+	send_pdu(fd, &h, NULL, 0);
+	int rc = recv_pdu(fd, &r, data, sizeof(data));
+	result("logout", rc == 0 && r.opcode == ISCSI_OP_LOGOUT_RSP && r.b2 == 0 && closed_soon(fd),
+	       "");
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 5) {
+		fprintf(stderr, "usage: iscsi-badclient HOST PORT MACID SECRET\n");
+		return 2;
+	}
+	host = argv[1];
+	port = atoi(argv[2]);
+	macid = argv[3];
+	secret = argv[4];
+	case_login_ok();
+	case_wrong_secret();
+	case_truncated();
+	case_garbage();
+	case_bad_text();
+	case_unknown_key();
+	case_huge_login_segment();
+	case_scsi_before_login();
+	case_ffp();
+	case_logout();
+	case_login_ok();
+	printf("%d failures\n", failures);
+	return failures ? 1 : 0;
+}
