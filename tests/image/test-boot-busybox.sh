@@ -11,11 +11,13 @@
 #  4. install: the image is copied to the VM's own virtio disk with
 #     progress, made bootable (MBR + extlinux), and the VM reboots;
 #  5. the VM then boots from that disk with no network at all, and the
-#     file written in boot 1 is there.
+#     file written in boot 1 is there;
+#  6. the same image as an iSCSI root: tgt with CHAP (user MACID,
+#     password SECRET), iscsistart in the initramfs.
 # timeout: 400
 # shellcheck source=tests/image/lib-image.sh
 . "$(dirname "$0")/lib-image.sh"
-requires qemu-system-x86_64 nbdkit dnsmasq python3 jq
+requires qemu-system-x86_64 nbdkit dnsmasq python3 jq tgtd tgtadm
 
 image_state_new
 fbc image build bb --from busybox >"$T/build.log" 2>&1 || { cat "$T/build.log"; fail "busybox build failed"; }
@@ -149,4 +151,23 @@ cp "$T/boot5.log" "$FB_ARTIFACTS/logs/image-boot5-serial.log" 2>/dev/null
 grep -q "FLEETBOOT-USERSPACE-OK machine=$mid mode=local" "$T/boot5.log" ||
 	{ tail -n 30 "$T/boot5.log"; fail "boot 5: the installed disk did not boot"; }
 grep -q "FLEETBOOT-TEST check /var/fbtest ok" "$T/boot5.log" || fail "boot 5: the installed root lacks the file of boot 1"
-echo "ok: busybox image booted over NBD (persistent, readonly, install, then from disk) and failed clearly on bad input"
+# 6. iSCSI root (LUN 1: tgt's LUN 0 is its controller)
+port=$((20000 + $$ % 10000))
+ip netns exec "$ns" tgtd -f -C "$port" --iscsi portal=10.77.0.1:3260 >"$T/tgtd.log" 2>&1 &
+echo $! >"$T/tgtd.pid"
+kill_at_exit "$T/tgtd.pid"
+tgt() { ip netns exec "$ns" tgtadm -C "$port" --lld iscsi "$@"; }
+wait_for 10 tgt --op show --mode target || fail "tgtd did not start"
+iqn=iqn.2026-11.org.fleetboot:$mid
+tgt --op new --mode target --tid 1 -T "$iqn"
+tgt --op new --mode logicalunit --tid 1 --lun 1 -b "$T/disk.img"
+tgt --op bind --mode target --tid 1 -I ALL
+tgt --op new --mode account --user "$mid" --password "$secret"
+tgt --op bind --mode account --tid 1 --user "$mid"
+extra=()
+boot "$T/boot6.log" "fleetboot.mode=persistent fleetboot.root=iscsi:10.77.0.1:3260:$iqn:1 $common fleetboot.test=check:/var/fbtest:hello-$$ fleetboot.test=poweroff"
+cp "$T/boot6.log" "$FB_ARTIFACTS/logs/image-boot6-serial.log" 2>/dev/null
+grep -q "FLEETBOOT-USERSPACE-OK machine=$mid mode=persistent" "$T/boot6.log" ||
+	{ grep -a fleetboot "$T/boot6.log" | tail -n 20; fail "boot 6: no userspace over iSCSI"; }
+grep -q "FLEETBOOT-TEST check /var/fbtest ok" "$T/boot6.log" || fail "boot 6: iSCSI root lacks the file of boot 1"
+echo "ok: busybox image booted over NBD (persistent, readonly, install, then from disk) and iSCSI, and failed clearly on bad input"
