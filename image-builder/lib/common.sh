@@ -154,6 +154,8 @@ cleanup_work() {
 	exit $rc
 }
 on_signal() {
+	# Stop the step that is running (only our own children, by parent id).
+	pkill -TERM -P $$ 2>/dev/null
 	echo >&2
 	echo "$PROG: interrupted; nothing registered" >&2
 	exit 130

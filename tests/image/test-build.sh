@@ -70,6 +70,17 @@ debugfs -R 'stat /sbin/init' "$(image_dir fromtar 1)/rootfs.img" 2>/dev/null | g
 	fail "tar: owners not kept"
 no_leftovers
 
+# An interrupted build: SIGTERM in the middle registers nothing and
+# leaves no scratch behind.
+"$FB_BIN/fleetboot" -c "$CONF" image build intr --from busybox >"$T/intr.log" 2>&1 &
+bpid=$!
+sleep 3
+kill -TERM "$bpid"
+wait "$bpid" && fail "an interrupted build succeeded"
+grep -q "interrupted; nothing registered" "$T/intr.log" || { cat "$T/intr.log"; fail "no clear message on interrupt"; }
+fbc image show intr >/dev/null 2>&1 && fail "an interrupted build registered 'intr'"
+wait_for 10 no_leftovers || no_leftovers
+
 # Bad input: exit 1, one clear message, nothing registered.
 count_before=$(fbc image list --json | jq length)
 bad() { # WANT ARGS...
