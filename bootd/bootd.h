@@ -68,6 +68,7 @@ struct bootd_client {
 	enum lease_state state;
 	char hostname[FB_NAME_LEN];
 	uint64_t last_pxe_ms; /* monotonic; 0 = never */
+	int script_served;    /* its boot script went out since its last new boot */
 	struct bootd_client *next_mac, *next_ip;
 };
 
@@ -133,6 +134,8 @@ void client_set_ip(struct bootd_state *s, struct bootd_client *cl, struct in_add
 int state_load_leases(struct bootd_state *s, struct fb_db *db);
 /* Which MAC holds ip now (a live lease or a reservation)? 0 or -1. Takes
  * the lock itself. */
+/* The machine's boot script was served: its next PXE DHCP starts a new boot. */
+void state_mark_script_served(struct bootd_state *s, const uint8_t mac[6]);
 int state_mac_of_ip(struct bootd_state *s, struct in_addr ip, uint8_t mac[6]);
 
 /* writer.c: the database thread */

@@ -284,10 +284,17 @@ static void dhcp_event(struct dhcp_in *in, struct bootd_client *cl, int arch, in
 	struct bootd *b = in->b;
 	uint64_t now = fb_loop_now(b->loop);
 	int newboot = 0;
-	if (ipxe && cl && (!cl->last_pxe_ms || now - cl->last_pxe_ms > NEWBOOT_GAP_MS))
-		newboot = 1; /* iPXE in the NIC ROM: its DHCP is the start of a boot */
-	if (cl)
+	/* iPXE in the NIC ROM: its DHCP starts a boot when the previous boot
+	 * already got its script (a reboot), or after a long quiet gap. The
+	 * firmware's own PXE DHCP (ipxe=0) always starts one. */
+	if (ipxe && cl &&
+	    (!cl->last_pxe_ms || cl->script_served || now - cl->last_pxe_ms > NEWBOOT_GAP_MS))
+		newboot = 1;
+	if (cl) {
 		cl->last_pxe_ms = now;
+		if (newboot || !ipxe)
+			cl->script_served = 0;
+	}
 	char mac[FB_MACID_LEN], detail[160];
 	mac_format(in->m.chaddr, mac);
 	snprintf(detail, sizeof(detail), "arch=%d ipxe=%d%s iface=%s", arch, ipxe,

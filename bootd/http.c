@@ -198,6 +198,7 @@ static enum MHD_Result do_script(struct bootd *b, struct MHD_Connection *c, cons
 	struct bootd_image img = *ip;
 	pthread_rwlock_unlock(&b->st.lock);
 	script_machine(&out, &x, &m, &img);
+	state_mark_script_served(&b->st, m.mac);
 	snprintf(detail, sizeof(detail), "image=%s@%d", img.name, img.version);
 	writer_event(b->wr, rt->mac, "ipxe-script", detail);
 	return send_buf(c, &out);

@@ -44,16 +44,16 @@ void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct
 	fb_buf_printf(out,
 	              "#!ipxe\n"
 	              "echo fleetboot: %s booting %s@%d (%s)\n"
-	              "initrd --name initrd.img http://%s:%d/images/%s/%d/initrd.img\n"
 	              "kernel http://%s:%d/images/%s/%d/vmlinuz initrd=initrd.img ip=dhcp "
 	              "fleetboot.server=%s fleetboot.machine=%s fleetboot.mode=%s "
 	              "fleetboot.root=%s fleetboot.secret=%s "
 	              "fleetboot.report=http://%s:%d/boot/%s/stage console=ttyS0 console=tty0%s%s\n"
+	              "initrd --name initrd.img http://%s:%d/images/%s/%d/initrd.img\n"
 	              "boot\n",
 	              m->macid, img->name, img->version, m->mode, x->server, x->http_port,
-	              img->name, img->version, x->server, x->http_port, img->name, img->version,
-	              x->server, m->macid, m->mode, root, m->secret, x->server, x->http_port,
-	              m->macid, img->cmdline[0] ? " " : "", img->cmdline);
+	              img->name, img->version, x->server, m->macid, m->mode, root, m->secret,
+	              x->server, x->http_port, m->macid, img->cmdline[0] ? " " : "", img->cmdline,
+	              x->server, x->http_port, img->name, img->version);
 }
 
 void script_menu(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,

@@ -291,6 +291,15 @@ int state_load_leases(struct bootd_state *s, struct fb_db *db)
 	return rc < 0 ? -1 : 0;
 }
 
+void state_mark_script_served(struct bootd_state *s, const uint8_t mac[6])
+{
+	pthread_rwlock_wrlock(&s->lock);
+	struct bootd_client *c = client_get(s, mac, 0);
+	if (c)
+		c->script_served = 1;
+	pthread_rwlock_unlock(&s->lock);
+}
+
 int state_mac_of_ip(struct bootd_state *s, struct in_addr ip, uint8_t mac[6])
 {
 	int rc = -1;

@@ -133,10 +133,22 @@ out:
 
 /* ---- the counting wrapper the front ends see ---- */
 
+/* Every call holds the disk's io lock shared, so retiring a disk left over
+ * from an earlier boot (retire_stale) waits for calls in flight and later
+ * calls fail instead of touching a closed engine. */
+#define WITH_IO(d, expr)                                                                   \
+	({                                                                                 \
+		int rc_;                                                                   \
+		pthread_rwlock_rdlock(&(d)->io);                                           \
+		rc_ = (d)->dead ? -ESHUTDOWN : (expr);                                     \
+		pthread_rwlock_unlock(&(d)->io);                                           \
+		rc_;                                                                       \
+	})
+
 static int w_read(struct fb_blockdev *bd, void *buf, uint64_t len, uint64_t off)
 {
 	struct sd_disk *d = bd->priv;
-	int rc = d->inner->ops->read(d->inner, buf, len, off);
+	int rc = WITH_IO(d, d->inner->ops->read(d->inner, buf, len, off));
 	if (!rc)
 		__atomic_fetch_add(&d->rd, len, __ATOMIC_RELAXED);
 	return rc;
@@ -146,7 +158,7 @@ static int w_write(struct fb_blockdev *bd, const void *buf, uint64_t len, uint64
                    unsigned flags)
 {
 	struct sd_disk *d = bd->priv;
-	int rc = d->inner->ops->write(d->inner, buf, len, off, flags);
+	int rc = WITH_IO(d, d->inner->ops->write(d->inner, buf, len, off, flags));
 	if (!rc)
 		__atomic_fetch_add(&d->wr, len, __ATOMIC_RELAXED);
 	return rc;
@@ -155,19 +167,19 @@ static int w_write(struct fb_blockdev *bd, const void *buf, uint64_t len, uint64
 static int w_flush(struct fb_blockdev *bd)
 {
 	struct sd_disk *d = bd->priv;
-	return d->inner->ops->flush(d->inner);
+	return WITH_IO(d, d->inner->ops->flush(d->inner));
 }
 
 static int w_trim(struct fb_blockdev *bd, uint64_t len, uint64_t off, unsigned flags)
 {
 	struct sd_disk *d = bd->priv;
-	return d->inner->ops->trim(d->inner, len, off, flags);
+	return WITH_IO(d, d->inner->ops->trim(d->inner, len, off, flags));
 }
 
 static int w_zero(struct fb_blockdev *bd, uint64_t len, uint64_t off, unsigned flags)
 {
 	struct sd_disk *d = bd->priv;
-	return d->inner->ops->zero(d->inner, len, off, flags);
+	return WITH_IO(d, d->inner->ops->zero(d->inner, len, off, flags));
 }
 
 static void w_close(struct fb_blockdev *bd)
@@ -224,6 +236,7 @@ static struct sd_disk *open_locked(struct sd_ctx *ctx, const char *mac, char *wh
 		errno = -rc;
 		return NULL;
 	}
+	fb_db_machine_boot_seq(ctx->db, mac, &boot_seq);
 	if (!m.image[0] || !strcmp(m.image, "menu")) {
 		snprintf(why, whylen, "machine %s has no image assigned", mac);
 		errno = ENOENT;
@@ -252,7 +265,6 @@ static struct sd_disk *open_locked(struct sd_ctx *ctx, const char *mac, char *wh
 
 	ephemeral = !strcmp(m.mode, "ephemeral");
 	sd_overlay_path(&ctx->cfg, mac, path, sizeof(path));
-	fb_db_machine_boot_seq(ctx->db, mac, &boot_seq);
 	have_row = fb_db_overlay_get(ctx->db, mac, &row) == 0;
 
 	if (access(path, F_OK) == 0) {
@@ -372,6 +384,8 @@ wrap:;
 	}
 	d->inner = inner;
 	d->ovl = ovl;
+	d->boot_seq = boot_seq;
+	pthread_rwlock_init(&d->io, NULL);
 	d->bd = *inner;
 	d->bd.ops = &wrap_ops;
 	d->bd.priv = d;
@@ -384,13 +398,47 @@ fail:
 	return NULL;
 }
 
+/*
+ * A machine that starts a new boot while a connection of its previous boot
+ * still holds its disk powered off or reset without disconnecting: that
+ * connection is dead, only TCP does not know it yet. Retire the disk it
+ * holds (flush, close, I/O on it fails from now on) so the new boot gets a
+ * fresh open, with the ephemeral discard that a new boot implies.
+ */
+static void retire_stale(struct sd_ctx *ctx, struct sd_disk *d, int64_t now_seq)
+{
+	pthread_rwlock_wrlock(&d->io);
+	d->inner->ops->flush(d->inner);
+	if (d->ovl)
+		fb_db_overlay_set_bytes(ctx->db, d->mac, (int64_t)cow_ovl_bytes(d->ovl));
+	d->inner->ops->close(d->inner);
+	d->dead = 1;
+	pthread_rwlock_unlock(&d->io);
+	for (struct sd_disk **p = &ctx->disks; *p; p = &(*p)->next)
+		if (*p == d) {
+			*p = d->next;
+			break;
+		}
+	ctx->closed_rd += d->rd;
+	ctx->closed_wr += d->wr;
+	log_info("%s: boot %" PRId64 " started: the connection left from boot %" PRId64
+	         " is stale, its disk is closed",
+	         d->mac, now_seq, d->boot_seq);
+}
+
 struct sd_disk *sd_open(struct sd_ctx *ctx, const char *mac, const char *peer, char *why,
                         size_t whylen)
 {
 	struct sd_disk *d;
+	int64_t boot_seq = 0;
 	pthread_mutex_lock(&ctx->lock);
+	fb_db_machine_boot_seq(ctx->db, mac, &boot_seq);
 	for (d = ctx->disks; d; d = d->next)
 		if (!strcmp(d->mac, mac)) {
+			if (d->boot_seq != boot_seq) {
+				retire_stale(ctx, d, boot_seq);
+				break;
+			}
 			d->refs++;
 			goto out;
 		}
@@ -432,6 +480,13 @@ void sd_release(struct sd_ctx *ctx, struct sd_disk *d)
 		pthread_mutex_unlock(&ctx->lock);
 		return;
 	}
+	if (d->dead) {
+		/* Retired by a newer boot: already closed and unlisted. */
+		pthread_mutex_unlock(&ctx->lock);
+		pthread_rwlock_destroy(&d->io);
+		free(d);
+		return;
+	}
 	for (struct sd_disk **p = &ctx->disks; *p; p = &(*p)->next)
 		if (*p == d) {
 			*p = d->next;
@@ -455,6 +510,7 @@ void sd_release(struct sd_ctx *ctx, struct sd_disk *d)
 		}
 	}
 	pthread_mutex_unlock(&ctx->lock);
+	pthread_rwlock_destroy(&d->io);
 	free(d);
 }
 

@@ -9,6 +9,7 @@
 #define FB_SD_DISK_H
 
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -27,6 +28,9 @@ struct sd_disk {
 	char peer[FB_IP_LEN]; /* address of the first connection */
 	int refs;             /* connections using it (ctx lock) */
 	uint64_t rd, wr;      /* bytes (atomic) */
+	int64_t boot_seq;     /* the machine's boot counter when it was opened */
+	int dead;             /* left over from an earlier boot: I/O fails (io lock) */
+	pthread_rwlock_t io;  /* I/O holds it shared; retiring the disk holds it alone */
 	struct sd_disk *next;
 };
 
