@@ -26,7 +26,7 @@ it_san_check
 
 # tgt side by side (optional: FB_ISCSI_TGT=0 skips it).
 if [ "${FB_ISCSI_TGT:-1}" = 1 ] && command -v tgtd >/dev/null && command -v tgtadm >/dev/null; then
-	cp=$((($$ % 20000) + 20000)) # private control socket: no clash with other tgtd
+	cp=$((($$ % 10000) + 10000)) # private control socket: no clash with other tgtd
 	truncate -s 32M "$T/tgt.img"
 	ip netns exec "$SRV" tgtd -f -C "$cp" --iscsi portal=10.79.1.1:3262 >"$T/tgtd.log" 2>&1 &
 	echo $! >"$T/tgtd.pid"

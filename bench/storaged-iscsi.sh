@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# bench/storaged-iscsi.sh - fleetboot's iSCSI target against tgt (tgtd,
+# rdwr file backing store), same 1 GiB base file content, same run, same
+# client: a small libiscsi load generator (bench/iscsi_bench.c, built
+# here) over TCP inside a private network namespace. Four workloads:
+# 4 KiB random read and write at queue depth 16, 1 MiB sequential read
+# and write at queue depth 4. Then the target's memory per idle session.
+#
+#   FB_BENCH_SECS=8 bash bench/storaged-iscsi.sh
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+: "${FB_BIN:=$top/build/bin}"
+SECS=${FB_BENCH_SECS:-8}
+SIZE=${FB_BENCH_SIZE:-1G}
+NIDLE=${FB_BENCH_SESSIONS:-200}
+
+for c in gcc tgtd tgtadm; do
+	command -v $c >/dev/null || { echo "skip: $c not installed"; exit 0; }
+done
+[ -f /usr/include/iscsi/iscsi.h ] || { echo "skip: libiscsi-dev not installed"; exit 0; }
+[ "$(id -u)" = 0 ] || { echo "skip: needs root (network namespace)"; exit 0; }
+[ -x "$FB_BIN/fleetboot-iscsi-testtarget" ] || { echo "skip: build first (make)"; exit 0; }
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/fbbench.XXXXXX")
+NS=fbib$$
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	sleep 0.3
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+ip netns add "$NS" && ip -n "$NS" link set lo up && ip -n "$NS" addr add 10.79.9.1/32 dev lo || exit 1
+inns() { ip netns exec "$NS" "$@"; }
+
+gcc -std=c11 -D_GNU_SOURCE -O2 -o "$T/iscsi-bench" "$top/bench/iscsi_bench.c" -liscsi || exit 1
+
+MAC=52-54-00-be-00-01
+SEC=bebebebebebebebebebebebebebebebe
+IQN=iqn.2026-11.org.fleetboot:$MAC
+# One base, copied for each target so both start from the same content.
+head -c 64M /dev/urandom >"$T/chunk"
+truncate -s "$SIZE" "$T/base.img"
+dd if="$T/chunk" of="$T/base.img" conv=notrunc status=none
+cp --sparse=always "$T/base.img" "$T/fb.img"
+cp --sparse=always "$T/base.img" "$T/tgt.img"
+
+inns "$FB_BIN/fleetboot-iscsi-testtarget" -l 10.79.9.1 -p 3260 -P "$T/fb.pid" \
+	-m "$MAC:$SEC:$T/fb.img" >"$T/fb.log" 2>&1 &
+pids+=($!)
+cp=$((($$ % 10000) + 10000))
+inns tgtd -f -C "$cp" --iscsi portal=10.79.9.1:3261 >"$T/tgtd.log" 2>&1 &
+pids+=($!)
+tadm() { inns tgtadm -C "$cp" --lld iscsi "$@"; }
+for _ in $(seq 50); do tadm --op show --mode target >/dev/null 2>&1 && break; sleep 0.1; done
+tadm --op new --mode target --tid 1 -T "$IQN" &&
+	tadm --op new --mode logicalunit --tid 1 --lun 1 -b "$T/tgt.img" &&
+	tadm --op bind --mode target --tid 1 -I ALL &&
+	tadm --op new --mode account --user "$MAC" --password "$SEC" &&
+	tadm --op bind --mode account --tid 1 --user "$MAC" || { echo "tgt setup failed"; exit 1; }
+sleep 0.3
+
+FB_URL="iscsi://$MAC%$SEC@10.79.9.1:3260/$IQN/0"
+TGT_URL="iscsi://$MAC%$SEC@10.79.9.1:3261/$IQN/1"
+run() { inns "$T/iscsi-bench" "$@" 2>"$T/err" || { cat "$T/err" >&2; echo "0 0 1"; }; }
+
+printf '%-22s %14s %14s %8s\n' workload "fleetboot" "tgt $(tgtd --version 2>/dev/null | head -n1)" ratio
+for w in "4K randread QD16:randread 4096 16" "4K randwrite QD16:randwrite 4096 16" \
+	"1M seq read QD4:read 1048576 4" "1M seq write QD4:write 1048576 4"; do
+	name=${w%%:*}
+	read -r mode bs qd <<<"${w#*:}"
+	read -r fi fm _ <<<"$(run "$FB_URL" "$mode" "$bs" "$qd" "$SECS")"
+	read -r ti tm _ <<<"$(run "$TGT_URL" "$mode" "$bs" "$qd" "$SECS")"
+	if [ "$bs" = 4096 ]; then
+		a="$fi IOPS" b="$ti IOPS" ratio=$(awk -v x="$fi" -v y="$ti" 'BEGIN {printf "%.2fx", y ? x / y : 0}')
+	else
+		a="$fm MB/s" b="$tm MB/s" ratio=$(awk -v x="$fm" -v y="$tm" 'BEGIN {printf "%.2fx", y ? x / y : 0}')
+	fi
+	printf '%-22s %14s %14s %8s\n' "$name" "$a" "$b" "$ratio"
+done
+
+# Memory per idle logged-in session (fleetboot target only: one process).
+if [ "$NIDLE" -gt 0 ]; then
+	fbpid=$(cat "$T/fb.pid")
+	rss0=$(awk '/VmRSS/ {print $2}' "/proc/$fbpid/status")
+	fd0=$(ls "/proc/$fbpid/fd" | wc -l)
+	for i in $(seq "$NIDLE"); do
+		inns "$T/iscsi-bench" "$FB_URL" randread 4096 1 30 >/dev/null 2>&1 &
+		echo $! >>"$T/idle.pids"
+		# Idle clients: they finish 30 s later; one request in flight is
+		# negligible next to 200 sessions' state.
+	done
+	sleep 3
+	rss1=$(awk '/VmRSS/ {print $2}' "/proc/$fbpid/status")
+	fd1=$(ls "/proc/$fbpid/fd" | wc -l)
+	n=$((fd1 - fd0))
+	echo "sessions: $n logged in; target RSS +$(((rss1 - rss0))) KiB," \
+		"$(awk -v a="$rss0" -v b="$rss1" -v n="$n" 'BEGIN {printf "%.0f", n ? (b - a) / n : 0}') KiB per session, 1 fd per session"
+	xargs -r kill <"$T/idle.pids" 2>/dev/null
+fi
