@@ -159,6 +159,13 @@ static int hexbytes(const char *v, uint8_t *out, size_t max)
 	return iscsi_val_binary(v, out, max);
 }
 
+/* The last login response's text, for checks. */
+static uint8_t last_text[8192];
+static size_t last_text_len;
+/* Negotiate as iPXE does (InitialR2T=Yes, ImmediateData=No, 8 KiB PDUs)
+ * instead of like open-iscsi. */
+static int ipxe_keys;
+
 /* Full login with CHAP. Returns 0 when in full feature phase. */
 static int login(int fd, const char *user, const char *pass)
 {
@@ -208,16 +215,33 @@ static int login(int fd, const char *user, const char *pass)
 		return -1;
 	iscsi_text_add(&t, "HeaderDigest", "None");
 	iscsi_text_add(&t, "DataDigest", "None");
-	iscsi_text_add(&t, "ImmediateData", "Yes");
-	iscsi_text_add(&t, "InitialR2T", "No");
-	iscsi_text_add(&t, "MaxRecvDataSegmentLength", "65536");
-	iscsi_text_add(&t, "FirstBurstLength", "65536");
-	iscsi_text_add(&t, "MaxBurstLength", "262144");
+	if (ipxe_keys) { /* what iPXE sends */
+		iscsi_text_add(&t, "MaxConnections", "1");
+		iscsi_text_add(&t, "InitialR2T", "Yes");
+		iscsi_text_add(&t, "ImmediateData", "No");
+		iscsi_text_add(&t, "MaxRecvDataSegmentLength", "8192");
+		iscsi_text_add(&t, "MaxBurstLength", "262144");
+		iscsi_text_add(&t, "FirstBurstLength", "65536");
+		iscsi_text_add(&t, "DefaultTime2Wait", "0");
+		iscsi_text_add(&t, "DefaultTime2Retain", "0");
+		iscsi_text_add(&t, "MaxOutstandingR2T", "1");
+		iscsi_text_add(&t, "DataPDUInOrder", "Yes");
+		iscsi_text_add(&t, "DataSequenceInOrder", "Yes");
+		iscsi_text_add(&t, "ErrorRecoveryLevel", "0");
+	} else {
+		iscsi_text_add(&t, "ImmediateData", "Yes");
+		iscsi_text_add(&t, "InitialR2T", "No");
+		iscsi_text_add(&t, "MaxRecvDataSegmentLength", "65536");
+		iscsi_text_add(&t, "FirstBurstLength", "65536");
+		iscsi_text_add(&t, "MaxBurstLength", "262144");
+	}
 	login_hdr(&h, 1, 3, 1);
 	send_pdu(fd, &h, t.data, t.len);
 	fb_buf_reset(&t);
 	if (recv_pdu(fd, &h, data, sizeof(data)) || h.w36 >> 16 || !(h.flags & ISCSI_FLAG_T))
 		return -1;
+	last_text_len = h.dlen < sizeof(last_text) ? h.dlen : sizeof(last_text);
+	memcpy(last_text, data, last_text_len);
 	return 0;
 }
 
@@ -572,6 +596,105 @@ static void case_logout(void)
 	close(fd);
 }
 
+/* iPXE's way: no immediate or unsolicited data, every write by R2T,
+ * 8 KiB data segments both ways. */
+static void case_ipxe(void)
+{
+	int fd = conn_open(5000);
+	ipxe_keys = 1;
+	int ok = fd >= 0 && login(fd, macid, secret) == 0;
+	ipxe_keys = 0;
+	if (!ok) {
+		result("iPXE-style login", 0, "");
+		close(fd);
+		return;
+	}
+	const char *ir = find_key(last_text, last_text_len, "InitialR2T");
+	const char *id = find_key(last_text, last_text_len, "ImmediateData");
+	const char *mr = find_key(last_text, last_text_len, "MaxRecvDataSegmentLength");
+	const char *ob = find_key(last_text, last_text_len, "MaxOutstandingR2T");
+	result("iPXE keys negotiated",
+	       ir && !strcmp(ir, "Yes") && id && !strcmp(id, "No") && mr && ob && !strcmp(ob, "1"),
+	       "InitialR2T=%s ImmediateData=%s", ir ? ir : "?", id ? id : "?");
+
+	/* WRITE 16 of 512 KiB at LBA 64: two R2Ts of at most 256 KiB. */
+	enum { LEN = 512 * 1024, LBA = 64 };
+	static uint8_t pat[LEN], back[LEN];
+	for (size_t i = 0; i < LEN; i++)
+		pat[i] = (uint8_t)(i * 7 + i / 4096);
+	uint8_t cdb[16] = {0x8a};
+	cdb[9] = LBA;
+	cdb[12] = (LEN / 512) >> 8;
+	cdb[13] = (LEN / 512) & 0xff;
+	struct iscsi_bhs h = {0}, r;
+	h.opcode = ISCSI_OP_SCSI_CMD;
+	h.flags = ISCSI_FLAG_F | ISCSI_CMD_W;
+	h.itt = ++itt;
+	h.w20 = LEN;
+	h.w24 = cmdsn++;
+	h.w28 = expstatsn;
+	uint8_t raw[ISCSI_BHS_LEN], seg[9000];
+	iscsi_bhs_build(&h, raw);
+	memcpy(raw + 32, cdb, 16);
+	send_all(fd, raw, sizeof(raw));
+	int r2ts = 0, bad = 0, rc;
+	for (;;) {
+		rc = recv_pdu(fd, &r, seg, sizeof(seg));
+		if (rc || r.opcode != ISCSI_OP_R2T)
+			break;
+		uint32_t off = r.w40, len = r.w44;
+		if (r.w36 != (uint32_t)r2ts || len > 262144 || off + len > LEN)
+			bad = 1;
+		r2ts++;
+		uint32_t sn = 0;
+		for (uint32_t o = 0; o < len && !bad; o += 8192, sn++) {
+			uint32_t n = len - o < 8192 ? len - o : 8192;
+			struct iscsi_bhs d = {0};
+			d.opcode = ISCSI_OP_DATA_OUT;
+			d.flags = o + n == len ? ISCSI_FLAG_F : 0;
+			d.itt = h.itt;
+			d.w20 = r.w20; /* the R2T's TTT */
+			d.w28 = expstatsn;
+			d.w36 = sn;
+			d.w40 = off + o;
+			send_pdu(fd, &d, pat + off + o, n);
+		}
+	}
+	result("write by R2T only",
+	       rc == 0 && r.opcode == ISCSI_OP_SCSI_RSP && r.b3 == 0 && r2ts == 2 && !bad,
+	       "%d R2Ts, status %u", r2ts, r.b3);
+
+	/* READ 16 of the same: Data-In in segments of at most 8 KiB. */
+	cdb[0] = 0x88;
+	uint32_t din;
+	int pdus = 0;
+	h.opcode = ISCSI_OP_SCSI_CMD;
+	h.flags = ISCSI_FLAG_F | ISCSI_CMD_R;
+	h.itt = ++itt;
+	h.w24 = cmdsn++;
+	iscsi_bhs_build(&h, raw);
+	memcpy(raw + 32, cdb, 16);
+	send_all(fd, raw, sizeof(raw));
+	din = 0;
+	for (;;) {
+		rc = recv_pdu(fd, &r, seg, sizeof(seg));
+		if (rc || r.opcode != ISCSI_OP_DATA_IN)
+			break;
+		if (r.dlen > 8192 || r.w36 != (uint32_t)pdus || r.w40 + r.dlen > LEN)
+			bad = 1;
+		else
+			memcpy(back + r.w40, seg, r.dlen);
+		pdus++;
+		din += r.dlen;
+		if (r.flags & ISCSI_DATA_S)
+			break;
+	}
+	result("read in 8 KiB Data-In PDUs",
+	       rc == 0 && !bad && din == LEN && pdus == LEN / 8192 && !memcmp(pat, back, LEN),
+	       "%d PDUs, %u bytes", pdus, din);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 5) {
@@ -591,6 +714,7 @@ int main(int argc, char **argv)
 	case_huge_login_segment();
 	case_scsi_before_login();
 	case_ffp();
+	case_ipxe();
 	case_logout();
 	case_login_ok();
 	printf("%d failures\n", failures);
