@@ -119,3 +119,32 @@ lab_events() { # CONF MAC
 	"$FB_BIN/fleetboot" -c "$1" events --machine "$2" --json |
 		sed -n 's/.*"stage": *"\([^"]*\)".*/\1/p' | tr '\n' ' '
 }
+
+# lab_boot NAME MAC TAP LOG FW SECS [qemu args]: boot a client once and wait
+# until it powers off (the image's fleetboot.test=poweroff); fails the test
+# if it does not, or never reaches userspace.
+lab_boot() {
+	local name=$1 mac=$2 tap=$3 log=$4 fw=$5 secs=$6
+	shift 6
+	lab_qemu "$name" "$mac" "$tap" "$log" "$fw" "$@"
+	local pid
+	pid=$(cat "$LAB_DIR/$name.pid")
+	wait_for "$secs" sh -c "! kill -0 $pid 2>/dev/null" ||
+		fail "$name did not power off in $secs s: $(tail -c 3000 "$log")"
+	grep -aq 'FLEETBOOT-USERSPACE-OK' "$log" ||
+		fail "$name never reached userspace: $(tail -c 3000 "$log")"
+}
+
+# lab_image NAME CMDLINE: build the busybox image NAME with a command line.
+lab_image() {
+	fb image build "$1" --from busybox --cmdline "$2" >"$LAB_DIR/build-$1.log" 2>&1 ||
+		fail "image build: $(tail -n 20 "$LAB_DIR/build-$1.log")"
+}
+
+# lab_assert_events CONF MAC REGEX: the recorded stages match REGEX.
+lab_assert_events() {
+	local got
+	got=$(lab_events "$1" "$2")
+	echo "$2 events: $got"
+	echo "$got" | grep -Eq "$3" || fail "boot events of $2 do not match '$3': $got"
+}
