@@ -11,16 +11,17 @@
 
 #include "storaged/cow.h"
 
-#define COW_MAGIC       "FBCOWOV1"
-#define COW_VERSION     1
-#define COW_HDR_SIZE    4096u
-#define COW_HDR_CRC_OFF 160u  /* crc32c of bytes [0, 160) lives here */
-#define COW_PAGE        4096u /* one map page slot */
-#define COW_PAGE_HDR    32u
-#define COW_PAGE_MAGIC  0x504d4246u               /* "FBMP" little-endian */
-#define COW_PER_CHUNK   (COW_PAGE - COW_PAGE_HDR) /* clusters per map chunk: 4064 */
-#define COW_DATA_ALIGN  (1u << 20)
-#define COW_STRIPES     64
+#define COW_MAGIC        "FBCOWOV1"
+#define COW_VERSION      1
+#define COW_HDR_SIZE     4096u
+#define COW_HDR_CRC_OFF  160u  /* crc32c of bytes [0, 160) lives here */
+#define COW_PAGE         4096u /* one map page slot */
+#define COW_PAGE_HDR     32u
+#define COW_PAGE_MAGIC   0x504d4246u               /* "FBMP" little-endian */
+#define COW_PER_CHUNK    (COW_PAGE - COW_PAGE_HDR) /* clusters per map chunk: 4064 */
+#define COW_DATA_ALIGN   (1u << 20)
+#define COW_STRIPES      256
+#define COW_STRIPE_SHIFT 4 /* 16 clusters (64 KiB) share a lock stripe */
 
 struct cow_chunk {
 	uint64_t seq;  /* seq of the current on-disk copy (0 = none) */
@@ -37,7 +38,7 @@ struct cow_ovl {
 	uint8_t *state;                       /* enum cow_state per cluster (atomic bytes) */
 	struct cow_chunk *chunks;             /* h.nchunks of them */
 	uint64_t seq;                         /* highest map page seq written or seen */
-	pthread_mutex_t stripes[COW_STRIPES]; /* writers of cluster c hold c % 64 */
+	pthread_mutex_t stripes[COW_STRIPES]; /* writers of cluster c hold (c >> 4) % 256 */
 	pthread_mutex_t flush_lock;           /* one flush at a time */
 	uint64_t n_data;                      /* COW_DATA clusters (atomic) */
 	uint64_t wgen;                        /* bumped by every change (atomic) */

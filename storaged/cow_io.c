@@ -26,28 +26,41 @@
 
 /* ---- lock stripes ---- */
 
-static uint64_t stripe_mask(uint64_t c0, uint64_t c1)
+/*
+ * Clusters are grouped 16 to a unit (64 KiB) and units hashed onto 256
+ * mutexes, so a 1 MiB write takes 16 locks and writers of different
+ * regions run in parallel. Locks are always taken in ascending index
+ * order, so two writers never deadlock.
+ */
+struct stripe_range {
+	unsigned a, b; /* first and last stripe index */
+	int all;       /* every stripe */
+};
+
+static struct stripe_range stripe_range(uint64_t c0, uint64_t c1)
 {
-	if (c1 - c0 + 1 >= COW_STRIPES)
-		return ~0ull;
-	uint64_t m = 0;
-	for (uint64_t c = c0; c <= c1; c++)
-		m |= 1ull << (c % COW_STRIPES);
-	return m;
+	uint64_t u0 = c0 >> COW_STRIPE_SHIFT, u1 = c1 >> COW_STRIPE_SHIFT;
+	struct stripe_range r = {(unsigned)(u0 % COW_STRIPES), (unsigned)(u1 % COW_STRIPES), 0};
+	r.all = u1 - u0 + 1 >= COW_STRIPES;
+	return r;
 }
 
-/* Always ascending stripe order, so two writers never deadlock. */
-static void lock_stripes(struct cow_ovl *o, uint64_t m)
+static void lock_stripes(struct cow_ovl *o, struct stripe_range r)
 {
-	for (int i = 0; i < COW_STRIPES; i++)
-		if (m & (1ull << i))
-			pthread_mutex_lock(&o->stripes[i]);
+	if (r.all || r.a > r.b) { /* everything, or a range that wraps */
+		for (unsigned i = 0; i < COW_STRIPES; i++)
+			if (r.all || i <= r.b || i >= r.a)
+				pthread_mutex_lock(&o->stripes[i]);
+		return;
+	}
+	for (unsigned i = r.a; i <= r.b; i++)
+		pthread_mutex_lock(&o->stripes[i]);
 }
 
-static void unlock_stripes(struct cow_ovl *o, uint64_t m)
+static void unlock_stripes(struct cow_ovl *o, struct stripe_range r)
 {
-	for (int i = COW_STRIPES - 1; i >= 0; i--)
-		if (m & (1ull << i))
+	for (unsigned i = 0; i < COW_STRIPES; i++)
+		if (r.all || (r.a <= r.b ? i >= r.a && i <= r.b : i <= r.b || i >= r.a))
 			pthread_mutex_unlock(&o->stripes[i]);
 }
 
@@ -144,7 +157,8 @@ static int write_partial(struct cow_ovl *o, uint64_t c, uint64_t from, uint64_t 
 int cow_ovl_write(struct cow_ovl *o, const void *buf, uint64_t len, uint64_t off, unsigned flags)
 {
 	const uint8_t *src = buf;
-	uint64_t end = off + len, c0, c1, hc, tc, m;
+	uint64_t end = off + len, c0, c1, hc, tc;
+	struct stripe_range m;
 	int rc = 0;
 
 	if (o->rdonly)
@@ -155,7 +169,7 @@ int cow_ovl_write(struct cow_ovl *o, const void *buf, uint64_t len, uint64_t off
 		return 0;
 	c0 = off >> SHIFT;
 	c1 = (end - 1) >> SHIFT;
-	m = stripe_mask(c0, c1);
+	m = stripe_range(c0, c1);
 	lock_stripes(o, m);
 	hc = c0;
 	tc = c1 + 1;
@@ -195,7 +209,8 @@ out:
 
 int cow_ovl_zero(struct cow_ovl *o, uint64_t len, uint64_t off, unsigned flags)
 {
-	uint64_t end = off + len, c0, c1, hc, tc, m;
+	uint64_t end = off + len, c0, c1, hc, tc;
+	struct stripe_range m;
 	int rc = 0;
 
 	if (o->rdonly)
@@ -206,7 +221,7 @@ int cow_ovl_zero(struct cow_ovl *o, uint64_t len, uint64_t off, unsigned flags)
 		return 0;
 	c0 = off >> SHIFT;
 	c1 = (end - 1) >> SHIFT;
-	m = stripe_mask(c0, c1);
+	m = stripe_range(c0, c1);
 	lock_stripes(o, m);
 	hc = c0;
 	tc = c1 + 1;
