@@ -113,8 +113,10 @@ int sd_authorize(struct sd_ctx *ctx, const char *mac, const char *secret, const 
 	}
 	if (peer && ctx->cfg.require_lease_ip) {
 		int ok = m.ip[0] && !strcmp(m.ip, peer);
+		/* A lease counts while it is current and not given back. */
 		if (!ok && fb_db_lease_get(ctx->db, mac, &l) == 0 && !strcmp(l.ip, peer) &&
-		    strcmp(l.state, "released") && strcmp(l.state, "declined"))
+		    l.expires >= fb_now() && strcmp(l.state, "released") &&
+		    strcmp(l.state, "declined"))
 			ok = 1;
 		if (!ok) {
 			snprintf(why, whylen,
@@ -136,13 +138,13 @@ out:
 /* Every call holds the disk's io lock shared, so retiring a disk left over
  * from an earlier boot (retire_stale) waits for calls in flight and later
  * calls fail instead of touching a closed engine. */
-#define WITH_IO(d, expr)                                                                   \
-	({                                                                                 \
-		int rc_;                                                                   \
-		pthread_rwlock_rdlock(&(d)->io);                                           \
-		rc_ = (d)->dead ? -ESHUTDOWN : (expr);                                     \
-		pthread_rwlock_unlock(&(d)->io);                                           \
-		rc_;                                                                       \
+#define WITH_IO(d, expr)                                                                           \
+	({                                                                                         \
+		int rc_;                                                                           \
+		pthread_rwlock_rdlock(&(d)->io);                                                   \
+		rc_ = (d)->dead ? -ESHUTDOWN : (expr);                                             \
+		pthread_rwlock_unlock(&(d)->io);                                                   \
+		rc_;                                                                               \
 	})
 
 static int w_read(struct fb_blockdev *bd, void *buf, uint64_t len, uint64_t off)

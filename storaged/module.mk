@@ -56,8 +56,8 @@ $(B)/bin/fleetboot: PKG_LIBS := $(COW_LIB) $(DB_LIB) $(LIBFB) $(PKG_LIBS)
 storaged: $(B)/bin/fleetboot-storaged $(B)/bin/nbdkit-fleetboot-plugin.so
 
 # Test helpers of tests/storaged/.
-SD_TEST_TOOLS := $(B)/tests/storaged/sd-newboot
+SD_TEST_TOOLS := $(B)/tests/storaged/sd-dbtool
 all: $(SD_TEST_TOOLS)
-$(B)/tests/storaged/sd-newboot: $(B)/tests/storaged/sd_newboot.o $(DB_LIB) $(LIBFB)
+$(B)/tests/storaged/sd-dbtool: $(B)/tests/storaged/sd_dbtool.o $(DB_LIB) $(LIBFB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread

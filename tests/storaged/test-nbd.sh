@@ -21,6 +21,9 @@ sd_net 2 10.77.2.12
 sd_net 3 10.77.3.13
 sd_net 4 10.77.4.14
 sd_net 5 10.77.5.99 # an address no machine holds
+L=52-54-00-aa-00-06 # no reserved address: allowed by its lease only
+fb machine add $L --image base --mode persistent >/dev/null || fail "add L"
+sd_net 6 10.77.6.16
 sd_start
 
 base_sha=$(sha256sum <"$T/state/images/base/1/rootfs.img" | cut -d' ' -f1)
@@ -80,6 +83,13 @@ in_client 1 nbdinfo "nbd://10.77.1.1:10809/52-54-00-ff-ff-ff.0123456789abcdef012
 	>/dev/null 2>&1 && fail "unknown machine accepted"
 grep -q "unknown machine 52-54-00-ff-ff-ff" "$SD_LOG" || fail "unknown machine not logged"
 
+in_client 6 nbdinfo "$(sd_uri 6 $L)" >/dev/null 2>&1 && fail "L served without a lease"
+grep -q "peer 10.77.6.16 is not machine $L's" "$SD_LOG" || fail "L without lease not logged"
+"$SD_TOOLS/sd-dbtool" "$T/state" lease $L 10.77.6.16 600 || fail "lease L"
+in_client 6 nbdinfo --size "$(sd_uri 6 $L)" >/dev/null || fail "L refused despite its lease"
+"$SD_TOOLS/sd-dbtool" "$T/state" lease $L 10.77.6.16 -10 || fail "expire L"
+in_client 6 nbdinfo "$(sd_uri 6 $L)" >/dev/null 2>&1 && fail "L served on an expired lease"
+
 echo "== readonly mode refuses writes"
 info=$(in_client 4 nbdinfo --json "$(sd_uri 4 $R)") || fail "nbdinfo R"
 echo "$info" | grep -q '"is_read_only": true' || fail "R not read-only"
@@ -105,7 +115,7 @@ in_client 3 qemu-io -f raw -c 'write -P 0x77 0 64k' -c flush "$(sd_uri 3 $E)" >/
 	fail "write E"
 in_client 3 qemu-io -f raw -c 'read -P 0x77 0 64k' "$(sd_uri 3 $E)" | grep -q "verification failed" &&
 	fail "E lost data within one boot"
-"$SD_TOOLS/sd-newboot" "$T/state" $E >/dev/null || fail "sd-newboot"
+"$SD_TOOLS/sd-dbtool" "$T/state" newboot $E >/dev/null || fail "sd-dbtool"
 in_client 3 nbdcopy "$(sd_uri 3 $E)" "$T/out-E.img" || fail "nbdcopy E"
 cmp "$T/out-E.img" "$T/base.img" || fail "E's overlay not discarded at the new boot"
 grep -q "$E: discarding overlay (ephemeral, new boot)" "$SD_LOG" || fail "discard not logged"
@@ -149,5 +159,6 @@ wait_for 12 bash -c "fb status --json 2>/dev/null | grep -q storaged.nbd.connect
 	fb status --json | grep -q "storaged" || fail "no storaged status"
 
 echo "== no sanitizer reports"
-grep -E "ERROR: AddressSanitizer|runtime error:" "$SD_LOG" && fail "sanitizer report in the log"
+sd_stop
+grep -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$SD_LOG" && fail "sanitizer report in the log"
 echo "all NBD checks passed"
