@@ -32,6 +32,9 @@
 #define ISCSI_CMD_WINDOW       64u         /* MaxCmdSN - ExpCmdSN + 1 */
 #define ISCSI_MAX_PENDING      64          /* out-of-order commands held */
 #define ISCSI_RX_BUF           65536u
+#define ISCSI_OUT_LIMIT        (32u << 20) /* queued output that pauses input */
+#define ISCSI_COLLECT_LIMIT    (64u << 20) /* write data gathered at once */
+#define ISCSI_LOGIN_TIMEOUT_MS 30000u      /* connect to full feature phase */
 
 /* Operational parameters of a session after negotiation. */
 struct iscsi_params {
@@ -69,8 +72,10 @@ struct iscsi_task {
 	uint32_t datasn;      /* next expected DataSN in this sequence */
 	int r2t_active;
 	uint32_t r2t_ttt, r2t_off, r2t_len, r2tsn;
+	uint32_t acct;       /* bytes counted in conn->task_bytes */
+	uint32_t collecting; /* bytes counted in conn->collect_bytes */
 	/* A response decided before execution (bad LUN, oversize, bad data). */
-	int early_status;
+	int early_status; /* SCSI status to answer with, without running */
 	uint8_t early_key, early_asc, early_ascq;
 };
 
@@ -94,10 +99,13 @@ struct iscsi_conn {
 	pthread_mutex_t lock; /* guards the fields down to `tasks` */
 	int refs;             /* network thread + one per queued task */
 	int dead;             /* socket shut down: drop output */
-	int epollout;         /* EPOLLOUT currently requested */
+	uint32_t ev_mask;     /* epoll events currently requested */
+	int rx_paused;        /* too much output queued: input paused */
+	int want_input;       /* input resumed: the network thread reads */
 	int want_close;       /* close when the network thread sees it */
 	struct iscsi_out *oh, *ot;
 	size_t out_bytes;
+	uint64_t task_bytes;      /* data buffers tasks may hold (see acct) */
 	uint32_t statsn;          /* next StatSN */
 	uint32_t expcmdsn;        /* next expected CmdSN */
 	struct iscsi_task *tasks; /* tasks not yet answered */
@@ -111,7 +119,8 @@ struct iscsi_conn {
 	uint8_t *body; /* AHS + data + padding, plus one NUL */
 	size_t body_len, body_got;
 
-	int closed; /* conn_close ran (network thread) */
+	int closed;       /* conn_close ran (network thread) */
+	uint64_t born_ms; /* accepted at (monotonic), for the login timeout */
 	enum iscsi_phase phase;
 	int discovery; /* SessionType=Discovery */
 	/* Login state. */
@@ -134,6 +143,7 @@ struct iscsi_conn {
 	struct iscsi_held *held; /* commands beyond ExpCmdSN */
 	int nheld;
 	uint32_t next_ttt;
+	uint64_t collect_bytes; /* write buffers still gathering data */
 	struct fb_blockdev *bd; /* from backend->open */
 	struct scsi_lu lu;
 	int lu_ok;
@@ -164,6 +174,8 @@ struct fb_iscsi_target {
 /* Queue a built PDU (or several) for sending; takes conn->lock itself
  * unless locked says the caller holds it. */
 void iscsi_conn_send(struct iscsi_conn *c, struct iscsi_out *o, int locked);
+/* Re-evaluate paused input after tasks went away; conn->lock held. */
+void iscsi_conn_kick(struct iscsi_conn *c);
 struct iscsi_out *iscsi_out_new(size_t len);
 void iscsi_conn_unref(struct iscsi_conn *c);
 void iscsi_queue_task(struct iscsi_task *task);

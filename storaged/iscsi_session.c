@@ -79,6 +79,7 @@ static void unlink_task(struct iscsi_conn *c, struct iscsi_task *task)
 	for (struct iscsi_task **pp = &c->tasks; *pp; pp = &(*pp)->next) {
 		if (*pp == task) {
 			*pp = task->next;
+			c->task_bytes -= task->acct;
 			return;
 		}
 	}
@@ -93,7 +94,7 @@ static void free_task(struct iscsi_task *task)
 /* Answer a task without running it (queued so it keeps its order). */
 static void fail_task(struct iscsi_task *task, uint8_t key, uint8_t asc, uint8_t ascq)
 {
-	task->early_status = 1;
+	task->early_status = SCSI_STATUS_CHECK_CONDITION;
 	task->early_key = key;
 	task->early_asc = asc;
 	task->early_ascq = ascq;
@@ -167,11 +168,20 @@ static void scsi_cmd(struct iscsi_conn *c, const struct iscsi_bhs *h, const uint
 		fail_task(task, SCSI_SENSE_ILLEGAL_REQUEST, 0x24, 0x00);
 		return;
 	}
+	if (c->collect_bytes + task->edtl > ISCSI_COLLECT_LIMIT) {
+		/* Too much write data being gathered at once: TASK SET FULL,
+		 * the initiator retries later. */
+		task->early_status = SCSI_STATUS_TASK_SET_FULL;
+		iscsi_queue_task(task);
+		return;
+	}
 	task->data = malloc(task->edtl ? task->edtl : 1);
 	if (!task->data) {
 		fail_task(task, SCSI_SENSE_HARDWARE_ERROR, 0x55, 0x03);
 		return;
 	}
+	task->collecting = task->edtl;
+	c->collect_bytes += task->edtl;
 	if (dlen && !c->p.immediate_data) {
 		fail_task(task, SCSI_SENSE_ABORTED_COMMAND, 0x4b, 0x00); /* data phase error */
 		return;
@@ -251,6 +261,7 @@ static void abort_locked(struct iscsi_conn *c, struct iscsi_task *task)
 {
 	task->aborted = 1;
 	if (task->state == TASK_COLLECT) {
+		c->collect_bytes -= task->collecting;
 		unlink_task(c, task);
 		free_task(task);
 	}
@@ -480,8 +491,10 @@ void iscsi_task_run(struct iscsi_task *task)
 	pthread_mutex_unlock(&c->lock);
 	if (skip) {
 		/* fall through to the unlink below without running */
-	} else if (task->early_status) {
+	} else if (task->early_status == SCSI_STATUS_CHECK_CONDITION) {
 		scsi_set_sense(&r, task->early_key, task->early_asc, task->early_ascq);
+	} else if (task->early_status) {
+		r.status = (uint8_t)task->early_status;
 	} else {
 		r.cdb = task->cdb;
 		r.out = task->data;
@@ -570,6 +583,7 @@ void iscsi_task_run(struct iscsi_task *task)
 			unlink_task(c, task);
 			if (task->aborted || c->dead) {
 				free(o);
+				iscsi_conn_kick(c);
 			} else {
 				iscsi_stamp(c, o->data + last_hdr, 1);
 				iscsi_conn_send(c, o, 1);
@@ -583,6 +597,7 @@ void iscsi_task_run(struct iscsi_task *task)
 		 * will time out and abort; the daemon goes on). */
 		pthread_mutex_lock(&c->lock);
 		unlink_task(c, task);
+		iscsi_conn_kick(c);
 		pthread_mutex_unlock(&c->lock);
 	}
 	free(r.in);

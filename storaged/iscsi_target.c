@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "storaged/iscsi_int.h"
+#include "util.h"
 
 #define TAG_LISTEN ((void *)1)
 #define TAG_EVENT  ((void *)2)
@@ -106,18 +107,33 @@ static void flush_locked(struct iscsi_conn *c)
 			free(o);
 		}
 	}
-	int need = c->oh != NULL && !c->dead;
-	if (need != c->epollout && !c->dead) {
-		struct epoll_event ev = {.events = EPOLLIN | (need ? EPOLLOUT : 0), .data.ptr = c};
-		if (epoll_ctl(c->t->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
-			c->epollout = need;
+	int wake = c->want_close;
+	if (c->rx_paused && c->out_bytes + c->task_bytes < ISCSI_OUT_LIMIT / 2) {
+		/* The initiator caught up: read again. Data may already sit in
+		 * the staging buffer, so the network thread is told directly. */
+		c->rx_paused = 0;
+		c->want_input = 1;
+		wake = 1;
 	}
-	if (c->want_close) {
-		/* Wake the network thread: it closes connections. */
+	uint32_t ev = (c->rx_paused ? 0 : EPOLLIN) | (c->oh ? EPOLLOUT : 0);
+	if (ev != c->ev_mask && !c->dead) {
+		struct epoll_event e = {.events = ev, .data.ptr = c};
+		if (epoll_ctl(c->t->epfd, EPOLL_CTL_MOD, c->fd, &e) == 0)
+			c->ev_mask = ev;
+	}
+	if (wake) {
+		/* Wake the network thread: it closes connections and resumes
+		 * paused input. */
 		uint64_t one = 1;
 		ssize_t r = write(c->t->evfd, &one, sizeof(one));
 		(void)r;
 	}
+}
+
+void iscsi_conn_kick(struct iscsi_conn *c)
+{
+	if (c->rx_paused && !c->dead)
+		flush_locked(c);
 }
 
 void iscsi_conn_send(struct iscsi_conn *c, struct iscsi_out *o, int locked)
@@ -217,6 +233,8 @@ static void accept_all(struct fb_iscsi_target *t)
 		pthread_mutex_init(&c->lock, NULL);
 		c->refs = 1;
 		c->next_ttt = 1;
+		c->ev_mask = EPOLLIN;
+		c->born_ms = fb_mono_ms();
 		c->p.max_send_dsl = 8192;
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
 		if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -254,10 +272,26 @@ static int dispatch(struct iscsi_conn *c)
 	return -1;
 }
 
+/* Stop reading while too much output waits for the initiator (one that
+ * sends commands but never reads replies must not grow our memory). */
+static int input_paused(struct iscsi_conn *c)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->out_bytes + c->task_bytes > ISCSI_OUT_LIMIT && !c->dead) {
+		c->rx_paused = 1;
+		flush_locked(c);
+	}
+	int p = c->rx_paused;
+	pthread_mutex_unlock(&c->lock);
+	return p;
+}
+
 /* Read and process whatever the socket holds (network thread). */
 static void conn_input(struct iscsi_conn *c)
 {
 	for (;;) {
+		if (c->hdr_got == 0 && input_paused(c))
+			return;
 		if (c->rb_start == c->rb_end) {
 			c->rb_start = c->rb_end = 0;
 			ssize_t n = read(c->fd, c->rb, ISCSI_RX_BUF);
@@ -343,16 +377,28 @@ static void conn_input(struct iscsi_conn *c)
 	}
 }
 
-static void close_wanted(struct fb_iscsi_target *t)
+/* Connections that asked for the network thread's attention: to be
+ * closed, to resume input, or stuck in login too long. */
+static void sweep(struct fb_iscsi_target *t, int timeouts)
 {
+	uint64_t now = timeouts ? fb_mono_ms() : 0;
 	struct iscsi_conn *c = t->conns;
 	while (c) {
 		struct iscsi_conn *next = c->next;
 		pthread_mutex_lock(&c->lock);
-		int w = c->want_close;
+		int w = c->want_close, in = c->want_input;
+		c->want_input = 0;
 		pthread_mutex_unlock(&c->lock);
+		if (!w && timeouts && c->phase == PH_LOGIN &&
+		    now - c->born_ms > ISCSI_LOGIN_TIMEOUT_MS) {
+			log_warnx("%s: login not completed in %u s; closing", c->peer_str,
+			          ISCSI_LOGIN_TIMEOUT_MS / 1000);
+			w = 1;
+		}
 		if (w)
 			conn_close(c);
+		else if (in)
+			conn_input(c);
 		c = next;
 	}
 }
@@ -361,8 +407,9 @@ static void *net_main(void *arg)
 {
 	struct fb_iscsi_target *t = arg;
 	struct epoll_event evs[64];
+	uint64_t last_sweep = fb_mono_ms();
 	while (!t->stopping) {
-		int n = epoll_wait(t->epfd, evs, 64, -1);
+		int n = epoll_wait(t->epfd, evs, 64, 1000);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -392,8 +439,12 @@ static void *net_main(void *arg)
 			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 				conn_input(c);
 		}
-		if (wake)
-			close_wanted(t);
+		uint64_t now = fb_mono_ms();
+		int timeouts = now - last_sweep >= 1000;
+		if (timeouts)
+			last_sweep = now;
+		if (wake || timeouts)
+			sweep(t, timeouts);
 	}
 	while (t->conns)
 		conn_close(t->conns);
@@ -403,10 +454,19 @@ static void *net_main(void *arg)
 void iscsi_queue_task(struct iscsi_task *task)
 {
 	struct fb_iscsi_target *t = task->c->t;
-	pthread_mutex_lock(&task->c->lock);
-	task->c->refs++;
+	struct iscsi_conn *c = task->c;
+	/* Its write buffer is complete (network thread only: no lock). */
+	c->collect_bytes -= task->collecting;
+	task->collecting = 0;
+	/* Memory the task holds while queued and running, so the network
+	 * thread stops reading when too much is outstanding. */
+	uint32_t cap = (task->flags & ISCSI_CMD_W) ? ISCSI_MAX_EDTL : SCSI_MAX_XFER_BYTES;
+	task->acct = task->edtl < cap ? task->edtl : cap;
+	pthread_mutex_lock(&c->lock);
+	c->refs++;
+	c->task_bytes += task->acct;
 	task->state = TASK_QUEUED;
-	pthread_mutex_unlock(&task->c->lock);
+	pthread_mutex_unlock(&c->lock);
 	pthread_mutex_lock(&t->qlock);
 	task->qnext = NULL;
 	if (t->qt)

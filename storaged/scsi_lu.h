@@ -18,6 +18,7 @@
 #define SCSI_STATUS_CONDITION_MET        0x04
 #define SCSI_STATUS_BUSY                 0x08
 #define SCSI_STATUS_RESERVATION_CONFLICT 0x18
+#define SCSI_STATUS_TASK_SET_FULL        0x28
 #define SCSI_STATUS_TASK_ABORTED         0x40
 
 #define SCSI_SENSE_NO_SENSE        0x0
