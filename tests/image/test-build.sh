@@ -74,7 +74,9 @@ no_leftovers
 # leaves no scratch behind.
 "$FB_BIN/fleetboot" -c "$CONF" image build intr --from busybox >"$T/intr.log" 2>&1 &
 bpid=$!
-sleep 3
+# Interrupt the builder itself (fleetboot execs it), once it is working.
+wait_for 60 grep -q "assembling the busybox root" "$T/intr.log" || fail "the interrupted build never started"
+sleep 1
 kill -TERM "$bpid"
 wait "$bpid" && fail "an interrupted build succeeded"
 grep -q "interrupted; nothing registered" "$T/intr.log" || { cat "$T/intr.log"; fail "no clear message on interrupt"; }
