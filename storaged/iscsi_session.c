@@ -388,6 +388,12 @@ int iscsi_ffp_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *body
 	size_t ahs = (size_t)h->ahs_words * 4;
 	const uint8_t *data = body ? body + ahs : NULL;
 	size_t dlen = h->dlen;
+	/* A discovery session has no LUN: only text, NOP and logout. */
+	if (c->discovery && (h->opcode == ISCSI_OP_SCSI_CMD || h->opcode == ISCSI_OP_TMF_REQ ||
+	                     h->opcode == ISCSI_OP_DATA_OUT)) {
+		iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL, c->hdr);
+		return 0;
+	}
 	switch (h->opcode) {
 	case ISCSI_OP_DATA_OUT:
 		data_out(c, h, data, dlen);

@@ -220,8 +220,15 @@ static void accept_all(struct fb_iscsi_target *t)
 			close(fd);
 			continue;
 		}
-		int one = 1;
+		/* Replies go out at once; a machine that vanished (power cut)
+		 * is noticed by keepalive within about half a minute, so its
+		 * session does not hold the disk. */
+		int one = 1, idle = 15, intvl = 5, cnt = 3;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 		c->t = t;
 		c->fd = fd;
 		c->rb = rb;

@@ -165,6 +165,8 @@ static size_t last_text_len;
 /* Negotiate as iPXE does (InitialR2T=Yes, ImmediateData=No, 8 KiB PDUs)
  * instead of like open-iscsi. */
 static int ipxe_keys;
+/* Log in for a discovery session instead of a normal one. */
+static int discovery;
 
 /* Full login with CHAP. Returns 0 when in full feature phase. */
 static int login(int fd, const char *user, const char *pass)
@@ -178,8 +180,12 @@ static int login(int fd, const char *user, const char *pass)
 	cmdsn = 1;
 	expstatsn = 0;
 	iscsi_text_add(&t, "InitiatorName", "iqn.2026-11.test:badclient");
-	iscsi_text_add(&t, "TargetName", target);
-	iscsi_text_add(&t, "SessionType", "Normal");
+	if (discovery) {
+		iscsi_text_add(&t, "SessionType", "Discovery");
+	} else {
+		iscsi_text_add(&t, "TargetName", target);
+		iscsi_text_add(&t, "SessionType", "Normal");
+	}
 	iscsi_text_add(&t, "AuthMethod", "CHAP,None");
 	login_hdr(&h, 0, 1, 0);
 	send_pdu(fd, &h, t.data, t.len);
@@ -695,6 +701,54 @@ static void case_ipxe(void)
 	close(fd);
 }
 
+/* Discovery: SendTargets lists this machine only; SCSI is refused. */
+static void case_discovery(void)
+{
+	int fd = conn_open(5000);
+	discovery = 1;
+	int ok = fd >= 0 && login(fd, macid, secret) == 0;
+	discovery = 0;
+	if (!ok) {
+		result("discovery login", 0, "");
+		close(fd);
+		return;
+	}
+	struct iscsi_bhs tx = {0}, r;
+	uint8_t data[8192];
+	tx.opcode = ISCSI_OP_TEXT_REQ;
+	tx.flags = ISCSI_FLAG_F;
+	tx.itt = ++itt;
+	tx.w20 = ISCSI_RSVD_TAG;
+	tx.w24 = cmdsn++;
+	tx.w28 = expstatsn;
+	send_pdu(fd, &tx, "SendTargets=All", 16);
+	int rc = recv_pdu(fd, &r, data, sizeof(data));
+	char want[128];
+	snprintf(want, sizeof(want), "iqn.2026-11.org.fleetboot:%s", macid);
+	const char *name = rc == 0 ? find_key(data, r.dlen, "TargetName") : NULL;
+	int names = 0;
+	for (size_t i = 0; rc == 0 && i < r.dlen; i += strlen((char *)data + i) + 1)
+		names += !strncmp((char *)data + i, "TargetName=", 11);
+	result("SendTargets lists only the asker", name && !strcmp(name, want) && names == 1, "%s",
+	       name ? name : "none");
+	uint8_t cdb[16] = {0x28};
+	cdb[8] = 1;
+	struct iscsi_bhs h = {0};
+	h.opcode = ISCSI_OP_SCSI_CMD;
+	h.flags = ISCSI_FLAG_F | ISCSI_CMD_R;
+	h.itt = ++itt;
+	h.w20 = 512;
+	h.w24 = cmdsn;
+	uint8_t raw[ISCSI_BHS_LEN];
+	iscsi_bhs_build(&h, raw);
+	memcpy(raw + 32, cdb, 16);
+	send_all(fd, raw, sizeof(raw));
+	rc = recv_pdu(fd, &r, data, sizeof(data));
+	result("SCSI in a discovery session rejected",
+	       rc == 0 && r.opcode == ISCSI_OP_REJECT && nop_ok(fd), "opcode 0x%02x", r.opcode);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 5) {
@@ -715,6 +769,7 @@ int main(int argc, char **argv)
 	case_scsi_before_login();
 	case_ffp();
 	case_ipxe();
+	case_discovery();
 	case_logout();
 	case_login_ok();
 	printf("%d failures\n", failures);
