@@ -127,8 +127,10 @@ static void do_read(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cd
 		invalid_cdb(r);
 		return;
 	}
-	/* Read only what the transport can carry (residual overflow). */
-	uint64_t want = need < r->edtl ? need : r->edtl;
+	/* Read only what the transport can carry (residual overflow), in
+	 * whole blocks: the engine below works in blocks. */
+	uint64_t cap = ((uint64_t)r->edtl + lu->bs - 1) / lu->bs * lu->bs;
+	uint64_t want = need < cap ? need : cap;
 	r->in_len = (uint32_t)need;
 	if (want == 0)
 		return;
