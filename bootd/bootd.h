@@ -99,6 +99,7 @@ struct bootd {
 	struct MHD_Daemon *mhd;
 	struct nl_sock *nl; /* main thread's netlink socket */
 	uint64_t pool_cursor;
+	int64_t pool_full_until; /* no pool scan before this (exhausted) */
 	uint64_t stats_dhcp, stats_tftp;
 	int tftp_active;
 };
@@ -173,7 +174,8 @@ struct script_ctx {
 	const char *server; /* address clients reach us on */
 	int http_port;
 	int nbd_port, iscsi_port;
-	int menu_timeout; /* seconds */
+	int menu_timeout;         /* seconds */
+	const char *menu_default; /* "local" or an image ref */
 };
 void script_generic(struct fb_buf *out, const struct script_ctx *x);
 void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,

@@ -139,7 +139,7 @@ static int choose_addr(struct bootd *b, struct bootd_client *cl, const struct bo
 		*out = req;
 		return 0;
 	}
-	if (!b->cfg.pool_first)
+	if (!b->cfg.pool_first || now < b->pool_full_until)
 		return -1;
 	uint64_t n = (uint64_t)b->cfg.pool_last - b->cfg.pool_first + 1;
 	for (uint64_t i = 0; i < n; i++) {
@@ -151,6 +151,10 @@ static int choose_addr(struct bootd *b, struct bootd_client *cl, const struct bo
 			return 0;
 		}
 	}
+	/* Exhausted: a full scan per DISCOVER would let a flood of new MACs
+	 * eat the loop, so do not scan again for a second (leases expiring
+	 * meanwhile are found on the next scan). */
+	b->pool_full_until = now + 1;
 	return -1;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bootd.h"
+#include "db/db.h"
 #include "buf.h"
 
 void script_generic(struct fb_buf *out, const struct script_ctx *x)
@@ -64,12 +65,24 @@ void script_menu(struct fb_buf *out, const struct script_ctx *x, const struct bo
 	              "menu fleetboot: %s\n"
 	              "item --gap Images:\n",
 	              m->macid);
+	/* The default: [bootd] menu_default, "local" or an image ref (NAME is
+	 * its newest ready version). An unknown ref falls back to local. */
+	char def[32] = "local", dname[FB_NAME_LEN];
+	int dver = -1, newest = 0;
+	if (x->menu_default && strcmp(x->menu_default, "local") &&
+	    fb_image_ref_parse(x->menu_default, dname, &dver) < 0)
+		dver = -1;
 	int n = 0;
 	for (size_t i = 0; c && i < c->n_images; i++) {
 		const struct bootd_image *im = &c->images[i];
 		if (!im->ready)
 			continue;
 		fb_buf_printf(out, "item img%zu %s@%d\n", i, im->name, im->version);
+		if (dver >= 0 && !strcmp(im->name, dname) &&
+		    (dver ? im->version == dver : im->version > newest)) {
+			snprintf(def, sizeof(def), "img%zu", i);
+			newest = im->version;
+		}
 		n++;
 	}
 	if (!n)
@@ -78,9 +91,9 @@ void script_menu(struct fb_buf *out, const struct script_ctx *x, const struct bo
 	              "item --gap Other:\n"
 	              "item local Boot from the local disk\n"
 	              "item shell iPXE shell\n"
-	              "choose --default local --timeout %d target || goto local\n"
+	              "choose --default %s --timeout %d target || goto local\n"
 	              "goto ${target}\n",
-	              x->menu_timeout * 1000);
+	              def, x->menu_timeout * 1000);
 	for (size_t i = 0; c && i < c->n_images; i++) {
 		const struct bootd_image *im = &c->images[i];
 		if (!im->ready)

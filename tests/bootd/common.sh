@@ -46,7 +46,7 @@ bootd_net() {
 }
 
 bootd_start() {
-	ip netns exec "$SRV" "$FB_BIN/fleetboot-bootd" -c "$CONF" -f -v >>"$T/bootd.log" 2>&1 &
+	ip netns exec "$SRV" "$FB_BIN/fleetboot-bootd" -c "$CONF" -f ${BOOTD_ARGS--v} >>"$T/bootd.log" 2>&1 &
 	BOOTD_PID=$!
 	echo $BOOTD_PID >"$T/bootd.pid"
 	kill_at_exit "$T/bootd.pid"

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# bench/bootd-dhcp.sh - sustained DHCP four-way exchanges per second with
+# leases persisted: bootd (authoritative, SQLite in batches) against
+# kea-dhcp4 (memfile, persist=true) and dnsmasq (--no-ping, lease file),
+# each measured by perfdhcp in relay mode over a veth between two network
+# namespaces, one after the other in the same run, same settings.
+#
+#   FB_BENCH_SECS=10 FB_BENCH_RATE=20000 bash bench/bootd-dhcp.sh
+set -u
+. "$(dirname "$0")/../tests/bootd/common.sh"
+requires perfdhcp
+BOOTD_ARGS=""
+SECS=${FB_BENCH_SECS:-10}
+RATE=${FB_BENCH_RATE:-40000}
+CLIENTS=200000
+
+bootd_env "dhcp = authoritative" "pool = 10.64.1.1-10.127.255.250" "netmask = 255.192.0.0" \
+	"lease_time = 3600"
+bootd_net
+ip -n "$CLI" addr add 10.77.0.2/10 dev bc0
+ip -n "$SRV" addr flush dev bs0
+ip -n "$SRV" addr add $SRV_IP/10 dev bs0
+
+perf() { # NAME -> prints the rate
+	ip netns exec "$CLI" perfdhcp -4 -l 10.77.0.2 -r "$RATE" -R $CLIENTS -p "$SECS" \
+		-W 1000000 10.77.0.1 >"$T/perf-$1.log" 2>&1
+	local rate drops
+	rate=$(sed -n 's/^Rate: *\([0-9.]*\) 4-way.*/\1/p' "$T/perf-$1.log" | head -n 1)
+	drops=$(awk '/REQUEST-ACK/{f=1} f&&/^drops:/{print $2; exit}' "$T/perf-$1.log")
+	echo "${rate:-0} ${drops:-?}"
+}
+
+# bootd
+bootd_start
+read -r r_bootd d_bootd < <(perf bootd)
+sleep 1.2
+bootd_stop
+nleases=$(sqlite3 "$T/state/fleetboot.db" "select count(*) from leases" 2>/dev/null || echo "?")
+
+# kea-dhcp4, memfile persisted to a CSV file
+cat >"$T/kea.json" <<J
+{"Dhcp4": {
+  "interfaces-config": {"interfaces": ["bs0"], "dhcp-socket-type": "udp"},
+  "lease-database": {"type": "memfile", "persist": true, "name": "$T/kea-leases.csv", "lfc-interval": 0},
+  "valid-lifetime": 3600,
+  "subnet4": [{"subnet": "10.64.0.0/10", "id": 1, "pools": [{"pool": "10.64.1.1 - 10.127.255.250"}]}],
+  "loggers": [{"name": "kea-dhcp4", "severity": "ERROR", "output_options": [{"output": "$T/kea.log"}]}]
+}}
+J
+r_kea=0 d_kea=-
+if command -v kea-dhcp4 >/dev/null; then
+	KEA_PIDFILE_DIR=$T KEA_LOCKFILE_DIR=$T ip netns exec "$SRV" kea-dhcp4 -c "$T/kea.json" \
+		>"$T/kea.out" 2>&1 &
+	echo $! >"$T/kea.pid"
+	kill_at_exit "$T/kea.pid"
+	sleep 2
+	read -r r_kea d_kea < <(perf kea)
+	kill "$(cat "$T/kea.pid")"
+	sleep 1
+fi
+
+# dnsmasq, no ping check, lease file
+r_dm=0 d_dm=-
+if command -v dnsmasq >/dev/null; then
+	ip netns exec "$SRV" dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 \
+		--interface=bs0 --bind-interfaces --no-ping --user=root \
+		--dhcp-range=10.64.1.1,10.127.255.250,255.192.0.0,1h --dhcp-lease-max=300000 \
+		--dhcp-leasefile="$T/dnsmasq.leases" >"$T/dnsmasq.log" 2>&1 &
+	echo $! >"$T/dm.pid"
+	kill_at_exit "$T/dm.pid"
+	sleep 1
+	read -r r_dm d_dm < <(perf dnsmasq)
+	kill "$(cat "$T/dm.pid")"
+fi
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
+printf '%-28s %14s %10s\n' "DHCP (perfdhcp relay, ${SECS}s)" "exchanges/s" "ACK drops"
+printf '%-28s %14s %10s\n' "fleetboot-bootd" "$r_bootd" "$d_bootd"
+printf '%-28s %14s %10s\n' "kea-dhcp4 2.2 (memfile)" "$r_kea" "$d_kea"
+printf '%-28s %14s %10s\n' "dnsmasq (--no-ping)" "$r_dm" "$d_dm"
+echo "bootd / kea:     $(ratio "$r_bootd" "$r_kea")   (target >= 2x)"
+echo "bootd / dnsmasq: $(ratio "$r_bootd" "$r_dm")"
+echo "bootd leases persisted in the database after the run: $nleases"
