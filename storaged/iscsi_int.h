@@ -162,6 +162,10 @@ struct fb_iscsi_target {
 	pthread_mutex_t qlock; /* the I/O work queue */
 	pthread_cond_t qcond;
 	struct iscsi_task *qh, *qt;
+	unsigned qlen;
+	/* Tasks the network thread queued this loop turn (its own). */
+	struct iscsi_task *bh, *bt;
+	unsigned bn;
 	int stopping;
 
 	pthread_mutex_t tsih_lock;
@@ -174,11 +178,16 @@ struct fb_iscsi_target {
 /* Queue a built PDU (or several) for sending; takes conn->lock itself
  * unless locked says the caller holds it. */
 void iscsi_conn_send(struct iscsi_conn *c, struct iscsi_out *o, int locked);
+/* Queue output without sending (conn->lock held); iscsi_conn_flush sends. */
+void iscsi_conn_enqueue(struct iscsi_conn *c, struct iscsi_out *o);
+void iscsi_conn_flush(struct iscsi_conn *c);
 /* Re-evaluate paused input after tasks went away; conn->lock held. */
 void iscsi_conn_kick(struct iscsi_conn *c);
 struct iscsi_out *iscsi_out_new(size_t len);
 void iscsi_conn_unref(struct iscsi_conn *c);
 void iscsi_queue_task(struct iscsi_task *task);
+/* Hand the tasks queued since the last call to the I/O threads. */
+void iscsi_dispatch(struct fb_iscsi_target *t);
 /* Find another logged-in connection with the same initiator and ISID
  * (session reinstatement) and close it. */
 void iscsi_conn_reinstate(struct iscsi_conn *c);
@@ -192,8 +201,9 @@ int iscsi_text_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *dat
 /* iscsi_session.c */
 /* Handle one PDU in full feature phase. 0, or -1 to close the connection. */
 int iscsi_ffp_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *body, size_t blen);
-/* Run a queued task (I/O thread) and send its response. */
-void iscsi_task_run(struct iscsi_task *task);
+/* Run a queued task (I/O thread) and queue its response; send it now
+ * unless defer_flush (the caller then calls iscsi_conn_flush). */
+void iscsi_task_run(struct iscsi_task *task, int defer_flush);
 /* Free tasks still collecting data and held PDUs (connection closing). */
 void iscsi_session_cleanup(struct iscsi_conn *c);
 /* Build a Reject PDU quoting header hdr. */

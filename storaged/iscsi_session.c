@@ -484,7 +484,7 @@ static void residual(uint32_t want, uint32_t edtl, uint8_t *flags, uint32_t *cou
 	}
 }
 
-void iscsi_task_run(struct iscsi_task *task)
+void iscsi_task_run(struct iscsi_task *task, int defer_flush)
 {
 	struct iscsi_conn *c = task->c;
 	struct fb_iscsi_target *t = c->t;
@@ -592,7 +592,10 @@ void iscsi_task_run(struct iscsi_task *task)
 				iscsi_conn_kick(c);
 			} else {
 				iscsi_stamp(c, o->data + last_hdr, 1);
-				iscsi_conn_send(c, o, 1);
+				if (defer_flush)
+					iscsi_conn_enqueue(c, o);
+				else
+					iscsi_conn_send(c, o, 1);
 			}
 			pthread_mutex_unlock(&c->lock);
 			o = (struct iscsi_out *)1; /* sent or dropped */

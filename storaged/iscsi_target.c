@@ -136,22 +136,34 @@ void iscsi_conn_kick(struct iscsi_conn *c)
 		flush_locked(c);
 }
 
+void iscsi_conn_enqueue(struct iscsi_conn *c, struct iscsi_out *o)
+{
+	if (c->dead) {
+		free(o);
+		return;
+	}
+	o->next = NULL;
+	if (c->ot)
+		c->ot->next = o;
+	else
+		c->oh = o;
+	c->ot = o;
+	c->out_bytes += o->len;
+}
+
+void iscsi_conn_flush(struct iscsi_conn *c)
+{
+	pthread_mutex_lock(&c->lock);
+	flush_locked(c);
+	pthread_mutex_unlock(&c->lock);
+}
+
 void iscsi_conn_send(struct iscsi_conn *c, struct iscsi_out *o, int locked)
 {
 	if (!locked)
 		pthread_mutex_lock(&c->lock);
-	if (c->dead) {
-		free(o);
-	} else {
-		o->next = NULL;
-		if (c->ot)
-			c->ot->next = o;
-		else
-			c->oh = o;
-		c->ot = o;
-		c->out_bytes += o->len;
-		flush_locked(c);
-	}
+	iscsi_conn_enqueue(c, o);
+	flush_locked(c);
 	if (!locked)
 		pthread_mutex_unlock(&c->lock);
 }
@@ -452,9 +464,11 @@ static void *net_main(void *arg)
 			last_sweep = now;
 		if (wake || timeouts)
 			sweep(t, timeouts);
+		iscsi_dispatch(t);
 	}
 	while (t->conns)
 		conn_close(t->conns);
+	iscsi_dispatch(t);
 	return NULL;
 }
 
@@ -474,15 +488,37 @@ void iscsi_queue_task(struct iscsi_task *task)
 	c->task_bytes += task->acct;
 	task->state = TASK_QUEUED;
 	pthread_mutex_unlock(&c->lock);
-	pthread_mutex_lock(&t->qlock);
+	/* Collected here and handed to the I/O threads once per network
+	 * loop turn (iscsi_dispatch): one lock and few wake-ups per batch
+	 * instead of per command. */
 	task->qnext = NULL;
-	if (t->qt)
-		t->qt->qnext = task;
+	if (t->bt)
+		t->bt->qnext = task;
 	else
-		t->qh = task;
-	t->qt = task;
-	pthread_cond_signal(&t->qcond);
+		t->bh = task;
+	t->bt = task;
+	t->bn++;
+}
+
+void iscsi_dispatch(struct fb_iscsi_target *t)
+{
+	if (!t->bn)
+		return;
+	pthread_mutex_lock(&t->qlock);
+	if (t->qt)
+		t->qt->qnext = t->bh;
+	else
+		t->qh = t->bh;
+	t->qt = t->bt;
+	t->qlen += t->bn;
+	if (t->bn >= (unsigned)t->nio)
+		pthread_cond_broadcast(&t->qcond);
+	else
+		for (unsigned i = 0; i < t->bn; i++)
+			pthread_cond_signal(&t->qcond);
 	pthread_mutex_unlock(&t->qlock);
+	t->bh = t->bt = NULL;
+	t->bn = 0;
 }
 
 static void *io_main(void *arg)
@@ -495,18 +531,46 @@ static void *io_main(void *arg)
 		pthread_mutex_lock(&t->qlock);
 		while (!t->qh && !t->stopping)
 			pthread_cond_wait(&t->qcond, &t->qlock);
-		struct iscsi_task *task = t->qh;
-		if (!task) {
+		if (!t->qh) {
 			pthread_mutex_unlock(&t->qlock);
 			return NULL;
 		}
-		t->qh = task->qnext;
+		/* Take a fair share of the queue (up to 8) so busy periods
+		 * cost fewer lock round trips and wake-ups. */
+		unsigned take = t->qlen / (unsigned)t->nio;
+		take = take < 1 ? 1 : take > 8 ? 8 : take;
+		struct iscsi_task *list = t->qh, *last = list;
+		unsigned n = 1;
+		while (n < take && last->qnext) {
+			last = last->qnext;
+			n++;
+		}
+		t->qh = last->qnext;
 		if (!t->qh)
 			t->qt = NULL;
+		t->qlen -= n;
+		last->qnext = NULL;
 		pthread_mutex_unlock(&t->qlock);
-		struct iscsi_conn *c = task->c;
-		iscsi_task_run(task);
-		iscsi_conn_unref(c);
+		/* Run the batch, then send each connection's replies with one
+		 * write (the tasks' references keep the connections alive). */
+		struct iscsi_conn *conns[8];
+		unsigned nc = 0;
+		while (list) {
+			struct iscsi_task *task = list;
+			list = task->qnext;
+			struct iscsi_conn *c = task->c;
+			iscsi_task_run(task, 1);
+			conns[nc++] = c;
+		}
+		for (unsigned i = 0; i < nc; i++) {
+			int seen = 0;
+			for (unsigned j = 0; j < i; j++)
+				seen |= conns[j] == conns[i];
+			if (!seen)
+				iscsi_conn_flush(conns[i]);
+		}
+		for (unsigned i = 0; i < nc; i++)
+			iscsi_conn_unref(conns[i]);
 	}
 }
 

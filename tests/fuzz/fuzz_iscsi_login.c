@@ -107,13 +107,14 @@ static void drain(int fd)
 /* Run the tasks the PDU queued, as an I/O thread would. */
 static void run_queue(struct fb_iscsi_target *t)
 {
+	iscsi_dispatch(t);
 	while (t->qh) {
 		struct iscsi_task *task = t->qh;
 		t->qh = task->qnext;
 		if (!t->qh)
 			t->qt = NULL;
 		struct iscsi_conn *c = task->c;
-		iscsi_task_run(task);
+		iscsi_task_run(task, 0);
 		iscsi_conn_unref(c);
 	}
 }
@@ -130,6 +131,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		t.be.release = be_release;
 		t.next_tsih = 1;
 		pthread_mutex_init(&t.qlock, NULL);
+		pthread_cond_init(&t.qcond, NULL);
+		t.nio = 1;
 		pthread_mutex_init(&t.tsih_lock, NULL);
 		init = 1;
 	}
