@@ -182,6 +182,8 @@ struct fb_event_filter {
 	int limit;         /* 0 = 1000 */
 };
 typedef int (*fb_event_cb)(void *arg, const struct fb_event *e);
+/* The newest event of mac (and of stage, when not NULL). -ENOENT if none. */
+int fb_db_event_last(struct fb_db *db, const char *mac, const char *stage, struct fb_event *e);
 int fb_db_event_list(struct fb_db *db, const struct fb_event_filter *f, fb_event_cb cb, void *arg);
 
 /* ---- users and API tokens (web) ---------------------------------------- */

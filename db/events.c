@@ -115,3 +115,33 @@ int fb_db_event_list(struct fb_db *db, const struct fb_event_filter *f, fb_event
 	sqlite3_finalize(st);
 	return rc;
 }
+
+int fb_db_event_last(struct fb_db *db, const char *mac, const char *stage, struct fb_event *e)
+{
+	sqlite3_stmt *st;
+	char id[FB_MACID_LEN];
+	if (macid_normalize(mac, id) < 0)
+		return -EINVAL;
+	int rc = db_prep(db,
+	                 "SELECT id, time_ms, mac, stage, detail FROM events"
+	                 " WHERE mac = ?1 AND (?2 IS NULL OR stage = ?2) ORDER BY id DESC LIMIT 1",
+	                 &st);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, id);
+	db_bind_text(st, 2, stage);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		memset(e, 0, sizeof(*e));
+		e->id = sqlite3_column_int64(st, 0);
+		e->time_ms = sqlite3_column_int64(st, 1);
+		db_col_text(st, 2, e->mac, sizeof(e->mac));
+		db_col_text(st, 3, e->stage, sizeof(e->stage));
+		db_col_text(st, 4, e->detail, sizeof(e->detail));
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? -ENOENT : db_rc(db, rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -198,6 +198,19 @@ static int set_menu_timeout(struct fb_config *c, const char *v, char *why, size_
 	return 0;
 }
 
+static int set_menu_default(struct fb_config *c, const char *v, char *why, size_t whylen)
+{
+	/* "local", or NAME / NAME@VERSION (checked against the images at boot). */
+	size_t n = strlen(v);
+	if (n >= sizeof(c->menu_default))
+		return WHY("value too long");
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)v[i]) && !strchr("._-@", v[i]))
+			return WHY("'%s' is not local or an image reference (NAME or NAME@VERSION)", v);
+	memcpy(c->menu_default, v, n + 1);
+	return 0;
+}
+
 static int set_nbd_port(struct fb_config *c, const char *v, char *why, size_t whylen)
 {
 	return set_port(&c->nbd_port, v, why, whylen);
@@ -245,6 +258,7 @@ static const struct key keys[] = {
     {"bootd", "http_port", set_http_port},
     {"bootd", "unknown_machines", set_unknown},
     {"bootd", "menu_timeout", set_menu_timeout},
+    {"bootd", "menu_default", set_menu_default},
     {"storaged", "nbd_port", set_nbd_port},
     {"storaged", "iscsi_port", set_iscsi_port},
     {"storaged", "require_lease_ip", set_require_lease_ip},
@@ -263,6 +277,7 @@ void fb_config_defaults(struct fb_config *c)
 	c->http_port = 8067;
 	c->unknown_machines = FB_UNKNOWN_REGISTER;
 	c->menu_timeout = 5;
+	strcpy(c->menu_default, "local");
 	c->nbd_port = 10809;
 	c->iscsi_port = 3260;
 	c->require_lease_ip = 1;
@@ -437,7 +452,7 @@ void fb_config_print(const struct fb_config *c, FILE *out)
 	else
 		fprintf(out, "unknown_machines = %s\n",
 		        c->unknown_machines == FB_UNKNOWN_REGISTER ? "register" : "ignore");
-	fprintf(out, "menu_timeout = %d\n", c->menu_timeout);
+	fprintf(out, "menu_timeout = %d\nmenu_default = %s\n", c->menu_timeout, c->menu_default);
 	fprintf(out, "\n[storaged]\nnbd_port = %d\niscsi_port = %d\nrequire_lease_ip = %s\n",
 	        c->nbd_port, c->iscsi_port, c->require_lease_ip ? "on" : "off");
 	fprintf(out, "\n[web]\nlisten = %s:%d\n", c->web_host, c->web_port);

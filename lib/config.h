@@ -42,6 +42,7 @@ struct fb_config {
 	enum fb_unknown unknown_machines;            /* register | ignore | boot:IMAGE */
 	char unknown_image[128];                     /* IMAGE for boot:IMAGE */
 	int menu_timeout;                            /* seconds */
+	char menu_default[128];                      /* "local" or an image ref: the menu default */
 
 	/* [storaged] */
 	int nbd_port;

@@ -220,6 +220,26 @@ static int pin_ok(const struct fb_machine *m, const struct fb_image *pinned)
 	return !strcmp(name, pinned->name) && (version == 0 || version == pinned->version);
 }
 
+/*
+ * A machine set to the menu boots what was chosen in this boot's menu:
+ * bootd records the chosen script as an ipxe-script event "image=REF". The
+ * newest ipxe-script event decides: when it is the menu itself, nothing has
+ * been chosen in this boot yet.
+ */
+static void menu_choice(struct sd_ctx *ctx, struct fb_machine *m)
+{
+	struct fb_event e;
+	char ref[FB_REF_LEN], name[FB_NAME_LEN];
+	int version;
+	if (fb_db_event_last(ctx->db, m->mac, "ipxe-script", &e) < 0 ||
+	    strncmp(e.detail, "image=", 6))
+		return;
+	fb_strlcpy(ref, e.detail + 6, sizeof(ref));
+	ref[strcspn(ref, " ")] = 0;
+	if (fb_image_ref_parse(ref, name, &version) == 0)
+		fb_strlcpy(m->image, ref, sizeof(m->image));
+}
+
 static struct sd_disk *open_locked(struct sd_ctx *ctx, const char *mac, char *why, size_t whylen)
 {
 	struct fb_machine m;
@@ -239,6 +259,8 @@ static struct sd_disk *open_locked(struct sd_ctx *ctx, const char *mac, char *wh
 		return NULL;
 	}
 	fb_db_machine_boot_seq(ctx->db, mac, &boot_seq);
+	if (!strcmp(m.image, "menu"))
+		menu_choice(ctx, &m);
 	if (!m.image[0] || !strcmp(m.image, "menu")) {
 		snprintf(why, whylen, "machine %s has no image assigned", mac);
 		errno = ENOENT;

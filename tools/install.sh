@@ -34,7 +34,7 @@ for d in web/ui initramfs image-builder templates; do
 done
 # Sources and build rules are not shared files.
 find "$root/share/fleetboot" \( -name '*.c' -o -name '*.h' -o -name '*.o' -o -name '*.d' \
-	-o -name module.mk \) -delete
+	-o -name module.mk \) -type f -delete
 # initramfs/ must exist: programs locate share/fleetboot by it.
 install -d "$root/share/fleetboot/initramfs"
 

@@ -55,7 +55,7 @@ lab_conf() {
 		printf '[bootd]\ninterface = br0\ndhcp = authoritative\n'
 		printf 'pool = %s.100-%s.199\nnetmask = 255.255.255.0\n' "$LAB_NET" "$LAB_NET"
 		printf 'router = %s\ndns = %s\nlease_time = 600\n' "$LAB_SERVER" "$LAB_SERVER"
-		printf 'http_port = 8067\nunknown_machines = register\nmenu_timeout = 3\n\n'
+		printf 'http_port = 8067\nunknown_machines = register\nmenu_timeout = 3\nmenu_default = local\n\n'
 		printf '[storaged]\nnbd_port = 10809\niscsi_port = 3260\nrequire_lease_ip = on\n\n'
 		printf '[web]\nlisten = 0.0.0.0:8080\n'
 	} >"$dir/fleetboot.conf"
