@@ -25,9 +25,9 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/fbbench.XXXXXX")
 NS=fbib$$
 pids=()
 cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}" $(ip netns pids "$NS" 2>/dev/null); do kill "$p" 2>/dev/null; done
 	sleep 0.3
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	for p in "${pids[@]}" $(ip netns pids "$NS" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 	ip netns del "$NS" 2>/dev/null
 	rm -rf "$T"
 }
@@ -54,36 +54,53 @@ cp=$((($$ % 10000) + 10000))
 inns tgtd -f -C "$cp" --iscsi portal=10.79.9.1:3261 >"$T/tgtd.log" 2>&1 &
 pids+=($!)
 tadm() { inns tgtadm -C "$cp" --lld iscsi "$@"; }
+TGT_PID=
 for _ in $(seq 50); do tadm --op show --mode target >/dev/null 2>&1 && break; sleep 0.1; done
 tadm --op new --mode target --tid 1 -T "$IQN" &&
 	tadm --op new --mode logicalunit --tid 1 --lun 1 -b "$T/tgt.img" &&
 	tadm --op bind --mode target --tid 1 -I ALL &&
 	tadm --op new --mode account --user "$MAC" --password "$SEC" &&
 	tadm --op bind --mode account --tid 1 --user "$MAC" || { echo "tgt setup failed"; exit 1; }
+TGT_PID=$(ip netns pids "$NS" | while read -r p; do
+	[ "$(cat "/proc/$p/comm" 2>/dev/null)" = tgtd ] && echo "$p"
+done | head -n 1)
 sleep 0.3
 
 FB_URL="iscsi://$MAC%$SEC@10.79.9.1:3260/$IQN/0"
 TGT_URL="iscsi://$MAC%$SEC@10.79.9.1:3261/$IQN/1"
 run() { inns "$T/iscsi-bench" "$@" 2>"$T/err" || { cat "$T/err" >&2; echo "0 0 1"; }; }
+# CPU time (ms) a process used so far: the machine is shared, so besides
+# throughput the table shows the server CPU each I/O cost.
+cpu_ms() { awk '{print ($14 + $15) * 10}' "/proc/$1/stat"; }
+# run PID URL MODE BS QD -> "IOPS MBps US_PER_IO"
+run_cpu() {
+	local pid=$1 a b r
+	shift
+	a=$(cpu_ms "$pid")
+	r=$(run "$@" "$SECS")
+	b=$(cpu_ms "$pid")
+	echo "$r" | awk -v d=$((b - a)) -v s="$SECS" '{printf "%s %s %.1f\n", $1, $2, $1 ? d * 1000 / ($1 * s) : 0}'
+}
 
-printf '%-22s %14s %14s %8s\n' workload "fleetboot" "tgt $(tgtd --version 2>/dev/null | head -n1)" ratio
+FB_PID=$(cat "$T/fb.pid")
+printf '%-20s %13s %13s %7s %18s\n' workload "fleetboot" "tgt $(tgtd --version 2>/dev/null | head -n1)" ratio "server us/IO fb/tgt"
 for w in "4K randread QD16:randread 4096 16" "4K randwrite QD16:randwrite 4096 16" \
 	"1M seq read QD4:read 1048576 4" "1M seq write QD4:write 1048576 4"; do
 	name=${w%%:*}
 	read -r mode bs qd <<<"${w#*:}"
-	read -r fi fm _ <<<"$(run "$FB_URL" "$mode" "$bs" "$qd" "$SECS")"
-	read -r ti tm _ <<<"$(run "$TGT_URL" "$mode" "$bs" "$qd" "$SECS")"
+	read -r fi fm fc <<<"$(run_cpu "$FB_PID" "$FB_URL" "$mode" "$bs" "$qd")"
+	read -r ti tm tc <<<"$(run_cpu "$TGT_PID" "$TGT_URL" "$mode" "$bs" "$qd")"
 	if [ "$bs" = 4096 ]; then
 		a="$fi IOPS" b="$ti IOPS" ratio=$(awk -v x="$fi" -v y="$ti" 'BEGIN {printf "%.2fx", y ? x / y : 0}')
 	else
 		a="$fm MB/s" b="$tm MB/s" ratio=$(awk -v x="$fm" -v y="$tm" 'BEGIN {printf "%.2fx", y ? x / y : 0}')
 	fi
-	printf '%-22s %14s %14s %8s\n' "$name" "$a" "$b" "$ratio"
+	printf '%-20s %13s %13s %7s %18s\n' "$name" "$a" "$b" "$ratio" "$fc / $tc"
 done
 
 # Memory per idle logged-in session (fleetboot target only: one process).
 if [ "$NIDLE" -gt 0 ]; then
-	fbpid=$(cat "$T/fb.pid")
+	fbpid=$FB_PID
 	rss0=$(awk '/VmRSS/ {print $2}' "/proc/$fbpid/status")
 	fd0=$(ls "/proc/$fbpid/fd" | wc -l)
 	for i in $(seq "$NIDLE"); do
