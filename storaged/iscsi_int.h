@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "buf.h"
 #include "proto/iscsi_pdu.h"
@@ -48,8 +49,11 @@ struct iscsi_params {
 /* Bytes waiting to be sent. */
 struct iscsi_out {
 	struct iscsi_out *next;
-	size_t len, off;
-	int close_after; /* logout response: close once it is out */
+	size_t len, off;   /* bytes in all, bytes sent */
+	int close_after;   /* logout response: close once it is out */
+	int niov;          /* 0: the bytes are data[0..len); else iov[] */
+	struct iovec *iov; /* pieces in order (headers in data, payload in ext) */
+	void *ext;         /* payload buffer freed with this output */
 	uint8_t data[];
 };
 
@@ -184,6 +188,7 @@ void iscsi_conn_flush(struct iscsi_conn *c);
 /* Re-evaluate paused input after tasks went away; conn->lock held. */
 void iscsi_conn_kick(struct iscsi_conn *c);
 struct iscsi_out *iscsi_out_new(size_t len);
+void iscsi_out_free(struct iscsi_out *o);
 void iscsi_conn_unref(struct iscsi_conn *c);
 void iscsi_queue_task(struct iscsi_task *task);
 /* Hand the tasks queued since the last call to the I/O threads. */

@@ -531,14 +531,21 @@ void iscsi_task_run(struct iscsi_task *task, int defer_flush)
 		uint32_t npdu = din ? (din + seg - 1) / seg : 0;
 		int collapse = npdu > 0 && r.status == SCSI_STATUS_GOOD;
 		size_t sense_seg = r.sense_len ? 2 + (size_t)r.sense_len : 0;
-		size_t size = (size_t)npdu * ISCSI_BHS_LEN + iscsi_pad4(din) + (size_t)npdu * 4 +
+		/* Headers (and a few pad bytes per PDU) are built here; the
+		 * payload is sent straight from the read buffer (no copy). */
+		size_t hdrs = (size_t)npdu * (ISCSI_BHS_LEN + 4) +
 		              (collapse ? 0 : ISCSI_BHS_LEN + iscsi_pad4(sense_seg));
-		o = iscsi_out_new(size);
+		size_t hdrs_al = (hdrs + 15) & ~(size_t)15;
+		int niov = npdu ? (int)(3 * npdu + (collapse ? 0 : 1)) : 0;
+		o = iscsi_out_new(hdrs_al + (size_t)niov * sizeof(struct iovec));
 		if (o) {
 			pthread_mutex_lock(&c->lock);
 			uint32_t exp = c->expcmdsn;
 			pthread_mutex_unlock(&c->lock);
-			size_t pos = 0;
+			struct iovec *iov =
+			    niov ? (struct iovec *)(void *)(o->data + hdrs_al) : NULL;
+			size_t pos = 0, total = 0, last_hdr = 0;
+			int k = 0;
 			for (uint32_t i = 0; i < npdu; i++) {
 				uint32_t off = i * seg, n = din - off < seg ? din - off : seg;
 				int last = i + 1 == npdu;
@@ -559,8 +566,17 @@ void iscsi_task_run(struct iscsi_task *task, int defer_flush)
 				d.w36 = i; /* DataSN */
 				d.w40 = off;
 				iscsi_bhs_build(&d, o->data + pos);
-				memcpy(o->data + pos + ISCSI_BHS_LEN, r.in + off, n);
-				pos += ISCSI_BHS_LEN + iscsi_pad4(n);
+				last_hdr = pos;
+				iov[k].iov_base = o->data + pos;
+				iov[k++].iov_len = ISCSI_BHS_LEN;
+				iov[k].iov_base = r.in + off;
+				iov[k++].iov_len = n;
+				size_t pad = iscsi_pad4(n) - n;
+				memset(o->data + pos + ISCSI_BHS_LEN, 0, 4);
+				iov[k].iov_base = o->data + pos + ISCSI_BHS_LEN;
+				iov[k++].iov_len = pad;
+				pos += ISCSI_BHS_LEN + 4;
+				total += ISCSI_BHS_LEN + iscsi_pad4(n);
 			}
 			if (!collapse) {
 				struct iscsi_bhs s = {0};
@@ -578,17 +594,27 @@ void iscsi_task_run(struct iscsi_task *task, int defer_flush)
 					memcpy(o->data + pos + ISCSI_BHS_LEN + 2, r.sense,
 					       r.sense_len);
 				}
-				pos += ISCSI_BHS_LEN + iscsi_pad4(sense_seg);
+				last_hdr = pos;
+				size_t l = ISCSI_BHS_LEN + iscsi_pad4(sense_seg);
+				if (iov) {
+					iov[k].iov_base = o->data + pos;
+					iov[k++].iov_len = l;
+				}
+				pos += l;
+				total += l;
 			}
-			o->len = pos;
+			o->len = total;
+			if (iov) {
+				o->iov = iov;
+				o->niov = k;
+				o->ext = r.in; /* freed with the output */
+				r.in = NULL;
+			}
 			/* The PDU that carries the status gets the StatSN. */
-			size_t last_hdr =
-			    collapse ? pos - ISCSI_BHS_LEN - iscsi_pad4(din - (npdu - 1) * seg)
-			             : pos - ISCSI_BHS_LEN - iscsi_pad4(sense_seg);
 			pthread_mutex_lock(&c->lock);
 			unlink_task(c, task);
 			if (task->aborted || c->dead) {
-				free(o);
+				iscsi_out_free(o);
 				iscsi_conn_kick(c);
 			} else {
 				iscsi_stamp(c, o->data + last_hdr, 1);

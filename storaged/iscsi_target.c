@@ -28,10 +28,18 @@
 
 struct iscsi_out *iscsi_out_new(size_t len)
 {
+	/* Zeroed: pad bytes go out as zeros. Payloads are not copied in
+	 * here (see iov), so this stays small. */
 	struct iscsi_out *o = calloc(1, sizeof(*o) + len);
 	if (o)
 		o->len = len;
 	return o;
+}
+
+void iscsi_out_free(struct iscsi_out *o)
+{
+	free(o->ext);
+	free(o);
 }
 
 static void conn_free(struct iscsi_conn *c)
@@ -40,7 +48,7 @@ static void conn_free(struct iscsi_conn *c)
 	while (c->oh) {
 		struct iscsi_out *o = c->oh;
 		c->oh = o->next;
-		free(o);
+		iscsi_out_free(o);
 	}
 	if (c->lu_ok)
 		scsi_lu_destroy(&c->lu);
@@ -69,12 +77,28 @@ void iscsi_conn_unref(struct iscsi_conn *c)
 static void flush_locked(struct iscsi_conn *c)
 {
 	while (c->oh && !c->dead) {
-		struct iovec iov[16];
+		struct iovec iov[64];
 		int n = 0;
-		for (struct iscsi_out *o = c->oh; o && n < 16; o = o->next) {
-			iov[n].iov_base = o->data + o->off;
-			iov[n].iov_len = o->len - o->off;
-			n++;
+		for (struct iscsi_out *o = c->oh; o && n < 64; o = o->next) {
+			if (!o->niov) {
+				iov[n].iov_base = o->data + o->off;
+				iov[n].iov_len = o->len - o->off;
+				n++;
+			} else {
+				/* Resume inside the pieces where the last write
+				 * stopped. */
+				size_t skip = o->off;
+				for (int i = 0; i < o->niov && n < 64; i++) {
+					if (skip >= o->iov[i].iov_len) {
+						skip -= o->iov[i].iov_len;
+						continue;
+					}
+					iov[n].iov_base = (uint8_t *)o->iov[i].iov_base + skip;
+					iov[n].iov_len = o->iov[i].iov_len - skip;
+					skip = 0;
+					n++;
+				}
+			}
 			if (o->close_after)
 				break;
 		}
@@ -104,7 +128,7 @@ static void flush_locked(struct iscsi_conn *c)
 				c->ot = NULL;
 			if (o->close_after)
 				c->want_close = 1;
-			free(o);
+			iscsi_out_free(o);
 		}
 	}
 	int wake = c->want_close;
@@ -139,7 +163,7 @@ void iscsi_conn_kick(struct iscsi_conn *c)
 void iscsi_conn_enqueue(struct iscsi_conn *c, struct iscsi_out *o)
 {
 	if (c->dead) {
-		free(o);
+		iscsi_out_free(o);
 		return;
 	}
 	o->next = NULL;
