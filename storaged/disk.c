@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "log.h"
+#include "neigh.h"
 #include "storaged/disk.h"
 #include "util.h"
 
@@ -118,10 +119,19 @@ int sd_authorize(struct sd_ctx *ctx, const char *mac, const char *secret, const 
 		    l.expires >= fb_now() && strcmp(l.state, "released") &&
 		    strcmp(l.state, "declined"))
 			ok = 1;
+		/* Proxy DHCP: another server leased the address; the neighbour
+		 * table still says which MAC stands behind the peer. */
+		struct in_addr pa;
+		uint8_t nmac[6];
+		char nid[FB_MACID_LEN];
+		if (!ok && ip4_parse(peer, &pa) == 0 && fb_neigh_lookup(pa, nmac) == 0 &&
+		    !strcmp(mac_format(nmac, nid), m.mac))
+			ok = 1;
 		if (!ok) {
 			snprintf(why, whylen,
-			         "peer %s is not machine %s's leased or reserved address", peer,
-			         mac);
+			         "peer %s is neither machine %s's leased or reserved address nor "
+			         "its MAC in the neighbour table",
+			         peer, mac);
 			rc = -EACCES;
 			goto out;
 		}

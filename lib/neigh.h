@@ -1,0 +1,16 @@
+/*
+ * neigh.h - the kernel's neighbour (ARP) table, read through libnl-route.
+ * bootd and storaged use it to learn which MAC stands behind a peer
+ * address when no lease of theirs says so (proxy DHCP mode, where another
+ * server hands out the addresses).
+ */
+#ifndef FB_NEIGH_H
+#define FB_NEIGH_H
+
+#include <netinet/in.h>
+#include <stdint.h>
+
+/* The MAC of a reachable (or stale) IPv4 neighbour. 0, or -1 if unknown. */
+int fb_neigh_lookup(struct in_addr ip, uint8_t mac[6]);
+
+#endif
