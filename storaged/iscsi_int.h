@@ -90,6 +90,9 @@ struct iscsi_held {
 	struct iscsi_held *next;
 	struct iscsi_bhs h;
 	uint8_t *body;
+	uint8_t *direct; /* data segment goes here (a task's buffer) instead */
+	uint8_t pad[4];  /* the padding after a direct data segment */
+	size_t body_cap; /* bytes allocated for body (a write's whole data) */
 	size_t body_len;
 };
 
@@ -120,7 +123,12 @@ struct iscsi_conn {
 	uint8_t hdr[ISCSI_BHS_LEN];
 	size_t hdr_got;
 	struct iscsi_bhs bhs;
-	uint8_t *body; /* AHS + data + padding, plus one NUL */
+	uint8_t *body;
+	uint8_t *direct; /* data segment goes here (a task's buffer) instead */
+	uint8_t pad[4];  /* the padding after a direct data segment */
+	size_t body_cap;
+	    /* bytes allocated for body (a write's whole data) */ /* AHS + data + padding, plus one
+	                                                             NUL */
 	size_t body_len, body_got;
 
 	int closed;       /* conn_close ran (network thread) */
@@ -206,6 +214,12 @@ int iscsi_text_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *dat
 /* iscsi_session.c */
 /* Handle one PDU in full feature phase. 0, or -1 to close the connection. */
 int iscsi_ffp_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *body, size_t blen);
+/* Where a Data-Out's payload belongs, if it will be accepted as is
+ * (network thread, header just parsed); NULL to receive it normally. */
+uint8_t *iscsi_data_out_dest(struct iscsi_conn *c, const struct iscsi_bhs *h);
+/* Size to allocate for a PDU body of len bytes: a write command's body
+ * gets room for its whole data so the task can adopt it. */
+size_t iscsi_cmd_buffer_size(struct iscsi_conn *c, const struct iscsi_bhs *h, size_t len);
 /* Run a queued task (I/O thread) and queue its response; send it now
  * unless defer_flush (the caller then calls iscsi_conn_flush). */
 void iscsi_task_run(struct iscsi_task *task, int defer_flush);

@@ -135,6 +135,36 @@ static void write_progress(struct iscsi_conn *c, struct iscsi_task *task)
 		send_r2t(c, task);
 }
 
+uint8_t *iscsi_data_out_dest(struct iscsi_conn *c, const struct iscsi_bhs *h)
+{
+	if (h->opcode != ISCSI_OP_DATA_OUT || h->ahs_words || !h->dlen || c->discovery)
+		return NULL;
+	pthread_mutex_lock(&c->lock);
+	struct iscsi_task *task = find_task(c, h->itt);
+	pthread_mutex_unlock(&c->lock);
+	if (!task || task->state != TASK_COLLECT || !task->data)
+		return NULL;
+	uint32_t ttt = h->w20, off = h->w40;
+	uint64_t end = (uint64_t)off + h->dlen;
+	int ok = ttt == ISCSI_RSVD_TAG ? !task->unsol_done && end <= task->unsol_limit
+	                               : task->r2t_active && ttt == task->r2t_ttt &&
+	                                     end <= (uint64_t)task->r2t_off + task->r2t_len;
+	if (!ok || h->w36 != task->datasn || off != task->received || end > task->edtl)
+		return NULL;
+	return task->data + off;
+}
+
+size_t iscsi_cmd_buffer_size(struct iscsi_conn *c, const struct iscsi_bhs *h, size_t len)
+{
+	c->body_cap = 0;
+	if (h->opcode != ISCSI_OP_SCSI_CMD || !(h->flags & ISCSI_CMD_W) || h->ahs_words ||
+	    h->w20 > ISCSI_MAX_EDTL || c->discovery ||
+	    c->collect_bytes + h->w20 > ISCSI_COLLECT_LIMIT)
+		return len;
+	c->body_cap = h->w20 > len ? h->w20 : len;
+	return c->body_cap;
+}
+
 static void scsi_cmd(struct iscsi_conn *c, const struct iscsi_bhs *h, const uint8_t *data,
                      size_t dlen)
 {
@@ -175,7 +205,14 @@ static void scsi_cmd(struct iscsi_conn *c, const struct iscsi_bhs *h, const uint
 		iscsi_queue_task(task);
 		return;
 	}
-	task->data = malloc(task->edtl ? task->edtl : 1);
+	if (data && data == c->body && c->body_cap >= task->edtl) {
+		/* The receive buffer was sized for the whole write: adopt it
+		 * (immediate data already in place, no copy). */
+		task->data = c->body;
+		c->body = NULL;
+	} else {
+		task->data = malloc(task->edtl ? task->edtl : 1);
+	}
 	if (!task->data) {
 		fail_task(task, SCSI_SENSE_HARDWARE_ERROR, 0x55, 0x03);
 		return;
@@ -187,7 +224,7 @@ static void scsi_cmd(struct iscsi_conn *c, const struct iscsi_bhs *h, const uint
 		return;
 	}
 	size_t n = dlen < task->edtl ? dlen : task->edtl;
-	if (n)
+	if (n && task->data != data)
 		memcpy(task->data, data, n);
 	task->received = (uint32_t)n;
 	uint32_t fb = c->p.first_burst < task->edtl ? c->p.first_burst : task->edtl;
@@ -222,7 +259,7 @@ static void data_out(struct iscsi_conn *c, const struct iscsi_bhs *h, const uint
 		fail_task(task, SCSI_SENSE_ABORTED_COMMAND, 0x4b, 0x00);
 		return;
 	}
-	if (dlen)
+	if (dlen && data != task->data + off) /* else received in place */
 		memcpy(task->data + off, data, dlen);
 	task->received += (uint32_t)dlen;
 	task->datasn++;

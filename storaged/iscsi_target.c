@@ -310,6 +310,8 @@ static int dispatch(struct iscsi_conn *c)
 		}
 		return iscsi_login_pdu(c, h, data, h->dlen);
 	}
+	if (c->phase == PH_FFP && c->direct)
+		return iscsi_ffp_pdu(c, h, c->direct, h->dlen);
 	if (c->phase == PH_FFP)
 		return iscsi_ffp_pdu(c, h, c->body, c->body_len);
 	return -1;
@@ -373,8 +375,15 @@ static void conn_input(struct iscsi_conn *c)
 			c->body_got = 0;
 			free(c->body);
 			c->body = NULL;
-			if (c->body_len) {
-				c->body = malloc(c->body_len + 1);
+			/* Write data is received straight into the task's buffer
+			 * when it can be: a Data-Out whose place is known now, or
+			 * a write command whose buffer the task will adopt. */
+			c->direct = c->phase == PH_FFP ? iscsi_data_out_dest(c, &c->bhs) : NULL;
+			size_t alloc = c->body_len;
+			if (c->phase == PH_FFP && !c->direct)
+				alloc = iscsi_cmd_buffer_size(c, &c->bhs, alloc);
+			if (c->body_len && !c->direct) {
+				c->body = malloc(alloc + 1);
 				if (!c->body) {
 					log_warnx("%s: out of memory", c->peer_str);
 					conn_close(c);
@@ -385,14 +394,21 @@ static void conn_input(struct iscsi_conn *c)
 		}
 		if (c->body_got < c->body_len) {
 			size_t k = c->body_len - c->body_got;
+			uint8_t *dst = c->body + c->body_got;
+			if (c->direct && c->body_got < c->bhs.dlen) {
+				dst = c->direct + c->body_got;
+				k = c->bhs.dlen - c->body_got;
+			} else if (c->direct) {
+				dst = c->pad + (c->body_got - c->bhs.dlen);
+			}
 			if (avail) {
 				if (k > avail)
 					k = avail;
-				memcpy(c->body + c->body_got, c->rb + c->rb_start, k);
+				memcpy(dst, c->rb + c->rb_start, k);
 				c->rb_start += k;
 			} else {
 				/* Large segments go straight into place. */
-				ssize_t n = read(c->fd, c->body + c->body_got, k);
+				ssize_t n = read(c->fd, dst, k);
 				if (n < 0 && errno == EINTR)
 					continue;
 				if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
