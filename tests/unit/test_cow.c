@@ -362,6 +362,48 @@ static void test_threads(void)
 	cow_base_put(b);
 }
 
+/* Writes whose lock-stripe range wraps (units 255 -> 0 at 16 MiB) and
+ * one that takes every stripe, on a sparse 40 MiB base. */
+static void test_big_ranges(void)
+{
+	char bp[400], op[400], sha[65], why[256];
+	const uint64_t size = 40ull << 20;
+	struct cow_base *b = NULL;
+	struct cow_ovl *o = NULL;
+	snprintf(bp, sizeof(bp), "%s/big.img", dir);
+	snprintf(op, sizeof(op), "%s/big.ovl", dir);
+	int fd = open(bp, O_CREAT | O_RDWR | O_TRUNC, 0644);
+	CHECK(fd >= 0 && ftruncate(fd, (off_t)size) == 0);
+	close(fd);
+	CHECK_INT(fb_sha256_file(bp, sha, NULL, NULL), 0);
+	CHECK_INT(cow_base_get(11, bp, sha, NULL, &b, why, sizeof(why)), 0);
+	CHECK_INT(cow_ovl_create(op, size, 11, sha, 0, NULL), 0);
+	CHECK_INT(cow_ovl_open(op, b, 0, &o, why, sizeof(why)), 0);
+	uint64_t len = 18ull << 20;
+	uint8_t *buf = malloc(len), *back = malloc(len);
+	for (uint64_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(i * 7 + 3);
+	/* Wrapping range: 15.5 MiB .. 16.5 MiB (+ 1000 bytes, unaligned). */
+	CHECK_INT(cow_ovl_write(o, buf, (1u << 20) + 1000, (31ull << 19), 0), 0);
+	CHECK_INT(cow_ovl_read(o, back, (1u << 20) + 1000, (31ull << 19)), 0);
+	CHECK(!memcmp(buf, back, (1u << 20) + 1000));
+	/* Every stripe: 18 MiB starting unaligned. */
+	CHECK_INT(cow_ovl_write(o, buf, len, 4096 * 3 + 512, FB_BD_FUA), 0);
+	CHECK_INT(cow_ovl_read(o, back, len, 4096 * 3 + 512), 0);
+	CHECK(!memcmp(buf, back, len));
+	CHECK_INT(cow_ovl_zero(o, len, 4096 * 3 + 512, 0), 0);
+	CHECK_INT(cow_ovl_read(o, back, len, 4096 * 3 + 512), 0);
+	int allzero = 1;
+	for (uint64_t i = 0; i < len; i++)
+		allzero &= back[i] == 0;
+	CHECK(allzero);
+	CHECK_INT(cow_ovl_close(o), 0);
+	CHECK_INT(cow_ovl_check(op, NULL), 0);
+	cow_base_put(b);
+	free(buf);
+	free(back);
+}
+
 int main(void)
 {
 	setup();
@@ -371,6 +413,7 @@ int main(void)
 	RUN(test_base_verify);
 	RUN(test_extents_export);
 	RUN(test_threads);
+	RUN(test_big_ranges);
 	fb_rm_rf(dir);
 	free(model);
 	free(base_copy);
