@@ -18,6 +18,8 @@
 LAB_SERVER=10.66.0.1
 LAB_NET=10.66.0
 : "${LAB_DIR:=$(tmpdir_new)}"
+# One kernel download for every test of the run (the image tests share it).
+export FLEETBOOT_CACHE=${FLEETBOOT_CACHE:-$FB_ARTIFACTS/cache/image}
 
 lab_new() {
 	requires_root
