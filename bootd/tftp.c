@@ -46,7 +46,9 @@ struct xfer {
 	struct fb_timer timer;
 	struct sockaddr_in peer;
 	char name[256];
-	uint8_t *buf; /* blksize + 4 */
+	uint8_t *buf;  /* blksize + 4 */
+	uint8_t *wbuf; /* window data (window > 1), allocated on first use */
+	size_t wbuf_cap;
 };
 
 static void xfer_end(struct xfer *x, const char *why)
@@ -59,6 +61,7 @@ static void xfer_end(struct xfer *x, const char *why)
 	close(x->fd);
 	close(x->filefd);
 	free(x->buf);
+	free(x->wbuf);
 	free(x);
 	b->tftp_active--;
 }
@@ -80,17 +83,71 @@ static int send_block(struct xfer *x, uint64_t blk)
 	return 0;
 }
 
+/*
+ * Send blocks [from, to] with one pread and one sendmmsg: the window's
+ * data is read in one go into a buffer sized for it, and each datagram is
+ * a 4-byte header plus its slice of that buffer. Falls back to a block at
+ * a time when the window buffer cannot be had.
+ */
+#define BATCH 64
+static int send_range(struct xfer *x, uint64_t from, uint64_t to)
+{
+	while (from <= to) {
+		uint64_t n = to - from + 1;
+		if (n > BATCH)
+			n = BATCH;
+		size_t need = (size_t)n * x->blksize;
+		if (!x->wbuf || x->wbuf_cap < need) {
+			free(x->wbuf);
+			x->wbuf = malloc(need);
+			x->wbuf_cap = x->wbuf ? need : 0;
+		}
+		if (!x->wbuf) {
+			for (; from <= to; from++)
+				if (send_block(x, from) < 0)
+					return -1;
+			return 0;
+		}
+		uint64_t off = (from - 1) * x->blksize;
+		size_t want =
+		    off >= x->size ? 0 : (size_t)(x->size - off < need ? x->size - off : need);
+		if (want && pread(x->filefd, x->wbuf, want, (off_t)off) != (ssize_t)want)
+			return -1;
+		uint8_t hdr[BATCH][4];
+		struct iovec iov[BATCH][2];
+		struct mmsghdr mm[BATCH];
+		memset(mm, 0, sizeof(mm));
+		for (uint64_t i = 0; i < n; i++) {
+			size_t boff = (size_t)i * x->blksize;
+			size_t len = boff >= want
+			                 ? 0
+			                 : (want - boff < x->blksize ? want - boff : x->blksize);
+			fb_tftp_build_data_hdr(hdr[i], 4, (uint16_t)(from + i));
+			iov[i][0].iov_base = hdr[i];
+			iov[i][0].iov_len = 4;
+			iov[i][1].iov_base = x->wbuf + boff;
+			iov[i][1].iov_len = len;
+			mm[i].msg_hdr.msg_iov = iov[i];
+			mm[i].msg_hdr.msg_iovlen = 2;
+		}
+		int sent = sendmmsg(x->fd, mm, (unsigned)n, 0);
+		if (sent < 0 && errno != EAGAIN && errno != ENOBUFS && errno != ECONNREFUSED)
+			return -1;
+		from += n; /* unsent ones (full buffers) count as lost: the timer resends */
+	}
+	return 0;
+}
+
 /* Send the window that starts after the last ACK. */
 static void send_window(struct xfer *x)
 {
 	uint64_t end = x->acked + x->window;
 	if (end > x->last)
 		end = x->last;
-	for (uint64_t k = x->acked + 1; k <= end; k++) {
-		if (send_block(x, k) < 0) {
-			xfer_end(x, "read or send failed");
-			return;
-		}
+	int rc = x->window == 1 ? send_block(x, x->acked + 1) : send_range(x, x->acked + 1, end);
+	if (rc < 0) {
+		xfer_end(x, "read or send failed");
+		return;
 	}
 	x->sent = end;
 	fb_timer_arm(x->b->loop, &x->timer, x->timeout_ms);

@@ -184,25 +184,35 @@ int main(int argc, char **argv)
 		sendto(tx[i].fd, rrq, (size_t)rl_len, 0, (struct sockaddr *)&srv, sizeof(srv));
 	}
 	unsigned finished = 0;
-	uint8_t buf[65536 + 4];
+	static uint8_t bufs[32][65536 + 4];
 	while (finished < count) {
 		struct epoll_event evs[256];
 		int n = epoll_wait(ep, evs, 256, 200);
 		for (int k = 0; k < n; k++) {
 			struct tx *t = &tx[evs[k].data.u32];
+			/* recvmmsg: one system call for a whole burst of a window. */
 			for (;;) {
-				struct sockaddr_in from;
-				socklen_t fl = sizeof(from);
-				ssize_t r = recvfrom(t->fd, buf, sizeof(buf), 0,
-				                     (struct sockaddr *)&from, &fl);
-				if (r < 0)
+				struct mmsghdr mm[32];
+				struct iovec iov[32];
+				struct sockaddr_in from[32];
+				memset(mm, 0, sizeof(mm));
+				for (int j = 0; j < 32; j++) {
+					iov[j].iov_base = bufs[j];
+					iov[j].iov_len = sizeof(bufs[j]);
+					mm[j].msg_hdr.msg_iov = &iov[j];
+					mm[j].msg_hdr.msg_iovlen = 1;
+					mm[j].msg_hdr.msg_name = &from[j];
+					mm[j].msg_hdr.msg_namelen = sizeof(from[j]);
+				}
+				int got = recvmmsg(t->fd, mm, 32, MSG_DONTWAIT, NULL);
+				if (got <= 0)
 					break;
-				if (t->done || t->failed)
-					continue;
-				on_packet(t, buf, (size_t)r, &from);
-				if (t->done || t->failed) {
-					finished++;
-					break;
+				for (int j = 0; j < got; j++) {
+					if (t->done || t->failed)
+						continue;
+					on_packet(t, bufs[j], mm[j].msg_len, &from[j]);
+					if (t->done || t->failed)
+						finished++;
 				}
 			}
 		}
