@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# fleetboot-storaged's iSCSI side wired to the database and the engine
+# (the target protocol itself is tested by tests/storaged/test-iscsi*.sh):
+# a machine logs in with CHAP as itself and reads/writes its own overlay;
+# the overlay is the one NBD serves; a second protocol is refused while one
+# holds the overlay; wrong secret and foreign peers are refused and logged.
+# timeout: 240
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib-storaged.sh"
+requires iscsi-ls iscsi-inq qemu-io
+qemu-io --help 2>&1 | grep -q iscsi || qemu-img --help 2>&1 | grep -qw iscsi ||
+	skip "qemu has no iscsi:// support"
+sd_setup
+A=52-54-00-dd-00-01 B=52-54-00-dd-00-02
+fb machine add $A --image base --mode persistent --protocol iscsi --ip 10.77.1.11 >/dev/null ||
+	fail "add A"
+fb machine add $B --image base --mode persistent --protocol iscsi --ip 10.77.2.12 >/dev/null ||
+	fail "add B"
+sd_net 1 10.77.1.11
+sd_net 2 10.77.2.12
+FB_STORAGED_NO_ISCSI=0 sd_start
+wait_for 20 ip netns exec "$SRV" bash -c "exec 3<>/dev/tcp/127.0.0.1/3260" ||
+	{ cat "$SD_LOG"; fail "no iSCSI listener"; }
+SA=$(secret_of $A)
+iqn=iqn.2026-11.org.fleetboot
+ini=iqn.2026-11.org.fleetboot:initiator
+url() { echo "iscsi://$1%$2@10.77.$3.1:3260/$iqn:$1/0"; }
+
+echo "== login with CHAP, inquiry, write and read back"
+in_client 1 iscsi-inq -i $ini "$(url $A "$SA" 1)" >"$T/inq.log" 2>&1 ||
+	{ cat "$T/inq.log" "$SD_LOG"; fail "iscsi-inq as A"; }
+in_client 1 qemu-io -c 'write -P 0x3c 1M 256k' -c flush \
+	--image-opts "driver=iscsi,transport=tcp,portal=10.77.1.1:3260,target=$iqn:$A,lun=0,user=$A,password=$SA,initiator-name=$ini" \
+	>"$T/qio.log" 2>&1 || { cat "$T/qio.log" "$SD_LOG"; fail "qemu-io write over iSCSI"; }
+
+echo "== the same overlay over NBD shows the write"
+in_client 1 qemu-io -f raw -c 'read -P 0x3c 1M 256k' "$(sd_uri 1 $A)" >"$T/qio.log" 2>&1 ||
+	{ cat "$T/qio.log"; fail "read over NBD"; }
+grep -q "verification failed" "$T/qio.log" && fail "iSCSI write not in the overlay"
+
+echo "== one writer: iSCSI refused while NBD holds the overlay"
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import nbd' 2>/dev/null || skip "no python3-libnbd"
+in_client 1 /usr/bin/python3 -c '
+import nbd, sys, time
+h = nbd.NBD(); h.connect_uri(sys.argv[1]); h.pread(512, 0); time.sleep(4); h.shutdown()
+' "$(sd_uri 1 $A)" &
+holder=$!
+sleep 1.5
+in_client 1 iscsi-inq -i $ini "$(url $A "$SA" 1)" >/dev/null 2>&1 &&
+	fail "iSCSI got the overlay while NBD held it"
+grep -q "$A: overlay in use by another connection" "$SD_LOG" || fail "EBUSY not logged"
+wait $holder || fail "NBD holder failed"
+in_client 1 iscsi-inq -i $ini "$(url $A "$SA" 1)" >/dev/null 2>&1 ||
+	fail "iSCSI refused after NBD let go"
+
+echo "== refusals"
+in_client 1 iscsi-inq -i $ini "$(url $A 0123456789abcdef0123456789abcdef 1)" >/dev/null 2>&1 &&
+	fail "wrong CHAP secret accepted"
+in_client 1 iscsi-inq -i $ini "$(url $B "$(secret_of $B)" 1)" >/dev/null 2>&1 &&
+	fail "A's address logged in as B"
+grep -q "iSCSI login refused for $B from 10.77.1.11" "$SD_LOG" || fail "foreign login not logged"
+
+sd_stop
+grep -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$SD_LOG" && fail "sanitizer report"
+echo "iSCSI daemon checks passed"
