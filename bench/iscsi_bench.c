@@ -4,7 +4,9 @@
  * QD READ16/WRITE16 commands in flight on one session for a fixed time and
  * prints "IOPS MBps".
  *
- *   iscsi-bench URL randread|randwrite|read|write BLOCK_BYTES QD SECONDS
+ *   iscsi-bench URL randread|randwrite|read|write|idle BLOCK_BYTES QD SECONDS
+ *
+ * idle logs in, stays logged in for SECONDS without I/O, and logs out.
  */
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
@@ -42,7 +44,8 @@ static uint64_t xorshift(uint64_t *s)
 
 static void issue(struct bench *b);
 
-static void done_cb(struct iscsi_context *iscsi __attribute__((unused)), int status, void *command_data, void *priv)
+static void done_cb(struct iscsi_context *iscsi __attribute__((unused)), int status,
+                    void *command_data, void *priv)
 {
 	struct bench *b = priv;
 	struct scsi_task *task = command_data;
@@ -127,6 +130,17 @@ int main(int argc, char **argv)
 	b.buf = malloc(iosize);
 	memset(b.buf, 0xa5, iosize);
 
+	if (!strcmp(mode, "idle")) {
+		double until = now() + secs;
+		while (now() < until) {
+			struct pollfd pfd = {iscsi_get_fd(b.iscsi),
+			                     (short)iscsi_which_events(b.iscsi), 0};
+			if (poll(&pfd, 1, 500) > 0 && iscsi_service(b.iscsi, pfd.revents) < 0)
+				break;
+		}
+		iscsi_logout_sync(b.iscsi);
+		return 0;
+	}
 	double t0 = now(), end = t0 + secs;
 	for (int i = 0; i < qd; i++)
 		issue(&b);

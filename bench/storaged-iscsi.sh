@@ -56,11 +56,14 @@ pids+=($!)
 tadm() { inns tgtadm -C "$cp" --lld iscsi "$@"; }
 TGT_PID=
 for _ in $(seq 50); do tadm --op show --mode target >/dev/null 2>&1 && break; sleep 0.1; done
-tadm --op new --mode target --tid 1 -T "$IQN" &&
+if ! { tadm --op new --mode target --tid 1 -T "$IQN" &&
 	tadm --op new --mode logicalunit --tid 1 --lun 1 -b "$T/tgt.img" &&
 	tadm --op bind --mode target --tid 1 -I ALL &&
 	tadm --op new --mode account --user "$MAC" --password "$SEC" &&
-	tadm --op bind --mode account --tid 1 --user "$MAC" || { echo "tgt setup failed"; exit 1; }
+	tadm --op bind --mode account --tid 1 --user "$MAC"; }; then
+	echo "tgt setup failed"
+	exit 1
+fi
 TGT_PID=$(ip netns pids "$NS" | while read -r p; do
 	[ "$(cat "/proc/$p/comm" 2>/dev/null)" = tgtd ] && echo "$p"
 done | head -n 1)
@@ -88,32 +91,29 @@ for w in "4K randread QD16:randread 4096 16" "4K randwrite QD16:randwrite 4096 1
 	"1M seq read QD4:read 1048576 4" "1M seq write QD4:write 1048576 4"; do
 	name=${w%%:*}
 	read -r mode bs qd <<<"${w#*:}"
-	read -r fi fm fc <<<"$(run_cpu "$FB_PID" "$FB_URL" "$mode" "$bs" "$qd")"
-	read -r ti tm tc <<<"$(run_cpu "$TGT_PID" "$TGT_URL" "$mode" "$bs" "$qd")"
+	read -r f_io f_mb f_cpu <<<"$(run_cpu "$FB_PID" "$FB_URL" "$mode" "$bs" "$qd")"
+	read -r t_io t_mb t_cpu <<<"$(run_cpu "$TGT_PID" "$TGT_URL" "$mode" "$bs" "$qd")"
 	if [ "$bs" = 4096 ]; then
-		a="$fi IOPS" b="$ti IOPS" ratio=$(awk -v x="$fi" -v y="$ti" 'BEGIN {printf "%.2fx", y ? x / y : 0}')
+		a="$f_io IOPS" b="$t_io IOPS" ratio=$(awk -v x="$f_io" -v y="$t_io" 'BEGIN {printf "%.2fx", y ? x / y : 0}')
 	else
-		a="$fm MB/s" b="$tm MB/s" ratio=$(awk -v x="$fm" -v y="$tm" 'BEGIN {printf "%.2fx", y ? x / y : 0}')
+		a="$f_mb MB/s" b="$t_mb MB/s" ratio=$(awk -v x="$f_mb" -v y="$t_mb" 'BEGIN {printf "%.2fx", y ? x / y : 0}')
 	fi
-	printf '%-20s %13s %13s %7s %18s\n' "$name" "$a" "$b" "$ratio" "$fc / $tc"
+	printf '%-20s %13s %13s %7s %18s\n' "$name" "$a" "$b" "$ratio" "$f_cpu / $t_cpu"
 done
 
 # Memory per idle logged-in session (fleetboot target only: one process).
 if [ "$NIDLE" -gt 0 ]; then
-	fbpid=$FB_PID
-	rss0=$(awk '/VmRSS/ {print $2}' "/proc/$fbpid/status")
-	fd0=$(ls "/proc/$fbpid/fd" | wc -l)
-	for i in $(seq "$NIDLE"); do
-		inns "$T/iscsi-bench" "$FB_URL" randread 4096 1 30 >/dev/null 2>&1 &
+	rss0=$(awk '/VmRSS/ {print $2}' "/proc/$FB_PID/status")
+	fd0=$(find "/proc/$FB_PID/fd" -mindepth 1 | wc -l)
+	for _ in $(seq "$NIDLE"); do
+		inns "$T/iscsi-bench" "$FB_URL" idle 4096 1 20 >/dev/null 2>&1 &
 		echo $! >>"$T/idle.pids"
-		# Idle clients: they finish 30 s later; one request in flight is
-		# negligible next to 200 sessions' state.
 	done
-	sleep 3
-	rss1=$(awk '/VmRSS/ {print $2}' "/proc/$fbpid/status")
-	fd1=$(ls "/proc/$fbpid/fd" | wc -l)
+	sleep 5
+	rss1=$(awk '/VmRSS/ {print $2}' "/proc/$FB_PID/status")
+	fd1=$(find "/proc/$FB_PID/fd" -mindepth 1 | wc -l)
 	n=$((fd1 - fd0))
-	echo "sessions: $n logged in; target RSS +$(((rss1 - rss0))) KiB," \
-		"$(awk -v a="$rss0" -v b="$rss1" -v n="$n" 'BEGIN {printf "%.0f", n ? (b - a) / n : 0}') KiB per session, 1 fd per session"
+	echo "idle sessions: $n logged in; target RSS +$((rss1 - rss0)) KiB," \
+		"$(awk -v a="$rss0" -v b="$rss1" -v n="$n" 'BEGIN {printf "%.1f", n ? (b - a) / n : 0}') KiB and 1 fd per session"
 	xargs -r kill <"$T/idle.pids" 2>/dev/null
 fi

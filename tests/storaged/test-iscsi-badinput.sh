@@ -6,8 +6,11 @@
 # reject, a login failure, CHECK CONDITION, silence or a closed connection
 # as the RFC says -- and the target must keep serving (checked with a
 # fresh login at the end and a clean sanitizer log).
+# shellcheck disable=SC2119
 # timeout: 120
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/storaged/lib-iscsi.sh
 . "$(dirname "$0")/lib-iscsi.sh"
 tool=$FB_BIN/../tests/storaged/iscsi-badclient
 [ -x "$tool" ] || skip "iscsi-badclient not built"

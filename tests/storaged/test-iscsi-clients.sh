@@ -6,7 +6,9 @@
 # qemu-img/qemu-io read and write over iscsi:// and the data lands in the
 # served file (and only in that machine's file).
 # timeout: 240
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/storaged/lib-iscsi.sh
 . "$(dirname "$0")/lib-iscsi.sh"
 requires iscsi-ls iscsi-inq qemu-img qemu-io
 it_setup
@@ -28,7 +30,7 @@ in_cli timeout 20 iscsi-ls "iscsi://$A%${SB}@10.79.1.1/" >/dev/null 2>&1 &&
 	fail "discovery with a wrong secret succeeded"
 in_cli timeout 20 iscsi-ls "iscsi://10.79.1.1/" >/dev/null 2>&1 &&
 	fail "discovery without CHAP succeeded"
-in_cli timeout 20 iscsi-inq "$(it_url $A $SB)" >/dev/null 2>&1 &&
+in_cli timeout 20 iscsi-inq "$(it_url "$A" "$SB")" >/dev/null 2>&1 &&
 	fail "login with a wrong secret succeeded"
 # A's credentials for B's target.
 in_cli timeout 20 iscsi-inq "iscsi://$A%$SA@10.79.1.1/$IQN:$B/0" >/dev/null 2>&1 &&
@@ -42,12 +44,12 @@ grep -q "refused: CHAP authentication required\|refused: initiator does not offe
 	fail "missing CHAP not logged"
 # A second target that accepts only the peer 10.79.1.99 (require_lease_ip).
 PORT=3261 it_start -a 10.79.1.99
-PORT=3261 in_cli timeout 20 iscsi-inq "$(PORT=3261 it_url $A $SA)" >/dev/null 2>&1 &&
+PORT=3261 in_cli timeout 20 iscsi-inq "$(PORT=3261 it_url "$A" "$SA")" >/dev/null 2>&1 &&
 	fail "login from a peer address not leased to the machine succeeded"
 grep -q "refused: peer address not allowed" "$T/target-3261.log" || fail "peer refusal not logged"
 
 echo "== iscsi-inq"
-url=$(it_url $A $SA)
+url=$(it_url "$A" "$SA")
 out=$(in_cli timeout 20 iscsi-inq "$url") || fail "iscsi-inq: $out"
 echo "$out" | grep -q "Vendor:FLEETBT" || fail "standard INQUIRY: $out"
 out=$(in_cli timeout 20 iscsi-inq -e 1 -c 0 "$url") || fail "VPD 0x00"

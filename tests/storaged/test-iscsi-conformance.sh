@@ -3,8 +3,11 @@
 # --dataloss --test=ALL must run 200+ tests with 0 failures. tgt (the Linux
 # SCSI target framework, same file backing) runs the same suite in the same
 # namespace for a side-by-side figure; its failures are reported, not gated.
+# shellcheck disable=SC2119
 # timeout: 300
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/storaged/lib-iscsi.sh
 . "$(dirname "$0")/lib-iscsi.sh"
 requires iscsi-test-cu
 it_setup
@@ -14,7 +17,7 @@ summary() { # LOG -> "ran passed failed"
 	awk '/^ *tests/ {print $3, $4, $5; exit}' "$1"
 }
 
-in_cli timeout 240 iscsi-test-cu --dataloss --test=ALL "$(it_url $A $SA)" >"$T/cu.log" 2>&1
+in_cli timeout 240 iscsi-test-cu --dataloss --test=ALL "$(it_url "$A" "$SA")" >"$T/cu.log" 2>&1
 read -r ran passed failed <<<"$(summary "$T/cu.log")"
 grep -B2 -A6 "FAILED$" "$T/cu.log" | head -60
 echo "fleetboot target: ran ${ran:-?}, passed ${passed:-?}, failed ${failed:-?}"

@@ -4,6 +4,7 @@
 # while on its seed corpus, so make check notices a parser that crashes on
 # garbage. Longer runs: make fuzz, or FB_FUZZ_SECS=600.
 # timeout: 300
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 requires clang
 secs=${FB_FUZZ_SECS:-20}
