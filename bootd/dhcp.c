@@ -272,6 +272,11 @@ static void reply(struct dhcp_in *in, int type, struct in_addr yiaddr, enum boot
 				fb_dhcp_put(&w, FB_OPT_UUID, guid, gl);
 		}
 	}
+	/* RFC 3046: a relay's agent information goes back to it unchanged. */
+	size_t rl;
+	const uint8_t *rai = fb_dhcp_opt(q, 82, &rl);
+	if (rai && q->giaddr.s_addr)
+		fb_dhcp_put(&w, 82, rai, rl);
 	int n = fb_dhcp_build_end(&w);
 	if (n < 0) {
 		log_warnx("reply does not fit in %zu bytes", sizeof(pkt));
@@ -484,7 +489,7 @@ static void on_packet(struct bootd *b, int pxe_port, const uint8_t *buf, size_t 
 		return; /* replies, non-Ethernet and plain BOOTP are not ours */
 	in.sid = in.ifc->addr;
 	in.server = iface_server_addr(b, in.ifc);
-	b->stats_dhcp++;
+	__atomic_fetch_add(&b->stats_dhcp, 1, __ATOMIC_RELAXED);
 	pthread_rwlock_wrlock(&b->st.lock);
 	if (b->st.n_declined)
 		prune_declined(b, fb_now());

@@ -63,7 +63,7 @@ static void xfer_end(struct xfer *x, const char *why)
 	free(x->buf);
 	free(x->wbuf);
 	free(x);
-	b->tftp_active--;
+	__atomic_fetch_sub(&b->tftp_active, 1, __ATOMIC_RELAXED);
 }
 
 static int send_block(struct xfer *x, uint64_t blk)
@@ -231,7 +231,7 @@ static void on_xfer(struct fb_loop *l, int fd, uint32_t events, void *arg)
 			if (!x->event_done)
 				record_event(x);
 			if (x->acked == x->last) {
-				x->b->stats_tftp++;
+				__atomic_fetch_add(&x->b->stats_tftp, 1, __ATOMIC_RELAXED);
 				xfer_end(x, NULL);
 				return;
 			}
@@ -345,7 +345,7 @@ static void start(struct bootd *b, const uint8_t *pkt, size_t len, const struct 
 		free(x);
 		return;
 	}
-	b->tftp_active++;
+	__atomic_fetch_add(&b->tftp_active, 1, __ATOMIC_RELAXED);
 	log_debug("%s to %s: %llu bytes, blksize %u, window %u", x->name, inet_ntoa(peer->sin_addr),
 	          (unsigned long long)x->size, x->blksize, x->window);
 	if (r.has_blksize || r.has_tsize || r.has_timeout || r.has_windowsize) {

@@ -8,9 +8,11 @@
  * the CLI or the web UI reach DHCP and HTTP without a restart.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bootd.h"
 #include "log.h"
@@ -45,6 +47,7 @@ struct writer {
 	size_t n, cap;
 	int stop, poke;
 	size_t dropped;
+	int64_t started;
 };
 
 static int push(struct writer *w, const struct wop *op)
@@ -170,6 +173,32 @@ static void commit_batch(struct writer *w, struct wop *ops, size_t n)
 		w->poke = 1;
 }
 
+/* Liveness and counters for `fleetboot status` and the web UI. */
+static void report_status(struct writer *w, int stopping)
+{
+	struct bootd *b = w->b;
+	char val[200];
+	if (stopping) {
+		fb_db_status_set(w->db, "bootd.daemon", "stopped");
+		return;
+	}
+	snprintf(val, sizeof(val), "pid=%d started=%lld dhcp=%s tftp=%s http_port=%d",
+	         (int)getpid(), (long long)w->started,
+	         b->cfg.dhcp == FB_DHCP_AUTHORITATIVE ? "authoritative"
+	         : b->cfg.dhcp == FB_DHCP_PROXY       ? "proxy"
+	                                              : "off",
+	         b->cfg.tftp ? "on" : "off", b->cfg.http_port);
+	fb_db_status_set(w->db, "bootd.daemon", val);
+	snprintf(val, sizeof(val), "%llu",
+	         (unsigned long long)__atomic_load_n(&b->stats_dhcp, __ATOMIC_RELAXED));
+	fb_db_status_set(w->db, "bootd.dhcp.requests", val);
+	snprintf(val, sizeof(val), "%llu",
+	         (unsigned long long)__atomic_load_n(&b->stats_tftp, __ATOMIC_RELAXED));
+	fb_db_status_set(w->db, "bootd.tftp.transfers", val);
+	snprintf(val, sizeof(val), "%d", __atomic_load_n(&b->tftp_active, __ATOMIC_RELAXED));
+	fb_db_status_set(w->db, "bootd.tftp.active", val);
+}
+
 static void refresh(struct writer *w)
 {
 	struct bootd_cache *c = cache_load(w->db);
@@ -180,7 +209,7 @@ static void refresh(struct writer *w)
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
-	uint64_t last_refresh = fb_mono_ms();
+	uint64_t last_refresh = fb_mono_ms(), last_status = 0;
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		if (!w->stop && !w->poke) {
@@ -210,11 +239,16 @@ static void *writer_main(void *arg)
 			refresh(w);
 			last_refresh = now;
 		}
+		if (now - last_status >= 5000) {
+			report_status(w, 0);
+			last_status = now;
+		}
 		pthread_mutex_lock(&w->mu);
 		if (stop && !w->n)
 			break;
 	}
 	pthread_mutex_unlock(&w->mu);
+	report_status(w, 1);
 	return NULL;
 }
 
@@ -225,6 +259,7 @@ struct writer *writer_start(struct bootd *b, struct fb_db *db)
 		return NULL;
 	w->b = b;
 	w->db = db;
+	w->started = fb_now();
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	if (pthread_create(&w->thread, NULL, writer_main, w)) {
