@@ -35,7 +35,7 @@ c $U/boot/52-54-00-00-00-01.ipxe >"$T/sa"
 cat "$T/sa"
 grep -q "^#!ipxe" "$T/sa" || fail "not an iPXE script"
 grep -q "^initrd --name initrd.img $U/images/img1/1/initrd.img$" "$T/sa" || fail "initrd line"
-grep -q "^kernel $U/images/img1/1/vmlinuz initrd=initrd.img quiet ip=dhcp " "$T/sa" || fail "kernel line"
+grep -q "^kernel $U/images/img1/1/vmlinuz initrd=initrd.img ip=dhcp .* quiet$" "$T/sa" || fail "kernel line"
 for w in fleetboot.server=10.77.0.1 fleetboot.machine=52-54-00-00-00-01 fleetboot.mode=ephemeral \
 	"fleetboot.root=nbd:10.77.0.1:10809:52-54-00-00-00-01.$SA" "fleetboot.secret=$SA" \
 	"fleetboot.report=$U/boot/52-54-00-00-00-01/stage" console=ttyS0; do
