@@ -81,3 +81,11 @@ sd_stop() {
 	wait "$SD_PID" 2>/dev/null
 	rm -f "$T/storaged.pid"
 }
+
+# logged PATTERN WHAT: the daemon's log shows PATTERN (within 5 s), or fail
+# with the log's tail.
+logged() {
+	wait_for 5 grep -q -- "$1" "$SD_LOG" && return 0
+	tail -n 20 "$SD_LOG" >&2
+	fail "$2 not logged"
+}

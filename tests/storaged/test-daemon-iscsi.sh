@@ -48,7 +48,7 @@ holder=$!
 sleep 1.5
 in_client 1 iscsi-inq -i $ini "$(url $A "$SA" 1)" >/dev/null 2>&1 &&
 	fail "iSCSI got the overlay while NBD held it"
-grep -q "$A: overlay in use by another connection" "$SD_LOG" || fail "EBUSY not logged"
+logged "$A: overlay in use by another connection" "EBUSY"
 wait $holder || fail "NBD holder failed"
 in_client 1 iscsi-inq -i $ini "$(url $A "$SA" 1)" >/dev/null 2>&1 ||
 	fail "iSCSI refused after NBD let go"
@@ -58,7 +58,7 @@ in_client 1 iscsi-inq -i $ini "$(url $A 0123456789abcdef0123456789abcdef 1)" >/d
 	fail "wrong CHAP secret accepted"
 in_client 1 iscsi-inq -i $ini "$(url $B "$(secret_of $B)" 1)" >/dev/null 2>&1 &&
 	fail "A's address logged in as B"
-grep -q "iSCSI login refused for $B from 10.77.1.11" "$SD_LOG" || fail "foreign login not logged"
+logged "iSCSI login refused for $B from 10.77.1.11" "foreign login"
 
 sd_stop
 grep -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$SD_LOG" && fail "sanitizer report"
