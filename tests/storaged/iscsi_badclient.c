@@ -187,13 +187,13 @@ static int login(int fd, const char *user, const char *pass)
 		iscsi_text_add(&t, "SessionType", "Normal");
 	}
 	iscsi_text_add(&t, "AuthMethod", "CHAP,None");
-	login_hdr(&h, 0, 1, 0);
+	login_hdr(&h, 0, 1, ipxe_keys); /* iPXE always asks to transit */
 	send_pdu(fd, &h, t.data, t.len);
 	fb_buf_reset(&t);
 	if (recv_pdu(fd, &h, data, sizeof(data)) || h.w36 >> 16)
 		return -1;
 	iscsi_text_add(&t, "CHAP_A", "5");
-	login_hdr(&h, 0, 1, 0);
+	login_hdr(&h, 0, 1, ipxe_keys);
 	send_pdu(fd, &h, t.data, t.len);
 	fb_buf_reset(&t);
 	if (recv_pdu(fd, &h, data, sizeof(data)) || h.w36 >> 16)
