@@ -131,8 +131,8 @@ int cow_base_get(int64_t image_id, const char *path, const char *sha256, const c
 	b->refs = 1;
 	fb_strlcpy(b->sha256, sha256, sizeof(b->sha256));
 	fb_strlcpy(b->path, path, sizeof(b->path));
-	/* The whole base will be read by many machines: tell the kernel. */
-	posix_fadvise(b->fd, 0, 0, POSIX_FADV_RANDOM);
+	/* No fadvise: machines boot by reading files front to back, and the
+	 * kernel's adaptive readahead serves that better than RANDOM would. */
 	reg[slot] = b;
 	*out = b;
 out:
