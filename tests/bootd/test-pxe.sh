@@ -48,9 +48,19 @@ bootd_alive
 expect "after garbage" "file=undionly.kpxe" -- -m 52:54:00:aa:00:00 -a 0 -V PXEClient
 bootd_stop
 
-# Proxy mode, with unknown machines ignored for one MAC check afterwards.
-sed -i 's/^dhcp = .*/dhcp = proxy/' "$CONF"
+# Proxy mode on two interfaces: each answer carries the address of the
+# interface it came in on (server identifier and next-server).
+sed -i 's/^dhcp = .*/dhcp = proxy/; s/^interface = bs0$/interface = bs0,bs1/' "$CONF"
+CLI2=$(netns_new cli2)
+ip link add bs1 netns "$SRV" type veth peer name bc1 netns "$CLI2"
+ip -n "$SRV" addr add 10.78.0.1/24 dev bs1
+ip -n "$SRV" link set bs1 up
+ip -n "$CLI2" link set bc1 up
 bootd_start
+out=$(ip netns exec "$CLI2" "$P" -i bc1 -m 52:54:00:aa:00:40 -a 0 -V PXEClient) || fail "no answer on the second interface"
+echo "second interface: $out"
+echo "$out" | grep -q "siaddr=10.78.0.1 file=undionly.kpxe sid=10.78.0.1 .*from=10.78.0.1:67" ||
+	fail "second interface answered with the wrong server address: $out"
 ip -n "$CLI" addr add 10.77.0.9/24 dev bc0
 expect "proxy DISCOVER" "type=OFFER yiaddr=0.0.0.0 siaddr=10.77.0.1 file=undionly.kpxe sid=10.77.0.1 vendor=PXEClient .*guid=1" \
 	-- -m 52:54:00:aa:00:00 -a 0 -V PXEClient:Arch:00000:UNDI:002001

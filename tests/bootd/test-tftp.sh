@@ -51,6 +51,16 @@ cmp "$TR/mid.bin" "$T/mid" || fail "lossy copy differs"
 in_cli curl -sS --tftp-blksize 1468 -o "$T/big4" tftp://10.77.0.1/big.bin || fail "curl 64 MiB"
 cmp "$TR/big.bin" "$T/big4" || fail "curl 64 MiB copy differs"
 
+# Sorcerer's Apprentice: every ACK sent twice must not make the server
+# send any block twice (no loss here, so any repeat is the bug).
+out=$(in_cli "$G" -x -o "$T/sa" 10.77.0.1 undionly.kpxe) || fail "duplicate-ACK transfer"
+echo "$out"
+echo "$out" | grep -q "duplicate data blocks: 0$" || fail "duplicate ACKs caused resends: $out"
+cmp "$TR/undionly.kpxe" "$T/sa" || fail "duplicate-ACK copy differs"
+
+# Many at once from one process: all complete.
+in_cli "$G" -b 1432 -n 500 10.77.0.1 undionly.kpxe || fail "500 simultaneous transfers"
+
 # Refused: traversal, absolute paths outside the root, symlink escapes,
 # missing files, writes.
 for f in ../fleetboot.conf sub/../../fleetboot.conf /etc/passwd evil sub/evil2 '..\\fleetboot.conf'; do
@@ -79,5 +89,18 @@ sleep 0.3
 grep -q "unsupported transfer mode" "$T/bootd.log" || fail "bad mode not reported"
 bootd_alive
 in_cli "$G" -b 1432 10.77.0.1 undionly.kpxe || fail "not serving after bad requests"
+bootd_stop
+
+# Privilege drop: with the state dir owned by nobody, bootd runs as nobody
+# after binding port 69, and still serves and writes its database.
+chmod 755 "$T"
+chown -R nobody "$T/state"
+bootd_start
+user=$(ps -o user= -p "$BOOTD_PID")
+assert_eq "$user" nobody "user after the privilege drop"
+grep -q "running as nobody" "$T/bootd.log" || fail "drop not logged"
+in_cli "$G" 10.77.0.1 undionly.kpxe || fail "not serving after dropping privileges"
+wait_for 8 sh -c "'$FB_BIN/fleetboot' -c '$CONF' status --json 2>/dev/null | grep -q bootd.daemon" ||
+	fail "cannot write the database after dropping privileges"
 bootd_stop
 echo pass

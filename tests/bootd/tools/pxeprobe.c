@@ -8,7 +8,8 @@
  *
  *   pxeprobe -i IFACE [-m MAC] [-a ARCH] [-u USERCLASS] [-V VENDOR]
  *            [-t discover|request] [-s SERVER -p 4011] [-w MS]
- *            [-g short|cookie|overrun|nolen|huge|badtype|zero] [-q]
+ *            [-g short|cookie|overrun|nolen|huge|badtype|zero] [-q] [-M]
+ * It stops at the first reply unless -M (print all within the wait time).
  * Exit status: 0 when at least one reply came (or -q: when none came).
  */
 #include <arpa/inet.h>
@@ -39,8 +40,8 @@ int main(int argc, char **argv)
 	const char *ifname = NULL, *uc = NULL, *vendor = NULL, *type = "discover",
 	           *server = "255.255.255.255", *garbage = NULL;
 	uint8_t mac[6] = {0x52, 0x54, 0x00, 0xaa, 0xbb, 0x01};
-	int arch = -1, port = 67, wait_ms = 1500, expect_none = 0, opt;
-	while ((opt = getopt(argc, argv, "i:m:a:u:V:t:s:p:w:g:q")) != -1) {
+	int arch = -1, port = 67, wait_ms = 1500, expect_none = 0, all = 0, opt;
+	while ((opt = getopt(argc, argv, "i:m:a:u:V:t:s:p:w:g:qM")) != -1) {
 		switch (opt) {
 		case 'i':
 			ifname = optarg;
@@ -75,6 +76,9 @@ int main(int argc, char **argv)
 			break;
 		case 'q':
 			expect_none = 1;
+			break;
+		case 'M':
+			all = 1;
 			break;
 		default:
 			usage();
@@ -183,6 +187,8 @@ int main(int argc, char **argv)
 		       ntohs(from.sin_port), fb_dhcp_has(&m, FB_OPT_UUID));
 		fflush(stdout);
 		replies++;
+		if (!all && !expect_none)
+			break; /* one answer is what the test waits for */
 	}
 	close(fd);
 	return expect_none ? (replies ? 1 : 0) : (replies ? 0 : 1);

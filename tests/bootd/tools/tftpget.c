@@ -4,7 +4,10 @@
  * loss, and many transfers at once from one process (so a benchmark of
  * 1000 simultaneous transfers measures the server, not process start-up).
  *
- *   tftpget [-b BLKSIZE] [-w WINDOW] [-n COUNT] [-d DROP_EVERY] [-o OUT] SERVER FILE
+ *   tftpget [-b BLKSIZE] [-w WINDOW] [-n COUNT] [-d DROP_EVERY] [-x] [-o OUT] SERVER FILE
+ *
+ * -x sends every ACK twice and counts DATA blocks that arrive twice: a
+ * server with the Sorcerer's Apprentice bug answers each duplicate ACK.
  *
  * Prints "ok COUNT transfers BYTES bytes SECONDS s MB/s" and exits 0 when
  * every transfer completed with the size the server announced (tsize).
@@ -37,6 +40,8 @@ struct tx {
 };
 
 static unsigned drop_every;
+static int dup_acks;           /* -x: send every ACK twice */
+static unsigned long dup_data; /* DATA blocks received more than once */
 static int outfd = -1;
 
 static void send_ack(struct tx *t, uint16_t blk)
@@ -44,6 +49,8 @@ static void send_ack(struct tx *t, uint16_t blk)
 	uint8_t a[4];
 	fb_tftp_build_ack(a, sizeof(a), blk);
 	sendto(t->fd, a, 4, 0, (struct sockaddr *)&t->peer, sizeof(t->peer));
+	if (dup_acks)
+		sendto(t->fd, a, 4, 0, (struct sockaddr *)&t->peer, sizeof(t->peer));
 	t->inwin = 0;
 }
 
@@ -91,6 +98,8 @@ static void on_packet(struct tx *t, uint8_t *p, size_t n, struct sockaddr_in *fr
 		 * (RFC 7440: ACK the last block received in order). */
 		if (blk != t->last)
 			send_ack(t, t->last);
+		else
+			dup_data++;
 		return;
 	}
 	size_t len = n - 4;
@@ -118,7 +127,7 @@ int main(int argc, char **argv)
 	unsigned blksize = 0, window = 0, count = 1;
 	const char *out = NULL;
 	int opt;
-	while ((opt = getopt(argc, argv, "b:w:n:d:o:")) != -1) {
+	while ((opt = getopt(argc, argv, "b:w:n:d:o:x")) != -1) {
 		switch (opt) {
 		case 'b':
 			blksize = (unsigned)atoi(optarg);
@@ -134,6 +143,9 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			out = optarg;
+			break;
+		case 'x':
+			dup_acks = 1;
 			break;
 		default:
 			goto usage;
@@ -246,6 +258,8 @@ int main(int argc, char **argv)
 	printf("%s %u/%u transfers %llu bytes %.3f s %.1f MB/s\n", ok == count ? "ok" : "FAILED",
 	       ok, count, (unsigned long long)total, secs,
 	       secs > 0 ? (double)total / secs / 1e6 : 0);
+	if (dup_acks)
+		printf("duplicate data blocks: %lu\n", dup_data);
 	for (unsigned i = 0; i < count; i++)
 		close(tx[i].fd);
 	free(tx);
