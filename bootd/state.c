@@ -13,6 +13,8 @@
 #include "bootd.h"
 #include "log.h"
 
+#define MAX_CLIENTS (1u << 21) /* about 2 million DHCP clients remembered */
+
 static size_t hash_mac(const uint8_t mac[6], size_t n)
 {
 	uint64_t h = 1469598103934665603ull;
@@ -219,6 +221,9 @@ struct bootd_client *client_get(struct bootd_state *s, const uint8_t mac[6], int
 		if (!memcmp(c->mac, mac, 6))
 			return c;
 	if (!create)
+		return NULL;
+	/* A flood of made-up MACs must not grow memory without bound. */
+	if (s->n_clients >= MAX_CLIENTS)
 		return NULL;
 	struct bootd_client *c = calloc(1, sizeof(*c));
 	if (!c)
