@@ -78,4 +78,12 @@ fb -c "$CONF" machine add 52:54:00:aa:00:31 --image menu >/dev/null
 sleep 1.5
 expect "known machine, ignore mode" "file=undionly.kpxe" -- -m 52:54:00:aa:00:31 -a 0 -V PXEClient
 bootd_stop
+
+# unknown_machines = boot:IMAGE registers the machine with that image.
+sed -i 's/^unknown_machines = .*/unknown_machines = boot:demo@2/' "$CONF"
+bootd_start
+expect "unknown machine, boot:IMAGE" "file=undionly.kpxe" -- -m 52:54:00:aa:00:50 -a 0 -V PXEClient
+wait_for 5 sh -c "'$FB_BIN/fleetboot' -c '$CONF' machine show 52:54:00:aa:00:50 --json | grep -q '\"image\": *\"demo@2\"'" ||
+	fail "boot:IMAGE did not register the machine with its image: $(fb -c "$CONF" machine show 52:54:00:aa:00:50 --json)"
+bootd_stop
 echo pass
