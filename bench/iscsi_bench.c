@@ -109,7 +109,10 @@ int main(int argc, char **argv)
 	}
 	iscsi_set_targetname(b.iscsi, url->target);
 	iscsi_set_session_type(b.iscsi, ISCSI_SESSION_NORMAL);
-	iscsi_set_header_digest(b.iscsi, ISCSI_HEADER_DIGEST_NONE);
+	/* ISCSI_BENCH_HDIGEST=1 asks for CRC32C header digests. */
+	const char *hd = getenv("ISCSI_BENCH_HDIGEST");
+	iscsi_set_header_digest(b.iscsi, hd && *hd == '1' ? ISCSI_HEADER_DIGEST_CRC32C
+	                                                  : ISCSI_HEADER_DIGEST_NONE);
 	if (url->user[0])
 		iscsi_set_initiator_username_pwd(b.iscsi, url->user, url->passwd);
 	b.lun = url->lun;

@@ -120,15 +120,15 @@ struct iscsi_conn {
 	/* Receive state (network thread only). */
 	uint8_t *rb; /* staging buffer, ISCSI_RX_BUF bytes */
 	size_t rb_start, rb_end;
-	uint8_t hdr[ISCSI_BHS_LEN];
+	uint8_t hdr[ISCSI_BHS_LEN + 4]; /* BHS and its header digest */
 	size_t hdr_got;
 	struct iscsi_bhs bhs;
 	uint8_t *body;
 	uint8_t *direct; /* data segment goes here (a task's buffer) instead */
 	uint8_t pad[4];  /* the padding after a direct data segment */
 	size_t body_cap;
-	    /* bytes allocated for body (a write's whole data) */ /* AHS + data + padding, plus one
-	                                                             NUL */
+	/* bytes allocated for body (a write's whole data) */ /* AHS + data + padding, plus one
+	                                                         NUL */
 	size_t body_len, body_got;
 
 	int closed;       /* conn_close ran (network thread) */
@@ -151,6 +151,8 @@ struct iscsi_conn {
 	struct fb_buf login_text; /* request text carried over C-bit PDUs */
 	struct iscsi_params p;
 	int mrdsl_sent;
+	int hdigest_neg; /* HeaderDigest=CRC32C negotiated */
+	int hdigest;     /* ... and in effect (full feature phase) */
 
 	struct iscsi_held *held; /* commands beyond ExpCmdSN */
 	int nheld;

@@ -129,7 +129,29 @@ static int negotiate(struct iscsi_conn *c, const char *k, const char *v, struct 
 {
 	uint64_t n;
 	int b;
-	if (!strcmp(k, "HeaderDigest") || !strcmp(k, "DataDigest")) {
+	if (!strcmp(k, "HeaderDigest") && c->phase == PH_LOGIN) {
+		/* The first of the initiator's choices we support. */
+		const char *pick = "Reject";
+		for (const char *p = v; *p;) {
+			const char *e = strchr(p, ',');
+			size_t l = e ? (size_t)(e - p) : strlen(p);
+			if (l == 6 && !strncmp(p, "CRC32C", 6)) {
+				pick = "CRC32C";
+				break;
+			}
+			if (l == 4 && !strncmp(p, "None", 4)) {
+				pick = "None";
+				break;
+			}
+			if (!e)
+				break;
+			p = e + 1;
+		}
+		c->hdigest_neg = !strcmp(pick, "CRC32C");
+		iscsi_text_add(out, k, pick);
+	} else if (!strcmp(k, "HeaderDigest") || !strcmp(k, "DataDigest")) {
+		/* Data digests are not supported; in full feature phase the
+		 * digests cannot change. */
 		iscsi_text_add(out, k, iscsi_val_list_has(v, "None") ? "None" : "Reject");
 	} else if (!strcmp(k, "MaxRecvDataSegmentLength")) {
 		if (num_in(v, 512, 16777215, &n) < 0)
@@ -490,9 +512,15 @@ int iscsi_login_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *da
 		c->csg = nsg;
 		if (nsg == 3) {
 			c->phase = PH_FFP;
-			log_info("iSCSI %s session: %s from %s as machine %s",
+			/* Digests start with the first PDU after the final login
+			 * response (which is already queued). */
+			pthread_mutex_lock(&c->lock);
+			c->hdigest = c->hdigest_neg;
+			pthread_mutex_unlock(&c->lock);
+			log_info("iSCSI %s session: %s from %s as machine %s%s",
 			         c->discovery ? "discovery" : "normal", c->initiator_name,
-			         c->peer_str, c->macid);
+			         c->peer_str, c->macid,
+			         c->hdigest ? " (header digest CRC32C)" : "");
 		}
 	}
 	return 0;

@@ -570,8 +570,11 @@ void iscsi_task_run(struct iscsi_task *task, int defer_flush)
 		size_t sense_seg = r.sense_len ? 2 + (size_t)r.sense_len : 0;
 		/* Headers (and a few pad bytes per PDU) are built here; the
 		 * payload is sent straight from the read buffer (no copy). */
-		size_t hdrs = (size_t)npdu * (ISCSI_BHS_LEN + 4) +
-		              (collapse ? 0 : ISCSI_BHS_LEN + iscsi_pad4(sense_seg));
+		/* With header digests, pieces reserve 4 bytes after each BHS
+		 * (filled once the headers are final, below). */
+		size_t dg = npdu && c->hdigest ? 4 : 0, slot = ISCSI_BHS_LEN + dg + 4;
+		size_t hdrs = (size_t)npdu * slot +
+		              (collapse ? 0 : ISCSI_BHS_LEN + dg + iscsi_pad4(sense_seg));
 		size_t hdrs_al = (hdrs + 15) & ~(size_t)15;
 		int niov = npdu ? (int)(3 * npdu + (collapse ? 0 : 1)) : 0;
 		o = iscsi_out_new(hdrs_al + (size_t)niov * sizeof(struct iovec));
@@ -605,15 +608,14 @@ void iscsi_task_run(struct iscsi_task *task, int defer_flush)
 				iscsi_bhs_build(&d, o->data + pos);
 				last_hdr = pos;
 				iov[k].iov_base = o->data + pos;
-				iov[k++].iov_len = ISCSI_BHS_LEN;
+				iov[k++].iov_len = ISCSI_BHS_LEN + dg;
 				iov[k].iov_base = r.in + off;
 				iov[k++].iov_len = n;
 				size_t pad = iscsi_pad4(n) - n;
-				memset(o->data + pos + ISCSI_BHS_LEN, 0, 4);
-				iov[k].iov_base = o->data + pos + ISCSI_BHS_LEN;
+				iov[k].iov_base = o->data + pos + ISCSI_BHS_LEN + dg; /* zeros */
 				iov[k++].iov_len = pad;
-				pos += ISCSI_BHS_LEN + 4;
-				total += ISCSI_BHS_LEN + iscsi_pad4(n);
+				pos += slot;
+				total += ISCSI_BHS_LEN + dg + iscsi_pad4(n);
 			}
 			if (!collapse) {
 				struct iscsi_bhs s = {0};
@@ -626,13 +628,13 @@ void iscsi_task_run(struct iscsi_task *task, int defer_flush)
 				s.w44 = rcount;
 				iscsi_bhs_build(&s, o->data + pos);
 				if (sense_seg) {
-					o->data[pos + ISCSI_BHS_LEN] = 0;
-					o->data[pos + ISCSI_BHS_LEN + 1] = r.sense_len;
-					memcpy(o->data + pos + ISCSI_BHS_LEN + 2, r.sense,
-					       r.sense_len);
+					uint8_t *sp = o->data + pos + ISCSI_BHS_LEN + dg;
+					sp[0] = 0;
+					sp[1] = r.sense_len;
+					memcpy(sp + 2, r.sense, r.sense_len);
 				}
 				last_hdr = pos;
-				size_t l = ISCSI_BHS_LEN + iscsi_pad4(sense_seg);
+				size_t l = ISCSI_BHS_LEN + dg + iscsi_pad4(sense_seg);
 				if (iov) {
 					iov[k].iov_base = o->data + pos;
 					iov[k++].iov_len = l;
@@ -655,6 +657,11 @@ void iscsi_task_run(struct iscsi_task *task, int defer_flush)
 				iscsi_conn_kick(c);
 			} else {
 				iscsi_stamp(c, o->data + last_hdr, 1);
+				/* Header digests of the pieces, now that the headers
+				 * are final. */
+				for (size_t h = 0; dg && h <= last_hdr; h += slot)
+					iscsi_put_digest(o->data + h + ISCSI_BHS_LEN,
+					                 iscsi_crc32c(o->data + h, ISCSI_BHS_LEN));
 				if (defer_flush)
 					iscsi_conn_enqueue(c, o);
 				else

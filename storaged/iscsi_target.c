@@ -166,6 +166,23 @@ void iscsi_conn_enqueue(struct iscsi_conn *c, struct iscsi_out *o)
 		iscsi_out_free(o);
 		return;
 	}
+	if (c->hdigest && !o->niov && o->len >= ISCSI_BHS_LEN) {
+		/* A single PDU: insert its header digest after the BHS. (PDUs
+		 * sent as pieces reserve the room themselves.) */
+		struct iscsi_out *d = iscsi_out_new(o->len + 4);
+		if (!d) {
+			iscsi_out_free(o);
+			c->want_close = 1; /* cannot send it: the session is lost */
+			return;
+		}
+		memcpy(d->data, o->data, ISCSI_BHS_LEN);
+		iscsi_put_digest(d->data + ISCSI_BHS_LEN, iscsi_crc32c(o->data, ISCSI_BHS_LEN));
+		memcpy(d->data + ISCSI_BHS_LEN + 4, o->data + ISCSI_BHS_LEN,
+		       o->len - ISCSI_BHS_LEN);
+		d->close_after = o->close_after;
+		iscsi_out_free(o);
+		o = d;
+	}
 	o->next = NULL;
 	if (c->ot)
 		c->ot->next = o;
@@ -351,16 +368,26 @@ static void conn_input(struct iscsi_conn *c)
 			c->rb_end = (size_t)n;
 		}
 		size_t avail = c->rb_end - c->rb_start;
-		if (c->hdr_got < ISCSI_BHS_LEN) {
-			size_t k = ISCSI_BHS_LEN - c->hdr_got;
+		size_t hlen = ISCSI_BHS_LEN + (c->hdigest ? 4 : 0);
+		if (c->hdr_got < hlen) {
+			size_t k = hlen - c->hdr_got;
 			if (k > avail)
 				k = avail;
 			memcpy(c->hdr + c->hdr_got, c->rb + c->rb_start, k);
 			c->hdr_got += k;
 			c->rb_start += k;
-			if (c->hdr_got < ISCSI_BHS_LEN)
+			if (c->hdr_got < hlen)
 				continue;
 			iscsi_bhs_parse(c->hdr, ISCSI_BHS_LEN, &c->bhs);
+			if (c->hdigest &&
+			    (c->bhs.ahs_words || iscsi_crc32c(c->hdr, ISCSI_BHS_LEN) !=
+			                             iscsi_get_digest(c->hdr + ISCSI_BHS_LEN))) {
+				/* ERL 0: a header that fails its digest cannot be
+				 * trusted, not even its length. */
+				log_warnx("%s: header digest error; closing", c->peer_str);
+				conn_close(c);
+				return;
+			}
 			uint32_t limit =
 			    c->phase == PH_LOGIN ? ISCSI_LOGIN_MAX_DSL : ISCSI_OUR_MAX_RECV_DSL;
 			if (c->bhs.dlen > limit) {

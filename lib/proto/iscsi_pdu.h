@@ -140,4 +140,10 @@ int iscsi_val_binary(const char *v, uint8_t *out, size_t max);
 /* Is item one of the comma-separated entries of list? */
 int iscsi_val_list_has(const char *list, const char *item);
 
+/* CRC32C digests (RFC 7143 11.1): computed over the BHS (and AHS) for a
+ * header digest; sent least significant byte first. */
+uint32_t iscsi_crc32c(const void *p, size_t n);
+void iscsi_put_digest(uint8_t *p, uint32_t crc);
+uint32_t iscsi_get_digest(const uint8_t *p);
+
 #endif

@@ -24,6 +24,9 @@
 #include "proto/iscsi_pdu.h"
 
 static const char *host, *macid, *secret;
+/* Header digests in effect (after a login that negotiated them), and
+ * whether the last received header's digest was right. */
+static int use_hd, hd_bad;
 static int port, failures;
 static uint32_t cmdsn, expstatsn, itt = 0x100;
 
@@ -75,24 +78,27 @@ static int send_all(int fd, const void *p, size_t n)
 /* Send a PDU: header h, data segment padded. */
 static int send_pdu(int fd, struct iscsi_bhs *h, const void *data, size_t dlen)
 {
-	uint8_t buf[ISCSI_BHS_LEN + 8192 + 4];
+	uint8_t buf[ISCSI_BHS_LEN + 4 + 8192 + 4];
+	size_t hl = ISCSI_BHS_LEN + (use_hd ? 4 : 0);
 	if (dlen > 8192)
 		return -1;
 	h->dlen = (uint32_t)dlen;
 	iscsi_bhs_build(h, buf);
-	memset(buf + ISCSI_BHS_LEN, 0, iscsi_pad4(dlen));
+	if (use_hd)
+		iscsi_put_digest(buf + ISCSI_BHS_LEN, iscsi_crc32c(buf, ISCSI_BHS_LEN));
+	memset(buf + hl, 0, iscsi_pad4(dlen));
 	if (dlen)
-		memcpy(buf + ISCSI_BHS_LEN, data, dlen);
-	return send_all(fd, buf, ISCSI_BHS_LEN + iscsi_pad4(dlen));
+		memcpy(buf + hl, data, dlen);
+	return send_all(fd, buf, hl + iscsi_pad4(dlen));
 }
 
 /* Receive one PDU. 0, -1 closed/error, -2 timeout. */
 static int recv_pdu(int fd, struct iscsi_bhs *h, uint8_t *data, size_t max)
 {
-	uint8_t hdr[ISCSI_BHS_LEN];
-	size_t got = 0;
-	while (got < ISCSI_BHS_LEN) {
-		ssize_t n = recv(fd, hdr + got, ISCSI_BHS_LEN - got, 0);
+	uint8_t hdr[ISCSI_BHS_LEN + 4];
+	size_t got = 0, hl = ISCSI_BHS_LEN + (use_hd ? 4 : 0);
+	while (got < hl) {
+		ssize_t n = recv(fd, hdr + got, hl - got, 0);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return -2;
 		if (n <= 0)
@@ -100,6 +106,8 @@ static int recv_pdu(int fd, struct iscsi_bhs *h, uint8_t *data, size_t max)
 		got += (size_t)n;
 	}
 	iscsi_bhs_parse(hdr, ISCSI_BHS_LEN, h);
+	if (use_hd && iscsi_crc32c(hdr, ISCSI_BHS_LEN) != iscsi_get_digest(hdr + ISCSI_BHS_LEN))
+		hd_bad = 1;
 	size_t body = (size_t)iscsi_pdu_body_len(h);
 	if (body > max)
 		return -1;
@@ -165,6 +173,8 @@ static size_t last_text_len;
 /* Negotiate as iPXE does (InitialR2T=Yes, ImmediateData=No, 8 KiB PDUs)
  * instead of like open-iscsi. */
 static int ipxe_keys;
+/* Ask for CRC32C header digests. */
+static int want_hd;
 /* Log in for a discovery session instead of a normal one. */
 static int discovery;
 
@@ -219,7 +229,7 @@ static int login(int fd, const char *user, const char *pass)
 	fb_buf_reset(&t);
 	if (recv_pdu(fd, &h, data, sizeof(data)) || h.w36 >> 16 || !(h.flags & ISCSI_FLAG_T))
 		return -1;
-	iscsi_text_add(&t, "HeaderDigest", "None");
+	iscsi_text_add(&t, "HeaderDigest", want_hd ? "CRC32C,None" : "None");
 	iscsi_text_add(&t, "DataDigest", "None");
 	if (ipxe_keys) { /* what iPXE sends */
 		iscsi_text_add(&t, "MaxConnections", "1");
@@ -264,14 +274,13 @@ static int scsi(int fd, const uint8_t cdb[16], uint8_t flags, uint32_t edtl, con
 	h.w20 = edtl;
 	h.w24 = use_cmdsn ? use_cmdsn : cmdsn++;
 	h.w28 = expstatsn;
-	uint8_t raw[ISCSI_BHS_LEN];
-	iscsi_bhs_build(&h, raw);
-	memcpy(raw + 32, cdb, 16);
-	iscsi_bhs_parse(raw, sizeof(raw), &h);
+	uint8_t raw[ISCSI_BHS_LEN + 4];
 	h.dlen = (uint32_t)ilen;
 	iscsi_bhs_build(&h, raw);
 	memcpy(raw + 32, cdb, 16);
-	if (send_all(fd, raw, sizeof(raw)) < 0)
+	if (use_hd)
+		iscsi_put_digest(raw + ISCSI_BHS_LEN, iscsi_crc32c(raw, ISCSI_BHS_LEN));
+	if (send_all(fd, raw, ISCSI_BHS_LEN + (use_hd ? 4 : 0)) < 0)
 		return -1;
 	if (ilen) {
 		uint8_t pad[4] = {0};
@@ -749,6 +758,47 @@ static void case_discovery(void)
 	close(fd);
 }
 
+/* CRC32C header digests: negotiated, sent and checked both ways; a
+ * header with a wrong digest ends the connection (ErrorRecoveryLevel 0). */
+static void case_header_digest(void)
+{
+	int fd = conn_open(5000);
+	want_hd = 1;
+	int ok = fd >= 0 && login(fd, macid, secret) == 0;
+	want_hd = 0;
+	const char *hd = ok ? find_key(last_text, last_text_len, "HeaderDigest") : NULL;
+	result("HeaderDigest=CRC32C negotiated", hd && !strcmp(hd, "CRC32C"), "%s", hd ? hd : "?");
+	if (!hd || strcmp(hd, "CRC32C")) {
+		close(fd);
+		return;
+	}
+	use_hd = 1;
+	hd_bad = 0;
+	static uint8_t buf[256 * 1024];
+	struct iscsi_bhs r;
+	uint32_t din;
+	uint8_t r10[16] = {0x28};
+	r10[7] = 1; /* 256 blocks: several Data-In PDUs of 64 KiB */
+	int rc = scsi(fd, r10, ISCSI_CMD_R, 131072, NULL, 0, &r, buf, sizeof(buf), &din, 0);
+	int nop = nop_ok(fd);
+	result("digested READ and NOP", rc == 0 && r.b3 == 0 && din == 131072 && nop && !hd_bad,
+	       "rc %d digest %s", rc, hd_bad ? "bad" : "ok");
+	/* A NOP-Out whose digest is wrong: the target hangs up. */
+	struct iscsi_bhs h = {0};
+	uint8_t raw[ISCSI_BHS_LEN + 4];
+	h.opcode = ISCSI_OP_NOP_OUT;
+	h.immediate = 1;
+	h.flags = ISCSI_FLAG_F;
+	h.itt = ++itt;
+	h.w20 = ISCSI_RSVD_TAG;
+	iscsi_bhs_build(&h, raw);
+	iscsi_put_digest(raw + ISCSI_BHS_LEN, iscsi_crc32c(raw, ISCSI_BHS_LEN) ^ 1);
+	send_all(fd, raw, sizeof(raw));
+	result("bad header digest closes", closed_soon(fd), "");
+	use_hd = 0;
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 5) {
@@ -770,6 +820,7 @@ int main(int argc, char **argv)
 	case_ffp();
 	case_ipxe();
 	case_discovery();
+	case_header_digest();
 	case_logout();
 	case_login_ok();
 	printf("%d failures\n", failures);

@@ -198,6 +198,19 @@ static void test_cdb(void)
 	CHECK_INT(c.known, 0);
 }
 
+static void test_crc32c(void)
+{
+	uint8_t d[4];
+	CHECK_INT(iscsi_crc32c("123456789", 9), 0xe3069283u);
+	CHECK_INT(iscsi_crc32c("", 0), 0);
+	/* RFC 3720 B.4: 32 bytes of zeros. */
+	uint8_t z[32] = {0};
+	CHECK_INT(iscsi_crc32c(z, 32), 0x8a9136aau);
+	iscsi_put_digest(d, 0x11223344u);
+	CHECK_INT(d[0], 0x44);
+	CHECK_INT(iscsi_get_digest(d), 0x11223344u);
+}
+
 int main(void)
 {
 	RUN(test_bhs_roundtrip);
@@ -208,5 +221,6 @@ int main(void)
 	RUN(test_text_build);
 	RUN(test_values);
 	RUN(test_cdb);
+	RUN(test_crc32c);
 	return HARNESS_EXIT();
 }
