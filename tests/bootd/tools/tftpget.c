@@ -31,9 +31,10 @@ struct tx {
 	int done, failed;
 	unsigned blksize, window;
 	uint64_t tsize, bytes;
-	uint16_t last;    /* last in-order block received */
-	unsigned inwin;   /* blocks received since the last ACK */
-	uint64_t last_rx; /* monotonic ms */
+	uint16_t last;     /* last in-order block received */
+	unsigned inwin;    /* blocks received since the last ACK */
+	uint64_t last_rx;  /* monotonic ms */
+	uint64_t rrq_sent; /* when the request was last sent */
 	int got_first;
 	struct sockaddr_in peer; /* the server's transfer port once known */
 	unsigned drops;
@@ -191,6 +192,7 @@ int main(int argc, char **argv)
 		tx[i].window = 1;
 		tx[i].peer = srv;
 		tx[i].last_rx = t0;
+		tx[i].rrq_sent = t0;
 		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
 		epoll_ctl(ep, EPOLL_CTL_ADD, tx[i].fd, &ev);
 		sendto(tx[i].fd, rrq, (size_t)rl_len, 0, (struct sockaddr *)&srv, sizeof(srv));
@@ -241,6 +243,12 @@ int main(int argc, char **argv)
 			} else if (now - t->last_rx > 100 && t->peer.sin_port != srv.sin_port) {
 				send_ack(t, t->last);
 				t->last_rx = now - 50;
+			} else if (now - t->rrq_sent > 1000 && t->peer.sin_port == srv.sin_port) {
+				/* No answer to the request yet: ask again, as
+				 * firmware does (a busy server may drop some). */
+				sendto(t->fd, rrq, (size_t)rl_len, 0, (struct sockaddr *)&srv,
+				       sizeof(srv));
+				t->rrq_sent = now;
 			}
 		}
 	}
