@@ -134,16 +134,16 @@ static void do_register(struct writer *w, const char *mac, const char *image)
 
 /* Commit a batch: leases together, then events and registrations, all in
  * one transaction so a batch costs one fsync. */
-static void commit_batch(struct writer *w, struct wop *ops, size_t n)
+static int commit_batch(struct writer *w, struct wop *ops, size_t n)
 {
 	struct fb_lease *leases = malloc(n * sizeof(*leases));
 	size_t nl = 0;
 	int regs = 0;
 	int rc = fb_db_begin(w->db);
 	if (rc < 0) {
-		log_warnx("cannot begin a transaction: %s", fb_db_errmsg(w->db));
+		log_warnx("cannot begin a transaction (will retry): %s", fb_db_errmsg(w->db));
 		free(leases);
-		return;
+		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct wop *op = &ops[i];
@@ -171,6 +171,7 @@ static void commit_batch(struct writer *w, struct wop *ops, size_t n)
 		log_warnx("commit failed: %s", fb_db_errmsg(w->db));
 	if (regs)
 		w->poke = 1;
+	return 0;
 }
 
 /* Liveness and counters for `fleetboot status` and the web UI. */
@@ -197,6 +198,24 @@ static void report_status(struct writer *w, int stopping)
 	fb_db_status_set(w->db, "bootd.tftp.transfers", val);
 	snprintf(val, sizeof(val), "%d", __atomic_load_n(&b->tftp_active, __ATOMIC_RELAXED));
 	fb_db_status_set(w->db, "bootd.tftp.active", val);
+}
+
+static void requeue(struct writer *w, struct wop *ops, size_t n)
+{
+	pthread_mutex_lock(&w->mu);
+	struct wop *q = realloc(ops, (n + w->n) * sizeof(*q));
+	if (q) {
+		if (w->n)
+			memcpy(q + n, w->q, w->n * sizeof(*q));
+		free(w->q);
+		w->q = q;
+		w->n += n;
+		w->cap = w->n;
+	} else {
+		w->dropped += n;
+		free(ops);
+	}
+	pthread_mutex_unlock(&w->mu);
 }
 
 static void refresh(struct writer *w)
@@ -230,8 +249,12 @@ static void *writer_main(void *arg)
 		w->poke = 0;
 		pthread_mutex_unlock(&w->mu);
 
-		if (n)
-			commit_batch(w, ops, n);
+		if (n && commit_batch(w, ops, n) < 0 && !stop) {
+			/* The database stayed locked: keep the batch, in order,
+			 * ahead of whatever was queued meanwhile. */
+			requeue(w, ops, n);
+			ops = NULL;
+		}
 		free(ops);
 		uint64_t now = fb_mono_ms();
 		if (poke || w->poke || now - last_refresh >= 1000) {
