@@ -6,7 +6,7 @@
  * daemon's name in front, so one terminal shows the whole server. A daemon
  * that dies is restarted after a back-off that doubles up to 30 s and
  * resets once it has stayed up for a minute. Ctrl-C or SIGTERM stops every
- * daemon (SIGTERM, then SIGKILL after 5 s) and then exits.
+ * daemon (SIGTERM, then SIGKILL after 10 s) and then exits.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -171,7 +171,7 @@ static int any_running(struct up *u)
 static void on_kill_timer(struct fb_loop *l, void *arg)
 {
 	struct up *u = arg;
-	fprintf(stderr, "up      | daemons still running after 5 s: killing them\n");
+	fprintf(stderr, "up      | daemons still running after 10 s: killing them\n");
 	stop_all(u, SIGKILL);
 }
 
@@ -229,7 +229,7 @@ static void on_stop_signal(struct fb_loop *l, int signo, void *arg)
 	if (!any_running(u))
 		fb_loop_stop(l);
 	else
-		fb_timer_arm(l, &u->kill_timer, 5000);
+		fb_timer_arm(l, &u->kill_timer, 10000);
 }
 
 static int run_up(struct cli_ctx *ctx, int argc, char **argv)

@@ -127,8 +127,11 @@ void sd_nbdkit_stop(struct sd_nbdkit *n)
 		fb_timer_disarm(n->loop, &n->restart);
 	if (!n->pid)
 		return;
+	/* nbdkit waits for open connections on SIGTERM, and a client that
+	 * powered off never closes its own: give up after 3 s (well inside
+	 * the 10 s `fleetboot up` grants the whole daemon). */
 	kill(n->pid, SIGTERM);
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < 60; i++) {
 		if (waitpid(n->pid, NULL, WNOHANG) == n->pid) {
 			n->pid = 0;
 			return;
