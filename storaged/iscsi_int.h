@@ -91,7 +91,7 @@ struct iscsi_held {
 	struct iscsi_bhs h;
 	uint8_t *body;
 	uint8_t *direct; /* data segment goes here (a task's buffer) instead */
-	uint8_t pad[4];  /* the padding after a direct data segment */
+	uint8_t pad[8];  /* padding (and data digest) after a direct segment */
 	size_t body_cap; /* bytes allocated for body (a write's whole data) */
 	size_t body_len;
 };
@@ -125,7 +125,7 @@ struct iscsi_conn {
 	struct iscsi_bhs bhs;
 	uint8_t *body;
 	uint8_t *direct; /* data segment goes here (a task's buffer) instead */
-	uint8_t pad[4];  /* the padding after a direct data segment */
+	uint8_t pad[8];  /* padding (and data digest) after a direct segment */
 	size_t body_cap;
 	/* bytes allocated for body (a write's whole data) */ /* AHS + data + padding, plus one
 	                                                         NUL */
@@ -153,6 +153,8 @@ struct iscsi_conn {
 	int mrdsl_sent;
 	int hdigest_neg; /* HeaderDigest=CRC32C negotiated */
 	int hdigest;     /* ... and in effect (full feature phase) */
+	int ddigest_neg; /* DataDigest=CRC32C negotiated */
+	int ddigest;     /* ... and in effect */
 
 	struct iscsi_held *held; /* commands beyond ExpCmdSN */
 	int nheld;

@@ -129,7 +129,7 @@ static int negotiate(struct iscsi_conn *c, const char *k, const char *v, struct 
 {
 	uint64_t n;
 	int b;
-	if (!strcmp(k, "HeaderDigest") && c->phase == PH_LOGIN) {
+	if ((!strcmp(k, "HeaderDigest") || !strcmp(k, "DataDigest")) && c->phase == PH_LOGIN) {
 		/* The first of the initiator's choices we support. */
 		const char *pick = "Reject";
 		for (const char *p = v; *p;) {
@@ -147,12 +147,14 @@ static int negotiate(struct iscsi_conn *c, const char *k, const char *v, struct 
 				break;
 			p = e + 1;
 		}
-		c->hdigest_neg = !strcmp(pick, "CRC32C");
+		if (k[0] == 'H')
+			c->hdigest_neg = !strcmp(pick, "CRC32C");
+		else
+			c->ddigest_neg = !strcmp(pick, "CRC32C");
 		iscsi_text_add(out, k, pick);
 	} else if (!strcmp(k, "HeaderDigest") || !strcmp(k, "DataDigest")) {
-		/* Data digests are not supported; in full feature phase the
-		 * digests cannot change. */
-		iscsi_text_add(out, k, iscsi_val_list_has(v, "None") ? "None" : "Reject");
+		/* Digests cannot change in full feature phase. */
+		iscsi_text_add(out, k, "Reject");
 	} else if (!strcmp(k, "MaxRecvDataSegmentLength")) {
 		if (num_in(v, 512, 16777215, &n) < 0)
 			iscsi_text_add(out, k, "Reject");
@@ -516,6 +518,7 @@ int iscsi_login_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *da
 			 * response (which is already queued). */
 			pthread_mutex_lock(&c->lock);
 			c->hdigest = c->hdigest_neg;
+			c->ddigest = c->ddigest_neg;
 			pthread_mutex_unlock(&c->lock);
 			log_info("iSCSI %s session: %s from %s as machine %s%s",
 			         c->discovery ? "discovery" : "normal", c->initiator_name,

@@ -137,7 +137,9 @@ static void write_progress(struct iscsi_conn *c, struct iscsi_task *task)
 
 uint8_t *iscsi_data_out_dest(struct iscsi_conn *c, const struct iscsi_bhs *h)
 {
-	if (h->opcode != ISCSI_OP_DATA_OUT || h->ahs_words || !h->dlen || c->discovery)
+	/* With data digests the payload is checked before use: no shortcut. */
+	if (h->opcode != ISCSI_OP_DATA_OUT || h->ahs_words || !h->dlen || c->discovery ||
+	    c->ddigest)
 		return NULL;
 	pthread_mutex_lock(&c->lock);
 	struct iscsi_task *task = find_task(c, h->itt);
@@ -158,7 +160,7 @@ size_t iscsi_cmd_buffer_size(struct iscsi_conn *c, const struct iscsi_bhs *h, si
 {
 	c->body_cap = 0;
 	if (h->opcode != ISCSI_OP_SCSI_CMD || !(h->flags & ISCSI_CMD_W) || h->ahs_words ||
-	    h->w20 > ISCSI_MAX_EDTL || c->discovery ||
+	    h->w20 > ISCSI_MAX_EDTL || c->discovery || c->ddigest ||
 	    c->collect_bytes + h->w20 > ISCSI_COLLECT_LIMIT)
 		return len;
 	c->body_cap = h->w20 > len ? h->w20 : len;
@@ -572,9 +574,10 @@ void iscsi_task_run(struct iscsi_task *task, int defer_flush)
 		 * payload is sent straight from the read buffer (no copy). */
 		/* With header digests, pieces reserve 4 bytes after each BHS
 		 * (filled once the headers are final, below). */
-		size_t dg = npdu && c->hdigest ? 4 : 0, slot = ISCSI_BHS_LEN + dg + 4;
+		size_t dg = npdu && c->hdigest ? 4 : 0, slot = ISCSI_BHS_LEN + dg + 8;
+		size_t ddg = npdu && c->ddigest ? 4 : 0;
 		size_t hdrs = (size_t)npdu * slot +
-		              (collapse ? 0 : ISCSI_BHS_LEN + dg + iscsi_pad4(sense_seg));
+		              (collapse ? 0 : ISCSI_BHS_LEN + dg + iscsi_pad4(sense_seg) + ddg);
 		size_t hdrs_al = (hdrs + 15) & ~(size_t)15;
 		int niov = npdu ? (int)(3 * npdu + (collapse ? 0 : 1)) : 0;
 		o = iscsi_out_new(hdrs_al + (size_t)niov * sizeof(struct iovec));
@@ -611,11 +614,18 @@ void iscsi_task_run(struct iscsi_task *task, int defer_flush)
 				iov[k++].iov_len = ISCSI_BHS_LEN + dg;
 				iov[k].iov_base = r.in + off;
 				iov[k++].iov_len = n;
+				/* Padding (zeros), then the data digest if any. */
 				size_t pad = iscsi_pad4(n) - n;
-				iov[k].iov_base = o->data + pos + ISCSI_BHS_LEN + dg; /* zeros */
-				iov[k++].iov_len = pad;
+				uint8_t *tail = o->data + pos + ISCSI_BHS_LEN + dg;
+				if (ddg) {
+					uint32_t crc = iscsi_crc32c(r.in + off, n);
+					crc = iscsi_crc32c_update(crc, tail, pad);
+					iscsi_put_digest(tail + pad, crc);
+				}
+				iov[k].iov_base = tail;
+				iov[k++].iov_len = pad + ddg;
 				pos += slot;
-				total += ISCSI_BHS_LEN + dg + iscsi_pad4(n);
+				total += ISCSI_BHS_LEN + dg + iscsi_pad4(n) + ddg;
 			}
 			if (!collapse) {
 				struct iscsi_bhs s = {0};
@@ -635,6 +645,12 @@ void iscsi_task_run(struct iscsi_task *task, int defer_flush)
 				}
 				last_hdr = pos;
 				size_t l = ISCSI_BHS_LEN + dg + iscsi_pad4(sense_seg);
+				if (ddg && sense_seg) {
+					uint8_t *sp = o->data + pos + ISCSI_BHS_LEN + dg;
+					iscsi_put_digest(sp + iscsi_pad4(sense_seg),
+					                 iscsi_crc32c(sp, iscsi_pad4(sense_seg)));
+					l += 4;
+				}
 				if (iov) {
 					iov[k].iov_base = o->data + pos;
 					iov[k++].iov_len = l;

@@ -166,19 +166,26 @@ void iscsi_conn_enqueue(struct iscsi_conn *c, struct iscsi_out *o)
 		iscsi_out_free(o);
 		return;
 	}
-	if (c->hdigest && !o->niov && o->len >= ISCSI_BHS_LEN) {
-		/* A single PDU: insert its header digest after the BHS. (PDUs
-		 * sent as pieces reserve the room themselves.) */
-		struct iscsi_out *d = iscsi_out_new(o->len + 4);
+	if ((c->hdigest || c->ddigest) && !o->niov && o->len >= ISCSI_BHS_LEN) {
+		/* A single PDU (header, padded data): insert its digests.
+		 * PDUs sent as pieces carry them already. */
+		const uint8_t *src = o->data;
+		size_t dl = (size_t)src[5] << 16 | (size_t)src[6] << 8 | src[7];
+		size_t body = o->len - ISCSI_BHS_LEN, hd = c->hdigest ? 4 : 0;
+		size_t dd = c->ddigest && dl ? 4 : 0;
+		struct iscsi_out *d = iscsi_out_new(o->len + hd + dd);
 		if (!d) {
 			iscsi_out_free(o);
 			c->want_close = 1; /* cannot send it: the session is lost */
 			return;
 		}
-		memcpy(d->data, o->data, ISCSI_BHS_LEN);
-		iscsi_put_digest(d->data + ISCSI_BHS_LEN, iscsi_crc32c(o->data, ISCSI_BHS_LEN));
-		memcpy(d->data + ISCSI_BHS_LEN + 4, o->data + ISCSI_BHS_LEN,
-		       o->len - ISCSI_BHS_LEN);
+		memcpy(d->data, src, ISCSI_BHS_LEN);
+		if (hd)
+			iscsi_put_digest(d->data + ISCSI_BHS_LEN, iscsi_crc32c(src, ISCSI_BHS_LEN));
+		memcpy(d->data + ISCSI_BHS_LEN + hd, src + ISCSI_BHS_LEN, body);
+		if (dd)
+			iscsi_put_digest(d->data + ISCSI_BHS_LEN + hd + body,
+			                 iscsi_crc32c(src + ISCSI_BHS_LEN, body));
 		d->close_after = o->close_after;
 		iscsi_out_free(o);
 		o = d;
@@ -398,7 +405,8 @@ static void conn_input(struct iscsi_conn *c)
 				conn_close(c);
 				return;
 			}
-			c->body_len = (size_t)iscsi_pdu_body_len(&c->bhs);
+			c->body_len = (size_t)iscsi_pdu_body_len(&c->bhs) +
+			              (c->ddigest && c->bhs.dlen ? 4 : 0);
 			c->body_got = 0;
 			free(c->body);
 			c->body = NULL;
@@ -453,6 +461,17 @@ static void conn_input(struct iscsi_conn *c)
 		if (c->body)
 			c->body[c->body_len] = 0;
 		c->hdr_got = 0;
+		if (c->ddigest && c->bhs.dlen) {
+			/* The data digest follows the padded data segment. */
+			size_t at = (size_t)c->bhs.ahs_words * 4, pl = iscsi_pad4(c->bhs.dlen);
+			if (!c->body ||
+			    iscsi_crc32c(c->body + at, pl) != iscsi_get_digest(c->body + at + pl)) {
+				log_warnx("%s: data digest error; closing", c->peer_str);
+				iscsi_send_reject(c, ISCSI_REJECT_DIGEST, c->hdr);
+				conn_close(c);
+				return;
+			}
+		}
 		int rc = dispatch(c);
 		if (rc < 0 || c->want_close) {
 			conn_close(c);

@@ -143,6 +143,8 @@ int iscsi_val_list_has(const char *list, const char *item);
 /* CRC32C digests (RFC 7143 11.1): computed over the BHS (and AHS) for a
  * header digest; sent least significant byte first. */
 uint32_t iscsi_crc32c(const void *p, size_t n);
+/* Continue a CRC over more bytes: update(update(0, a), b) = crc(a || b). */
+uint32_t iscsi_crc32c_update(uint32_t crc, const void *p, size_t n);
 void iscsi_put_digest(uint8_t *p, uint32_t crc);
 uint32_t iscsi_get_digest(const uint8_t *p);
 

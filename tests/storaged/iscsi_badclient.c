@@ -27,6 +27,8 @@ static const char *host, *macid, *secret;
 /* Header digests in effect (after a login that negotiated them), and
  * whether the last received header's digest was right. */
 static int use_hd, hd_bad;
+/* The same for data digests. */
+static int use_dd, dd_bad;
 static int port, failures;
 static uint32_t cmdsn, expstatsn, itt = 0x100;
 
@@ -89,7 +91,11 @@ static int send_pdu(int fd, struct iscsi_bhs *h, const void *data, size_t dlen)
 	memset(buf + hl, 0, iscsi_pad4(dlen));
 	if (dlen)
 		memcpy(buf + hl, data, dlen);
-	return send_all(fd, buf, hl + iscsi_pad4(dlen));
+	size_t dd = use_dd && dlen ? 4 : 0;
+	if (dd)
+		iscsi_put_digest(buf + hl + iscsi_pad4(dlen),
+		                 iscsi_crc32c(buf + hl, iscsi_pad4(dlen)));
+	return send_all(fd, buf, hl + iscsi_pad4(dlen) + dd);
 }
 
 /* Receive one PDU. 0, -1 closed/error, -2 timeout. */
@@ -108,16 +114,18 @@ static int recv_pdu(int fd, struct iscsi_bhs *h, uint8_t *data, size_t max)
 	iscsi_bhs_parse(hdr, ISCSI_BHS_LEN, h);
 	if (use_hd && iscsi_crc32c(hdr, ISCSI_BHS_LEN) != iscsi_get_digest(hdr + ISCSI_BHS_LEN))
 		hd_bad = 1;
-	size_t body = (size_t)iscsi_pdu_body_len(h);
-	if (body > max)
+	size_t body = (size_t)iscsi_pdu_body_len(h), dd = use_dd && h->dlen ? 4 : 0;
+	if (body + dd > max)
 		return -1;
 	got = 0;
-	while (got < body) {
-		ssize_t n = recv(fd, data + got, body - got, 0);
+	while (got < body + dd) {
+		ssize_t n = recv(fd, data + got, body + dd - got, 0);
 		if (n <= 0)
 			return -1;
 		got += (size_t)n;
 	}
+	if (dd && iscsi_crc32c(data, body) != iscsi_get_digest(data + body))
+		dd_bad = 1;
 	if (h->opcode != ISCSI_OP_DATA_IN || (h->flags & ISCSI_DATA_S))
 		expstatsn = h->w24 + 1;
 	return 0;
@@ -230,7 +238,7 @@ static int login(int fd, const char *user, const char *pass)
 	if (recv_pdu(fd, &h, data, sizeof(data)) || h.w36 >> 16 || !(h.flags & ISCSI_FLAG_T))
 		return -1;
 	iscsi_text_add(&t, "HeaderDigest", want_hd ? "CRC32C,None" : "None");
-	iscsi_text_add(&t, "DataDigest", "None");
+	iscsi_text_add(&t, "DataDigest", want_hd ? "CRC32C,None" : "None");
 	if (ipxe_keys) { /* what iPXE sends */
 		iscsi_text_add(&t, "MaxConnections", "1");
 		iscsi_text_add(&t, "InitialR2T", "Yes");
@@ -283,9 +291,15 @@ static int scsi(int fd, const uint8_t cdb[16], uint8_t flags, uint32_t edtl, con
 	if (send_all(fd, raw, ISCSI_BHS_LEN + (use_hd ? 4 : 0)) < 0)
 		return -1;
 	if (ilen) {
-		uint8_t pad[4] = {0};
+		uint8_t pad[4] = {0}, dg[4];
 		send_all(fd, imm, ilen);
 		send_all(fd, pad, iscsi_pad4(ilen) - ilen);
+		if (use_dd) {
+			uint32_t crc = iscsi_crc32c(imm, ilen);
+			iscsi_put_digest(dg,
+			                 iscsi_crc32c_update(crc, pad, iscsi_pad4(ilen) - ilen));
+			send_all(fd, dg, 4);
+		}
 	}
 	*din = 0;
 	for (;;) {
@@ -772,17 +786,69 @@ static void case_header_digest(void)
 		close(fd);
 		return;
 	}
-	use_hd = 1;
-	hd_bad = 0;
+	const char *dd = find_key(last_text, last_text_len, "DataDigest");
+	result("DataDigest=CRC32C negotiated", dd && !strcmp(dd, "CRC32C"), "%s", dd ? dd : "?");
+	use_hd = use_dd = 1;
+	hd_bad = dd_bad = 0;
+	/* A write with immediate data, digested, read back. */
+	static uint8_t wbuf[4096];
+	for (size_t i = 0; i < sizeof(wbuf); i++)
+		wbuf[i] = (uint8_t)(i * 13 + 5);
+	uint8_t w10[16] = {0x2a};
+	w10[5] = 200;
+	w10[8] = 8;
+	struct iscsi_bhs wr;
+	uint32_t wdin;
+	static uint8_t wsense[256];
+	int wrc =
+	    scsi(fd, w10, ISCSI_CMD_W, 4096, wbuf, 4096, &wr, wsense, sizeof(wsense), &wdin, 0);
+	result("digested WRITE with immediate data", wrc == 0 && wr.b3 == 0 && !dd_bad && !hd_bad,
+	       "rc %d status %u", wrc, wr.b3);
 	static uint8_t buf[256 * 1024];
 	struct iscsi_bhs r;
 	uint32_t din;
 	uint8_t r10[16] = {0x28};
+	r10[5] = 200;
 	r10[7] = 1; /* 256 blocks: several Data-In PDUs of 64 KiB */
 	int rc = scsi(fd, r10, ISCSI_CMD_R, 131072, NULL, 0, &r, buf, sizeof(buf), &din, 0);
 	int nop = nop_ok(fd);
-	result("digested READ and NOP", rc == 0 && r.b3 == 0 && din == 131072 && nop && !hd_bad,
-	       "rc %d digest %s", rc, hd_bad ? "bad" : "ok");
+	result("digested READ and NOP",
+	       rc == 0 && r.b3 == 0 && din == 131072 && nop && !hd_bad && !dd_bad &&
+	           !memcmp(buf, wbuf, sizeof(wbuf)),
+	       "rc %d header digests %s, data digests %s", rc, hd_bad ? "bad" : "ok",
+	       dd_bad ? "bad" : "ok");
+	/* CHECK CONDITION: the sense data carries a data digest too. */
+	uint8_t r16[16] = {0x88};
+	r16[2] = 0x7f;
+	r16[13] = 1;
+	rc = scsi(fd, r16, ISCSI_CMD_R, 512, NULL, 0, &r, buf, sizeof(buf), &din, 0);
+	result("digested sense data", rc == 0 && r.b3 == 2 && buf[14] == 0x21 && !dd_bad && !hd_bad,
+	       "rc %d status %u", rc, r.b3);
+	/* A NOP-Out whose data digest is wrong: rejected, connection closed. */
+	struct iscsi_bhs nd = {0};
+	uint8_t nraw[ISCSI_BHS_LEN + 4 + 4 + 4];
+	nd.opcode = ISCSI_OP_NOP_OUT;
+	nd.immediate = 1;
+	nd.flags = ISCSI_FLAG_F;
+	nd.itt = ++itt;
+	nd.w20 = ISCSI_RSVD_TAG;
+	nd.dlen = 4;
+	iscsi_bhs_build(&nd, nraw);
+	iscsi_put_digest(nraw + ISCSI_BHS_LEN, iscsi_crc32c(nraw, ISCSI_BHS_LEN));
+	memcpy(nraw + ISCSI_BHS_LEN + 4, "ping", 4);
+	iscsi_put_digest(nraw + ISCSI_BHS_LEN + 8, iscsi_crc32c("pong", 4));
+	send_all(fd, nraw, sizeof(nraw));
+	rc = recv_pdu(fd, &r, buf, sizeof(buf));
+	result("bad data digest rejected",
+	       rc == 0 && r.opcode == ISCSI_OP_REJECT && r.b2 == 0x02 && closed_soon(fd),
+	       "rc %d opcode 0x%02x", rc, r.opcode);
+	close(fd);
+	use_hd = use_dd = 0;
+	fd = conn_open(5000);
+	want_hd = 1;
+	ok = fd >= 0 && login(fd, macid, secret) == 0;
+	want_hd = 0;
+	use_hd = use_dd = 1;
 	/* A NOP-Out whose digest is wrong: the target hangs up. */
 	struct iscsi_bhs h = {0};
 	uint8_t raw[ISCSI_BHS_LEN + 4];
@@ -795,7 +861,7 @@ static void case_header_digest(void)
 	iscsi_put_digest(raw + ISCSI_BHS_LEN, iscsi_crc32c(raw, ISCSI_BHS_LEN) ^ 1);
 	send_all(fd, raw, sizeof(raw));
 	result("bad header digest closes", closed_soon(fd), "");
-	use_hd = 0;
+	use_hd = use_dd = 0;
 	close(fd);
 }
 
