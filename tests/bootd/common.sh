@@ -19,8 +19,24 @@ BOOTD_TOOLS=$(cd "$FB_BIN/.." && pwd)/tests/bootd
 SRV_IP=10.77.0.1
 HTTP_PORT=8067
 
+# tests/lib.sh's netns_new and tmpdir_new register their clean-up inside
+# the $(...) subshell they run in, where it is lost; these register it in
+# the test's own shell.
+ns_new() { # VAR NAME
+	local ns
+	ns=$(netns_new "$2") || fail "cannot create namespace $2"
+	cleanup "ip netns pids '$ns' 2>/dev/null | xargs -r kill -9; ip netns del '$ns'"
+	printf -v "$1" '%s' "$ns"
+}
+tmp_new() { # VAR
+	local d
+	d=$(tmpdir_new) || fail "cannot create a scratch directory"
+	cleanup "rm -rf '$d'"
+	printf -v "$1" '%s' "$d"
+}
+
 bootd_env() {
-	T=$(tmpdir_new)
+	tmp_new T
 	CONF=$T/fleetboot.conf
 	{
 		echo "[global]"
@@ -37,8 +53,8 @@ bootd_env() {
 }
 
 bootd_net() {
-	SRV=$(netns_new srv)
-	CLI=$(netns_new cli)
+	ns_new SRV srv
+	ns_new CLI cli
 	ip link add bs0 netns "$SRV" type veth peer name bc0 netns "$CLI" || fail "veth"
 	ip -n "$SRV" addr add $SRV_IP/24 dev bs0
 	ip -n "$SRV" link set bs0 up

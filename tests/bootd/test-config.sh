@@ -6,6 +6,7 @@
 B=$FB_BIN/fleetboot-bootd
 [ -x "$B" ] || skip "fleetboot-bootd is not built"
 T=$(tmpdir_new)
+cleanup "rm -rf '$T'"
 cat >"$T/ok.conf" <<C
 [global]
 state_dir = $T/state

@@ -51,7 +51,7 @@ bootd_stop
 # Proxy mode on two interfaces: each answer carries the address of the
 # interface it came in on (server identifier and next-server).
 sed -i 's/^dhcp = .*/dhcp = proxy/; s/^interface = bs0$/interface = bs0,bs1/' "$CONF"
-CLI2=$(netns_new cli2)
+ns_new CLI2 cli2
 ip link add bs1 netns "$SRV" type veth peer name bc1 netns "$CLI2"
 ip -n "$SRV" addr add 10.78.0.1/24 dev bs1
 ip -n "$SRV" link set bs1 up

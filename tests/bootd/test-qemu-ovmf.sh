@@ -17,7 +17,7 @@ bootd_env "dhcp = authoritative" "pool = 10.77.0.100-10.77.0.150" "lease_time = 
 sed -i 's/^interface = bs0/interface = tap0/' "$CONF"
 make_image tiny 200000
 fb -c "$CONF" machine add $MAC --image tiny >/dev/null || fail "machine add"
-SRV=$(netns_new srv)
+ns_new SRV srv
 ip -n "$SRV" tuntap add dev tap0 mode tap
 ip -n "$SRV" addr add $SRV_IP/24 dev tap0
 ip -n "$SRV" link set tap0 up

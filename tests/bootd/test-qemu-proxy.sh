@@ -15,8 +15,8 @@ sed -i 's/^interface = bs0/interface = br0/' "$CONF"
 make_image tiny 200000
 fb -c "$CONF" machine add $MAC --image tiny >/dev/null || fail "machine add"
 
-SRV=$(netns_new srv)
-DNS=$(netns_new dns)
+ns_new SRV srv
+ns_new DNS dns
 ip -n "$SRV" link add br0 type bridge
 ip -n "$SRV" addr add $SRV_IP/24 dev br0
 ip -n "$SRV" link set br0 up
