@@ -106,17 +106,36 @@ static int run_status(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	char sz[32];
 	printf("state:     %s\n", ctx->cfg.state_dir);
+	/* Daemons refresh their rows every few seconds; an old row is what a
+	 * daemon said before it stopped, not what it is doing now. */
 	printf("daemons:  ");
 	if (!json_object_size(t.daemons))
 		printf(" none has reported (start them with 'fleetboot up')");
 	printf("\n");
 	const char *key;
 	json_t *v;
+	int conns = 0;
 	json_object_foreach(t.daemons, key, v)
 	{
-		printf("  %-28s %s (%llds ago)\n", key,
-		       json_string_value(json_object_get(v, "value")),
-		       (long long)json_integer_value(json_object_get(v, "age")));
+		long long age = (long long)json_integer_value(json_object_get(v, "age"));
+		const char *val = json_string_value(json_object_get(v, "value"));
+		if (strstr(key, ".machine.")) {
+			conns++;
+			continue;
+		}
+		printf("  %-28s %s%s\n", key, val, age > 60 ? "  [stale: not updated for a minute]" : "");
+	}
+	if (conns) {
+		printf("machines on storage:\n");
+		json_object_foreach(t.daemons, key, v)
+		{
+			long long age = (long long)json_integer_value(json_object_get(v, "age"));
+			if (!strstr(key, ".machine."))
+				continue;
+			printf("  %-20s %s%s\n", strstr(key, ".machine.") + 9,
+			       json_string_value(json_object_get(v, "value")),
+			       age > 60 ? "  [stale]" : "");
+		}
 	}
 	printf("machines:  %d (%d unassigned, %d registered automatically)\n", t.machines,
 	       t.unassigned, t.registered);
