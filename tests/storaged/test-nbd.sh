@@ -154,6 +154,16 @@ fb overlay reset $A | grep -q "connected" || fail "reset under a live connection
 wait $holder || fail "holder failed"
 wait_for 10 test ! -e "$T/state/overlays/$A.ovl" || fail "pending reset not carried out"
 
+echo "== a base image whose content no longer matches its sha256 is refused"
+cp "$T/base.img" "$T/bad.img"
+fb image import bad --rootfs "$T/bad.img" --kernel "$T/vmlinuz" --initrd "$T/initrd.img" \
+	>/dev/null 2>&1 || fail "import bad"
+V=52-54-00-aa-00-07
+fb machine add $V --image bad --mode persistent --ip 10.77.5.99 >/dev/null || fail "add V"
+printf 'X' | dd of="$T/state/images/bad/1/rootfs.img" bs=1 seek=2000000 conv=notrunc status=none
+in_client 5 nbdinfo "$(sd_uri 5 $V)" >/dev/null 2>&1 && fail "corrupt base served"
+logged "images/bad/1/rootfs.img: sha256 [0-9a-f]* does not match the recorded" "corrupt base"
+
 echo "== status reported"
 wait_for 12 bash -c "fb status --json 2>/dev/null | grep -q storaged.nbd.connections" ||
 	fb status --json | grep -q "storaged" || fail "no storaged status"

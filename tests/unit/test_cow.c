@@ -83,7 +83,7 @@ static int compare_all(struct cow_ovl *o)
 
 static void random_ops(struct cow_ovl *o, int n)
 {
-	uint8_t *buf = malloc(300000);
+	uint8_t *buf = malloc(64 * COW_CLUSTER);
 	for (int i = 0; i < n; i++) {
 		uint64_t len, off;
 		int kind = (int)(rnd() % 10);
