@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bootd.h"
+#include "db/bootd.h"
 #include "log.h"
 
 #define QUEUE_MAX 200000 /* beyond this, events are dropped (leases never) */
@@ -228,7 +229,8 @@ static void refresh(struct writer *w)
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
-	uint64_t last_refresh = fb_mono_ms(), last_status = 0;
+	uint64_t last_refresh = fb_mono_ms(), last_status = 0, last_check = 0;
+	int64_t last_dv = -1;
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		if (!w->stop && !w->poke) {
@@ -257,7 +259,18 @@ static void *writer_main(void *arg)
 		}
 		free(ops);
 		uint64_t now = fb_mono_ms();
-		if (poke || w->poke || now - last_refresh >= 1000) {
+		/* Rebuild the cache when another process changed the database
+		 * (data_version, checked every 250 ms), when asked, and every
+		 * 10 s in any case. */
+		int64_t dv = 0;
+		if (now - last_check >= 250) {
+			last_check = now;
+			if (fb_db_data_version(w->db, &dv) == 0 && dv != last_dv) {
+				last_dv = dv;
+				poke = 1;
+			}
+		}
+		if (poke || w->poke || now - last_refresh >= 10000) {
 			w->poke = 0;
 			refresh(w);
 			last_refresh = now;
