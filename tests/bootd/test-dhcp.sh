@@ -25,6 +25,18 @@ assert_eq "$(sed -n 's/^router=//p' "$T/a.bound")" 10.77.0.1 "router"
 # A plain DHCP client gets no boot file.
 grep -q '^boot_file=' "$T/a.bound" && fail "a non-PXE client got a boot file"
 
+# Reply addressing: without the broadcast flag the reply was unicast to
+# the new address (after a neighbour entry for the client's MAC); with it
+# (udhcpc -B), broadcast.
+grep -q "ACK 52-54-00-00-00-01 to $ip1 yiaddr $ip1 via bs0" "$T/bootd.log" ||
+	fail "reply to a client without an address was not unicast: $(grep ACK "$T/bootd.log")"
+ip netns exec "$SRV" ip neigh show "$ip1" | grep -qi "52:54:00:00:00:01" || fail "no neighbour entry"
+ip -n "$CLI" addr flush dev bc0
+OUT=$T/bb ip netns exec "$CLI" busybox udhcpc -i bc0 -f -q -n -B -t 4 -T 1 -s "$T/udhcpc.sh" \
+	>/dev/null 2>&1 || fail "udhcpc -B got no lease"
+grep -q "ACK 52-54-00-00-00-01 to 255.255.255.255 yiaddr $ip1" "$T/bootd.log" ||
+	fail "broadcast flag not honoured"
+
 # 2. Renewal: udhcpc in the background, SIGUSR1 makes it renew (unicast).
 OUT=$T/b ip netns exec "$CLI" busybox udhcpc -i bc0 -f -t 4 -T 1 -s "$T/udhcpc.sh" \
 	-p "$T/udhcpc.pid" >"$T/udhcpc2.log" 2>&1 &
