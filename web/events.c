@@ -7,8 +7,10 @@
  * every 300 ms. It keeps the newest id and per-stage counts (for /metrics),
  * and resumes the suspended SSE connections when there is something new for
  * them, or every 15 s for a keep-alive comment that also notices clients
- * that went away. A stream with nothing to send suspends itself from its
- * content callback, so idle streams cost no CPU in the HTTP thread.
+ * that went away. About once a second it also fingerprints the machines
+ * table and announces a change as a "machines" event (a machine that
+ * registered itself, or one changed with the CLI). A stream with nothing to send suspends itself
+ * from its content callback, so idle streams cost no CPU in the HTTP thread.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,6 +30,7 @@ struct stream {
 	struct MHD_Connection *conn; /* the SSE connection */
 	char mac[FB_MACID_LEN];      /* filter; "" = every machine */
 	int64_t cursor;              /* last event id sent */
+	uint64_t machines_gen;       /* machines_gen last announced */
 	int suspended;               /* parked until the poller wakes it */
 	uint64_t last_write_ms;      /* for keep-alives */
 	char *pend;                  /* formatted bytes not yet taken by MHD */
@@ -37,7 +40,9 @@ struct stream {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* all below */
 static struct stream *streams;
-static int64_t last_id; /* newest event id the poller has seen */
+static int64_t last_id;       /* newest event id the poller has seen */
+static uint64_t machines_gen; /* bumped when the machines table changes */
+static uint64_t machines_sum; /* fingerprint of the machines table */
 static int stopping;
 static struct {
 	char stage[24];
@@ -101,8 +106,47 @@ static int poll_once(void)
 	}
 }
 
+/* FNV-1a over the fields the UI shows, so a machine that registers
+ * itself (bootd records no event for that) or is changed by the CLI reaches
+ * open dashboards too. */
+static void fnv(uint64_t *h, const char *s)
+{
+	for (; *s; s++)
+		*h = (*h ^ (unsigned char)*s) * 1099511628211ULL;
+	*h = (*h ^ 0xff) * 1099511628211ULL;
+}
+
+static int sum_cb(void *arg, const struct fb_machine *m)
+{
+	uint64_t *h = arg;
+	fnv(h, m->mac);
+	fnv(h, m->name);
+	fnv(h, m->image);
+	fnv(h, m->mode);
+	fnv(h, m->protocol);
+	fnv(h, m->ip);
+	fnv(h, m->group);
+	fnv(h, m->registered ? "r" : "-");
+	return 0;
+}
+
+static void poll_machines(void)
+{
+	uint64_t h = 14695981039346656037ULL;
+	if (fb_db_machine_list(poll_db, sum_cb, &h) < 0)
+		return;
+	pthread_mutex_lock(&lock);
+	if (h != machines_sum) {
+		if (machines_sum)
+			machines_gen++;
+		machines_sum = h;
+	}
+	pthread_mutex_unlock(&lock);
+}
+
 static void *poll_main(void *arg)
 {
+	unsigned ticks = 0;
 	while (1) {
 		pthread_mutex_lock(&lock);
 		int stop = stopping;
@@ -110,12 +154,15 @@ static void *poll_main(void *arg)
 		if (stop)
 			break;
 		poll_once();
+		if (++ticks % 3 == 0)
+			poll_machines();
 		uint64_t now = fb_mono_ms();
 		pthread_mutex_lock(&lock);
 		for (struct stream *s = streams; s; s = s->next) {
 			if (!s->suspended)
 				continue;
-			if (s->cursor < last_id || now - s->last_write_ms >= KEEPALIVE_MS) {
+			if (s->cursor < last_id || s->machines_gen != machines_gen ||
+			    now - s->last_write_ms >= KEEPALIVE_MS) {
 				s->suspended = 0;
 				MHD_resume_connection(s->conn);
 			}
@@ -135,6 +182,7 @@ int web_events_start(void)
 		return -1;
 	}
 	poll_once(); /* counts and the starting cursor, before anyone streams */
+	poll_machines();
 	if (pthread_create(&poller, NULL, poll_main, NULL)) {
 		log_warnx("cannot start the event poller");
 		return -1;
@@ -248,9 +296,19 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	pthread_mutex_lock(&lock);
 	int stop = stopping;
 	int64_t newest = last_id;
+	uint64_t gen = machines_gen;
 	pthread_mutex_unlock(&lock);
 	if (stop)
 		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (s->machines_gen != gen) {
+		int n = snprintf(buf, max, "event: machines\ndata: {\"gen\":%llu}\n\n",
+		                 (unsigned long long)gen);
+		if (n > 0 && (size_t)n < max) {
+			s->machines_gen = gen;
+			s->last_write_ms = fb_mono_ms();
+			return n;
+		}
+	}
 
 	if (s->cursor < newest) {
 		struct fb_event_filter f = {
@@ -283,7 +341,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	/* Park until the poller sees something newer; checked under the lock
 	 * so a wake-up between the check and the suspend is not lost. */
 	pthread_mutex_lock(&lock);
-	if (last_id > s->cursor || stopping) {
+	if (last_id > s->cursor || machines_gen != s->machines_gen || stopping) {
 		pthread_mutex_unlock(&lock);
 		return stream_read(cls, pos, buf, max);
 	}
@@ -322,6 +380,9 @@ static enum MHD_Result stream_start(struct MHD_Connection *c)
 	}
 	int64_t v;
 	s->cursor = web_events_last_id();
+	pthread_mutex_lock(&lock);
+	s->machines_gen = machines_gen;
+	pthread_mutex_unlock(&lock);
 	if (lei && *lei) {
 		if (web_parse_i64(lei, 0, INT64_MAX, &v) < 0) {
 			free(s);

@@ -27,9 +27,40 @@ echo initrd | gzip >"$WEB_T/initrd.img"
 fb image import tiny --rootfs "$WEB_T/rootfs.img" --kernel "$WEB_T/vmlinuz" \
 	--initrd "$WEB_T/initrd.img" >"$WEB_T/import.out" 2>&1 || fail "image import: $(cat "$WEB_T/import.out")"
 
+# Boot stages come the real way when bootd is built: its HTTP endpoint
+# takes the initramfs's stage reports (POST /boot/MAC/stage, with the
+# machine's secret) and registers unknown machines that ask for a script.
+# Without bootd, the helper records them through the same DB API.
+BOOTD_URL=
+if [ -x "$FB_BIN/fleetboot-bootd" ]; then
+	printf '[bootd]\ndhcp = off\ntftp = off\nhttp_port = 8067\n' >>"$FLEETBOOT_CONF"
+	nsx "$FB_BIN/fleetboot-bootd" -f -v -c "$FLEETBOOT_CONF" >"$WEB_T/bootd.log" 2>&1 &
+	echo $! >"$WEB_T/bootd.pid"
+	kill_at_exit "$WEB_T/bootd.pid"
+	if wait_for 20 nsx curl -sf http://127.0.0.1:8067/healthz; then
+		BOOTD_URL=http://127.0.0.1:8067
+		echo "boot stages go through fleetboot-bootd at $BOOTD_URL"
+		# The unknown machine: a namespace of its own on a veth with its
+		# MAC, so bootd sees the requester is that machine.
+		CLI_NS=$(netns_new cli)
+		ip link add wb0 netns "$WEB_NS" type veth peer name wc0 netns "$CLI_NS" || fail "veth"
+		ip -n "$CLI_NS" link set wc0 address 52:54:00:bb:00:99
+		ip -n "$WEB_NS" addr add 10.78.0.1/24 dev wb0
+		ip -n "$CLI_NS" addr add 10.78.0.99/24 dev wc0
+		ip -n "$WEB_NS" link set wb0 up
+		ip -n "$CLI_NS" link set wc0 up
+	else
+		tail -n 20 "$WEB_T/bootd.log"
+		fail "fleetboot-bootd did not start"
+	fi
+else
+	echo "fleetboot-bootd not built: boot stages are recorded by $EV"
+fi
+
 mkdir -p "$WEB_T/profile"
 rm -f "$FB_ARTIFACTS/web-dashboard.png"
 nsx env WEB_URL="$WEB_URL" ADMIN_PW="$ADMIN_PW" STATE_DIR="$WEB_T/state" EV="$EV" \
+	BOOTD_URL="$BOOTD_URL" CLI_NS="${CLI_NS:-}" \
 	FB_ARTIFACTS="$FB_ARTIFACTS" PROFILE="$WEB_T/profile" HOME="$WEB_T" \
 	timeout 180 node "$here/ui.mjs" || fail "browser test failed (see $FB_ARTIFACTS/web-failure.png)"
 [ -s "$FB_ARTIFACTS/web-dashboard.png" ] || fail "no dashboard screenshot"

@@ -7,7 +7,7 @@ import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 
-const { WEB_URL, ADMIN_PW, STATE_DIR, EV, FB_ARTIFACTS, PROFILE } = process.env;
+const { WEB_URL, ADMIN_PW, STATE_DIR, EV, FB_ARTIFACTS, PROFILE, BOOTD_URL, CLI_NS } = process.env;
 const MAC = '52-54-00-bb-00-01';
 const NEW_MAC = '52-54-00-bb-00-99';
 
@@ -18,10 +18,46 @@ function fail(msg) {
 function step(msg) {
   console.log(`-- ${msg}`);
 }
-function event(mac, stage, detail = '') {
-  execFileSync(EV, [STATE_DIR, mac, stage, detail]);
-}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const secrets = new Map();
+
+// A machine's secret, read through the web API with the page's session.
+async function secretOf(mac) {
+  if (!secrets.has(mac))
+    secrets.set(mac, await page.evaluate(async (m) => (await (await fetch(`/api/v1/machines/${m}`)).json()).secret, mac));
+  return secrets.get(mac);
+}
+
+// A boot stage: reported to bootd as the initramfs does, or recorded by
+// the helper when bootd is not built.
+async function event(mac, stage, detail = '') {
+  if (!BOOTD_URL) {
+    execFileSync(EV, [STATE_DIR, mac, stage, detail]);
+    return;
+  }
+  const url = `${BOOTD_URL}/boot/${mac}/stage?name=${stage}&secret=${await secretOf(mac)}`;
+  // bootd's machine cache catches up with new machines within moments.
+  for (let i = 0; i < 50; i++) {
+    const res = await fetch(url, { method: 'POST' });
+    if (res.ok) return;
+    if (res.status !== 404) fail(`bootd refused stage ${stage}: ${res.status} ${await res.text()}`);
+    await sleep(200);
+  }
+  fail(`bootd does not know ${mac}`);
+}
+
+// An unknown machine asking to boot: bootd registers it.
+async function register(mac) {
+  if (!BOOTD_URL) {
+    execFileSync(EV, [STATE_DIR, '--register', mac]);
+    return;
+  }
+  // From the machine's own namespace and MAC, as its iPXE would ask.
+  const code = execFileSync('ip', ['netns', 'exec', CLI_NS, 'curl', '-s', '-m', '10', '-o', '/dev/null',
+    '-w', '%{http_code}', `http://10.78.0.1:8067/boot/${mac}.ipxe`]).toString();
+  console.log(`   bootd answered the unknown machine's script request with HTTP ${code}`);
+  if (code !== '200') fail('bootd did not serve the unknown machine');
+}
 
 mkdirSync(FB_ARTIFACTS, { recursive: true });
 const ctx = await chromium.launchPersistentContext(PROFILE, {
@@ -91,7 +127,7 @@ try {
     ['kernel', 'file=vmlinuz'], ['initrd', 'file=initrd.img'], ['root-attached', 'nbd'], ['userspace', '']];
   const t0 = Date.now();
   for (const [s, d] of stages) {
-    event(MAC, s, d);
+    await event(MAC, s, d);
     await page.waitForFunction(([mac, want]) =>
       document.querySelector(`#machines-body tr[data-mac="${mac}"] .stage-cell .badge`)?.textContent === want,
     [MAC, s], { timeout: 5000 }).catch(() => fail(`dashboard did not show stage ${s}`));
@@ -103,10 +139,10 @@ try {
   if (!/userspace/.test(feed)) fail('the event feed lacks the new events');
 
   step('an unknown machine that registers shows up in "new machines" live');
-  execFileSync(EV, [STATE_DIR, '--register', NEW_MAC]);
+  await register(NEW_MAC);
   await page.waitForSelector(`#attention:not([hidden]) tr[data-mac="${NEW_MAC}"]`, { timeout: 5000 })
     .catch(() => fail('the registered machine did not appear in the new-machines section'));
-  event(NEW_MAC, 'tftp', 'file=undionly.kpxe');
+  await event(NEW_MAC, 'tftp', 'file=undionly.kpxe');
   await page.waitForTimeout(800);
   if ((await page.evaluate(() => window.__noReload)) !== 'still here') fail('the page reloaded');
 

@@ -411,6 +411,11 @@ function startStream() {
   const es = new EventSource('/api/v1/events/stream');
   es.addEventListener('open', () => setLive(true));
   es.addEventListener('error', () => setLive(false));
+  es.addEventListener('machines', () => {
+    // Machines were added, removed or changed elsewhere (bootd, the CLI).
+    const r = currentRoute();
+    if (r.name === 'dashboard') loadMachines().then(renderDashboardParts).catch(() => {});
+  });
   es.addEventListener('stage', (msg) => {
     try {
       onEvent(JSON.parse(msg.data));
