@@ -2,8 +2,8 @@
  * cmd_overlay.c - fleetboot overlay list | reset MAC | commit MAC --as NAME
  *
  * reset discards a machine's overlay at once when no connection holds it,
- * otherwise marks it reset_pending and storaged discards it when the
- * machine's connection closes (never under a live connection). commit
+ * otherwise marks it reset_pending and storaged discards it once the
+ * machine's next boot begins (never under the boot that is using it). commit
  * writes base + overlay as a new version of image NAME (new immutable
  * files, registered in the DB) while every other machine keeps its own
  * pinned version.
@@ -134,10 +134,14 @@ static int cmd_reset(struct cli_ctx *ctx, const char *mac)
 	if (fd == -EBUSY) {
 		if (!have)
 			return cli_error("overlay of %s is in use but not recorded", mac);
-		if (fb_db_overlay_set_reset_pending(db, mac, 1) < 0)
+		/* Remember the boot it was asked in (+1, so never 0): storaged
+		 * discards once a later boot begins (storaged/disk.c). */
+		int64_t seq = 0;
+		fb_db_machine_boot_seq(db, mac, &seq);
+		if (fb_db_overlay_set_reset_pending(db, mac, (int)(seq + 1)) < 0)
 			return cli_error("%s", fb_db_errmsg(db));
-		printf("%s is connected: its overlay will be discarded when the connection "
-		       "closes\n",
+		printf("%s is connected: its overlay will be discarded when its current boot "
+		       "ends\n",
 		       mac);
 		return CLI_OK;
 	}

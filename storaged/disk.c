@@ -194,6 +194,11 @@ static int w_zero(struct fb_blockdev *bd, uint64_t len, uint64_t off, unsigned f
 	return WITH_IO(d, d->inner->ops->zero(d->inner, len, off, flags));
 }
 
+int sd_extents(struct sd_disk *d, uint64_t len, uint64_t off, cow_extent_fn fn, void *arg)
+{
+	return WITH_IO(d, d->ovl ? cow_ovl_extents(d->ovl, len, off, fn, arg) : -EOPNOTSUPP);
+}
+
 static void w_close(struct fb_blockdev *bd)
 {
 	/* Front ends release through sd_release(); nothing to do here. */
@@ -209,6 +214,20 @@ static const struct fb_blockdev_ops wrap_ops = {
 };
 
 /* ---- opening a machine's disk ---- */
+
+/*
+ * A reset asked for while the machine was connected records the boot it
+ * was asked in (reset_pending = that boot + 1, see cli/cmd_overlay.c) and
+ * falls due once a later boot has begun: "when its current boot ends",
+ * never while the boot that was using the overlay goes on (a reconnect in
+ * the same boot, after a network blip or an nbdkit restart, keeps it).
+ * Any other non-zero value (an older flag) is due once the machine has
+ * booted at all.
+ */
+int sd_reset_due(const struct fb_overlay *row, int64_t boot_seq)
+{
+	return row->reset_pending && boot_seq >= row->reset_pending;
+}
 
 static int base_for(struct sd_ctx *ctx, const struct fb_image *img, struct cow_base **b, char *why,
                     size_t whylen)
@@ -318,17 +337,16 @@ static struct sd_disk *open_locked(struct sd_ctx *ctx, const char *mac, char *wh
 		}
 		if (lfd >= 0) {
 			rc = cow_ovl_read_header(path, &h, why, whylen);
-			int discard = (have_row && row.reset_pending) ||
-			              (ephemeral && rc == 0 && h.boot_seq != boot_seq);
-			if (rc < 0 && !(have_row && row.reset_pending)) {
+			int due = have_row && sd_reset_due(&row, boot_seq);
+			int discard = due || (ephemeral && rc == 0 && h.boot_seq != boot_seq);
+			if (rc < 0 && !due) {
 				close(lfd);
 				errno = EUCLEAN;
 				return NULL;
 			}
 			if (discard) {
 				log_info("%s: discarding overlay (%s)", mac,
-				         have_row && row.reset_pending ? "reset requested"
-				                                       : "ephemeral, new boot");
+				         due ? "reset requested" : "ephemeral, new boot");
 				cow_ovl_discard(path, lfd);
 				fb_db_overlay_delete(ctx->db, mac);
 				have_row = 0;
@@ -533,8 +551,11 @@ void sd_release(struct sd_ctx *ctx, struct sd_disk *d)
 	set_machine_status(ctx, d, 0);
 	int had_ovl = d->ovl != NULL;
 	d->inner->ops->close(d->inner);
-	/* A reset requested while the machine was connected happens now. */
-	if (had_ovl && fb_db_overlay_get(ctx->db, d->mac, &row) == 0 && row.reset_pending) {
+	/* A reset requested during an earlier boot happens now. */
+	int64_t now_seq = 0;
+	fb_db_machine_boot_seq(ctx->db, d->mac, &now_seq);
+	if (had_ovl && fb_db_overlay_get(ctx->db, d->mac, &row) == 0 &&
+	    sd_reset_due(&row, now_seq)) {
 		sd_overlay_path(&ctx->cfg, d->mac, path, sizeof(path));
 		int lfd = cow_ovl_lock(path);
 		if (lfd >= 0 || lfd == -ENOENT) {

@@ -55,6 +55,12 @@ struct sd_disk *sd_open(struct sd_ctx *ctx, const char *mac, const char *peer, c
  * pending reset. */
 void sd_release(struct sd_ctx *ctx, struct sd_disk *d);
 
+/* Extents of the machine's overlay (through the disk's io lock, so a
+ * retired disk answers -ESHUTDOWN); -EOPNOTSUPP for a bare base. */
+int sd_extents(struct sd_disk *d, uint64_t len, uint64_t off, cow_extent_fn fn, void *arg);
+/* Has a pending reset of this overlay row fallen due at boot boot_seq? */
+int sd_reset_due(const struct fb_overlay *row, int64_t boot_seq);
+
 /* Write connection counts, bytes and overlay sizes to the status table. */
 void sd_report(struct sd_ctx *ctx);
 /* Connections open now. */

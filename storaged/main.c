@@ -97,12 +97,14 @@ static void drop_privileges(struct passwd *pw)
 	log_info("running as %s", pw->pw_name);
 }
 
-/* Resets that were requested while a connection held the overlay, whose
- * holder then died before carrying them out. */
+/* Resets that were requested while a connection held the overlay and have
+ * fallen due (a later boot began) but that no open has carried out yet. */
 static int sweep_cb(void *arg, const struct fb_overlay *o)
 {
 	struct storaged *s = arg;
-	if (!o->reset_pending)
+	int64_t seq = 0;
+	if (!o->reset_pending || fb_db_machine_boot_seq(s->db, o->mac, &seq) < 0 ||
+	    !sd_reset_due(o, seq))
 		return 0;
 	int fd = cow_ovl_lock(o->path);
 	if (fd == -EBUSY)

@@ -323,7 +323,7 @@ static int fb_extents(void *h, uint32_t count, uint64_t offset, uint32_t flags,
                       struct nbdkit_extents *extents)
 {
 	struct conn *c = h;
-	int rc = cow_ovl_extents(c->d->ovl, count, offset, add_extent, extents);
+	int rc = sd_extents(c->d, count, offset, add_extent, extents);
 	return rc < 0 ? fail(rc) : 0;
 }
 

@@ -149,10 +149,17 @@ h.pwrite(b"\x99" * 4096, 0); h.flush(); time.sleep(3); h.shutdown()
 ' "$(sd_uri 1 $A)" &
 holder=$!
 sleep 1.5
-fb overlay reset $A | grep -q "connected" || fail "reset under a live connection not deferred"
+fb overlay reset $A | grep -q "current boot ends" || fail "reset under a live connection not deferred"
 [ -e "$T/state/overlays/$A.ovl" ] || fail "overlay removed under a live connection"
 wait $holder || fail "holder failed"
-wait_for 10 test ! -e "$T/state/overlays/$A.ovl" || fail "pending reset not carried out"
+# Same boot: a reconnect (network blip, nbdkit restart) keeps the disk.
+in_client 1 qemu-io -f raw -c 'read -P 0x99 0 4k' "$(sd_uri 1 $A)" | grep -q "verification failed" &&
+	fail "pending reset carried out within the same boot"
+[ -e "$T/state/overlays/$A.ovl" ] || fail "overlay removed within the same boot"
+# The next boot begins: the daemon's sweep discards it (within 5 s).
+"$SD_TOOLS/sd-dbtool" "$T/state" newboot $A >/dev/null || fail "newboot A"
+wait_for 12 test ! -e "$T/state/overlays/$A.ovl" || fail "pending reset not carried out"
+logged "$A: overlay discarded (pending reset)" "pending reset"
 
 echo "== a base image whose content no longer matches its sha256 is refused"
 cp "$T/base.img" "$T/bad.img"
