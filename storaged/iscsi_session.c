@@ -306,10 +306,27 @@ static void abort_locked(struct iscsi_conn *c, struct iscsi_task *task)
 	}
 }
 
+/* A LU or target reset affects every session on the disk (SAM-5): their
+ * tasks end without a reply. Tasks still gathering data are only marked,
+ * not freed: that connection may be receiving into their buffers right
+ * now; they are dropped once complete. (Network thread.) */
+static void reset_other_sessions(struct iscsi_conn *c)
+{
+	for (struct iscsi_conn *o = c->t->conns; o; o = o->next) {
+		if (o == c || o->phase != PH_FFP || o->discovery || o->bd != c->bd)
+			continue;
+		pthread_mutex_lock(&o->lock);
+		for (struct iscsi_task *t = o->tasks; t; t = t->next)
+			t->aborted = 1;
+		pthread_mutex_unlock(&o->lock);
+		log_info("%s: tasks aborted by a reset from %s", o->peer_str, c->peer_str);
+	}
+}
+
 static void tmf(struct iscsi_conn *c, const struct iscsi_bhs *h)
 {
 	uint8_t fn = h->flags & 0x7f, resp = 0;
-	int close_after = 0;
+	int close_after = 0, reset_others = 0;
 	pthread_mutex_lock(&c->lock);
 	switch (fn) {
 	case 1: { /* ABORT TASK */
@@ -339,12 +356,16 @@ static void tmf(struct iscsi_conn *c, const struct iscsi_bhs *h)
 			abort_locked(c, t);
 		}
 		close_after = fn == 7; /* cold reset drops the connection */
+		if (fn >= 5)
+			reset_others = 1;
 		break;
 	default:
 		resp = 5; /* function not supported */
 		break;
 	}
 	pthread_mutex_unlock(&c->lock);
+	if (reset_others)
+		reset_other_sessions(c);
 	log_info("%s: task management function %u: response %u", c->peer_str, fn, resp);
 	struct iscsi_bhs r = {0};
 	r.opcode = ISCSI_OP_TMF_RSP;

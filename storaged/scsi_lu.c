@@ -8,6 +8,7 @@
 #include "storaged/scsi_lu.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,19 @@ static void io_error(struct scsi_req *r, int err, int writing)
 		scsi_set_sense(r, SCSI_SENSE_MEDIUM_ERROR, 0x11, 0x00);
 }
 
+/* Sessions of one machine each have their own scsi_lu over the same disk;
+ * the lock that makes COMPARE AND WRITE atomic must be shared by them, so
+ * it is picked from a fixed set by the disk's address. */
+#define WLOCKS 64
+static pthread_rwlock_t wlocks[WLOCKS];
+static pthread_once_t wlocks_once = PTHREAD_ONCE_INIT;
+
+static void wlocks_init(void)
+{
+	for (int i = 0; i < WLOCKS; i++)
+		pthread_rwlock_init(&wlocks[i], NULL);
+}
+
 int scsi_lu_init(struct scsi_lu *lu, struct fb_blockdev *bd, const char *name)
 {
 	char hex[FB_SHA256_HEX];
@@ -88,14 +102,15 @@ int scsi_lu_init(struct scsi_lu *lu, struct fb_blockdev *bd, const char *name)
 		sscanf(hex + 32 + 2 * i, "%2x", &v);
 		lu->naa[i] = (uint8_t)v;
 	}
-	if (pthread_rwlock_init(&lu->wlock, NULL))
+	if (pthread_once(&wlocks_once, wlocks_init))
 		return -1;
+	lu->wlock = &wlocks[((uintptr_t)bd >> 6) % WLOCKS];
 	return 0;
 }
 
 void scsi_lu_destroy(struct scsi_lu *lu)
 {
-	pthread_rwlock_destroy(&lu->wlock);
+	lu->wlock = NULL; /* the striped locks live for the process */
 }
 
 /* LBA range check shared by every data command. */
@@ -185,9 +200,9 @@ static void do_write(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_c
 	int verify = c->opcode == SCSI_WRITE_VERIFY10 || c->opcode == SCSI_WRITE_VERIFY12 ||
 	             c->opcode == SCSI_WRITE_VERIFY16;
 	unsigned flags = (c->fua || verify) ? FB_BD_FUA : 0;
-	pthread_rwlock_rdlock(&lu->wlock);
+	pthread_rwlock_rdlock(lu->wlock);
 	write_blocks(lu, r, r->out, have, c->lba, flags);
-	pthread_rwlock_unlock(&lu->wlock);
+	pthread_rwlock_unlock(lu->wlock);
 }
 
 static int all_zero(const uint8_t *p, size_t n)
@@ -225,7 +240,7 @@ static void do_write_same(struct scsi_lu *lu, struct scsi_req *r, const struct s
 	}
 	uint64_t len = (uint64_t)c->nblocks * lu->bs, off = c->lba * lu->bs;
 	int rc;
-	pthread_rwlock_rdlock(&lu->wlock);
+	pthread_rwlock_rdlock(lu->wlock);
 	if (ndob || all_zero(r->out, lu->bs)) {
 		rc = unmap ? lu->bd->ops->trim(lu->bd, len, off, 0)
 		           : lu->bd->ops->zero(lu->bd, len, off, 0);
@@ -250,7 +265,7 @@ static void do_write_same(struct scsi_lu *lu, struct scsi_req *r, const struct s
 			free(buf);
 		}
 	}
-	pthread_rwlock_unlock(&lu->wlock);
+	pthread_rwlock_unlock(lu->wlock);
 }
 
 static uint64_t get_be64(const uint8_t *p)
@@ -300,7 +315,7 @@ static void do_unmap(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_c
 		if (!range_ok(lu, r, get_be64(d), get_be32(d + 8)))
 			return;
 	}
-	pthread_rwlock_rdlock(&lu->wlock);
+	pthread_rwlock_rdlock(lu->wlock);
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *d = p + 8 + 16 * i;
 		uint64_t lba = get_be64(d), cnt = get_be32(d + 8);
@@ -312,7 +327,7 @@ static void do_unmap(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_c
 			break;
 		}
 	}
-	pthread_rwlock_unlock(&lu->wlock);
+	pthread_rwlock_unlock(lu->wlock);
 }
 
 /* Compare len bytes of the medium at lba with data; returns the offset of
@@ -398,13 +413,13 @@ static void do_compare_and_write(struct scsi_lu *lu, struct scsi_req *r, const s
 		invalid_cdb(r);
 		return;
 	}
-	pthread_rwlock_wrlock(&lu->wlock);
+	pthread_rwlock_wrlock(lu->wlock);
 	int64_t at = compare_medium(lu, r, r->out, len, c->lba, 0);
 	if (at >= 0 && (uint64_t)at < len)
 		miscompare(r, (uint64_t)at);
 	else if (at >= 0)
 		write_blocks(lu, r, r->out + len, len, c->lba, c->fua ? FB_BD_FUA : 0);
-	pthread_rwlock_unlock(&lu->wlock);
+	pthread_rwlock_unlock(lu->wlock);
 }
 
 static void do_sync_cache(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)

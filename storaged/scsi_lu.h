@@ -41,8 +41,10 @@ struct scsi_lu {
 	char serial[33];        /* unit serial number (VPD 0x80) */
 	char name[224];         /* the target name, for VPD 0x83 */
 	uint8_t naa[16];        /* NAA 6 identifier derived from name */
-	/* COMPARE AND WRITE is atomic against every other write. */
-	pthread_rwlock_t wlock;
+	/* COMPARE AND WRITE is atomic against every other write to the same
+	 * disk, from any session: one of a set of striped locks chosen by
+	 * the disk's address (see scsi_lu.c). */
+	pthread_rwlock_t *wlock;
 };
 
 /* One command. The caller fills the inputs; scsi_lu_exec the outputs. */
