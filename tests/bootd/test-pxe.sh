@@ -39,6 +39,20 @@ events_of 52:54:00:aa:00:07 | grep "ipxe=1" | grep -q newboot && fail "iPXE righ
 # The unknown PXE machines were registered (unassigned).
 fb -c "$CONF" machine list | grep -q 52-54-00-aa-00-16 || fail "unknown machine not registered"
 
+# RFC 2131 paths: SELECTING, INIT-REBOOT for a foreign address (NAK), a
+# REQUEST naming another server (silence), DECLINE (never offered again).
+out=$(probe -m 52:54:00:aa:00:60) || fail "no offer"
+ip60=$(echo "$out" | sed -n 's/.*yiaddr=\([0-9.]*\).*/\1/p')
+expect "SELECTING" "type=ACK yiaddr=$ip60 " -- -m 52:54:00:aa:00:60 -t request -r "$ip60" -S 10.77.0.1
+expect "INIT-REBOOT, foreign address" "type=NAK yiaddr=0.0.0.0" -- -m 52:54:00:aa:00:60 -t request -r 192.168.5.5
+probe -m 52:54:00:aa:00:61 -t request -r 10.77.0.140 -S 10.77.0.99 -w 500 -q ||
+	fail "answered a REQUEST meant for another server"
+probe -m 52:54:00:aa:00:60 -t decline -r "$ip60" -S 10.77.0.1 -w 300 -q || fail "answered a DECLINE"
+out=$(probe -m 52:54:00:aa:00:60) || fail "no offer after DECLINE"
+echo "after decline: $out"
+echo "$out" | grep -q "yiaddr=$ip60 " && fail "declined address offered again"
+grep -q "declined $ip60" "$T/bootd.log" || fail "DECLINE not logged"
+
 # Bad input: every kind is dropped without a reply; bootd keeps serving.
 for g in short cookie overrun nolen huge badtype zero; do
 	probe -m 52:54:00:aa:00:01 -a 0 -V PXEClient -g $g -w 300 -q || fail "reply to garbage '$g'"

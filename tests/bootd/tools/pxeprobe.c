@@ -9,6 +9,7 @@
  *   pxeprobe -i IFACE [-m MAC] [-a ARCH] [-u USERCLASS] [-V VENDOR]
  *            [-t discover|request] [-s SERVER -p 4011] [-w MS]
  *            [-g short|cookie|overrun|nolen|huge|badtype|zero] [-q] [-M]
+ *            [-r REQUESTED_IP] [-S SERVER_ID] (-t also: decline, release)
  * It stops at the first reply unless -M (print all within the wait time).
  * Exit status: 0 when at least one reply came (or -q: when none came).
  */
@@ -38,10 +39,10 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	const char *ifname = NULL, *uc = NULL, *vendor = NULL, *type = "discover",
-	           *server = "255.255.255.255", *garbage = NULL;
+	           *server = "255.255.255.255", *garbage = NULL, *reqip = NULL, *sidopt = NULL;
 	uint8_t mac[6] = {0x52, 0x54, 0x00, 0xaa, 0xbb, 0x01};
 	int arch = -1, port = 67, wait_ms = 1500, expect_none = 0, all = 0, opt;
-	while ((opt = getopt(argc, argv, "i:m:a:u:V:t:s:p:w:g:qM")) != -1) {
+	while ((opt = getopt(argc, argv, "i:m:a:u:V:t:s:p:w:g:qMr:S:")) != -1) {
 		switch (opt) {
 		case 'i':
 			ifname = optarg;
@@ -80,6 +81,12 @@ int main(int argc, char **argv)
 		case 'M':
 			all = 1;
 			break;
+		case 'r':
+			reqip = optarg;
+			break;
+		case 'S':
+			sidopt = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -111,7 +118,10 @@ int main(int argc, char **argv)
 	memcpy(fake.chaddr, mac, 6);
 	uint8_t pkt[5000];
 	struct fb_wr w = fb_wr_init(pkt, sizeof(pkt));
-	int t = !strcmp(type, "request") ? FB_DHCPREQUEST : FB_DHCPDISCOVER;
+	int t = !strcmp(type, "request")   ? FB_DHCPREQUEST
+	        : !strcmp(type, "decline") ? FB_DHCPDECLINE
+	        : !strcmp(type, "release") ? FB_DHCPRELEASE
+	                                   : FB_DHCPDISCOVER;
 	struct fb_dhcp_reply r = {.req = &fake, .type = (uint8_t)t};
 	fb_dhcp_build_start(&w, &r);
 	pkt[0] = 1; /* BOOTREQUEST */
@@ -126,6 +136,11 @@ int main(int argc, char **argv)
 	}
 	if (vendor)
 		fb_dhcp_put_str(&w, FB_OPT_VENDOR_CLASS, vendor);
+	struct in_addr a4;
+	if (reqip && inet_pton(AF_INET, reqip, &a4) == 1)
+		fb_dhcp_put_ip(&w, FB_OPT_REQ_IP, a4);
+	if (sidopt && inet_pton(AF_INET, sidopt, &a4) == 1)
+		fb_dhcp_put_ip(&w, FB_OPT_SERVER_ID, a4);
 	if (uc)
 		fb_dhcp_put_str(&w, FB_OPT_USER_CLASS, uc);
 	int n = fb_dhcp_build_end(&w);
