@@ -150,6 +150,10 @@ int main(int argc, char **argv)
 	while (b.inflight > 0) {
 		if (!b.stop && now() >= end)
 			b.stop = 1;
+		if (now() >= end + 30) { /* the target went away: give up */
+			fprintf(stderr, "iscsi-bench: %d commands never completed\n", b.inflight);
+			return 1;
+		}
 		struct pollfd pfd = {iscsi_get_fd(b.iscsi), (short)iscsi_which_events(b.iscsi), 0};
 		if (poll(&pfd, 1, 1000) < 0)
 			break;
