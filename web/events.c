@@ -79,8 +79,11 @@ struct scan {
 static int scan_cb(void *arg, const struct fb_event *e)
 {
 	struct scan *s = arg;
+	/* The cursor moves with each row counted (the lock is held), so a
+	 * listing that fails half way never counts a row twice. */
 	s->last = e->id;
 	s->rows++;
+	last_id = e->id;
 	count_stage(e->stage);
 	return 0;
 }
@@ -94,8 +97,8 @@ static int poll_once(void)
 		struct scan s = {.last = last_id};
 		pthread_mutex_lock(&lock);
 		int rc = fb_db_event_list(poll_db, &f, scan_cb, &s);
-		if (rc == 0 && s.rows)
-			last_id = s.last, any = 1;
+		if (s.rows)
+			any = 1;
 		pthread_mutex_unlock(&lock);
 		if (rc < 0) {
 			log_warnx("reading events: %s", fb_db_errmsg(poll_db));
