@@ -172,8 +172,11 @@ in_client 5 nbdinfo "$(sd_uri 5 $V)" >/dev/null 2>&1 && fail "corrupt base serve
 logged "images/bad/1/rootfs.img: sha256 [0-9a-f]* does not match the recorded" "corrupt base"
 
 echo "== status reported"
-wait_for 12 bash -c "fb status --json 2>/dev/null | grep -q storaged.nbd.connections" ||
-	fb status --json | grep -q "storaged" || fail "no storaged status"
+for key in storaged.nbd.connections storaged.nbd.bytes_written storaged.nbdkit storaged.daemon \
+	"storaged.machine.$B"; do
+	wait_for 12 bash -c "'$FB_BIN/fleetboot' status --json 2>/dev/null | grep -q '\"$key\"'" ||
+		fail "status key $key missing"
+done
 
 echo "== no sanitizer reports"
 sd_stop
