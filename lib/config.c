@@ -206,7 +206,8 @@ static int set_menu_default(struct fb_config *c, const char *v, char *why, size_
 		return WHY("value too long");
 	for (size_t i = 0; i < n; i++)
 		if (!isalnum((unsigned char)v[i]) && !strchr("._-@", v[i]))
-			return WHY("'%s' is not local or an image reference (NAME or NAME@VERSION)", v);
+			return WHY("'%s' is not local or an image reference (NAME or NAME@VERSION)",
+			           v);
 	memcpy(c->menu_default, v, n + 1);
 	return 0;
 }
