@@ -108,6 +108,9 @@ for row in "write 1M" "randwrite 4k" "randread 4k" "read 1M"; do
 	for s in "${servers[@]}"; do val[$s]=0; done
 	for order in "${servers[*]}" "$(echo "${servers[@]}" | tr ' ' '\n' | tac | paste -sd' ')"; do
 		for s in $order; do
+			# Start every run with no dirty pages left from the one
+			# before: writeback of someone else's data is no one's score.
+			sync
 			v=$(run_fio "$s" "$1" "$2")
 			[ -n "$v" ] && [ "$v" -gt "${val[$s]}" ] && val[$s]=$v
 		done
