@@ -9,13 +9,22 @@
 #   api METHOD PATH [curl args...]   request; sets CODE and BODY
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
+# Kill what still runs in a namespace, then remove it.
+ns_cleanup() {
+	cleanup "ip netns pids '$1' 2>/dev/null | xargs -r kill -9; ip netns del '$1' 2>/dev/null"
+}
+
 web_setup() {
 	requires_root
 	requires curl ip
 	[ -x "$FB_BIN/fleetboot-web" ] || skip "fleetboot-web not built in $FB_BIN"
+	# tmpdir_new and netns_new run in $(...) subshells, where the cleanup
+	# they register is lost: register it again here, in this shell.
 	WEB_T=$(tmpdir_new)
+	cleanup "rm -rf '$WEB_T'"
 	chmod 755 "$WEB_T"
 	WEB_NS=$(netns_new web)
+	ns_cleanup "$WEB_NS"
 	cat >"$WEB_T/fleetboot.conf" <<EOF
 [global]
 state_dir = $WEB_T/state

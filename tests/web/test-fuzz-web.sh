@@ -8,6 +8,7 @@
 requires clang pkg-config
 secs=${FB_FUZZ_SECS:-10}
 out=$(tmpdir_new)
+cleanup "rm -rf '$out'" # the one tmpdir_new registers is lost in $(...)
 cd "$FB_TOP" || exit 1
 read -ra cflags <<<"$(pkg-config --cflags sqlite3 libnl-3.0 jansson)"
 read -ra libs <<<"$(pkg-config --libs sqlite3 libnl-3.0 libnl-route-3.0 libmicrohttpd jansson libcrypto)"

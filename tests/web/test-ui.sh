@@ -34,7 +34,9 @@ fb image import tiny --rootfs "$WEB_T/rootfs.img" --kernel "$WEB_T/vmlinuz" \
 BOOTD_URL=
 if [ -x "$FB_BIN/fleetboot-bootd" ]; then
 	printf '[bootd]\ndhcp = off\ntftp = off\nhttp_port = 8067\n' >>"$FLEETBOOT_CONF"
-	nsx "$FB_BIN/fleetboot-bootd" -f -v -c "$FLEETBOOT_CONF" >"$WEB_T/bootd.log" 2>&1 &
+	# Not through the nsx function: $! must be bootd itself, not a subshell.
+	ip netns exec "$WEB_NS" "$FB_BIN/fleetboot-bootd" -f -v -c "$FLEETBOOT_CONF" \
+		>"$WEB_T/bootd.log" 2>&1 &
 	echo $! >"$WEB_T/bootd.pid"
 	kill_at_exit "$WEB_T/bootd.pid"
 	if wait_for 20 nsx curl -sf http://127.0.0.1:8067/healthz; then
@@ -43,6 +45,7 @@ if [ -x "$FB_BIN/fleetboot-bootd" ]; then
 		# The unknown machine: a namespace of its own on a veth with its
 		# MAC, so bootd sees the requester is that machine.
 		CLI_NS=$(netns_new cli)
+		ns_cleanup "$CLI_NS"
 		ip link add wb0 netns "$WEB_NS" type veth peer name wc0 netns "$CLI_NS" || fail "veth"
 		ip -n "$CLI_NS" link set wc0 address 52:54:00:bb:00:99
 		ip -n "$WEB_NS" addr add 10.78.0.1/24 dev wb0
