@@ -16,17 +16,24 @@ set -u
 : "${FB_ARTIFACTS:=$FB_TOP/test-artifacts}"
 export FB_TOP FB_BIN FB_ARTIFACTS
 
-_cleanups=()
+# Cleanup commands go to a file, not a shell array, so that helpers called
+# as X=$(tmpdir_new) or X=$(netns_new ...) (in a subshell) still register
+# theirs with the test's own shell, which runs them all at exit.
+_cleanup_file=$(mktemp "${TMPDIR:-/tmp}/fbcleanup.XXXXXX")
+_cleanup_owner=$BASHPID
 _run_cleanups() {
-	local i
-	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
-		eval "${_cleanups[$i]}" >/dev/null 2>&1 || true
+	[ "$BASHPID" = "$_cleanup_owner" ] || return 0
+	local cmds i
+	mapfile -t cmds <"$_cleanup_file"
+	for ((i = ${#cmds[@]} - 1; i >= 0; i--)); do
+		eval "${cmds[$i]}" >/dev/null 2>&1 || true
 	done
+	rm -f "$_cleanup_file"
 }
 trap _run_cleanups EXIT
 trap 'exit 130' INT TERM
 
-cleanup() { _cleanups+=("$*"); }
+cleanup() { printf '%s\n' "$*" >>"$_cleanup_file"; }
 skip() {
 	echo "skip: $*"
 	exit 77
