@@ -156,7 +156,9 @@ cleanup_work() {
 on_signal() {
 	# Stop the step that is running (only our own children, by parent id).
 	pkill -TERM -P $$ 2>/dev/null
-	echo >&2
-	echo "$PROG: interrupted; nothing registered" >&2
+	# The trap may run inside a step whose output goes to the build log:
+	# speak on the stderr the builder started with (saved in STDERR_FD).
+	echo >&"${STDERR_FD:-2}"
+	echo "$PROG: interrupted; nothing registered" >&"${STDERR_FD:-2}"
 	exit 130
 }
