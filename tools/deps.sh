@@ -51,8 +51,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The browser test drives Debian's chromium with playwright-core from npm.
-if [ ! -d "$(dirname "$0")/../web/tests/node_modules/playwright-core" ] &&
-	[ -f "$(dirname "$0")/../web/tests/package.json" ]; then
-	(cd "$(dirname "$0")/../web/tests" && npm install --no-audit --no-fund -q)
+if [ ! -d "$(dirname "$0")/../tests/web/node_modules/playwright-core" ] &&
+	[ -f "$(dirname "$0")/../tests/web/package.json" ]; then
+	(cd "$(dirname "$0")/../tests/web" && npm install --no-audit --no-fund -q)
 fi
 echo "deps: all $(echo $want | wc -w) packages present"
