@@ -36,6 +36,7 @@ struct bootd_machine {
 	char protocol[8];
 	struct in_addr ip; /* reserved; 0 = none */
 	char secret[FB_SECRET_LEN];
+	int installed; /* install mode, and its last stage was "installed" */
 	struct bootd_machine *next_mac, *next_ip; /* hash chains */
 };
 
@@ -183,5 +184,7 @@ void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct
 void script_menu(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
                  const struct bootd_cache *c);
 void script_wait(struct fb_buf *out, const struct script_ctx *x, const char *macid);
+/* Boot the first local disk (an install-mode machine already installed). */
+void script_local(struct fb_buf *out, const char *macid);
 
 #endif

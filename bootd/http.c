@@ -168,6 +168,12 @@ static enum MHD_Result do_script(struct bootd *b, struct MHD_Connection *c, cons
 		script_wait(&out, &x, rt->mac);
 		return send_buf(c, &out);
 	}
+	if (m.installed && !want_image) {
+		pthread_rwlock_unlock(&b->st.lock);
+		script_local(&out, rt->mac);
+		writer_event(b->wr, rt->mac, "ipxe-script", "local-disk (installed)");
+		return send_buf(c, &out);
+	}
 	int menu = !m.image[0] || !strcmp(m.image, "menu");
 	char name[FB_NAME_LEN], detail[200];
 	int version = 0;

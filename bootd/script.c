@@ -118,3 +118,14 @@ void script_wait(struct fb_buf *out, const struct script_ctx *x, const char *mac
 	              "chain http://%s:%d/boot/%s.ipxe\n",
 	              macid, x->server, x->http_port, macid);
 }
+
+/* An install-mode machine whose image is on its disk boots that disk, so a
+ * firmware that tries the network first does not re-image it in a loop. */
+void script_local(struct fb_buf *out, const char *macid)
+{
+	fb_buf_printf(out,
+	              "#!ipxe\n"
+	              "echo fleetboot: %s is installed; booting its local disk\n"
+	              "sanboot --no-describe --drive 0x80 || exit\n",
+	              macid);
+}

@@ -62,7 +62,21 @@ struct load_ctx {
 	struct bootd_cache *c;
 	size_t cap;
 	int failed;
+	struct fb_db *db;
 };
+
+/* Installed: the machine's newest install event is "installed", not an
+ * admin's "install-pending" after it. Stages move on with every boot, so
+ * the events, not the current stage, say it. */
+static int install_done(struct fb_db *db, const char *mac)
+{
+	struct fb_event done, pending;
+	if (fb_db_event_last(db, mac, "installed", &done) < 0)
+		return 0;
+	if (fb_db_event_last(db, mac, "install-pending", &pending) == 0 && pending.id > done.id)
+		return 0;
+	return 1;
+}
 
 static int load_machine(void *arg, const struct fb_machine *m)
 {
@@ -83,6 +97,7 @@ static int load_machine(void *arg, const struct fb_machine *m)
 	if (mac_parse(m->mac, bm->mac))
 		return 0;
 	fb_strlcpy(bm->macid, m->mac, sizeof(bm->macid));
+	bm->installed = !strcmp(m->mode, "install") && install_done(x->db, m->mac);
 	fb_strlcpy(bm->image, m->image, sizeof(bm->image));
 	fb_strlcpy(bm->mode, m->mode, sizeof(bm->mode));
 	fb_strlcpy(bm->protocol, m->protocol, sizeof(bm->protocol));
@@ -121,7 +136,7 @@ struct bootd_cache *cache_load(struct fb_db *db)
 	struct bootd_cache *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	struct load_ctx x = {c, 0, 0};
+	struct load_ctx x = {c, 0, 0, db};
 	int rc = fb_db_machine_list(db, load_machine, &x);
 	if (rc < 0 || x.failed)
 		goto fail;

@@ -289,6 +289,12 @@ static int do_set(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_error("cannot make a secret: %s", strerror(errno));
 	if (fb_db_machine_update(ctx->db, &m) < 0)
 		return cli_error("%s", fb_db_errmsg(ctx->db));
+	/* Asking for install mode (again) re-arms it: bootd serves an
+	 * installed machine its local disk until then. */
+	const char *mode = cli_optval(o, no, "mode");
+	if (mode && !strcmp(mode, "install") &&
+	    fb_db_event_add(ctx->db, m.mac, "install-pending", "requested by admin") < 0)
+		return cli_error("%s", fb_db_errmsg(ctx->db));
 	printf("updated %s\n", m.mac);
 	return CLI_OK;
 }

@@ -39,4 +39,17 @@ timeout 240 qemu-system-x86_64 -accel "$(lab_accel)" -m 768 -nographic -no-reboo
 grep -aq 'FLEETBOOT-USERSPACE-OK' "$log2" || fail "no userspace from the local disk: $(tail -c 3000 "$log2")"
 grep -aq 'FLEETBOOT-TEST check /data/i ok' "$log2" || fail "the installed root is not writable"
 grep -aq 'mode=local' "$log2" || fail "the installed system did not run from its local root"
+
+# 3. Network first again (as many firmwares are set): bootd knows the
+#    machine is installed and hands it its local disk instead of
+#    re-imaging it in a loop.
+log3=$LAB_DIR/again.serial
+lab_boot again $MAC tap0 "$log3" bios 240 -drive "file=$disk,format=raw,if=virtio"
+grep -aq 'is installed; booting its local disk' "$log3" || fail "bootd did not send the installed machine to its disk"
+grep -aq 'install: ' "$log3" && fail "the installed machine was re-imaged"
+grep -aq 'mode=local' "$log3" || fail "the machine did not run from its local root"
+fb events --machine $MAC --stage ipxe-script | grep -q 'local-disk (installed)' || fail "no local-disk script recorded"
+# Asking for install mode again re-arms it.
+fb machine set $MAC --mode install >/dev/null || fail "re-arm"
+assert_eq "$(fb machine show $MAC --json | sed -n 's/.*"stage": "\(.*\)".*/\1/p')" install-pending "stage after re-arming"
 echo "scenario 9 passed"
