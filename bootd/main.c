@@ -26,13 +26,8 @@
 #include <netlink/netlink.h>
 
 #include "bootd.h"
+#include "daemon.h"
 #include "log.h"
-
-static void usage(void)
-{
-	fprintf(stderr, "usage: fleetboot-bootd [-c FILE] [-f] [-n] [-v]\n");
-	exit(2);
-}
 
 static void on_signal(struct fb_loop *l, int signo, void *arg)
 {
@@ -75,36 +70,9 @@ static void raise_nofile(void)
 
 int main(int argc, char **argv)
 {
-	const char *conf = NULL;
-	int foreground = 0, check = 0, verbose = 0, opt;
-	while ((opt = getopt(argc, argv, "c:fnvh")) != -1) {
-		switch (opt) {
-		case 'c':
-			conf = optarg;
-			break;
-		case 'f':
-			foreground = 1;
-			break;
-		case 'n':
-			check = 1;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	log_init("fleetboot-bootd", foreground || check, verbose);
-
 	static struct bootd b;
-	char err[512];
-	if (fb_config_load(&b.cfg, conf, conf != NULL, err, sizeof(err)) < 0) {
-		fprintf(stderr, "fleetboot-bootd: %s\n", err);
-		return 1;
-	}
+	struct fb_daemon_opts o = {0};
+	fb_daemon_init(argc, argv, "fleetboot-bootd", NULL, &o, &b.cfg);
 	if (b.cfg.dhcp == FB_DHCP_AUTHORITATIVE && !b.cfg.pool_first) {
 		fprintf(stderr,
 		        "fleetboot-bootd: %s: [bootd] pool: required when dhcp = "
@@ -118,12 +86,12 @@ int main(int argc, char **argv)
 		        b.cfg.path[0] ? b.cfg.path : "(defaults)");
 		return 1;
 	}
-	if (check) {
-		if (verbose)
+	if (o.check) {
+		if (o.verbose)
 			fb_config_print(&b.cfg, stdout);
 		return 0;
 	}
-	if (!foreground && daemon(0, 0) < 0)
+	if (!o.foreground && daemon(0, 0) < 0)
 		fatal("daemon");
 	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);

@@ -8,7 +8,6 @@
  *   fleetboot-storaged --check OVERLAY     consistency check of an overlay
  */
 #include <errno.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pwd.h>
@@ -19,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "storaged/storaged.h"
 #include "util.h"
@@ -54,48 +54,6 @@ struct storaged {
 	struct fb_timer status;
 	int64_t started;
 };
-
-static void usage(void)
-{
-	fprintf(stderr, "usage: fleetboot-storaged [-c FILE] [-f] [-n] [-v]\n"
-	                "       fleetboot-storaged --check OVERLAY\n");
-	exit(2);
-}
-
-/*
- * Whom to run as when started as root: the owner of state_dir when that is
- * not root (the files are theirs), else the fleetboot user. With neither
- * (a root-owned state_dir on a machine without a fleetboot user, as in the
- * tests) storaged keeps root, because any other user could not write the
- * overlays; it says so.
- */
-static struct passwd *run_as(const struct fb_config *cfg)
-{
-	struct stat st;
-	struct passwd *pw = NULL;
-	if (getuid() != 0)
-		return NULL;
-	if (stat(cfg->state_dir, &st) == 0 && st.st_uid != 0)
-		pw = getpwuid(st.st_uid);
-	if (!pw)
-		pw = getpwnam("fleetboot");
-	return pw;
-}
-
-static void drop_privileges(struct passwd *pw)
-{
-	if (!pw) {
-		if (getuid() == 0)
-			log_warnx("state_dir is owned by root and there is no 'fleetboot' user: "
-			          "keeping root privileges");
-		return;
-	}
-	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
-		fatal("cannot drop privileges to %s", pw->pw_name);
-	if (setuid(0) == 0)
-		fatalx("privileges were not dropped");
-	log_info("running as %s", pw->pw_name);
-}
 
 /* Resets that were requested while a connection held the overlay and have
  * fallen due (a later boot began) but that no open has carried out yet. */
@@ -163,39 +121,15 @@ static int check_main(const char *path)
 int main(int argc, char **argv)
 {
 	static struct storaged s;
-	const char *conf = NULL;
-	int fg = 0, check = 0, verbose = 0, opt;
+	struct fb_daemon_opts o = {0};
 	char err[512];
 
 	if (argc == 3 && !strcmp(argv[1], "--check"))
 		return check_main(argv[2]);
-	while ((opt = getopt(argc, argv, "c:fnvh")) != -1) {
-		switch (opt) {
-		case 'c':
-			conf = optarg;
-			break;
-		case 'f':
-			fg = 1;
-			break;
-		case 'n':
-			check = 1;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	log_init("fleetboot-storaged", fg || check, verbose);
-	if (fb_config_load(&s.cfg, conf, conf != NULL, err, sizeof(err)) < 0) {
-		fprintf(stderr, "fleetboot-storaged: %s\n", err);
-		return 1;
-	}
-	if (check) {
-		if (verbose)
+	fb_daemon_init(argc, argv, "fleetboot-storaged",
+	               "       fleetboot-storaged --check OVERLAY\n", &o, &s.cfg);
+	if (o.check) {
+		if (o.verbose)
 			fb_config_print(&s.cfg, stdout);
 		return 0;
 	}
@@ -207,7 +141,7 @@ int main(int argc, char **argv)
 		 * reads the same default path and gets the same defaults. */
 		fb_strlcpy(s.conf_path, fb_default_conf(), sizeof(s.conf_path));
 	}
-	if (!fg && daemon(0, 0) < 0)
+	if (!o.foreground && daemon(0, 0) < 0)
 		fatal("daemon");
 	signal(SIGPIPE, SIG_IGN);
 
@@ -228,7 +162,7 @@ int main(int argc, char **argv)
 	    fb_loop_add_signal(s.loop, SIGCHLD, on_signal, &s) < 0)
 		fatal("signals");
 
-	struct passwd *pw = run_as(&s.cfg);
+	struct passwd *pw = fb_daemon_run_as(&s.cfg);
 	/* FB_STORAGED_NO_ISCSI=1: NBD only (tests of the NBD side). */
 	const char *no_iscsi = getenv("FB_STORAGED_NO_ISCSI");
 	if (s.cfg.iscsi_port > 0 && !(no_iscsi && !strcmp(no_iscsi, "1"))) {
@@ -250,11 +184,11 @@ int main(int argc, char **argv)
 	s.nbd.loop = s.loop;
 	s.nbd.conf_path = s.conf_path;
 	s.nbd.port = s.cfg.nbd_port;
-	s.nbd.verbose = verbose > 1;
+	s.nbd.verbose = o.verbose > 1;
 	s.nbd.run_user = pw ? pw->pw_name : NULL;
 	if (s.cfg.nbd_port > 0 && sd_nbdkit_start(&s.nbd) < 0)
 		fatalx("cannot start nbdkit");
-	drop_privileges(pw);
+	fb_daemon_drop(pw);
 
 	fb_timer_init(&s.status, status_cb, &s);
 	fb_timer_arm(s.loop, &s.status, 100);

@@ -9,7 +9,6 @@
  * else `fleetboot`), then opens the database as that user.
  */
 #include <errno.h>
-#include <grp.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <pwd.h>
@@ -20,45 +19,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "web.h"
 
 struct web web_g;
-
-static void usage(void)
-{
-	fprintf(stderr, "usage: fleetboot-web [-c FILE] [-f] [-n] [-v]\n");
-	exit(2);
-}
-
-/*
- * Whom to run as when started as root: the owner of state_dir when that is
- * not root (the files are theirs), else the user fleetboot. With neither
- * (a root-owned state_dir on a machine without a fleetboot user, as in
- * tests) no other user could write the database, so the daemon keeps root
- * and says so, as fleetboot-storaged does.
- */
-static void drop_privileges(void)
-{
-	struct stat st;
-	struct passwd *pw = NULL;
-	if (getuid() != 0)
-		return;
-	if (stat(web_g.cfg.state_dir, &st) == 0 && st.st_uid != 0)
-		pw = getpwuid(st.st_uid);
-	if (!pw)
-		pw = getpwnam("fleetboot");
-	if (!pw) {
-		log_warnx("state_dir is owned by root and there is no 'fleetboot' user: keeping "
-		          "root privileges");
-		return;
-	}
-	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
-		fatal("cannot drop privileges to %s", pw->pw_name);
-	if (setuid(0) == 0)
-		fatalx("privileges were not dropped");
-	log_info("running as %s", pw->pw_name);
-}
 
 static void find_ui(void)
 {
@@ -77,36 +42,10 @@ static void find_ui(void)
 
 int main(int argc, char **argv)
 {
-	const char *conf = NULL;
-	int fg = 0, check = 0, verbose = 0, opt;
-	char err[512];
+	struct fb_daemon_opts o = {0};
 
-	while ((opt = getopt(argc, argv, "c:fnvh")) != -1) {
-		switch (opt) {
-		case 'c':
-			conf = optarg;
-			break;
-		case 'f':
-			fg = 1;
-			break;
-		case 'n':
-			check = 1;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	log_init("fleetboot-web", fg || check, verbose);
-	if (fb_config_load(&web_g.cfg, conf, conf != NULL, err, sizeof(err)) < 0) {
-		fprintf(stderr, "fleetboot-web: %s\n", err);
-		return 1;
-	}
-	if (check) {
+	fb_daemon_init(argc, argv, "fleetboot-web", NULL, &o, &web_g.cfg);
+	if (o.check) {
 		struct sockaddr_in sin;
 		if (web_listen_addr(&sin) < 0) {
 			fprintf(stderr,
@@ -115,15 +54,15 @@ int main(int argc, char **argv)
 			        web_g.cfg.web_host);
 			return 1;
 		}
-		if (verbose)
+		if (o.verbose)
 			fb_config_print(&web_g.cfg, stdout);
 		return 0;
 	}
-	if (conf && !realpath(conf, web_g.conf_arg))
-		fatal("%s", conf);
+	if (o.conf && !realpath(o.conf, web_g.conf_arg))
+		fatal("%s", o.conf);
 	find_ui();
 
-	if (!fg && daemon(0, 0) < 0)
+	if (!o.foreground && daemon(0, 0) < 0)
 		fatal("daemon");
 
 	/* Signals go to the main thread only: block them before any thread
@@ -141,7 +80,7 @@ int main(int argc, char **argv)
 	int lfd = web_bind();
 	if (lfd < 0)
 		fatalx("cannot listen on [web] listen");
-	drop_privileges();
+	fb_daemon_drop(fb_daemon_run_as(&web_g.cfg));
 
 	int rc = fb_db_open_state(&web_g.db, web_g.cfg.state_dir);
 	if (rc < 0)

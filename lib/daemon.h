@@ -1,0 +1,40 @@
+/*
+ * daemon.h - what every fleetboot daemon does first: the common options
+ * (-c FILE, -f foreground, -n check the configuration, -v), logging, the
+ * configuration file, and whom to run as after binding.
+ */
+#ifndef FB_DAEMON_H
+#define FB_DAEMON_H
+
+#include <pwd.h>
+
+#include "config.h"
+
+struct fb_daemon_opts {
+	const char *conf; /* -c FILE, or NULL for the default */
+	int foreground;   /* -f */
+	int check;        /* -n: check the configuration and exit */
+	int verbose;      /* -v count */
+};
+
+/*
+ * Parse the options (anything else prints the usage, with extra_usage
+ * lines after it when not NULL, and exits 2), start logging as name, and
+ * load the configuration into cfg; a bad file prints its line-numbered
+ * message and exits 1.
+ */
+void fb_daemon_init(int argc, char **argv, const char *name, const char *extra_usage,
+                    struct fb_daemon_opts *o, struct fb_config *cfg);
+
+/*
+ * Whom to run as when started as root: the owner of state_dir when that is
+ * not root (the files are theirs), else the user fleetboot. NULL when not
+ * root, or when neither exists: a root-owned state_dir could not be written
+ * by anyone else, so the daemon keeps root (fb_daemon_drop says so).
+ */
+struct passwd *fb_daemon_run_as(const struct fb_config *cfg);
+/* Become pw for good (fatal if that fails); with pw NULL under root, log
+ * that root is kept. */
+void fb_daemon_drop(struct passwd *pw);
+
+#endif
