@@ -9,7 +9,7 @@
 set -u
 . "$(dirname "$0")/../tests/bootd/common.sh"
 requires perfdhcp
-BOOTD_ARGS=""
+export BOOTD_ARGS="" # read by tests/bootd/common.sh: no -v in benchmarks
 SECS=${FB_BENCH_SECS:-10}
 RATE=${FB_BENCH_RATE:-40000}
 CLIENTS=200000

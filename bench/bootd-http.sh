@@ -6,7 +6,7 @@
 set -u
 . "$(dirname "$0")/../tests/bootd/common.sh"
 requires wrk
-BOOTD_ARGS=""
+export BOOTD_ARGS="" # read by tests/bootd/common.sh: no -v in benchmarks
 SECS=${FB_BENCH_SECS:-10}
 
 bootd_env "dhcp = off"

@@ -10,7 +10,7 @@
 set -u
 . "$(dirname "$0")/../tests/bootd/common.sh"
 requires curl
-BOOTD_ARGS=""
+export BOOTD_ARGS="" # read by tests/bootd/common.sh: no -v in benchmarks
 G=$BOOTD_TOOLS/tftpget
 [ -x "$G" ] || skip "tftpget not built"
 N=${FB_BENCH_TFTP_CLIENTS:-1000}

@@ -123,7 +123,8 @@ static int run_status(struct cli_ctx *ctx, int argc, char **argv)
 			conns++;
 			continue;
 		}
-		printf("  %-28s %s%s\n", key, val, age > 60 ? "  [stale: not updated for a minute]" : "");
+		printf("  %-28s %s%s\n", key, val,
+		       age > 60 ? "  [stale: not updated for a minute]" : "");
 	}
 	if (conns) {
 		printf("machines on storage:\n");
