@@ -25,10 +25,11 @@ static int run_image(struct cli_ctx *ctx, int argc, char **argv);
 
 static struct cli_cmd cmd_image = {
     .name = "image",
-    .usage = "  image import NAME --rootfs FILE --kernel FILE --initrd FILE [--cmdline STR]\n"
-             "               [--manifest FILE] [--source STR]\n"
-             "  image build NAME --from SOURCE [--size SIZE] [--packages a,b] ...\n"
-             "  image list [NAME] [--json] | show REF [--json] | verify REF | retire REF\n",
+    .usage =
+        "  image import NAME --rootfs FILE --kernel FILE --initrd FILE [--cmdline STR]\n"
+        "               [--manifest FILE] [--source STR]\n"
+        "  image build NAME --from SOURCE [--size SIZE] [--packages a,b] ...\n"
+        "  image list [NAME] [--json] | show REF [--json] | verify REF | retire REF [--force]\n",
     .run = run_image,
 };
 CLI_COMMAND(cmd_image)
@@ -373,16 +374,24 @@ static int do_show(struct cli_ctx *ctx, int argc, char **argv)
 	return CLI_OK;
 }
 
-static int do_verify(struct cli_ctx *ctx, int argc, char **argv)
+/* The one REF argument of verify and retire (with their options), resolved. */
+static int one_ref(struct cli_ctx *ctx, const char *what, int argc, char **argv, struct cli_opt *o,
+                   size_t no, struct fb_image *img)
 {
 	char *pos[1];
 	int npos, rc;
-	struct fb_image img;
-	if ((rc = cli_parse(&cmd_image, argc, argv, NULL, 0, pos, 1, &npos)))
+	if ((rc = cli_parse(&cmd_image, argc, argv, o, no, pos, 1, &npos)))
 		return rc;
 	if (npos != 1)
-		return cli_usage(&cmd_image, "image verify needs REF");
-	if ((rc = resolve(ctx, pos[0], &img)))
+		return cli_usage(&cmd_image, "image %s needs REF", what);
+	return resolve(ctx, pos[0], img);
+}
+
+static int do_verify(struct cli_ctx *ctx, int argc, char **argv)
+{
+	int rc;
+	struct fb_image img;
+	if ((rc = one_ref(ctx, "verify", argc, argv, NULL, 0, &img)))
 		return rc;
 	const char *leaf[] = {"rootfs.img", "vmlinuz", "initrd.img"};
 	const char *want[] = {img.sha256, img.kernel_sha256, img.initrd_sha256};
@@ -408,30 +417,42 @@ static int do_verify(struct cli_ctx *ctx, int argc, char **argv)
 	return CLI_OK;
 }
 
+struct pinned {
+	const char *ref; /* "NAME@V" */
+	int count;
+};
+
+static int count_pinned(void *arg, const struct fb_machine *m)
+{
+	struct pinned *p = arg;
+	p->count += !strcmp(m->image, p->ref);
+	return 0;
+}
+
 static int do_retire(struct cli_ctx *ctx, int argc, char **argv)
 {
-	char *pos[1];
-	int npos, rc;
+	struct cli_opt o[] = {{"force", 0, NULL}};
+	int rc;
 	struct fb_image img;
-	if ((rc = cli_parse(&cmd_image, argc, argv, NULL, 0, pos, 1, &npos)))
-		return rc;
-	if (npos != 1)
-		return cli_usage(&cmd_image, "image retire needs REF");
-	if ((rc = resolve(ctx, pos[0], &img)))
+	if ((rc = one_ref(ctx, "retire", argc, argv, o, 1, &img)))
 		return rc;
 	if (!strcmp(img.state, "retired")) {
 		printf("%s@%d is already retired\n", img.name, img.version);
 		return CLI_OK;
 	}
-	/* Machines pinned to exactly this version would be left with no image. */
-	char pinned[FB_REF_LEN];
-	snprintf(pinned, sizeof(pinned), "%s@%d", img.name, img.version);
-	struct fb_machine m;
-	(void)m;
+	/* Machines pinned to exactly this version could no longer boot it. */
+	char ref[FB_REF_LEN];
+	snprintf(ref, sizeof(ref), "%s@%d", img.name, img.version);
+	struct pinned p = {ref, 0};
+	if (fb_db_machine_list(ctx->db, count_pinned, &p) < 0)
+		return cli_error("%s", fb_db_errmsg(ctx->db));
+	if (p.count && !o[0].val)
+		return cli_error("%d machine(s) are pinned to %s; assign them another image first, "
+		                 "or retire with --force",
+		                 p.count, ref);
 	if ((rc = fb_db_image_set_state(ctx->db, img.id, "retired")) < 0)
 		return cli_error("%s", fb_db_errmsg(ctx->db));
-	printf("retired %s (machines using %s now get its newest ready version)\n", pinned,
-	       img.name);
+	printf("retired %s (machines using %s now get its newest ready version)\n", ref, img.name);
 	return CLI_OK;
 }
 

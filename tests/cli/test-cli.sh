@@ -104,6 +104,9 @@ new=$(fb machine show 52:54:00:12:34:56 --json | sed -n 's/.*"secret": "\(.*\)".
 if [ ${#new} != 32 ] || [ "$new" = "$old" ]; then fail "secret not rotated"; fi
 fb machine show 52-54-00-12-34-56 | grep -q '^mode: *persistent' || fail "mode not changed"
 fb image import tiny --rootfs "$T/root.img" --kernel "$T/vmlinuz" --initrd "$T/initrd.img" >/dev/null
+fb machine set 52:54:00:12:34:56 --image tiny@2 >/dev/null || fail "pin to tiny@2"
+check_err 1 "1 machine(s) are pinned to tiny@2" fb image retire tiny@2
+fb machine set 52:54:00:12:34:56 --image tiny >/dev/null || fail "unpin"
 fb image retire tiny@2 >/dev/null || fail retire
 fb image show tiny --json | grep -q '"version": 1' || fail "tiny should resolve to v1 after retiring v2"
 fb machine rm 52:54:00:12:34:57 >/dev/null || fail rm
