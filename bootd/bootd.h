@@ -103,6 +103,7 @@ struct bootd {
 	int64_t pool_full_until; /* no pool scan before this (exhausted) */
 	uint64_t stats_dhcp, stats_tftp;
 	int tftp_active;
+	struct xfer *tftp_xfers; /* transfers under way (tftp.c's list) */
 };
 
 /* iface.c: interfaces, addresses, neighbours through libnl-route */
@@ -161,6 +162,8 @@ enum boot_kind dhcp_boot_file(const struct fb_dhcp_msg *m, struct in_addr server
 
 /* tftp.c */
 int tftp_open(struct bootd *b);
+/* End every transfer under way (at shutdown). */
+void tftp_close(struct bootd *b);
 /* tftp_path.c: resolve a requested name under the root; an open fd or a
  * negative TFTP error code. */
 int tftp_open_file(int rootfd, const char *root, const char *name, const char **why);

@@ -120,6 +120,7 @@ int main(int argc, char **argv)
 	         b.st.n_clients);
 
 	b.loop = fb_loop_new();
+	fb_loop_set_spin(b.loop, (unsigned)b.cfg.busy_poll);
 	if (!b.loop)
 		fatal("event loop");
 	/* Before any thread starts, so every thread has them blocked and
@@ -141,6 +142,7 @@ int main(int argc, char **argv)
 	                                             : "off",
 	         b.cfg.tftp ? "on" : "off", b.cfg.http_port);
 	rc = fb_loop_run(b.loop);
+	tftp_close(&b);
 	http_stop(&b);
 	writer_stop(b.wr); /* commits whatever is still queued */
 	if (b.nl)

@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "bootd.h"
@@ -30,7 +32,8 @@
 
 struct xfer {
 	struct bootd *b;
-	int fd; /* connected to the client */
+	struct xfer *next, **pprev; /* b->tftp_xfers */
+	int fd;                     /* connected to the client */
 	int filefd;
 	uint64_t size;
 	unsigned blksize, window;
@@ -43,12 +46,15 @@ struct xfer {
 	unsigned timeout_ms, base_timeout_ms, retries;
 	int event_done;
 	int dup_ok; /* a repeated ACK may restart this window once */
+	int no_gso; /* UDP GSO failed on this transfer's path */
 	struct fb_timer timer;
 	struct sockaddr_in peer;
 	char name[256];
 	uint8_t *buf;  /* blksize + 4 */
-	uint8_t *wbuf; /* window data (window > 1), allocated on first use */
+	uint8_t *wbuf; /* window data, or lockstep read-ahead; allocated on first use */
 	size_t wbuf_cap;
+	uint64_t ra_off; /* file offset of the read-ahead in wbuf (lockstep) */
+	size_t ra_len;
 };
 
 static void xfer_end(struct xfer *x, const char *why)
@@ -62,10 +68,21 @@ static void xfer_end(struct xfer *x, const char *why)
 	close(x->filefd);
 	free(x->buf);
 	free(x->wbuf);
+	if (x->next)
+		x->next->pprev = x->pprev;
+	*x->pprev = x->next;
 	free(x);
 	__atomic_fetch_sub(&b->tftp_active, 1, __ATOMIC_RELAXED);
 }
 
+/*
+ * Lockstep (window 1): blocks come from a read-ahead buffer filled by one
+ * pread of up to 64 blocks, so a block costs one recv and one send, not a
+ * pread as well; a lockstep transfer is bound by its round trips, and each
+ * system call lengthens every one of them.
+ */
+#define READAHEAD  64
+#define SHORT_READ (-100000) /* send_block and send_range: the file shrank */
 static int send_block(struct xfer *x, uint64_t blk)
 {
 	uint64_t off = (blk - 1) * x->blksize;
@@ -73,66 +90,134 @@ static int send_block(struct xfer *x, uint64_t blk)
 	    off >= x->size ? 0 : (size_t)(x->size - off < x->blksize ? x->size - off : x->blksize);
 	fb_tftp_build_data_hdr(x->buf, 4, (uint16_t)blk);
 	if (len) {
-		ssize_t r = pread(x->filefd, x->buf + 4, len, (off_t)off);
-		if (r != (ssize_t)len)
-			return -1;
+		if (off < x->ra_off || off + len > x->ra_off + x->ra_len) {
+			/* Start at 4 blocks and double on each refill: small
+			 * files (most of what PXE fetches, often a thousand at
+			 * once) never hold a large buffer. */
+			size_t cap = x->wbuf_cap ? x->wbuf_cap * 2 : (size_t)x->blksize * 4;
+			if (cap > (size_t)x->blksize * READAHEAD)
+				cap = (size_t)x->blksize * READAHEAD;
+			if (cap != x->wbuf_cap) {
+				free(x->wbuf);
+				x->wbuf = malloc(cap);
+				x->wbuf_cap = x->wbuf ? cap : 0;
+			}
+			if (!x->wbuf)
+				return -ENOMEM;
+			ssize_t r = pread(x->filefd, x->wbuf, cap, (off_t)off);
+			if (r < (ssize_t)len)
+				return SHORT_READ;
+			x->ra_off = off;
+			x->ra_len = (size_t)r;
+		}
+		memcpy(x->buf + 4, x->wbuf + (off - x->ra_off), len);
 	}
 	if (send(x->fd, x->buf, 4 + len, 0) < 0 && errno != EAGAIN && errno != ENOBUFS &&
 	    errno != ECONNREFUSED)
-		return -1;
+		return -errno;
 	return 0;
 }
 
 /*
- * Send blocks [from, to] with one pread and one sendmmsg: the window's
- * data is read in one go into a buffer sized for it, and each datagram is
- * a 4-byte header plus its slice of that buffer. Falls back to a block at
- * a time when the window buffer cannot be had.
+ * Send blocks [from, to]. One preadv puts each block's data just after a
+ * 4-byte gap for its header, so the window lies in memory exactly as the
+ * datagrams go on the wire; then one sendmsg with UDP_SEGMENT (UDP GSO)
+ * hands the kernel up to 64 KiB of them at a time to cut into datagrams
+ * of blksize + 4, which costs one trip through the stack instead of one
+ * per block. Where the kernel or the path refuses GSO, sendmmsg sends the
+ * same datagrams one by one (and GSO is not tried again there).
  */
 #define BATCH 64
+static int gso_broken; /* the kernel cannot do UDP GSO at all */
+
+static int send_gso(struct xfer *x, const uint8_t *p, size_t len, size_t seg)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} cm;
+	struct iovec iov = {(void *)p, len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (len > seg) {
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+		uint16_t gs = (uint16_t)seg;
+		memcpy(CMSG_DATA(c), &gs, sizeof(gs));
+	}
+	return sendmsg(x->fd, &mh, 0) < 0 ? -errno : 0;
+}
+
 static int send_range(struct xfer *x, uint64_t from, uint64_t to)
 {
+	size_t seg = x->blksize + 4;
 	while (from <= to) {
 		uint64_t n = to - from + 1;
 		if (n > BATCH)
 			n = BATCH;
-		size_t need = (size_t)n * x->blksize;
+		size_t need = (size_t)n * seg;
 		if (!x->wbuf || x->wbuf_cap < need) {
 			free(x->wbuf);
 			x->wbuf = malloc(need);
 			x->wbuf_cap = x->wbuf ? need : 0;
 		}
-		if (!x->wbuf) {
-			for (; from <= to; from++)
-				if (send_block(x, from) < 0)
-					return -1;
-			return 0;
-		}
+		if (!x->wbuf)
+			return -ENOMEM;
 		uint64_t off = (from - 1) * x->blksize;
-		size_t want =
-		    off >= x->size ? 0 : (size_t)(x->size - off < need ? x->size - off : need);
-		if (want && pread(x->filefd, x->wbuf, want, (off_t)off) != (ssize_t)want)
-			return -1;
-		uint8_t hdr[BATCH][4];
-		struct iovec iov[BATCH][2];
-		struct mmsghdr mm[BATCH];
-		memset(mm, 0, sizeof(mm));
+		size_t left = off >= x->size ? 0 : (size_t)(x->size - off);
+		size_t want = 0, tail = seg; /* tail: length of the last datagram */
+		struct iovec rv[BATCH];
 		for (uint64_t i = 0; i < n; i++) {
-			size_t boff = (size_t)i * x->blksize;
-			size_t len = boff >= want
-			                 ? 0
-			                 : (want - boff < x->blksize ? want - boff : x->blksize);
-			fb_tftp_build_data_hdr(hdr[i], 4, (uint16_t)(from + i));
-			iov[i][0].iov_base = hdr[i];
-			iov[i][0].iov_len = 4;
-			iov[i][1].iov_base = x->wbuf + boff;
-			iov[i][1].iov_len = len;
-			mm[i].msg_hdr.msg_iov = iov[i];
-			mm[i].msg_hdr.msg_iovlen = 2;
+			size_t len = left < x->blksize ? left : x->blksize;
+			uint8_t *d = x->wbuf + i * seg;
+			fb_tftp_build_data_hdr(d, 4, (uint16_t)(from + i));
+			rv[i].iov_base = d + 4;
+			rv[i].iov_len = len;
+			left -= len;
+			want += len;
+			tail = len + 4;
 		}
-		int sent = sendmmsg(x->fd, mm, (unsigned)n, 0);
-		if (sent < 0 && errno != EAGAIN && errno != ENOBUFS && errno != ECONNREFUSED)
-			return -1;
+		if (want && preadv(x->filefd, rv, (int)n, (off_t)off) != (ssize_t)want)
+			return SHORT_READ;
+		size_t total = (size_t)(n - 1) * seg + tail;
+		int err = 0;
+		if (!gso_broken && !x->no_gso) {
+			/* At most 64 segments and 64 KiB of UDP payload a call. */
+			size_t per = 65507 / seg * seg, at = 0;
+			while (at < total && !err) {
+				size_t len = total - at < per ? total - at : per;
+				err = send_gso(x, x->wbuf + at, len, seg);
+				at += len;
+			}
+			if (err && err != -EAGAIN && err != -ENOBUFS && err != -ECONNREFUSED) {
+				/* The kernel or route cannot do GSO at all, or this
+				 * transfer's path can not (its MTU fell below the
+				 * block size): datagrams one by one from now on. */
+				if (err == -EIO || err == -EOPNOTSUPP || err == -ENOPROTOOPT)
+					gso_broken = 1;
+				x->no_gso = 1;
+				log_info(
+				    "%s to %s: UDP GSO refused (%s): sending datagrams one by one",
+				    x->name, inet_ntoa(x->peer.sin_addr), strerror(-err));
+				err = 0;
+			}
+		}
+		if (gso_broken || x->no_gso) {
+			struct mmsghdr mm[BATCH];
+			memset(mm, 0, sizeof(mm));
+			for (uint64_t i = 0; i < n; i++) {
+				rv[i].iov_base = x->wbuf + i * seg;
+				rv[i].iov_len = i + 1 == n ? tail : seg;
+				mm[i].msg_hdr.msg_iov = &rv[i];
+				mm[i].msg_hdr.msg_iovlen = 1;
+			}
+			err = sendmmsg(x->fd, mm, (unsigned)n, 0) < 0 ? -errno : 0;
+		}
+		if (err && err != -EAGAIN && err != -ENOBUFS && err != -ECONNREFUSED)
+			return err;
 		from += n; /* unsent ones (full buffers) count as lost: the timer resends */
 	}
 	return 0;
@@ -146,7 +231,10 @@ static void send_window(struct xfer *x)
 		end = x->last;
 	int rc = x->window == 1 ? send_block(x, x->acked + 1) : send_range(x, x->acked + 1, end);
 	if (rc < 0) {
-		xfer_end(x, "read or send failed");
+		log_info("%s to %s: %s", x->name, inet_ntoa(x->peer.sin_addr),
+		         rc == SHORT_READ ? "the file is shorter than when the transfer began"
+		                          : strerror(-rc));
+		xfer_end(x, NULL);
 		return;
 	}
 	x->sent = end;
@@ -346,6 +434,11 @@ static void start(struct bootd *b, const uint8_t *pkt, size_t len, const struct 
 		return;
 	}
 	__atomic_fetch_add(&b->tftp_active, 1, __ATOMIC_RELAXED);
+	x->next = b->tftp_xfers;
+	if (x->next)
+		x->next->pprev = &x->next;
+	x->pprev = &b->tftp_xfers;
+	b->tftp_xfers = x;
 	log_debug("%s to %s: %llu bytes, blksize %u, window %u", x->name, inet_ntoa(peer->sin_addr),
 	          (unsigned long long)x->size, x->blksize, x->window);
 	if (r.has_blksize || r.has_tsize || r.has_timeout || r.has_windowsize) {
@@ -413,4 +506,15 @@ int tftp_open(struct bootd *b)
 	}
 	b->tftp_fd = fd;
 	return fb_loop_add_fd(b->loop, fd, EPOLLIN, on_request, b);
+}
+
+void tftp_close(struct bootd *b)
+{
+	while (b->tftp_xfers)
+		xfer_end(b->tftp_xfers, "server stopping");
+	if (b->tftp_fd >= 0) {
+		fb_loop_del_fd(b->loop, b->tftp_fd);
+		close(b->tftp_fd);
+		b->tftp_fd = -1;
+	}
 }

@@ -198,6 +198,15 @@ static int set_menu_timeout(struct fb_config *c, const char *v, char *why, size_
 	return 0;
 }
 
+static int set_busy_poll(struct fb_config *c, const char *v, char *why, size_t whylen)
+{
+	long n;
+	if (parse_int(v, 0, 10000, &n) < 0)
+		return WHY("'%s' is not a number of microseconds from 0 to 10000", v);
+	c->busy_poll = (int)n;
+	return 0;
+}
+
 static int set_menu_default(struct fb_config *c, const char *v, char *why, size_t whylen)
 {
 	/* "local", or NAME / NAME@VERSION (checked against the images at boot). */
@@ -260,6 +269,7 @@ static const struct key keys[] = {
     {"bootd", "unknown_machines", set_unknown},
     {"bootd", "menu_timeout", set_menu_timeout},
     {"bootd", "menu_default", set_menu_default},
+    {"bootd", "busy_poll", set_busy_poll},
     {"storaged", "nbd_port", set_nbd_port},
     {"storaged", "iscsi_port", set_iscsi_port},
     {"storaged", "require_lease_ip", set_require_lease_ip},
@@ -279,6 +289,7 @@ void fb_config_defaults(struct fb_config *c)
 	c->unknown_machines = FB_UNKNOWN_REGISTER;
 	c->menu_timeout = 5;
 	strcpy(c->menu_default, "local");
+	c->busy_poll = 50;
 	c->nbd_port = 10809;
 	c->iscsi_port = 3260;
 	c->require_lease_ip = 1;
@@ -453,7 +464,8 @@ void fb_config_print(const struct fb_config *c, FILE *out)
 	else
 		fprintf(out, "unknown_machines = %s\n",
 		        c->unknown_machines == FB_UNKNOWN_REGISTER ? "register" : "ignore");
-	fprintf(out, "menu_timeout = %d\nmenu_default = %s\n", c->menu_timeout, c->menu_default);
+	fprintf(out, "menu_timeout = %d\nmenu_default = %s\nbusy_poll = %d\n", c->menu_timeout,
+	        c->menu_default, c->busy_poll);
 	fprintf(out, "\n[storaged]\nnbd_port = %d\niscsi_port = %d\nrequire_lease_ip = %s\n",
 	        c->nbd_port, c->iscsi_port, c->require_lease_ip ? "on" : "off");
 	fprintf(out, "\n[web]\nlisten = %s:%d\n", c->web_host, c->web_port);

@@ -43,6 +43,7 @@ struct fb_config {
 	char unknown_image[128];                     /* IMAGE for boot:IMAGE */
 	int menu_timeout;                            /* seconds */
 	char menu_default[128];                      /* "local" or an image ref: the menu default */
+	int busy_poll; /* microseconds of polling without sleep after activity */
 
 	/* [storaged] */
 	int nbd_port;

@@ -2,6 +2,7 @@
 #include "evloop.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct fb_loop {
 	sigset_t sigmask;
 	fb_signal_fn sigfn[65];
 	void *sigarg[65];
+	unsigned spin_us; /* busy-poll this long after activity (0: never) */
 };
 
 struct fb_loop *fb_loop_new(void)
@@ -219,6 +221,11 @@ int fb_loop_add_signal(struct fb_loop *l, int signo, fb_signal_fn fn, void *arg)
 	return 0;
 }
 
+void fb_loop_set_spin(struct fb_loop *l, unsigned usec)
+{
+	l->spin_us = usec;
+}
+
 void fb_loop_stop(struct fb_loop *l)
 {
 	l->stop = 1;
@@ -232,6 +239,7 @@ uint64_t fb_loop_now(struct fb_loop *l)
 int fb_loop_run(struct fb_loop *l)
 {
 	struct epoll_event evs[64];
+	int busy = 0;
 	l->stop = 0;
 	while (!l->stop) {
 		l->now = fb_mono_ms();
@@ -248,7 +256,20 @@ int fb_loop_run(struct fb_loop *l)
 			uint64_t d = l->heap[0]->when - l->now;
 			timeout = d > 60000 ? 60000 : (int)d;
 		}
-		int n = epoll_wait(l->epfd, evs, 64, timeout);
+		int n = 0;
+		if (l->spin_us && busy) {
+			/* Busy-poll briefly after activity: a lockstep peer's
+			 * answer usually comes within microseconds, and waking
+			 * from a sleep costs more than that. */
+			uint64_t until = fb_mono_us() + l->spin_us;
+			unsigned k = 0;
+			while ((n = epoll_wait(l->epfd, evs, 64, 0)) == 0 && fb_mono_us() < until)
+				if (++k % 8 == 0)
+					sched_yield(); /* a peer on this CPU runs first */
+		}
+		if (n == 0)
+			n = epoll_wait(l->epfd, evs, 64, timeout);
+		busy = n > 0;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -50,6 +50,9 @@ int fb_loop_add_signal(struct fb_loop *l, int signo, fb_signal_fn fn, void *arg)
 /* Run until fb_loop_stop; returns 0, or -1 on an epoll failure. */
 int fb_loop_run(struct fb_loop *l);
 void fb_loop_stop(struct fb_loop *l);
+/* After a round that handled events, poll without sleeping for up to USEC
+ * microseconds before blocking (0, the default: always block). */
+void fb_loop_set_spin(struct fb_loop *l, unsigned usec);
 /* The loop's notion of now (monotonic ms, refreshed every iteration). */
 uint64_t fb_loop_now(struct fb_loop *l);
 /* Number of armed timers (for tests and status). */

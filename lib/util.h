@@ -45,6 +45,7 @@ int fb_progress_stderr(void *label, uint64_t done, uint64_t total);
 /* Wall clock seconds and monotonic milliseconds. */
 int64_t fb_now(void);
 uint64_t fb_mono_ms(void);
+uint64_t fb_mono_us(void);
 
 /* Parse "512", "64K", "10M", "2G", "1T" (binary units) into bytes. */
 int fb_parse_size(const char *s, uint64_t *out);

@@ -81,7 +81,10 @@ bootd_stop() {
 	kill -0 "$BOOTD_PID" 2>/dev/null && fail "bootd did not stop on SIGTERM"
 	wait "$BOOTD_PID" 2>/dev/null
 	local rc=$?
-	[ $rc = 0 ] || fail "bootd exited with status $rc (sanitizer report?)"
+	[ $rc = 0 ] || {
+		tail -n 60 "$T/bootd.log"
+		fail "bootd exited with status $rc (sanitizer report?)"
+	}
 	return 0
 }
 

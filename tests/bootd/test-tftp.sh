@@ -47,6 +47,20 @@ cmp "$TR/big.bin" "$T/big2" || fail "64 MiB lockstep copy differs"
 head -c $((8 << 20)) "$TR/big.bin" >"$TR/mid.bin"
 in_cli "$G" -b 1400 -w 8 -d 37 -o "$T/mid" 10.77.0.1 mid.bin || fail "lossy windowsize transfer"
 cmp "$TR/mid.bin" "$T/mid" || fail "lossy copy differs"
+# Windows go out as UDP GSO bursts. When the path MTU falls below the
+# block size mid-transfer, the kernel refuses GSO for it: bootd goes on a
+# datagram at a time (the kernel fragments them), logs it, and the copy is
+# intact. The loss (-d 13) stretches the transfer well past the change.
+head -c $((16 << 20)) "$TR/big.bin" >"$TR/mid16.bin"
+in_cli "$G" -b 1468 -w 32 -d 13 -o "$T/mid16" 10.77.0.1 mid16.bin >"$T/mtu.out" 2>&1 &
+mtu_pid=$!
+sleep 0.3
+ip -n "$SRV" link set bs0 mtu 1400
+wait $mtu_pid || fail "windowsize transfer across an MTU change: $(cat "$T/mtu.out")"
+ip -n "$SRV" link set bs0 mtu 1500
+cmp "$TR/mid16.bin" "$T/mid16" || fail "copy across an MTU change differs"
+grep -q "mid16.bin to 10.77.0.2: UDP GSO refused" "$T/bootd.log" ||
+	fail "GSO refusal not logged (did the transfer end before the MTU change?)"
 # curl with 64 MiB too (tsize, blksize).
 in_cli curl -sS --tftp-blksize 1468 -o "$T/big4" tftp://10.77.0.1/big.bin || fail "curl 64 MiB"
 cmp "$TR/big.bin" "$T/big4" || fail "curl 64 MiB copy differs"

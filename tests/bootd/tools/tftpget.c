@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/udp.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -34,6 +35,7 @@ struct tx {
 	uint16_t last;     /* last in-order block received */
 	unsigned inwin;    /* blocks received since the last ACK */
 	uint64_t last_rx;  /* monotonic ms */
+	uint64_t last_nag; /* when an ACK was last repeated after silence */
 	uint64_t rrq_sent; /* when the request was last sent */
 	int got_first;
 	struct sockaddr_in peer; /* the server's transfer port once known */
@@ -188,6 +190,8 @@ int main(int argc, char **argv)
 		}
 		int sz = 4 << 20;
 		setsockopt(tx[i].fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		int one = 1; /* take GSO bursts whole where the kernel can */
+		setsockopt(tx[i].fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
 		tx[i].blksize = 512;
 		tx[i].window = 1;
 		tx[i].peer = srv;
@@ -204,11 +208,17 @@ int main(int argc, char **argv)
 		int n = epoll_wait(ep, evs, 256, 200);
 		for (int k = 0; k < n; k++) {
 			struct tx *t = &tx[evs[k].data.u32];
-			/* recvmmsg: one system call for a whole burst of a window. */
+			/* recvmmsg: one system call for a whole burst of a window;
+			 * with UDP_GRO a message may hold several datagrams of
+			 * the size the control message gives. */
 			for (;;) {
 				struct mmsghdr mm[32];
 				struct iovec iov[32];
 				struct sockaddr_in from[32];
+				union {
+					char buf[CMSG_SPACE(sizeof(int))];
+					struct cmsghdr align;
+				} cm[32];
 				memset(mm, 0, sizeof(mm));
 				for (int j = 0; j < 32; j++) {
 					iov[j].iov_base = bufs[j];
@@ -217,16 +227,30 @@ int main(int argc, char **argv)
 					mm[j].msg_hdr.msg_iovlen = 1;
 					mm[j].msg_hdr.msg_name = &from[j];
 					mm[j].msg_hdr.msg_namelen = sizeof(from[j]);
+					mm[j].msg_hdr.msg_control = cm[j].buf;
+					mm[j].msg_hdr.msg_controllen = sizeof(cm[j].buf);
 				}
 				int got = recvmmsg(t->fd, mm, 32, MSG_DONTWAIT, NULL);
 				if (got <= 0)
 					break;
 				for (int j = 0; j < got; j++) {
-					if (t->done || t->failed)
-						continue;
-					on_packet(t, bufs[j], mm[j].msg_len, &from[j]);
-					if (t->done || t->failed)
-						finished++;
+					size_t len = mm[j].msg_len, seg = len;
+					struct cmsghdr *c = CMSG_FIRSTHDR(&mm[j].msg_hdr);
+					if (c && c->cmsg_level == SOL_UDP &&
+					    c->cmsg_type == UDP_GRO) {
+						int gs;
+						memcpy(&gs, CMSG_DATA(c), sizeof(gs));
+						if (gs > 0)
+							seg = (size_t)gs;
+					}
+					for (size_t at = 0; at < len; at += seg) {
+						if (t->done || t->failed)
+							break;
+						size_t l = len - at < seg ? len - at : seg;
+						on_packet(t, bufs[j] + at, l, &from[j]);
+						if (t->done || t->failed)
+							finished++;
+					}
 				}
 			}
 		}
@@ -240,9 +264,10 @@ int main(int argc, char **argv)
 				fprintf(stderr, "tftpget: transfer %u timed out\n", i);
 				t->failed = 1;
 				finished++;
-			} else if (now - t->last_rx > 100 && t->peer.sin_port != srv.sin_port) {
+			} else if (now - t->last_rx > 100 && now - t->last_nag > 50 &&
+			           t->peer.sin_port != srv.sin_port) {
 				send_ack(t, t->last);
-				t->last_rx = now - 50;
+				t->last_nag = now;
 			} else if (now - t->rrq_sent > 1000 && t->peer.sin_port == srv.sin_port) {
 				/* No answer to the request yet: ask again, as
 				 * firmware does (a busy server may drop some). */
