@@ -12,6 +12,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 size_t fb_strlcpy(char *dst, const char *src, size_t size)
@@ -396,6 +397,31 @@ uint64_t fb_mono_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int fb_pread_full(int fd, void *buf, uint64_t len, uint64_t off, unsigned flags)
+{
+	uint8_t *p = buf;
+	int rwf = flags & FB_PREAD_NOWAIT ? RWF_NOWAIT : 0;
+	while (len) {
+		struct iovec iov = {p, len};
+		ssize_t n = preadv2(fd, &iov, 1, (off_t)off, rwf);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EOPNOTSUPP && rwf ? -EAGAIN : -errno;
+		}
+		if (n == 0) {
+			if (!(flags & FB_PREAD_ZERO_FILL))
+				return -EIO;
+			memset(p, 0, len);
+			return 0;
+		}
+		p += n;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
 }
 
 uint64_t fb_mono_us(void)

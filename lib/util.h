@@ -42,7 +42,15 @@ int fb_copy_file(const char *src, const char *dst, char hex[FB_SHA256_HEX], fb_p
  * a line every 10% otherwise. arg is the label (const char *). */
 int fb_progress_stderr(void *label, uint64_t done, uint64_t total);
 
-/* Wall clock seconds and monotonic milliseconds. */
+/* Read exactly len bytes at off (retrying short reads and EINTR). Past
+ * the end of the file: zeros with FB_PREAD_ZERO_FILL, else -EIO. With
+ * FB_PREAD_NOWAIT, -EAGAIN instead of waiting for the disk (the data is
+ * not all in the page cache). 0 or a negative errno. */
+#define FB_PREAD_ZERO_FILL 1
+#define FB_PREAD_NOWAIT    2
+int fb_pread_full(int fd, void *buf, uint64_t len, uint64_t off, unsigned flags);
+
+/* Wall clock seconds and monotonic milliseconds and microseconds. */
 int64_t fb_now(void);
 uint64_t fb_mono_ms(void);
 uint64_t fb_mono_us(void);

@@ -19,6 +19,10 @@ struct fb_blockdev;
 
 struct fb_blockdev_ops {
 	int (*read)(struct fb_blockdev *bd, void *buf, uint64_t len, uint64_t off);
+	/* Optional: read, or -EAGAIN at once where that would wait for the
+	 * disk (the data is not in memory), so an event loop can serve
+	 * cached reads itself and hand the rest to a thread. */
+	int (*read_nowait)(struct fb_blockdev *bd, void *buf, uint64_t len, uint64_t off);
 	int (*write)(struct fb_blockdev *bd, const void *buf, uint64_t len, uint64_t off,
 	             unsigned flags);
 	int (*flush)(struct fb_blockdev *bd);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "linux/falloc.h"
+#include "util.h"
 
 struct bdf {
 	struct fb_blockdev bd; /* first: the public part */
@@ -23,25 +24,15 @@ static int bdf_fd(struct fb_blockdev *bd)
 	return ((struct bdf *)bd)->fd;
 }
 
+/* Past the end of a short file: zeros. */
 static int bdf_read(struct fb_blockdev *bd, void *buf, uint64_t len, uint64_t off)
 {
-	uint8_t *p = buf;
-	while (len) {
-		ssize_t n = pread(bdf_fd(bd), p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0) { /* past the end of a short file: zeros */
-			for (uint64_t i = 0; i < len; i++)
-				p[i] = 0;
-			return 0;
-		}
-		p += n;
-		len -= (uint64_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
+	return fb_pread_full(bdf_fd(bd), buf, len, off, FB_PREAD_ZERO_FILL);
+}
+
+static int bdf_read_nowait(struct fb_blockdev *bd, void *buf, uint64_t len, uint64_t off)
+{
+	return fb_pread_full(bdf_fd(bd), buf, len, off, FB_PREAD_ZERO_FILL | FB_PREAD_NOWAIT);
 }
 
 static int bdf_flush(struct fb_blockdev *bd)
@@ -110,6 +101,7 @@ static void bdf_close(struct fb_blockdev *bd)
 
 static const struct fb_blockdev_ops bdf_ops = {
     .read = bdf_read,
+    .read_nowait = bdf_read_nowait,
     .write = bdf_write,
     .flush = bdf_flush,
     .trim = bdf_trim,

@@ -93,6 +93,8 @@ int cow_ovl_close(struct cow_ovl *o);
 const struct cow_header *cow_ovl_header(const struct cow_ovl *o);
 
 int cow_ovl_read(struct cow_ovl *o, void *buf, uint64_t len, uint64_t off);
+/* flags: FB_PREAD_NOWAIT (util.h): -EAGAIN rather than wait for the disk. */
+int cow_ovl_read_flags(struct cow_ovl *o, void *buf, uint64_t len, uint64_t off, unsigned flags);
 int cow_ovl_write(struct cow_ovl *o, const void *buf, uint64_t len, uint64_t off, unsigned flags);
 /* Zero (and trim: the same thing here) the range; whole clusters become
  * COW_ZERO metadata and their space is released. */

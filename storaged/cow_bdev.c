@@ -7,10 +7,16 @@
 #include <stdlib.h>
 
 #include "storaged/cow_int.h"
+#include "util.h"
 
 static int ovl_read(struct fb_blockdev *bd, void *buf, uint64_t len, uint64_t off)
 {
 	return cow_ovl_read(bd->priv, buf, len, off);
+}
+
+static int ovl_read_nowait(struct fb_blockdev *bd, void *buf, uint64_t len, uint64_t off)
+{
+	return cow_ovl_read_flags(bd->priv, buf, len, off, FB_PREAD_NOWAIT);
 }
 
 static int ovl_write(struct fb_blockdev *bd, const void *buf, uint64_t len, uint64_t off,
@@ -40,6 +46,7 @@ static void ovl_close(struct fb_blockdev *bd)
 
 static const struct fb_blockdev_ops ovl_ops = {
     .read = ovl_read,
+    .read_nowait = ovl_read_nowait,
     .write = ovl_write,
     .flush = ovl_flush,
     .trim = ovl_zero,
@@ -68,6 +75,14 @@ static int base_read(struct fb_blockdev *bd, void *buf, uint64_t len, uint64_t o
 	return cow_pread_full(b->fd, buf, len, off, 1);
 }
 
+static int base_read_nowait(struct fb_blockdev *bd, void *buf, uint64_t len, uint64_t off)
+{
+	struct cow_base *b = bd->priv;
+	if (off + len < off || off + len > b->size)
+		return -EINVAL;
+	return fb_pread_full(b->fd, buf, len, off, FB_PREAD_ZERO_FILL | FB_PREAD_NOWAIT);
+}
+
 static int base_write(struct fb_blockdev *bd, const void *buf, uint64_t len, uint64_t off,
                       unsigned flags)
 {
@@ -92,6 +107,7 @@ static void base_close(struct fb_blockdev *bd)
 
 static const struct fb_blockdev_ops base_ops = {
     .read = base_read,
+    .read_nowait = base_read_nowait,
     .write = base_write,
     .flush = base_flush,
     .trim = base_zero,

@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "storaged/cow_int.h"
+#include "util.h"
 
 #define SHIFT COW_CLUSTER_SHIFT
 #define MASK  ((uint64_t)COW_CLUSTER - 1)
@@ -81,21 +82,28 @@ static void set_state(struct cow_ovl *o, uint64_t c, uint8_t s)
 
 /* ---- reads ---- */
 
-static int read_run(struct cow_ovl *o, uint8_t s, uint8_t *p, uint64_t n, uint64_t pos)
+static int read_run(struct cow_ovl *o, uint8_t s, uint8_t *p, uint64_t n, uint64_t pos,
+                    unsigned nowait)
 {
 	switch (s) {
 	case COW_DATA:
-		return cow_pread_full(o->fd, p, n, o->h.data_off + pos, 0);
+		return fb_pread_full(o->fd, p, n, o->h.data_off + pos, nowait);
 	case COW_ZERO:
 		memset(p, 0, n);
 		return 0;
 	default:
-		return cow_pread_full(o->base->fd, p, n, pos, 1);
+		return fb_pread_full(o->base->fd, p, n, pos, FB_PREAD_ZERO_FILL | nowait);
 	}
 }
 
 int cow_ovl_read(struct cow_ovl *o, void *buf, uint64_t len, uint64_t off)
 {
+	return cow_ovl_read_flags(o, buf, len, off, 0);
+}
+
+int cow_ovl_read_flags(struct cow_ovl *o, void *buf, uint64_t len, uint64_t off, unsigned flags)
+{
+	unsigned nowait = flags & FB_PREAD_NOWAIT;
 	uint8_t *p = buf;
 	uint64_t pos = off, end = off + len;
 
@@ -108,7 +116,7 @@ int cow_ovl_read(struct cow_ovl *o, void *buf, uint64_t len, uint64_t off)
 		while ((c2 << SHIFT) < end && cow_get(o, c2) == s)
 			c2++;
 		uint64_t run_end = (c2 << SHIFT) < end ? (c2 << SHIFT) : end;
-		int rc = read_run(o, s, p, run_end - pos, pos);
+		int rc = read_run(o, s, p, run_end - pos, pos, nowait);
 		if (rc < 0)
 			return rc;
 		p += run_end - pos;
@@ -166,7 +174,7 @@ static int write_partial(struct cow_ovl *o, uint64_t c, uint64_t from, uint64_t 
 	}
 	if (s == COW_ZERO && !src)
 		return 0;
-	if ((rc = read_run(o, s, tmp, COW_CLUSTER, cstart)) < 0)
+	if ((rc = read_run(o, s, tmp, COW_CLUSTER, cstart, 0)) < 0)
 		return rc;
 	if (src)
 		memcpy(tmp + (from - cstart), src, to - from);

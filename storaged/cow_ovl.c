@@ -47,25 +47,7 @@ uint32_t cow_crc32c(uint32_t crc, const void *p, size_t n)
 
 int cow_pread_full(int fd, void *buf, uint64_t len, uint64_t off, int zero_fill)
 {
-	uint8_t *p = buf;
-	while (len) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0) {
-			if (!zero_fill)
-				return -EIO;
-			memset(p, 0, len);
-			return 0;
-		}
-		p += n;
-		off += (uint64_t)n;
-		len -= (uint64_t)n;
-	}
-	return 0;
+	return fb_pread_full(fd, buf, len, off, zero_fill ? FB_PREAD_ZERO_FILL : 0);
 }
 
 int cow_pwrite_full(int fd, const void *buf, uint64_t len, uint64_t off)

@@ -29,9 +29,10 @@
 #define ISCSI_LOGIN_MAX_DSL    65536u     /* login/text segments we accept */
 #define ISCSI_OUR_MAX_BURST    (1u << 20) /* MaxBurstLength we accept */
 #define ISCSI_OUR_FIRST_BURST  262144u
-#define ISCSI_MAX_EDTL         (16u << 20) /* largest write we buffer */
-#define ISCSI_CMD_WINDOW       64u         /* MaxCmdSN - ExpCmdSN + 1 */
-#define ISCSI_MAX_PENDING      64          /* out-of-order commands held */
+#define ISCSI_MAX_EDTL         (16u << 20)  /* largest write we buffer */
+#define ISCSI_INLINE_MAX       (128u << 10) /* larger reads always go to I/O threads */
+#define ISCSI_CMD_WINDOW       64u          /* MaxCmdSN - ExpCmdSN + 1 */
+#define ISCSI_MAX_PENDING      64           /* out-of-order commands held */
 #define ISCSI_RX_BUF           65536u
 #define ISCSI_OUT_LIMIT        (32u << 20) /* queued output that pauses input */
 #define ISCSI_COLLECT_LIMIT    (64u << 20) /* write data gathered at once */
@@ -112,6 +113,7 @@ struct iscsi_conn {
 	int want_close;       /* close when the network thread sees it */
 	struct iscsi_out *oh, *ot;
 	size_t out_bytes;
+	int sending;              /* a thread is writing oh to the socket (unlocked) */
 	uint64_t task_bytes;      /* data buffers tasks may hold (see acct) */
 	uint32_t statsn;          /* next StatSN */
 	uint32_t expcmdsn;        /* next expected CmdSN */
@@ -164,6 +166,10 @@ struct iscsi_conn {
 	struct scsi_lu lu;
 	int lu_ok;
 	int counted; /* counted in stats.sessions */
+	/* Replies of reads run on the network thread wait to be sent at the
+	 * end of its loop turn (network thread only). */
+	struct iscsi_conn *inl_next;
+	int inl_mark;
 };
 
 struct fb_iscsi_target {
@@ -182,6 +188,7 @@ struct fb_iscsi_target {
 	/* Tasks the network thread queued this loop turn (its own). */
 	struct iscsi_task *bh, *bt;
 	unsigned bn;
+	struct iscsi_conn *inl; /* connections with replies of inline reads */
 	int stopping;
 
 	pthread_mutex_t tsih_lock;
@@ -203,8 +210,10 @@ struct iscsi_out *iscsi_out_new(size_t len);
 void iscsi_out_free(struct iscsi_out *o);
 void iscsi_conn_unref(struct iscsi_conn *c);
 void iscsi_queue_task(struct iscsi_task *task);
-/* Hand the tasks queued since the last call to the I/O threads. */
+/* Hand the tasks queued since the last call to the I/O threads, and send
+ * the replies of reads run on the network thread (iscsi_inline_flush). */
 void iscsi_dispatch(struct fb_iscsi_target *t);
+void iscsi_inline_flush(struct fb_iscsi_target *t);
 /* Find another logged-in connection with the same initiator and ISID
  * (session reinstatement) and close it. */
 void iscsi_conn_reinstate(struct iscsi_conn *c);
@@ -225,8 +234,10 @@ uint8_t *iscsi_data_out_dest(struct iscsi_conn *c, const struct iscsi_bhs *h);
  * gets room for its whole data so the task can adopt it. */
 size_t iscsi_cmd_buffer_size(struct iscsi_conn *c, const struct iscsi_bhs *h, size_t len);
 /* Run a queued task (I/O thread) and queue its response; send it now
- * unless defer_flush (the caller then calls iscsi_conn_flush). */
-void iscsi_task_run(struct iscsi_task *task, int defer_flush);
+ * unless defer_flush (the caller then calls iscsi_conn_flush). With
+ * nowait (network thread), only a READ whose data is in memory runs:
+ * returns 0, the task untouched, where it would have to wait. */
+int iscsi_task_run(struct iscsi_task *task, int defer_flush, int nowait);
 /* Free tasks still collecting data and held PDUs (connection closing). */
 void iscsi_session_cleanup(struct iscsi_conn *c);
 /* Build a Reject PDU quoting header hdr. */

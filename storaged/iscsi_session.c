@@ -544,7 +544,7 @@ static void residual(uint32_t want, uint32_t edtl, uint8_t *flags, uint32_t *cou
 	}
 }
 
-void iscsi_task_run(struct iscsi_task *task, int defer_flush)
+int iscsi_task_run(struct iscsi_task *task, int defer_flush, int nowait)
 {
 	struct iscsi_conn *c = task->c;
 	struct fb_iscsi_target *t = c->t;
@@ -566,7 +566,10 @@ void iscsi_task_run(struct iscsi_task *task, int defer_flush)
 		r.out = task->data;
 		r.out_len = writing ? task->received : 0;
 		r.edtl = reading ? task->edtl : 0;
+		r.nowait = nowait;
 		scsi_lu_exec(&c->lu, &r);
+		if (r.would_block)
+			return 0;
 		atomic_fetch_add(&t->bytes_read, r.bytes_read);
 		atomic_fetch_add(&t->bytes_written, r.bytes_written);
 	}
@@ -718,4 +721,5 @@ void iscsi_task_run(struct iscsi_task *task, int defer_flush)
 	}
 	free(r.in);
 	free_task(task);
+	return 1;
 }

@@ -73,9 +73,19 @@ void iscsi_conn_unref(struct iscsi_conn *c)
 		conn_free(c);
 }
 
-/* Write as much queued output as the socket takes; conn->lock held. */
+/*
+ * Write as much queued output as the socket takes; conn->lock held on
+ * entry and return, but not during the writev itself, so the I/O threads
+ * can queue replies meanwhile instead of sleeping on the lock. One thread
+ * writes at a time (c->sending): a flush asked for while another thread
+ * writes is left to that thread, which loops until the queue is empty or
+ * the socket full. Queued output is only ever freed by the writer.
+ */
 static void flush_locked(struct iscsi_conn *c)
 {
+	if (c->sending)
+		return; /* the writer picks this output up before it stops */
+	c->sending = 1;
 	while (c->oh && !c->dead) {
 		struct iovec iov[64];
 		int n = 0;
@@ -102,7 +112,11 @@ static void flush_locked(struct iscsi_conn *c)
 			if (o->close_after)
 				break;
 		}
+		pthread_mutex_unlock(&c->lock);
 		ssize_t w = writev(c->fd, iov, n);
+		int err = errno;
+		pthread_mutex_lock(&c->lock);
+		errno = err;
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -131,6 +145,7 @@ static void flush_locked(struct iscsi_conn *c)
 			iscsi_out_free(o);
 		}
 	}
+	c->sending = 0;
 	int wake = c->want_close;
 	if (c->rx_paused && c->out_bytes + c->task_bytes < ISCSI_OUT_LIMIT / 2) {
 		/* The initiator caught up: read again. Data may already sit in
@@ -574,6 +589,22 @@ void iscsi_queue_task(struct iscsi_task *task)
 	c->task_bytes += task->acct;
 	task->state = TASK_QUEUED;
 	pthread_mutex_unlock(&c->lock);
+	/* A read whose data is all in memory runs here and now: handing it
+	 * to an I/O thread and its reply back would cost two thread wake-ups,
+	 * several times the copy itself. Its reply goes out with the others
+	 * of this loop turn (iscsi_inline_flush); the task's reference to
+	 * the connection becomes the list's, or is dropped if it has one. */
+	if (task->edtl <= ISCSI_INLINE_MAX && !task->early_status &&
+	    scsi_lu_nowait_ok(&c->lu, task->cdb) && iscsi_task_run(task, 1, 1)) {
+		if (c->inl_mark) {
+			iscsi_conn_unref(c);
+		} else {
+			c->inl_mark = 1;
+			c->inl_next = t->inl;
+			t->inl = c;
+		}
+		return;
+	}
 	/* Collected here and handed to the I/O threads once per network
 	 * loop turn (iscsi_dispatch): one lock and few wake-ups per batch
 	 * instead of per command. */
@@ -586,8 +617,20 @@ void iscsi_queue_task(struct iscsi_task *task)
 	t->bn++;
 }
 
+void iscsi_inline_flush(struct fb_iscsi_target *t)
+{
+	while (t->inl) {
+		struct iscsi_conn *c = t->inl;
+		t->inl = c->inl_next;
+		c->inl_mark = 0;
+		iscsi_conn_flush(c);
+		iscsi_conn_unref(c);
+	}
+}
+
 void iscsi_dispatch(struct fb_iscsi_target *t)
 {
+	iscsi_inline_flush(t);
 	if (!t->bn)
 		return;
 	pthread_mutex_lock(&t->qlock);
@@ -645,7 +688,7 @@ static void *io_main(void *arg)
 			struct iscsi_task *task = list;
 			list = task->qnext;
 			struct iscsi_conn *c = task->c;
-			iscsi_task_run(task, 1);
+			iscsi_task_run(task, 1, 0);
 			conns[nc++] = c;
 		}
 		for (unsigned i = 0; i < nc; i++) {

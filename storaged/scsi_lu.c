@@ -155,7 +155,15 @@ static void do_read(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cd
 		r->in_len = 0;
 		return;
 	}
-	int rc = lu->bd->ops->read(lu->bd, r->in, want, c->lba * lu->bs);
+	int rc = r->nowait ? lu->bd->ops->read_nowait(lu->bd, r->in, want, c->lba * lu->bs)
+	                   : lu->bd->ops->read(lu->bd, r->in, want, c->lba * lu->bs);
+	if (rc == -EAGAIN && r->nowait) {
+		free(r->in);
+		r->in = NULL;
+		r->in_len = 0;
+		r->would_block = 1;
+		return;
+	}
 	if (rc < 0) {
 		free(r->in);
 		r->in = NULL;
@@ -431,6 +439,21 @@ static void do_sync_cache(struct scsi_lu *lu, struct scsi_req *r, const struct s
 		io_error(r, rc, 1);
 }
 
+int scsi_lu_nowait_ok(const struct scsi_lu *lu, const uint8_t *cdb)
+{
+	if (!lu->bd->ops->read_nowait)
+		return 0;
+	switch (cdb[0]) {
+	case SCSI_READ6:
+	case SCSI_READ10:
+	case SCSI_READ12:
+	case SCSI_READ16:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 void scsi_lu_exec(struct scsi_lu *lu, struct scsi_req *r)
 {
 	struct scsi_cdb c;
@@ -439,6 +462,11 @@ void scsi_lu_exec(struct scsi_lu *lu, struct scsi_req *r)
 	r->in = NULL;
 	r->in_len = 0;
 	r->out_need = 0;
+	r->would_block = 0;
+	if (r->nowait && !scsi_lu_nowait_ok(lu, r->cdb)) {
+		r->would_block = 1;
+		return;
+	}
 	if (scsi_cdb_decode(r->cdb, 16, &c) < 0 || !c.known) {
 		scsi_set_sense(r, SCSI_SENSE_ILLEGAL_REQUEST, 0x20, 0x00);
 		return;

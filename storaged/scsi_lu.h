@@ -53,6 +53,11 @@ struct scsi_req {
 	const uint8_t *out; /* data-out received */
 	uint32_t out_len;   /* its length */
 	uint32_t edtl;      /* transport's expected length (caps data-in) */
+	/* Run only a READ whose data is all in memory, and at once; anything
+	 * else sets would_block and does nothing (for an event loop that
+	 * hands the rest to I/O threads). */
+	int nowait;
+	int would_block;
 	/* Outputs. */
 	uint8_t *in;       /* data-in (malloc'd, caller frees) */
 	uint32_t in_len;   /* bytes of data-in the command produced */
@@ -65,6 +70,9 @@ struct scsi_req {
 
 int scsi_lu_init(struct scsi_lu *lu, struct fb_blockdev *bd, const char *name);
 void scsi_lu_destroy(struct scsi_lu *lu);
+/* Whether a command may be tried with nowait (a READ, on a device that
+ * can say it would block). */
+int scsi_lu_nowait_ok(const struct scsi_lu *lu, const uint8_t *cdb);
 /* Run one command; never fails as a function (errors become SCSI status). */
 void scsi_lu_exec(struct scsi_lu *lu, struct scsi_req *r);
 /* Fill fixed-format sense data. */
