@@ -25,6 +25,11 @@ struct fb_blockdev_ops {
 	int (*read_nowait)(struct fb_blockdev *bd, void *buf, uint64_t len, uint64_t off);
 	int (*write)(struct fb_blockdev *bd, const void *buf, uint64_t len, uint64_t off,
 	             unsigned flags);
+	/* Optional: write (never FUA), or -EAGAIN at once where that would
+	 * wait for a lock another thread holds or for a disk read. The data
+	 * still goes through the page cache, which the kernel may throttle;
+	 * callers on an event loop watch how long it takes. */
+	int (*write_nowait)(struct fb_blockdev *bd, const void *buf, uint64_t len, uint64_t off);
 	int (*flush)(struct fb_blockdev *bd);
 	/* Discard: later reads return zeros (the engine may keep it as metadata). */
 	int (*trim)(struct fb_blockdev *bd, uint64_t len, uint64_t off, unsigned flags);

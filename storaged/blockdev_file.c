@@ -59,6 +59,11 @@ static int bdf_write(struct fb_blockdev *bd, const void *buf, uint64_t len, uint
 	return (flags & FB_BD_FUA) ? bdf_flush(bd) : 0;
 }
 
+static int bdf_write_nowait(struct fb_blockdev *bd, const void *buf, uint64_t len, uint64_t off)
+{
+	return bdf_write(bd, buf, len, off, 0);
+}
+
 static int write_zeros(struct fb_blockdev *bd, uint64_t len, uint64_t off, unsigned flags)
 {
 	static const uint8_t zeros[65536];
@@ -103,6 +108,7 @@ static const struct fb_blockdev_ops bdf_ops = {
     .read = bdf_read,
     .read_nowait = bdf_read_nowait,
     .write = bdf_write,
+    .write_nowait = bdf_write_nowait,
     .flush = bdf_flush,
     .trim = bdf_trim,
     .zero = bdf_zero,

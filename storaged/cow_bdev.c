@@ -35,6 +35,11 @@ static int ovl_zero(struct fb_blockdev *bd, uint64_t len, uint64_t off, unsigned
 	return cow_ovl_zero(bd->priv, len, off, flags);
 }
 
+static int ovl_write_nowait(struct fb_blockdev *bd, const void *buf, uint64_t len, uint64_t off)
+{
+	return cow_ovl_write(bd->priv, buf, len, off, COW_NOWAIT);
+}
+
 static void ovl_close(struct fb_blockdev *bd)
 {
 	struct cow_ovl *o = bd->priv;
@@ -48,6 +53,7 @@ static const struct fb_blockdev_ops ovl_ops = {
     .read = ovl_read,
     .read_nowait = ovl_read_nowait,
     .write = ovl_write,
+    .write_nowait = ovl_write_nowait,
     .flush = ovl_flush,
     .trim = ovl_zero,
     .zero = ovl_zero,

@@ -58,6 +58,23 @@ static void lock_stripes(struct cow_ovl *o, struct stripe_range r)
 		pthread_mutex_lock(&o->stripes[i]);
 }
 
+/* lock_stripes without waiting: 0, or -EAGAIN holding none of them. */
+static int trylock_stripes(struct cow_ovl *o, struct stripe_range r)
+{
+	for (unsigned i = 0; i < COW_STRIPES; i++) {
+		if (!(r.all || (r.a <= r.b ? i >= r.a && i <= r.b : i <= r.b || i >= r.a)))
+			continue;
+		if (pthread_mutex_trylock(&o->stripes[i])) {
+			while (i--)
+				if (r.all ||
+				    (r.a <= r.b ? i >= r.a && i <= r.b : i <= r.b || i >= r.a))
+					pthread_mutex_unlock(&o->stripes[i]);
+			return -EAGAIN;
+		}
+	}
+	return 0;
+}
+
 static void unlock_stripes(struct cow_ovl *o, struct stripe_range r)
 {
 	for (unsigned i = 0; i < COW_STRIPES; i++)
@@ -159,7 +176,7 @@ static int data_write(struct cow_ovl *o, const uint8_t *src, uint64_t len, uint6
  * so the slot never holds a mix of stale and new data.
  */
 static int write_partial(struct cow_ovl *o, uint64_t c, uint64_t from, uint64_t to,
-                         const uint8_t *src)
+                         const uint8_t *src, unsigned nowait)
 {
 	uint8_t tmp[COW_CLUSTER];
 	uint64_t cstart = c << SHIFT;
@@ -174,7 +191,7 @@ static int write_partial(struct cow_ovl *o, uint64_t c, uint64_t from, uint64_t 
 	}
 	if (s == COW_ZERO && !src)
 		return 0;
-	if ((rc = read_run(o, s, tmp, COW_CLUSTER, cstart, 0)) < 0)
+	if ((rc = read_run(o, s, tmp, COW_CLUSTER, cstart, nowait)) < 0)
 		return rc;
 	if (src)
 		memcpy(tmp + (from - cstart), src, to - from);
@@ -189,6 +206,7 @@ static int write_partial(struct cow_ovl *o, uint64_t c, uint64_t from, uint64_t 
 int cow_ovl_write(struct cow_ovl *o, const void *buf, uint64_t len, uint64_t off, unsigned flags)
 {
 	const uint8_t *src = buf;
+	unsigned nowait = flags & COW_NOWAIT ? FB_PREAD_NOWAIT : 0;
 	uint64_t end = off + len, c0, c1, hc, tc;
 	struct stripe_range m;
 	int rc = 0;
@@ -199,21 +217,28 @@ int cow_ovl_write(struct cow_ovl *o, const void *buf, uint64_t len, uint64_t off
 		return -EINVAL;
 	if (!len)
 		return 0;
+	if (nowait && (flags & FB_BD_FUA))
+		return -EAGAIN;
 	c0 = off >> SHIFT;
 	c1 = (end - 1) >> SHIFT;
 	m = stripe_range(c0, c1);
-	lock_stripes(o, m);
+	if (!nowait)
+		lock_stripes(o, m);
+	else if (trylock_stripes(o, m) < 0)
+		return -EAGAIN;
 	hc = c0;
 	tc = c1 + 1;
+	/* With nowait, a partial cluster whose rest is not in memory gives
+	 * -EAGAIN; a part already written is simply written again later. */
 	if ((off & MASK) || end < ((c0 + 1) << SHIFT)) {
 		uint64_t to = end < ((c0 + 1) << SHIFT) ? end : (c0 + 1) << SHIFT;
-		if ((rc = write_partial(o, c0, off, to, src)) < 0)
+		if ((rc = write_partial(o, c0, off, to, src, nowait)) < 0)
 			goto out;
 		hc = c0 + 1;
 	}
 	if (c1 >= hc && (end & MASK)) {
 		uint64_t from = c1 << SHIFT;
-		if ((rc = write_partial(o, c1, from, end, src + (from - off))) < 0)
+		if ((rc = write_partial(o, c1, from, end, src + (from - off), nowait)) < 0)
 			goto out;
 		tc = c1;
 	}
@@ -261,12 +286,12 @@ int cow_ovl_zero(struct cow_ovl *o, uint64_t len, uint64_t off, unsigned flags)
 	uint64_t cend = end == o->h.size ? (c1 + 1) << SHIFT : end;
 	if ((off & MASK) || cend < ((c0 + 1) << SHIFT)) {
 		uint64_t to = end < ((c0 + 1) << SHIFT) ? end : (c0 + 1) << SHIFT;
-		if ((rc = write_partial(o, c0, off, to, NULL)) < 0)
+		if ((rc = write_partial(o, c0, off, to, NULL, 0)) < 0)
 			goto out;
 		hc = c0 + 1;
 	}
 	if (c1 >= hc && (cend & MASK)) {
-		if ((rc = write_partial(o, c1, c1 << SHIFT, end, NULL)) < 0)
+		if ((rc = write_partial(o, c1, c1 << SHIFT, end, NULL, 0)) < 0)
 			goto out;
 		tc = c1;
 	}

@@ -166,6 +166,32 @@ static int w_read(struct fb_blockdev *bd, void *buf, uint64_t len, uint64_t off)
 	return rc;
 }
 
+/* Never waits, not even for the io lock (held for writing while a stale
+ * disk is retired). */
+static int w_read_nowait(struct fb_blockdev *bd, void *buf, uint64_t len, uint64_t off)
+{
+	struct sd_disk *d = bd->priv;
+	if (!d->inner->ops->read_nowait || pthread_rwlock_tryrdlock(&d->io))
+		return -EAGAIN;
+	int rc = d->dead ? -ESHUTDOWN : d->inner->ops->read_nowait(d->inner, buf, len, off);
+	pthread_rwlock_unlock(&d->io);
+	if (!rc)
+		__atomic_fetch_add(&d->rd, len, __ATOMIC_RELAXED);
+	return rc;
+}
+
+static int w_write_nowait(struct fb_blockdev *bd, const void *buf, uint64_t len, uint64_t off)
+{
+	struct sd_disk *d = bd->priv;
+	if (!d->inner->ops->write_nowait || pthread_rwlock_tryrdlock(&d->io))
+		return -EAGAIN;
+	int rc = d->dead ? -ESHUTDOWN : d->inner->ops->write_nowait(d->inner, buf, len, off);
+	pthread_rwlock_unlock(&d->io);
+	if (!rc)
+		__atomic_fetch_add(&d->wr, len, __ATOMIC_RELAXED);
+	return rc;
+}
+
 static int w_write(struct fb_blockdev *bd, const void *buf, uint64_t len, uint64_t off,
                    unsigned flags)
 {
@@ -206,7 +232,9 @@ static void w_close(struct fb_blockdev *bd)
 
 static const struct fb_blockdev_ops wrap_ops = {
     .read = w_read,
+    .read_nowait = w_read_nowait,
     .write = w_write,
+    .write_nowait = w_write_nowait,
     .flush = w_flush,
     .trim = w_trim,
     .zero = w_zero,

@@ -30,7 +30,8 @@
 #define ISCSI_OUR_MAX_BURST    (1u << 20) /* MaxBurstLength we accept */
 #define ISCSI_OUR_FIRST_BURST  262144u
 #define ISCSI_MAX_EDTL         (16u << 20)  /* largest write we buffer */
-#define ISCSI_INLINE_MAX       (128u << 10) /* larger reads always go to I/O threads */
+#define ISCSI_INLINE_MAX       (128u << 10) /* larger I/O always goes to I/O threads */
+#define ISCSI_INLINE_SLOW_US   2000u        /* an inline write this slow: stop for a while */
 #define ISCSI_CMD_WINDOW       64u          /* MaxCmdSN - ExpCmdSN + 1 */
 #define ISCSI_MAX_PENDING      64           /* out-of-order commands held */
 #define ISCSI_RX_BUF           65536u
@@ -188,7 +189,8 @@ struct fb_iscsi_target {
 	/* Tasks the network thread queued this loop turn (its own). */
 	struct iscsi_task *bh, *bt;
 	unsigned bn;
-	struct iscsi_conn *inl; /* connections with replies of inline reads */
+	struct iscsi_conn *inl;        /* connections with replies of inline tasks */
+	uint64_t inl_writes_off_until; /* monotonic ms: writes not inline till then */
 	int stopping;
 
 	pthread_mutex_t tsih_lock;

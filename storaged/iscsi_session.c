@@ -334,11 +334,14 @@ static void tmf(struct iscsi_conn *c, const struct iscsi_bhs *h)
 		if (task) {
 			abort_locked(c, task);
 		} else {
-			/* RFC 7143 11.5.1: a RefCmdSN we already received (in the
-			 * window, before this request) means the task completed. */
+			/* RFC 7143 11.5.1: a RefCmdSN not received yet (inside
+			 * the window, before this request) counts as received
+			 * and aborted: "Function complete". One already received
+			 * (before ExpCmdSN) was answered: "Task does not exist". */
 			uint32_t ref = h->w32;
-			int32_t back = (int32_t)(h->w24 - ref);
-			resp = (back > 0 && back <= (int32_t)ISCSI_CMD_WINDOW) ? 0 : 1;
+			int32_t ahead = (int32_t)(ref - c->expcmdsn),
+			        before = (int32_t)(h->w24 - ref);
+			resp = (ahead >= 0 && before > 0) ? 0 : 1;
 		}
 		break;
 	}

@@ -589,21 +589,38 @@ void iscsi_queue_task(struct iscsi_task *task)
 	c->task_bytes += task->acct;
 	task->state = TASK_QUEUED;
 	pthread_mutex_unlock(&c->lock);
-	/* A read whose data is all in memory runs here and now: handing it
-	 * to an I/O thread and its reply back would cost two thread wake-ups,
-	 * several times the copy itself. Its reply goes out with the others
-	 * of this loop turn (iscsi_inline_flush); the task's reference to
-	 * the connection becomes the list's, or is dropped if it has one. */
+	/* A read whose data is all in memory, or a small write into the page
+	 * cache, runs here and now: handing it to an I/O thread and its reply
+	 * back would cost two thread wake-ups, several times the copy itself.
+	 * Its reply goes out with the others of this loop turn
+	 * (iscsi_inline_flush); the task's reference to the connection
+	 * becomes the list's, or is dropped if it has one. The kernel may
+	 * still make a buffered write wait (dirty page throttling): one that
+	 * took long sends writes to the I/O threads for a while, so the
+	 * network thread is not held up. */
+	int writing = (task->flags & ISCSI_CMD_W) != 0;
 	if (task->edtl <= ISCSI_INLINE_MAX && !task->early_status &&
-	    scsi_lu_nowait_ok(&c->lu, task->cdb) && iscsi_task_run(task, 1, 1)) {
-		if (c->inl_mark) {
-			iscsi_conn_unref(c);
-		} else {
-			c->inl_mark = 1;
-			c->inl_next = t->inl;
-			t->inl = c;
+	    (!writing || fb_mono_ms() >= t->inl_writes_off_until) &&
+	    scsi_lu_nowait_ok(&c->lu, task->cdb)) {
+		uint64_t t0 = writing ? fb_mono_us() : 0;
+		int ran = iscsi_task_run(task, 1, 1);
+		if (writing && ran && fb_mono_us() - t0 > ISCSI_INLINE_SLOW_US) {
+			t->inl_writes_off_until = fb_mono_ms() + 1000;
+			log_debug(
+			    "a write on the network thread took %llu us: writes go to the I/O "
+			    "threads for a second",
+			    (unsigned long long)(fb_mono_us() - t0));
 		}
-		return;
+		if (ran) {
+			if (c->inl_mark) {
+				iscsi_conn_unref(c);
+			} else {
+				c->inl_mark = 1;
+				c->inl_next = t->inl;
+				t->inl = c;
+			}
+			return;
+		}
 	}
 	/* Collected here and handed to the I/O threads once per network
 	 * loop turn (iscsi_dispatch): one lock and few wake-ups per batch

@@ -208,6 +208,21 @@ static void do_write(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_c
 	int verify = c->opcode == SCSI_WRITE_VERIFY10 || c->opcode == SCSI_WRITE_VERIFY12 ||
 	             c->opcode == SCSI_WRITE_VERIFY16;
 	unsigned flags = (c->fua || verify) ? FB_BD_FUA : 0;
+	if (r->nowait) {
+		int rc = -EAGAIN;
+		if (!flags && !pthread_rwlock_tryrdlock(lu->wlock)) {
+			rc = have ? lu->bd->ops->write_nowait(lu->bd, r->out, have, c->lba * lu->bs)
+			          : 0;
+			pthread_rwlock_unlock(lu->wlock);
+		}
+		if (rc == -EAGAIN)
+			r->would_block = 1;
+		else if (rc < 0)
+			io_error(r, rc, 1);
+		else
+			r->bytes_written += have;
+		return;
+	}
 	pthread_rwlock_rdlock(lu->wlock);
 	write_blocks(lu, r, r->out, have, c->lba, flags);
 	pthread_rwlock_unlock(lu->wlock);
@@ -441,14 +456,17 @@ static void do_sync_cache(struct scsi_lu *lu, struct scsi_req *r, const struct s
 
 int scsi_lu_nowait_ok(const struct scsi_lu *lu, const uint8_t *cdb)
 {
-	if (!lu->bd->ops->read_nowait)
-		return 0;
 	switch (cdb[0]) {
 	case SCSI_READ6:
 	case SCSI_READ10:
 	case SCSI_READ12:
 	case SCSI_READ16:
-		return 1;
+		return lu->bd->ops->read_nowait != NULL;
+	case SCSI_WRITE6:
+	case SCSI_WRITE10:
+	case SCSI_WRITE12:
+	case SCSI_WRITE16:
+		return lu->bd->ops->write_nowait != NULL && !lu->bd->readonly;
 	default:
 		return 0;
 	}

@@ -53,9 +53,10 @@ struct scsi_req {
 	const uint8_t *out; /* data-out received */
 	uint32_t out_len;   /* its length */
 	uint32_t edtl;      /* transport's expected length (caps data-in) */
-	/* Run only a READ whose data is all in memory, and at once; anything
-	 * else sets would_block and does nothing (for an event loop that
-	 * hands the rest to I/O threads). */
+	/* Run only a READ whose data is all in memory or a WRITE (not FUA)
+	 * that needs no lock another thread holds nor a disk read, and at
+	 * once; anything else sets would_block and does nothing (for an event
+	 * loop that hands the rest to I/O threads). */
 	int nowait;
 	int would_block;
 	/* Outputs. */
@@ -70,8 +71,8 @@ struct scsi_req {
 
 int scsi_lu_init(struct scsi_lu *lu, struct fb_blockdev *bd, const char *name);
 void scsi_lu_destroy(struct scsi_lu *lu);
-/* Whether a command may be tried with nowait (a READ, on a device that
- * can say it would block). */
+/* Whether a command may be tried with nowait (a READ or WRITE, on a
+ * device that can say it would block). */
 int scsi_lu_nowait_ok(const struct scsi_lu *lu, const uint8_t *cdb);
 /* Run one command; never fails as a function (errors become SCSI status). */
 void scsi_lu_exec(struct scsi_lu *lu, struct scsi_req *r);
