@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "image_check.h"
+#include "storaged/cow.h"
 
 static int run_image(struct cli_ctx *ctx, int argc, char **argv);
 
@@ -227,6 +228,14 @@ static int do_import(struct cli_ctx *ctx, int argc, char **argv)
 		fb_rm_rf(final);
 		return cli_error("cannot register %s@%d: %s", name, img.version, fb_db_errmsg(db));
 	}
+	/* The hash just taken is storaged's verification too: recorded, the
+	 * first machine to boot it does not wait for a second full hash. */
+	char vdir[FB_PATH_LEN];
+	cow_verify_dir(ctx->cfg.state_dir, vdir, sizeof(vdir));
+	snprintf(p, sizeof(p), "%s/rootfs.img", final);
+	if (cow_base_record(img.id, p, img.sha256, vdir) < 0)
+		(void)cli_error(
+		    "warning: cannot record the verification of %s: storaged will hash it once", p);
 	char sz[32];
 	printf("imported %s@%d (%s, sha256 %.16s...)\n", name, img.version,
 	       fb_format_size((uint64_t)img.size, sz, sizeof(sz)), img.sha256);

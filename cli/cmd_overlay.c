@@ -212,7 +212,7 @@ static int cmd_commit(struct cli_ctx *ctx, const char *mac, const char *name)
 		return cli_error("%s", why);
 	if ((rc = fb_db_image_get_id(db, h.image_id, &from)) < 0)
 		return cli_error("the overlay's base image (id %" PRId64 ") is gone", h.image_id);
-	snprintf(vdir, sizeof(vdir), "%s/overlays/.verified", ctx->cfg.state_dir);
+	cow_verify_dir(ctx->cfg.state_dir, vdir, sizeof(vdir));
 	snprintf(basep, sizeof(basep), "%s/rootfs.img", from.dir);
 	if ((rc = cow_base_get(from.id, basep, from.sha256, vdir, &base, why, sizeof(why))) < 0)
 		return cli_error("%s", why);
@@ -290,6 +290,10 @@ static int cmd_commit(struct cli_ctx *ctx, const char *mac, const char *name)
 		fb_rm_rf(final);
 		goto out;
 	}
+	snprintf(p, sizeof(p), "%s/rootfs.img", final);
+	if (cow_base_record(img.id, p, img.sha256, vdir) < 0)
+		(void)cli_error(
+		    "warning: cannot record the verification of %s: storaged will hash it once", p);
 	printf("committed %s's overlay over %s@%d as %s@%d (sha256 %.16s...)\n", mac, from.name,
 	       from.version, name, img.version, img.sha256);
 	ret = CLI_OK;

@@ -49,6 +49,11 @@ struct cow_base {
  * path, size, mtime, ctime and inode) so the next process does not rehash.
  * verify_dir NULL: always hash.
  */
+/* Where those verification records live under state_dir. */
+void cow_verify_dir(const char *state_dir, char *out, size_t len);
+/* Record that path (image_id) was just hashed to sha256 by whoever made
+ * it (import, commit), so the first open does not hash it again. */
+int cow_base_record(int64_t image_id, const char *path, const char *sha256, const char *verify_dir);
 int cow_base_get(int64_t image_id, const char *path, const char *sha256, const char *verify_dir,
                  struct cow_base **out, char *why, size_t whylen);
 void cow_base_put(struct cow_base *b);

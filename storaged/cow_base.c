@@ -39,6 +39,31 @@ static void identity(const struct stat *st, const char *path, const char *sha, c
 	         st->st_ctim.tv_nsec, path);
 }
 
+void cow_verify_dir(const char *state_dir, char *out, size_t len)
+{
+	snprintf(out, len, "%s/overlays/.verified", state_dir);
+}
+
+int cow_base_record(int64_t image_id, const char *path, const char *sha256, const char *verify_dir)
+{
+	struct stat st;
+	char want[4096 + 256], side[4096];
+	if (stat(path, &st) < 0 || fb_mkdir_p(verify_dir, 0700) < 0)
+		return -errno;
+	identity(&st, path, sha256, want, sizeof(want));
+	snprintf(side, sizeof(side), "%s/%" PRId64, verify_dir, image_id);
+	if (fb_write_file_atomic(side, want, strlen(want), 0600) < 0)
+		return -errno;
+	/* Readable by storaged, which runs as the owner of the state dir
+	 * (overlays/, the directory above). */
+	char up[4096 + 4];
+	snprintf(up, sizeof(up), "%s/..", verify_dir);
+	if (stat(up, &st) == 0 &&
+	    (chown(verify_dir, st.st_uid, st.st_gid) < 0 || chown(side, st.st_uid, st.st_gid) < 0))
+		return -errno;
+	return 0;
+}
+
 static int verify(int fd, const char *path, const char *sha256, const char *verify_dir,
                   int64_t image_id, char *why, size_t whylen)
 {

@@ -37,7 +37,7 @@ void sd_overlay_path(const struct fb_config *cfg, const char *mac, char *out, si
 
 void sd_verify_dir(const struct fb_config *cfg, char *out, size_t len)
 {
-	snprintf(out, len, "%s/overlays/.verified", cfg->state_dir);
+	cow_verify_dir(cfg->state_dir, out, len);
 }
 
 int sd_secret_equal(const char *a, const char *b)

@@ -165,6 +165,10 @@ echo "== a base image whose content no longer matches its sha256 is refused"
 cp "$T/base.img" "$T/bad.img"
 fb image import bad --rootfs "$T/bad.img" --kernel "$T/vmlinuz" --initrd "$T/initrd.img" \
 	>/dev/null 2>&1 || fail "import bad"
+# Import recorded its hash as storaged's verification (no second full
+# hash on first boot); the change below must still be caught.
+grep -qs "images/bad/1/rootfs.img" "$T"/state/overlays/.verified/* ||
+	fail "import did not record the verification"
 V=52-54-00-aa-00-07
 fb machine add $V --image bad --mode persistent --ip 10.77.5.99 >/dev/null || fail "add V"
 printf 'X' | dd of="$T/state/images/bad/1/rootfs.img" bs=1 seek=2000000 conv=notrunc status=none
