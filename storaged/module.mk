@@ -61,3 +61,16 @@ all: $(SD_TEST_TOOLS)
 $(B)/tests/storaged/sd-dbtool: $(B)/tests/storaged/sd_dbtool.o $(DB_LIB) $(LIBFB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
+# The power-cut test: a recorder preloaded into nbdkit, and the tool that
+# builds a power-cut disk from its record. The recorder defines open() and
+# friends itself, so glibc's fortified inline versions must stay out.
+SD_TEST_TOOLS += $(B)/tests/storaged/powercut $(B)/tests/storaged/powercut-shim.so
+all: $(B)/tests/storaged/powercut $(B)/tests/storaged/powercut-shim.so
+$(B)/tests/storaged/powercut: $(B)/tests/storaged/powercut.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+$(B)/tests/storaged/powercut_shim.o: CFLAGS += -U_FORTIFY_SOURCE
+$(B)/tests/storaged/powercut-shim.so: $(B)/tests/storaged/powercut_shim.o
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(ALL_LDFLAGS) -o $@ $^ -ldl -lpthread
