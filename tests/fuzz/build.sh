@@ -18,7 +18,7 @@ CC=${FUZZ_CC:-clang}
 command -v "$CC" >/dev/null || { echo "fuzz: $CC not installed (make deps)" >&2; exit 1; }
 read -ra pkgcflags <<<"$(pkg-config --cflags sqlite3 libnl-3.0 jansson)"
 read -ra pkglibs <<<"$(pkg-config --libs sqlite3 libnl-3.0 libnl-route-3.0 libmicrohttpd jansson libcrypto)"
-flags=(-std=c11 -D_GNU_SOURCE -g -O1 "-fsanitize=fuzzer,address,undefined"
+flags=(-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Werror "-fsanitize=fuzzer,address,undefined"
 	-fno-sanitize-recover=undefined -I. -Ilib "${pkgcflags[@]}")
 libs=("${pkglibs[@]}" -lpthread)
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "ram_bdev.h"
 #include "storaged/iscsi_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -41,44 +42,7 @@ void log_fatal(int with_errno, const char *func, const char *fmt, ...)
 	abort();
 }
 
-#define RAM_SIZE 65536
-static uint8_t ram[RAM_SIZE];
-
-static int ram_rw(uint64_t len, uint64_t off)
-{
-	if (off > RAM_SIZE || len > RAM_SIZE - off)
-		abort();
-	return 0;
-}
-static int ram_read(struct fb_blockdev *bd, void *buf, uint64_t len, uint64_t off)
-{
-	ram_rw(len, off);
-	memcpy(buf, ram + off, len);
-	return 0;
-}
-static int ram_write(struct fb_blockdev *bd, const void *buf, uint64_t len, uint64_t off,
-                     unsigned flags)
-{
-	ram_rw(len, off);
-	memcpy(ram + off, buf, len);
-	return 0;
-}
-static int ram_flush(struct fb_blockdev *bd)
-{
-	return 0;
-}
-static int ram_zero(struct fb_blockdev *bd, uint64_t len, uint64_t off, unsigned flags)
-{
-	ram_rw(len, off);
-	memset(ram + off, 0, len);
-	return 0;
-}
-static void ram_close(struct fb_blockdev *bd)
-{
-}
-static const struct fb_blockdev_ops ram_ops = {ram_read, ram_write, ram_flush,
-                                               ram_zero, ram_zero,  ram_close};
-static struct fb_blockdev ram_bd = {&ram_ops, RAM_SIZE, 512, 0, NULL};
+static struct fb_blockdev ram_bd = {.ops = &ram_ops, .size = RAM_SIZE, .block_size = 512};
 
 #define MACID "52-54-00-00-00-01"
 
@@ -114,7 +78,7 @@ static void run_queue(struct fb_iscsi_target *t)
 		if (!t->qh)
 			t->qt = NULL;
 		struct iscsi_conn *c = task->c;
-		iscsi_task_run(task, 0);
+		iscsi_task_run(task, 0, 0);
 		iscsi_conn_unref(c);
 	}
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "ram_bdev.h"
 #include "proto/scsi_cdb.h"
 #include "storaged/scsi_lu.h"
 
@@ -35,47 +36,9 @@ void log_fatal(int with_errno, const char *func, const char *fmt, ...)
 	abort();
 }
 
-#define RAM_SIZE 65536
-static uint8_t ram[RAM_SIZE];
-
-static int ram_check(uint64_t len, uint64_t off)
-{
-	if (off > RAM_SIZE || len > RAM_SIZE - off)
-		abort(); /* the unit must bounds-check before calling */
-	return 0;
-}
-static int ram_read(struct fb_blockdev *bd, void *buf, uint64_t len, uint64_t off)
-{
-	ram_check(len, off);
-	memcpy(buf, ram + off, len);
-	return 0;
-}
-static int ram_write(struct fb_blockdev *bd, const void *buf, uint64_t len, uint64_t off,
-                     unsigned flags)
-{
-	ram_check(len, off);
-	memcpy(ram + off, buf, len);
-	return 0;
-}
-static int ram_flush(struct fb_blockdev *bd)
-{
-	return 0;
-}
-static int ram_zero(struct fb_blockdev *bd, uint64_t len, uint64_t off, unsigned flags)
-{
-	ram_check(len, off);
-	memset(ram + off, 0, len);
-	return 0;
-}
-static void ram_close(struct fb_blockdev *bd)
-{
-}
-static const struct fb_blockdev_ops ram_ops = {ram_read, ram_write, ram_flush,
-                                               ram_zero, ram_zero,  ram_close};
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct fb_blockdev bd = {&ram_ops, RAM_SIZE, 512, 0, NULL};
+	static struct fb_blockdev bd = {.ops = &ram_ops, .size = RAM_SIZE, .block_size = 512};
 	static struct scsi_lu lu;
 	static int init;
 	if (!init) {
