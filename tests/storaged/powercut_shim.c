@@ -37,7 +37,23 @@ static unsigned char watched[MAX_FDS];
 static int logfd = -1;
 static uint64_t syncs;
 
-#define REAL(name) ((__typeof__(&name))dlsym(RTLD_NEXT, #name))
+/* The next definition of each function (libc's), looked up once when the
+ * library loads (resolve_all below): dlsym on every call, or under our
+ * lock, is slow and can deadlock with the loader. */
+#define REAL(name) real_##name
+static __typeof__(&open) real_open;
+static __typeof__(&open64) real_open64;
+static int (*real___open_2)(const char *, int);
+static int (*real___open64_2)(const char *, int);
+static __typeof__(&openat) real_openat;
+static __typeof__(&close) real_close;
+static __typeof__(&pwrite) real_pwrite;
+static __typeof__(&fallocate) real_fallocate;
+static __typeof__(&ftruncate) real_ftruncate;
+static __typeof__(&fdatasync) real_fdatasync;
+static __typeof__(&fsync) real_fsync;
+static __typeof__(&writev) real_writev;
+static __typeof__(&write) real_write;
 
 static int matches(const char *path)
 {
@@ -218,4 +234,14 @@ int fdatasync(int fd)
 int fsync(int fd)
 {
 	return synced(fd, REAL(fsync));
+}
+
+#define RESOLVE(name) (real_##name = (__typeof__(real_##name))dlsym(RTLD_NEXT, #name))
+__attribute__((constructor)) static void resolve_all(void)
+{
+	if (!RESOLVE(open) || !RESOLVE(open64) || !RESOLVE(__open_2) || !RESOLVE(__open64_2) ||
+	    !RESOLVE(openat) || !RESOLVE(close) || !RESOLVE(pwrite) || !RESOLVE(fallocate) ||
+	    !RESOLVE(ftruncate) || !RESOLVE(fdatasync) || !RESOLVE(fsync) || !RESOLVE(writev) ||
+	    !RESOLVE(write))
+		abort();
 }
