@@ -9,6 +9,9 @@
 #   sd_stop             stop it (SIGTERM)
 #   sd_uri N MAC        nbd:// URI from client N for machine MAC
 #   in_client N CMD...  run CMD in client namespace N
+#   sd_nbdkit [PRELOAD] run nbdkit with the plugin alone in the server
+#                       namespace (sets NBDKIT_PID; PRELOAD: one more
+#                       library to preload; ENV=... assignments in SD_NBDKIT_ENV)
 # shellcheck shell=bash
 
 : "${SD_TOOLS:=$FB_BIN/../tests/storaged}"
@@ -88,4 +91,23 @@ logged() {
 	wait_for 5 grep -q -- "$1" "$SD_LOG" && return 0
 	tail -n 20 "$SD_LOG" >&2
 	fail "$2 not logged"
+}
+
+# nbdkit with the fleetboot plugin, without storaged (the crash and power-cut
+# tests kill it themselves). A sanitizer build of the plugin needs its
+# runtimes preloaded into nbdkit, ahead of any other preload.
+sd_nbdkit() { # [EXTRA_PRELOAD]
+	local plugin=$FB_BIN/nbdkit-fleetboot-plugin.so pre=
+	if ldd "$plugin" | grep -q libasan; then
+		pre=$(ldd "$plugin" | awk '/libasan|libubsan/ {print $3}' | paste -sd:)
+	fi
+	[ -n "${1:-}" ] && pre=${pre:+$pre:}$1
+	# shellcheck disable=SC2086 # SD_NBDKIT_ENV is a list of assignments
+	ip netns exec "$SRV" env ${pre:+LD_PRELOAD=$pre} ${SD_NBDKIT_ENV:-} \
+		ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
+		nbdkit --foreground -p 10809 "$plugin" config="$CONF" >>"$T/nbdkit.log" 2>&1 &
+	NBDKIT_PID=$!
+	echo "$NBDKIT_PID" >"$T/nbdkit.pid"
+	wait_for 20 ip netns exec "$SRV" bash -c "exec 3<>/dev/tcp/127.0.0.1/10809" ||
+		{ cat "$T/nbdkit.log"; fail "nbdkit did not start"; }
 }

@@ -17,29 +17,13 @@ CYCLES=${FB_CRASH_CYCLES:-30}
 A=52-54-00-cc-00-01
 fb machine add $A --image base --mode persistent --ip 10.77.1.11 >/dev/null || fail "add A"
 sd_net 1 10.77.1.11
-plugin=$FB_BIN/nbdkit-fleetboot-plugin.so
-# A sanitizer build of the plugin needs its runtimes preloaded into nbdkit.
-preload=
-if ldd "$plugin" | grep -q libasan; then
-	preload=$(ldd "$plugin" | awk '/libasan|libubsan/ {print $3}' | paste -sd:)
-fi
-
-start_nbdkit() {
-	ip netns exec "$SRV" env ${preload:+LD_PRELOAD=$preload} \
-		ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
-		nbdkit --foreground -p 10809 "$plugin" config="$CONF" >>"$T/nbdkit.log" 2>&1 &
-	NBDKIT_PID=$!
-	echo "$NBDKIT_PID" >"$T/nbdkit.pid"
-	wait_for 20 ip netns exec "$SRV" bash -c "exec 3<>/dev/tcp/127.0.0.1/10809" ||
-		{ cat "$T/nbdkit.log"; fail "nbdkit did not start"; }
-}
 kill_at_exit "$T/nbdkit.pid"
 
 uri=$(sd_uri 1 $A)
 ovl=$T/state/overlays/$A.ovl
 base=$T/state/images/base/1/rootfs.img
 wl="/usr/bin/python3 $FB_TOP/tests/storaged/crash_workload.py"
-start_nbdkit
+sd_nbdkit
 for i in $(seq 1 "$CYCLES"); do
 	in_client 1 $wl write "$uri" "$T/model" "$base" "$i" >"$T/wl.log" 2>&1 &
 	wpid=$!
@@ -51,7 +35,7 @@ for i in $(seq 1 "$CYCLES"); do
 	grep -q "workload stopped" "$T/wl.log" || { cat "$T/wl.log"; fail "cycle $i: workload did not run"; }
 	"$FB_BIN/fleetboot-storaged" --check "$ovl" >"$T/check.log" 2>&1 ||
 		{ cat "$T/check.log"; fail "cycle $i: overlay inconsistent after kill -9"; }
-	start_nbdkit
+	sd_nbdkit
 	in_client 1 $wl verify "$uri" "$T/model" "$base" >"$T/verify.log" 2>&1 ||
 		{ cat "$T/verify.log"; fail "cycle $i: acknowledged data lost"; }
 	echo "cycle $i: $(cat "$T/verify.log"); $(grep -o '[0-9]* data clusters' "$T/check.log")"

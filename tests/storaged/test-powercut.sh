@@ -21,25 +21,7 @@ CYCLES=${FB_POWERCUT_CYCLES:-15}
 A=52-54-00-cc-00-02
 fb machine add $A --image base --mode persistent --ip 10.77.1.11 >/dev/null || fail "add A"
 sd_net 1 10.77.1.11
-plugin=$FB_BIN/nbdkit-fleetboot-plugin.so
-# A sanitizer build of the plugin needs its runtimes preloaded into nbdkit,
-# ahead of the recorder.
-preload=
-if ldd "$plugin" | grep -q libasan; then
-	preload=$(ldd "$plugin" | awk '/libasan|libubsan/ {print $3}' | paste -sd:)
-fi
-
-start_nbdkit() { # [record]
-	local pre=$preload
-	[ "${1:-}" = record ] && pre=${pre:+$pre:}$TOOLS/powercut-shim.so
-	ip netns exec "$SRV" env ${pre:+LD_PRELOAD=$pre} FB_PC_MATCH="/$A.ovl" FB_PC_LOG="$T/pc.log" \
-		ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
-		nbdkit --foreground -p 10809 "$plugin" config="$CONF" >>"$T/nbdkit.log" 2>&1 &
-	NBDKIT_PID=$!
-	echo "$NBDKIT_PID" >"$T/nbdkit.pid"
-	wait_for 20 ip netns exec "$SRV" bash -c "exec 3<>/dev/tcp/127.0.0.1/10809" ||
-		{ cat "$T/nbdkit.log"; fail "nbdkit did not start"; }
-}
+export SD_NBDKIT_ENV="FB_PC_MATCH=/$A.ovl FB_PC_LOG=$T/pc.log"
 kill_at_exit "$T/nbdkit.pid"
 
 uri=$(sd_uri 1 $A)
@@ -47,7 +29,7 @@ ovl=$T/state/overlays/$A.ovl
 base=$T/state/images/base/1/rootfs.img
 wl="/usr/bin/python3 $FB_TOP/tests/storaged/crash_workload.py"
 # The overlay exists (and is durable) before the first cycle.
-start_nbdkit
+sd_nbdkit
 in_client 1 $wl verify "$uri" "$T/model" "$base" >/dev/null 2>&1 || fail "first connection"
 kill -9 "$NBDKIT_PID" # its changes are synced when the next cycle begins
 wait "$NBDKIT_PID" 2>/dev/null
@@ -61,7 +43,7 @@ while [ $i -lt "$CYCLES" ] || { [ $lost_total -eq 0 ] && [ $i -lt $((CYCLES * 3)
 	i=$((i + 1))
 	sync "$ovl"
 	rm -f "$T/pc.log"
-	start_nbdkit record
+	sd_nbdkit "$TOOLS/powercut-shim.so"
 	in_client 1 $wl write "$uri" "$T/model" "$base" "$i" >"$T/wl.log" 2>&1 &
 	wpid=$!
 	sleep "$(awk -v s="$RANDOM" 'BEGIN {srand(s); printf "%.2f", 0.3 + rand() * 1.2}')"
@@ -73,7 +55,7 @@ while [ $i -lt "$CYCLES" ] || { [ $lost_total -eq 0 ] && [ $i -lt $((CYCLES * 3)
 	cut=$("$TOOLS/powercut" "$ovl" "$T/pc.log" "$i") || fail "cycle $i: powercut failed"
 	"$FB_BIN/fleetboot-storaged" --check "$ovl" >"$T/check.log" 2>&1 ||
 		{ cat "$T/check.log"; fail "cycle $i: overlay inconsistent after a power cut ($cut)"; }
-	start_nbdkit
+	sd_nbdkit
 	in_client 1 $wl verify "$uri" "$T/model" "$base" >"$T/verify.log" 2>&1 ||
 		{ cat "$T/verify.log"; fail "cycle $i: acknowledged data lost in a power cut ($cut)"; }
 	kill -9 "$NBDKIT_PID" # its changes are synced when the next cycle begins
