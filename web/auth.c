@@ -37,12 +37,15 @@ struct session {
 #define BACKOFF_FREE   3         /* failures allowed before any wait */
 #define BACKOFF_CAP    300       /* longest wait, seconds */
 #define BACKOFF_FORGET (15 * 60) /* failures older than this are forgotten */
+#define US_PER_S       1000000LL
 
+/* Times are on the monotonic clock in microseconds: with whole seconds, a
+ * "1 s" wait that began at x.999 would end a millisecond later. */
 struct backoff {
 	char key[96];  /* "ip:ADDR" or "user:NAME"; "" = free */
 	int fails;     /* consecutive failures */
-	int64_t last;  /* time of the last failure */
-	int64_t until; /* no attempt before this time */
+	int64_t last;  /* time of the last failure, us */
+	int64_t until; /* no attempt before this time, us */
 };
 
 static struct session *sessions;
@@ -127,10 +130,10 @@ static struct backoff *backoff_get(const char *kind, const char *val, int create
 	char key[96];
 	snprintf(key, sizeof(key), "%s:%s", kind, val);
 	struct backoff *oldest = NULL;
-	int64_t now = fb_now();
+	int64_t now = (int64_t)fb_mono_us();
 	for (size_t i = 0; i < BACKOFF_MAX; i++) {
 		struct backoff *b = &backoffs[i];
-		if (b->key[0] && now - b->last > BACKOFF_FORGET && now >= b->until)
+		if (b->key[0] && now - b->last > BACKOFF_FORGET * US_PER_S && now >= b->until)
 			memset(b, 0, sizeof(*b));
 		if (b->key[0] && !strcmp(b->key, key))
 			return b;
@@ -144,23 +147,24 @@ static struct backoff *backoff_get(const char *kind, const char *val, int create
 	return oldest;
 }
 
+/* Seconds left to wait, rounded up; 0 = may try now. */
 static int64_t backoff_wait(const char *kind, const char *val)
 {
 	struct backoff *b = backoff_get(kind, val, 0);
-	int64_t now = fb_now();
-	return b && b->until > now ? b->until - now : 0;
+	int64_t now = (int64_t)fb_mono_us();
+	return b && b->until > now ? (b->until - now + US_PER_S - 1) / US_PER_S : 0;
 }
 
 static void backoff_fail(const char *kind, const char *val)
 {
 	struct backoff *b = backoff_get(kind, val, 1);
-	int64_t now = fb_now();
+	int64_t now = (int64_t)fb_mono_us();
 	b->fails++;
 	b->last = now;
 	if (b->fails > BACKOFF_FREE) {
 		int shift = b->fails - BACKOFF_FREE - 1;
 		int64_t wait = shift >= 9 ? BACKOFF_CAP : (int64_t)1 << shift;
-		b->until = now + (wait > BACKOFF_CAP ? BACKOFF_CAP : wait);
+		b->until = now + (wait > BACKOFF_CAP ? BACKOFF_CAP : wait) * US_PER_S;
 	}
 }
 
