@@ -5,8 +5,8 @@
  *   fleetboot-bootd [-c FILE] [-f] [-n] [-v]
  *
  * Privileges: all ports are bound first; then, when started as root, the
- * process switches to the user "fleetboot" (or "nobody") -- but only when
- * that user owns the state directory, since bootd must keep writing the
+ * process becomes the owner of the state directory (the user "fleetboot"
+ * once `fleetboot init` has run as root), since bootd must keep writing the
  * database. A root-owned state directory keeps bootd as root, and says so
  * in the log. After a drop, neighbour entries cannot be added, so replies
  * to clients without an address are broadcast.
@@ -33,29 +33,6 @@ static void on_signal(struct fb_loop *l, int signo, void *arg)
 {
 	log_info("signal %d: stopping", signo);
 	fb_loop_stop(l);
-}
-
-static void drop_privileges(struct bootd *b)
-{
-	if (geteuid() != 0)
-		return;
-	struct passwd *pw = getpwnam("fleetboot");
-	if (!pw)
-		pw = getpwnam("nobody");
-	struct stat st;
-	if (!pw || stat(b->cfg.state_dir, &st) < 0) {
-		log_info("no unprivileged user found; staying root");
-		return;
-	}
-	if (st.st_uid != pw->pw_uid) {
-		log_info("state dir %s is not owned by %s: staying root to write the database "
-		         "(chown it to %s to run unprivileged)",
-		         b->cfg.state_dir, pw->pw_name, pw->pw_name);
-		return;
-	}
-	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
-		fatal("cannot drop privileges to %s", pw->pw_name);
-	log_info("running as %s", pw->pw_name);
 }
 
 static void raise_nofile(void)
@@ -135,7 +112,7 @@ int main(int argc, char **argv)
 		fatalx("cannot start the database writer");
 	if (http_start(&b) < 0)
 		fatalx("cannot start HTTP");
-	drop_privileges(&b);
+	fb_daemon_drop(fb_daemon_run_as(&b.cfg));
 	log_info("serving: dhcp %s, tftp %s, http port %d",
 	         b.cfg.dhcp == FB_DHCP_AUTHORITATIVE ? "authoritative"
 	         : b.cfg.dhcp == FB_DHCP_PROXY       ? "proxy"

@@ -2,8 +2,15 @@
  * cmd_init.c - `fleetboot init`: the state tree, the database, the TFTP root
  * with Debian's iPXE binaries, and the admin account. Running it again is
  * harmless: what exists is kept, and no second password is made.
+ *
+ * Run as root, it gives a root-owned state tree to the service user
+ * ("fleetboot", which `make install` creates; FLEETBOOT_USER names another),
+ * so the daemons drop root after binding their ports: they run as the
+ * owner of the state directory.
  */
 #include <errno.h>
+#include <ftw.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "daemon.h"
 #include "pwhash.h"
 
 static const char *const ipxe_files[] = {"undionly.kpxe", "ipxe.efi", "snponly.efi"};
@@ -43,6 +51,47 @@ static int copy_ipxe(const char *tftp)
 		        "fleetboot: warning: %d iPXE binaries missing from %s; install Debian's "
 		        "ipxe package and run 'fleetboot init' again\n",
 		        missing, src_dir);
+	return 0;
+}
+
+static uid_t tree_uid;
+static gid_t tree_gid;
+
+static int chown_one(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	if (lchown(path, tree_uid, tree_gid) < 0) {
+		cli_error("%s: cannot give to the service user: %s", path, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* Root running init on a state tree still owned by root: hand the tree to
+ * the service user, if there is one. A tree already given to someone is
+ * left as it is. */
+static int give_to_service_user(const char *state_dir)
+{
+	struct stat st;
+	if (geteuid() != 0 || stat(state_dir, &st) < 0 || st.st_uid != 0)
+		return 0;
+	const char *name = getenv("FLEETBOOT_USER");
+	if (!name || !*name)
+		name = FB_SERVICE_USER;
+	struct passwd *pw = getpwnam(name);
+	if (!pw) {
+		fprintf(stderr,
+		        "fleetboot: warning: no user '%s': %s stays owned by root, so the daemons "
+		        "will keep root privileges ('make install' creates the user)\n",
+		        name, state_dir);
+		return 0;
+	}
+	if (pw->pw_uid == 0)
+		return 0;
+	tree_uid = pw->pw_uid;
+	tree_gid = pw->pw_gid;
+	if (nftw(state_dir, chown_one, 16, FTW_PHYS) != 0)
+		return -1;
+	printf("fleetboot: %s belongs to %s; the daemons run as %s\n", state_dir, name, name);
 	return 0;
 }
 
@@ -88,13 +137,15 @@ static int run_init(struct cli_ctx *ctx, int argc, char **argv)
 	if (fb_db_user_exists_any(db)) {
 		printf("fleetboot: %s already initialised (database kept, schema version %d)\n",
 		       c->state_dir, fb_db_schema_version(db));
-		return CLI_OK;
+		return give_to_service_user(c->state_dir) < 0 ? CLI_ERR : CLI_OK;
 	}
 	char pw[17], hash[FB_PWHASH_LEN];
 	if (fb_password_random(pw, 16) < 0 || fb_pwhash_make(pw, hash, sizeof(hash)) < 0)
 		return cli_error("cannot make a password: %s", strerror(errno));
 	if ((rc = fb_db_user_set(db, "admin", hash)) < 0)
 		return cli_error("cannot create the admin account: %s", fb_db_errmsg(db));
+	if (give_to_service_user(c->state_dir) < 0)
+		return CLI_ERR;
 	printf("fleetboot: initialised %s\n", c->state_dir);
 	printf("web login: admin / %s\n", pw);
 	printf("(the password is shown only now; change it with 'fleetboot user passwd')\n");

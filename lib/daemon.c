@@ -51,22 +51,20 @@ void fb_daemon_init(int argc, char **argv, const char *name, const char *extra_u
 struct passwd *fb_daemon_run_as(const struct fb_config *cfg)
 {
 	struct stat st;
-	struct passwd *pw = NULL;
-	if (getuid() != 0)
+	if (getuid() != 0 || stat(cfg->state_dir, &st) < 0 || st.st_uid == 0)
 		return NULL;
-	if (stat(cfg->state_dir, &st) == 0 && st.st_uid != 0)
-		pw = getpwuid(st.st_uid);
-	if (!pw)
-		pw = getpwnam("fleetboot");
-	return pw;
+	return getpwuid(st.st_uid);
 }
 
 void fb_daemon_drop(struct passwd *pw)
 {
 	if (!pw) {
 		if (getuid() == 0)
-			log_warnx("state_dir is owned by root and there is no 'fleetboot' user: "
-			          "keeping root privileges");
+			log_warnx("the state directory is owned by root: keeping root privileges "
+			          "(run 'fleetboot init' as root once the user '%s' exists, which "
+			          "'make install' creates, or chown -R the state directory to a "
+			          "service user)",
+			          FB_SERVICE_USER);
 		return;
 	}
 	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)

@@ -26,11 +26,15 @@ struct fb_daemon_opts {
 void fb_daemon_init(int argc, char **argv, const char *name, const char *extra_usage,
                     struct fb_daemon_opts *o, struct fb_config *cfg);
 
+/* The service user that `make install` creates and `fleetboot init`, run
+ * as root, gives the state tree to. */
+#define FB_SERVICE_USER "fleetboot"
+
 /*
- * Whom to run as when started as root: the owner of state_dir when that is
- * not root (the files are theirs), else the user fleetboot. NULL when not
- * root, or when neither exists: a root-owned state_dir could not be written
- * by anyone else, so the daemon keeps root (fb_daemon_drop says so).
+ * Whom to run as when started as root: the owner of state_dir (the files
+ * are theirs). NULL when not root, or when state_dir is owned by root: no
+ * other user could write it, so the daemon keeps root (fb_daemon_drop says
+ * so).
  */
 struct passwd *fb_daemon_run_as(const struct fb_config *cfg);
 /* Become pw for good (fatal if that fails); with pw NULL under root, log

@@ -9,7 +9,8 @@
 #
 #   bash tests/run.sh            everything
 #   bash tests/run.sh --unit     unit tests only
-#   FB_TESTS='bootd/*' bash tests/run.sh   scripts matching a glob (under tests/)
+#   FB_TESTS='bootd/*' bash tests/run.sh   scripts matching a glob (under tests/);
+#                                         several globs separated by spaces
 #
 # The last line is "N passed, N failed, N skipped".
 set -u
@@ -68,8 +69,13 @@ for b in build build-san; do
 done
 
 if [ $unit_only = 0 ]; then
-	pattern=${FB_TESTS:-*/test-*.sh}
-	for t in tests/$pattern; do
+	patterns=${FB_TESTS:-*/test-*.sh}
+	scripts=()
+	for p in $patterns; do
+		# shellcheck disable=SC2206 # the glob is meant to expand here
+		scripts+=(tests/$p)
+	done
+	for t in "${scripts[@]}"; do
 		[ -f "$t" ] || continue
 		case "$t" in tests/unit/*) continue ;; esac
 		name=${t#tests/}

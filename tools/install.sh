@@ -7,6 +7,9 @@
 #   PREFIX/share/man/man{1,8}, PREFIX/lib/systemd/system
 # Programs find their files relative to their own location, so the tree
 # runs from any PREFIX as it is.
+# Installing into the running system (no DESTDIR) as root also creates the
+# system user "fleetboot": `fleetboot init` gives it the state tree, and the
+# daemons then run as it once their ports are bound.
 set -euo pipefail
 B=$1 DESTDIR=$2 PREFIX=$3
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,4 +51,10 @@ for u in systemd/*.service; do
 	sed "s|@PREFIX@|$PREFIX|g" "$u" >"$root/lib/systemd/system/$(basename "$u")"
 	chmod 0644 "$root/lib/systemd/system/$(basename "$u")"
 done
+if [ -z "$DESTDIR" ] && [ "$(id -u)" = 0 ] && ! getent passwd fleetboot >/dev/null; then
+	nologin=$(command -v nologin || echo /usr/sbin/nologin)
+	useradd --system --user-group --no-create-home --home-dir /var/lib/fleetboot \
+		--shell "$nologin" --comment "fleetboot daemons" fleetboot
+	echo "created the system user fleetboot"
+fi
 echo "installed into $root"

@@ -18,6 +18,28 @@ out=$(fb init) || fail "second init failed"
 echo "$out" | grep -q 'already initialised' || fail "second init: $out"
 echo "$out" | grep -q 'web login' && fail "second init printed a new password"
 
+# Run as root, init gives a root-owned state tree to the service user
+# (nobody stands in for "fleetboot" here), so the daemons drop root.
+if [ "$(id -u)" = 0 ]; then
+	svc=$(fixture_state "$T/svc")
+	FLEETBOOT_USER=nobody fb -c "$svc" init >"$T/svc.out" 2>&1 || fail "init as root: $(cat "$T/svc.out")"
+	grep -q "belongs to nobody" "$T/svc.out" || fail "init did not say whom the tree is for: $(cat "$T/svc.out")"
+	for f in "" /fleetboot.db /overlays /tftp/undionly.kpxe /images; do
+		[ "$(stat -c %U "$T/svc/state$f")" = nobody ] || fail "state$f is not nobody's after init"
+	done
+	# A tree already given to someone stays theirs.
+	FLEETBOOT_USER=root fb -c "$svc" init >/dev/null 2>&1 || fail "second init as root"
+	[ "$(stat -c %U "$T/svc/state/fleetboot.db")" = nobody ] || fail "second init took the tree back"
+	# No such user: root keeps the tree, with a warning that says why.
+	nouser=$(fixture_state "$T/nouser")
+	FLEETBOOT_USER=fb-no-such-user fb -c "$nouser" init >/dev/null 2>"$T/nouser.err" ||
+		fail "init without the service user failed"
+	grep -q "no user 'fb-no-such-user'" "$T/nouser.err" || fail "no warning: $(cat "$T/nouser.err")"
+	[ "$(stat -c %U "$T/nouser/state")" = root ] || fail "state dir given away without a user"
+else
+	echo "skip: the service-user checks need root (running as $(id -un))"
+fi
+
 fb image import tiny --rootfs "$T/root.img" --kernel "$T/vmlinuz" --initrd "$T/initrd.img" \
 	--cmdline "quiet" || fail "import"
 fb machine add 52:54:00:12:34:56 --image tiny --mode ephemeral || fail "machine add"

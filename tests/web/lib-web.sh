@@ -32,17 +32,16 @@ state_dir = $WEB_T/state
 listen = 127.0.0.1:8080
 EOF
 	export FLEETBOOT_CONF=$WEB_T/fleetboot.conf
-	fb init >"$WEB_T/init.out" 2>&1 || {
+	# As an install would: init, run as root, gives state_dir to the service
+	# user, whom fleetboot-web runs as after binding (and so do the overlay
+	# commands it runs). nobody stands in for the fleetboot user here.
+	FLEETBOOT_USER=nobody fb init >"$WEB_T/init.out" 2>&1 || {
 		cat "$WEB_T/init.out"
 		fail "fleetboot init failed"
 	}
 	# init prints the random admin password once: there is no default.
 	ADMIN_PW=$(sed -n 's/^web login: admin \/ \(.*\)$/\1/p' "$WEB_T/init.out")
 	[ -n "$ADMIN_PW" ] || fail "fleetboot init printed no admin password"
-	# As an install would: state_dir belongs to a service user, whom
-	# fleetboot-web runs as after binding (and so do the overlay commands
-	# it runs). nobody stands in for the fleetboot user here.
-	chown -R nobody: "$WEB_T/state"
 	WEB_URL=http://127.0.0.1:8080
 	ip netns exec "$WEB_NS" "$FB_BIN/fleetboot-web" -f -v -c "$FLEETBOOT_CONF" \
 		>"$WEB_T/web.log" 2>&1 &
