@@ -8,13 +8,12 @@
  * process becomes the owner of the state directory (the user "fleetboot"
  * once `fleetboot init` has run as root), since bootd must keep writing the
  * database. A root-owned state directory keeps bootd as root, and says so
- * in the log. After a drop, neighbour entries cannot be added, so replies
- * to clients without an address are broadcast.
+ * in the log. Of root's capabilities only CAP_NET_ADMIN is kept, to add the
+ * neighbour entries that unicast replies to clients without an address.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,7 +111,9 @@ int main(int argc, char **argv)
 		fatalx("cannot start the database writer");
 	if (http_start(&b) < 0)
 		fatalx("cannot start HTTP");
-	fb_daemon_drop(fb_daemon_run_as(&b.cfg));
+	/* CAP_NET_ADMIN stays: neighbour entries let OFFERs and ACKs go unicast
+	 * to clients that have no address yet. */
+	fb_daemon_drop(fb_daemon_run_as(&b.cfg), 1ULL << CAP_NET_ADMIN);
 	log_info("serving: dhcp %s, tftp %s, http port %d",
 	         b.cfg.dhcp == FB_DHCP_AUTHORITATIVE ? "authoritative"
 	         : b.cfg.dhcp == FB_DHCP_PROXY       ? "proxy"

@@ -2,9 +2,13 @@
 #include "daemon.h"
 
 #include <grp.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -56,7 +60,20 @@ struct passwd *fb_daemon_run_as(const struct fb_config *cfg)
 	return getpwuid(st.st_uid);
 }
 
-void fb_daemon_drop(struct passwd *pw)
+/* Keep only the capabilities in keep (a mask of CAP_* bits) as permitted
+ * and effective; called after setuid with PR_SET_KEEPCAPS set. */
+static void caps_limit(uint64_t keep)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2];
+	memset(d, 0, sizeof(d));
+	d[0].permitted = d[0].effective = (uint32_t)keep;
+	d[1].permitted = d[1].effective = (uint32_t)(keep >> 32);
+	if (syscall(SYS_capset, &h, d) < 0)
+		fatal("cannot keep the capabilities needed after dropping root");
+}
+
+void fb_daemon_drop(struct passwd *pw, uint64_t keep_caps)
 {
 	if (!pw) {
 		if (getuid() == 0)
@@ -67,9 +84,15 @@ void fb_daemon_drop(struct passwd *pw)
 			          FB_SERVICE_USER);
 		return;
 	}
+	if (keep_caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		fatal("PR_SET_KEEPCAPS");
 	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
 		fatal("cannot drop privileges to %s", pw->pw_name);
+	if (keep_caps) {
+		caps_limit(keep_caps);
+		prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	}
 	if (setuid(0) == 0)
 		fatalx("privileges were not dropped");
-	log_info("running as %s", pw->pw_name);
+	log_info("running as %s%s", pw->pw_name, keep_caps ? " (keeping CAP_NET_ADMIN only)" : "");
 }

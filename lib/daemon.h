@@ -7,6 +7,7 @@
 #define FB_DAEMON_H
 
 #include <pwd.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -37,8 +38,9 @@ void fb_daemon_init(int argc, char **argv, const char *name, const char *extra_u
  * so).
  */
 struct passwd *fb_daemon_run_as(const struct fb_config *cfg);
-/* Become pw for good (fatal if that fails); with pw NULL under root, log
- * that root is kept. */
-void fb_daemon_drop(struct passwd *pw);
+/* Become pw for good (fatal if that fails), keeping only the capabilities
+ * in keep_caps (a mask of 1 << CAP_*; 0 keeps none); with pw NULL under
+ * root, log that root is kept. */
+void fb_daemon_drop(struct passwd *pw, uint64_t keep_caps);
 
 #endif

@@ -9,7 +9,13 @@ requires busybox
 bootd_env "dhcp = authoritative" "pool = 10.77.0.100-10.77.0.110" "router = 10.77.0.1" \
 	"dns = 10.77.0.1" "lease_time = 120"
 bootd_net
+# As installed: the state tree belongs to a service user (nobody stands in
+# for fleetboot), so bootd runs unprivileged but for CAP_NET_ADMIN, which
+# the unicast replies below need.
+chmod 755 "$T"
+chown -R nobody "$T/state"
 bootd_start
+grep -q "running as nobody" "$T/bootd.log" || fail "bootd did not drop root"
 udhcpc_script
 ip -n "$CLI" link set bc0 address 52:54:00:00:00:01
 

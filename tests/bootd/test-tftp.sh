@@ -113,6 +113,12 @@ bootd_start
 user=$(ps -o user= -p "$BOOTD_PID")
 assert_eq "$user" nobody "user after the privilege drop"
 grep -q "running as nobody" "$T/bootd.log" || fail "drop not logged"
+# Of root's capabilities only CAP_NET_ADMIN (bit 12) is left, for the
+# neighbour entries of unicast DHCP replies.
+caps=$(awk '/^CapEff:/ { print $2 }' "/proc/$BOOTD_PID/status")
+assert_eq "$caps" 0000000000001000 "effective capabilities after the drop"
+caps=$(awk '/^CapPrm:/ { print $2 }' "/proc/$BOOTD_PID/status")
+assert_eq "$caps" 0000000000001000 "permitted capabilities after the drop"
 in_cli "$G" 10.77.0.1 undionly.kpxe || fail "not serving after dropping privileges"
 wait_for 8 sh -c "'$FB_BIN/fleetboot' -c '$CONF' status --json 2>/dev/null | grep -q bootd.daemon" ||
 	fail "cannot write the database after dropping privileges"
