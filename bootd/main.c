@@ -96,9 +96,9 @@ int main(int argc, char **argv)
 	         b.st.n_clients);
 
 	b.loop = fb_loop_new();
-	fb_loop_set_spin(b.loop, (unsigned)b.cfg.busy_poll);
 	if (!b.loop)
 		fatal("event loop");
+	fb_loop_set_spin(b.loop, (unsigned)b.cfg.busy_poll);
 	/* Before any thread starts, so every thread has them blocked and
 	 * they arrive through the loop's signalfd. */
 	fb_loop_add_signal(b.loop, SIGTERM, on_signal, &b);
