@@ -4,7 +4,11 @@
  * loss, and many transfers at once from one process (so a benchmark of
  * 1000 simultaneous transfers measures the server, not process start-up).
  *
- *   tftpget [-b BLKSIZE] [-w WINDOW] [-n COUNT] [-d DROP_EVERY] [-x] [-o OUT] SERVER FILE
+ *   tftpget [-b BLKSIZE] [-w WINDOW] [-n COUNT] [-d DROP_EVERY] [-x] [-p] [-o OUT]
+ *           SERVER FILE
+ *
+ * -p polls the sockets without ever sleeping, as PXE firmware polls its
+ * NIC: a reply is then taken the moment it arrives, with no wake-up.
  *
  * -x sends every ACK twice and counts DATA blocks that arrive twice: a
  * server with the Sorcerer's Apprentice bug answers each duplicate ACK.
@@ -44,6 +48,7 @@ struct tx {
 
 static unsigned drop_every;
 static int dup_acks;           /* -x: send every ACK twice */
+static int poll_only;          /* -p: never sleep in epoll_wait */
 static unsigned long dup_data; /* DATA blocks received more than once */
 static int outfd = -1;
 
@@ -130,7 +135,7 @@ int main(int argc, char **argv)
 	unsigned blksize = 0, window = 0, count = 1;
 	const char *out = NULL;
 	int opt;
-	while ((opt = getopt(argc, argv, "b:w:n:d:o:x")) != -1) {
+	while ((opt = getopt(argc, argv, "b:w:n:d:o:xp")) != -1) {
 		switch (opt) {
 		case 'b':
 			blksize = (unsigned)atoi(optarg);
@@ -150,15 +155,19 @@ int main(int argc, char **argv)
 		case 'x':
 			dup_acks = 1;
 			break;
+		case 'p':
+			poll_only = 1;
+			break;
 		default:
 			goto usage;
 		}
 	}
 	if (argc - optind != 2 || !count) {
 	usage:
-		fprintf(stderr,
-		        "usage: tftpget [-b BLKSIZE] [-w WINDOW] [-n COUNT] [-d N] [-o OUT] "
-		        "SERVER FILE\n");
+		fprintf(
+		    stderr,
+		    "usage: tftpget [-b BLKSIZE] [-w WINDOW] [-n COUNT] [-d N] [-x] [-p] [-o OUT] "
+		    "SERVER FILE\n");
 		return 2;
 	}
 	struct rlimit rl;
@@ -181,7 +190,7 @@ int main(int argc, char **argv)
 	int rl_len = fb_tftp_build_rrq(rrq, sizeof(rrq), argv[optind + 1], "octet", &o);
 	struct tx *tx = calloc(count, sizeof(*tx));
 	int ep = epoll_create1(0);
-	uint64_t t0 = fb_mono_ms();
+	uint64_t t0 = fb_mono_ms(), t0_us = fb_mono_us();
 	for (unsigned i = 0; i < count; i++) {
 		tx[i].fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 		if (tx[i].fd < 0) {
@@ -205,7 +214,7 @@ int main(int argc, char **argv)
 	static uint8_t bufs[32][65536 + 4];
 	while (finished < count) {
 		struct epoll_event evs[256];
-		int n = epoll_wait(ep, evs, 256, 200);
+		int n = epoll_wait(ep, evs, 256, poll_only ? 0 : 200);
 		for (int k = 0; k < n; k++) {
 			struct tx *t = &tx[evs[k].data.u32];
 			/* recvmmsg: one system call for a whole burst of a window;
@@ -277,7 +286,7 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	double secs = (double)(fb_mono_ms() - t0) / 1000.0;
+	double secs = (double)(fb_mono_us() - t0_us) / 1e6;
 	unsigned ok = 0;
 	uint64_t total = 0;
 	for (unsigned i = 0; i < count; i++) {
@@ -288,7 +297,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "tftpget: transfer %u: %llu bytes, tsize %llu\n", i,
 			        (unsigned long long)tx[i].bytes, (unsigned long long)tx[i].tsize);
 	}
-	printf("%s %u/%u transfers %llu bytes %.3f s %.1f MB/s\n", ok == count ? "ok" : "FAILED",
+	printf("%s %u/%u transfers %llu bytes %.4f s %.1f MB/s\n", ok == count ? "ok" : "FAILED",
 	       ok, count, (unsigned long long)total, secs,
 	       secs > 0 ? (double)total / secs / 1e6 : 0);
 	if (dup_acks)
