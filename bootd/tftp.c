@@ -55,6 +55,8 @@ struct xfer {
 	size_t wbuf_cap;
 	uint64_t ra_off; /* file offset of the read-ahead in wbuf (lockstep) */
 	size_t ra_len;
+	uint64_t wb_first; /* windows: the first block laid out in wbuf */
+	uint64_t wb_n;     /* and how many (0: none) */
 };
 
 static void xfer_end(struct xfer *x, const char *why)
@@ -119,13 +121,14 @@ static int send_block(struct xfer *x, uint64_t blk)
 }
 
 /*
- * Send blocks [from, to]. One preadv puts each block's data just after a
- * 4-byte gap for its header, so the window lies in memory exactly as the
- * datagrams go on the wire; then one sendmsg with UDP_SEGMENT (UDP GSO)
- * hands the kernel up to 64 KiB of them at a time to cut into datagrams
- * of blksize + 4, which costs one trip through the stack instead of one
- * per block. Where the kernel or the path refuses GSO, sendmmsg sends the
- * same datagrams one by one (and GSO is not tried again there).
+ * Windows (RFC 7440). fill() reads blocks with one preadv that puts each
+ * block's data just after a 4-byte gap for its header, so a window lies in
+ * memory exactly as the datagrams go on the wire; then one sendmsg with
+ * UDP_SEGMENT (UDP GSO) hands the kernel up to 64 KiB of them at a time to
+ * cut into datagrams of blksize + 4, which costs one trip through the
+ * stack instead of one per block. Where the kernel or the path refuses
+ * GSO, sendmmsg sends the same datagrams one by one (and GSO is not tried
+ * again there). The next window is read as soon as one is sent.
  */
 #define BATCH 64
 static int gso_broken; /* the kernel cannot do UDP GSO at all */
@@ -151,6 +154,51 @@ static int send_gso(struct xfer *x, const uint8_t *p, size_t len, size_t seg)
 	return sendmsg(x->fd, &mh, 0) < 0 ? -errno : 0;
 }
 
+/* Bytes of data in block blk (the last block is short, perhaps empty). */
+static size_t block_len(const struct xfer *x, uint64_t blk)
+{
+	uint64_t off = (blk - 1) * x->blksize;
+	return off >= x->size               ? 0
+	       : x->size - off < x->blksize ? (size_t)(x->size - off)
+	                                    : x->blksize;
+}
+
+/* Lay blocks [from, from + n) out in wbuf as they go on the wire: each
+ * block's header, then its data, at a stride of blksize + 4. One preadv. */
+static int fill(struct xfer *x, uint64_t from, uint64_t n)
+{
+	size_t seg = x->blksize + 4, need = (size_t)n * seg;
+	x->wb_n = 0;
+	if (!x->wbuf || x->wbuf_cap < need) {
+		free(x->wbuf);
+		x->wbuf = malloc(need);
+		x->wbuf_cap = x->wbuf ? need : 0;
+	}
+	if (!x->wbuf)
+		return -ENOMEM;
+	struct iovec rv[BATCH];
+	size_t want = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		uint8_t *d = x->wbuf + i * seg;
+		fb_tftp_build_data_hdr(d, 4, (uint16_t)(from + i));
+		rv[i].iov_base = d + 4;
+		rv[i].iov_len = block_len(x, from + i);
+		want += rv[i].iov_len;
+	}
+	off_t off = (off_t)((from - 1) * x->blksize);
+	if (want && preadv(x->filefd, rv, (int)n, off) != (ssize_t)want)
+		return SHORT_READ;
+	x->wb_first = from;
+	x->wb_n = n;
+	return 0;
+}
+
+/*
+ * Send blocks [from, to], at most BATCH at a time, from wbuf (filled first
+ * unless it already holds them). With GSO the blocks lie in wbuf exactly as
+ * the datagrams go on the wire, so one sendmsg hands the kernel up to
+ * 64 KiB of them; where GSO is refused, sendmmsg sends them one by one.
+ */
 static int send_range(struct xfer *x, uint64_t from, uint64_t to)
 {
 	size_t seg = x->blksize + 4;
@@ -158,30 +206,13 @@ static int send_range(struct xfer *x, uint64_t from, uint64_t to)
 		uint64_t n = to - from + 1;
 		if (n > BATCH)
 			n = BATCH;
-		size_t need = (size_t)n * seg;
-		if (!x->wbuf || x->wbuf_cap < need) {
-			free(x->wbuf);
-			x->wbuf = malloc(need);
-			x->wbuf_cap = x->wbuf ? need : 0;
+		if (!x->wb_n || from < x->wb_first || from + n > x->wb_first + x->wb_n) {
+			int rc = fill(x, from, n);
+			if (rc < 0)
+				return rc;
 		}
-		if (!x->wbuf)
-			return -ENOMEM;
-		uint64_t off = (from - 1) * x->blksize;
-		size_t left = off >= x->size ? 0 : (size_t)(x->size - off);
-		size_t want = 0, tail = seg; /* tail: length of the last datagram */
-		struct iovec rv[BATCH];
-		for (uint64_t i = 0; i < n; i++) {
-			size_t len = left < x->blksize ? left : x->blksize;
-			uint8_t *d = x->wbuf + i * seg;
-			fb_tftp_build_data_hdr(d, 4, (uint16_t)(from + i));
-			rv[i].iov_base = d + 4;
-			rv[i].iov_len = len;
-			left -= len;
-			want += len;
-			tail = len + 4;
-		}
-		if (want && preadv(x->filefd, rv, (int)n, (off_t)off) != (ssize_t)want)
-			return SHORT_READ;
+		uint8_t *p = x->wbuf + (from - x->wb_first) * seg;
+		size_t tail = block_len(x, from + n - 1) + 4; /* the last datagram */
 		size_t total = (size_t)(n - 1) * seg + tail;
 		int err = 0;
 		if (!gso_broken && !x->no_gso) {
@@ -189,7 +220,7 @@ static int send_range(struct xfer *x, uint64_t from, uint64_t to)
 			size_t per = 65507 / seg * seg, at = 0;
 			while (at < total && !err) {
 				size_t len = total - at < per ? total - at : per;
-				err = send_gso(x, x->wbuf + at, len, seg);
+				err = send_gso(x, p + at, len, seg);
 				at += len;
 			}
 			if (err && err != -EAGAIN && err != -ENOBUFS && err != -ECONNREFUSED) {
@@ -207,9 +238,10 @@ static int send_range(struct xfer *x, uint64_t from, uint64_t to)
 		}
 		if (gso_broken || x->no_gso) {
 			struct mmsghdr mm[BATCH];
+			struct iovec rv[BATCH];
 			memset(mm, 0, sizeof(mm));
 			for (uint64_t i = 0; i < n; i++) {
-				rv[i].iov_base = x->wbuf + i * seg;
+				rv[i].iov_base = p + i * seg;
 				rv[i].iov_len = i + 1 == n ? tail : seg;
 				mm[i].msg_hdr.msg_iov = &rv[i];
 				mm[i].msg_hdr.msg_iovlen = 1;
@@ -230,10 +262,23 @@ static void send_window(struct xfer *x)
 	if (end > x->last)
 		end = x->last;
 	int rc = x->window == 1 ? send_block(x, x->acked + 1) : send_range(x, x->acked + 1, end);
+	/* Read the next window now, while the client works through this one:
+	 * its ACK is then answered at once, with no read in the round trip.
+	 * (A failed read here is reported when that window is sent.) */
+	if (rc == 0 && x->window > 1 && x->window <= BATCH && end < x->last) {
+		uint64_t next = x->last - end < x->window ? x->last - end : x->window;
+		fill(x, end + 1, next);
+	}
 	if (rc < 0) {
-		log_info("%s to %s: %s", x->name, inet_ntoa(x->peer.sin_addr),
-		         rc == SHORT_READ ? "the file is shorter than when the transfer began"
-		                          : strerror(-rc));
+		const char *why = rc == SHORT_READ
+		                      ? "the file is shorter than when the transfer began"
+		                      : strerror(-rc);
+		log_info("%s to %s: %s", x->name, inet_ntoa(x->peer.sin_addr), why);
+		/* Tell the client, so it does not wait out its timeouts. */
+		uint8_t e[128];
+		int el = fb_tftp_build_error(e, sizeof(e), FB_TFTP_EUNDEF, why);
+		if (el > 0)
+			send(x->fd, e, (size_t)el, 0);
 		xfer_end(x, NULL);
 		return;
 	}

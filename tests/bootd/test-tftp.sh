@@ -62,6 +62,26 @@ ip -n "$SRV" link set bs0 mtu 1500
 cmp "$TR/mid16.bin" "$T/mid16" || fail "copy across an MTU change differs"
 grep -q "mid16.bin to 10.77.0.2: UDP GSO refused" "$T/bootd.log" ||
 	fail "GSO refusal not logged (did the transfer end before the MTU change?)"
+# A file cut short under a running transfer (an admin overwriting it in
+# place): bootd stops with an ERROR the client sees at once, not after its
+# timeouts, and says why in its log. Windowed (reads a window ahead) and
+# lockstep (reads ahead too) alike.
+for w in 4 1; do
+	cp "$TR/big.bin" "$TR/shrink$w.bin"
+	t0=$(date +%s%N)
+	in_cli "$G" -b 512 -w $w -o /dev/null 10.77.0.1 "shrink$w.bin" >"$T/shrink.out" 2>&1 &
+	shrink_pid=$!
+	sleep 0.3
+	truncate -s 1000000 "$TR/shrink$w.bin"
+	wait $shrink_pid && fail "window $w: a transfer of a file cut short succeeded (ended first?)"
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	grep -q "shorter than when the transfer began" "$T/shrink.out" ||
+		fail "window $w: the client got no error: $(cat "$T/shrink.out")"
+	[ $ms -lt 8000 ] || fail "window $w: the client took $ms ms to learn of the error"
+	grep -q "shrink$w.bin to 10.77.0.2: the file is shorter" "$T/bootd.log" ||
+		fail "window $w: the cut-short file is not logged"
+done
+bootd_alive
 # curl with 64 MiB too (tsize, blksize).
 in_cli curl -sS --tftp-blksize 1468 -o "$T/big4" tftp://10.77.0.1/big.bin || fail "curl 64 MiB"
 cmp "$TR/big.bin" "$T/big4" || fail "curl 64 MiB copy differs"
