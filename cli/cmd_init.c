@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "daemon.h"
 #include "pwhash.h"
+#include "storaged/cow.h"
 
 static const char *const ipxe_files[] = {"undionly.kpxe", "ipxe.efi", "snponly.efi"};
 
@@ -66,10 +67,43 @@ static int chown_one(const char *path, const struct stat *st, int type, struct F
 	return 0;
 }
 
+/* Image versions whose storaged verification record is valid: a chown
+ * moves the files' ctime, which voids the records, so they are written
+ * again afterwards (else storaged would hash every image once more). */
+struct verified {
+	size_t n, cap;
+	struct fb_image *v;
+	const char *vdir;
+};
+
+static void rootfs_path(const struct fb_image *img, char *out, size_t len)
+{
+	snprintf(out, len, "%s/rootfs.img", img->dir);
+}
+
+static int collect_verified(void *arg, const struct fb_image *img)
+{
+	struct verified *ver = arg;
+	char p[FB_PATH_LEN + 16];
+	rootfs_path(img, p, sizeof(p));
+	if (!cow_base_record_ok(img->id, p, img->sha256, ver->vdir))
+		return 0;
+	if (ver->n == ver->cap) {
+		size_t cap = ver->cap ? ver->cap * 2 : 8;
+		struct fb_image *v = realloc(ver->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		ver->v = v;
+		ver->cap = cap;
+	}
+	ver->v[ver->n++] = *img;
+	return 0;
+}
+
 /* Root running init on a state tree still owned by root: hand the tree to
  * the service user, if there is one. A tree already given to someone is
  * left as it is. */
-static int give_to_service_user(const char *state_dir)
+static int give_to_service_user(struct fb_db *db, const char *state_dir)
 {
 	struct stat st;
 	if (geteuid() != 0 || stat(state_dir, &st) < 0 || st.st_uid != 0)
@@ -89,7 +123,18 @@ static int give_to_service_user(const char *state_dir)
 		return 0;
 	tree_uid = pw->pw_uid;
 	tree_gid = pw->pw_gid;
-	if (nftw(state_dir, chown_one, 16, FTW_PHYS) != 0)
+	char vdir[FB_PATH_LEN];
+	cow_verify_dir(state_dir, vdir, sizeof(vdir));
+	struct verified ver = {.vdir = vdir};
+	fb_db_image_list(db, NULL, collect_verified, &ver);
+	int rc = nftw(state_dir, chown_one, 16, FTW_PHYS) != 0 ? -1 : 0;
+	for (size_t i = 0; i < ver.n; i++) {
+		char p[FB_PATH_LEN + 16];
+		rootfs_path(&ver.v[i], p, sizeof(p));
+		cow_base_record(ver.v[i].id, p, ver.v[i].sha256, vdir);
+	}
+	free(ver.v);
+	if (rc < 0)
 		return -1;
 	printf("fleetboot: %s belongs to %s; the daemons run as %s\n", state_dir, name, name);
 	return 0;
@@ -137,14 +182,14 @@ static int run_init(struct cli_ctx *ctx, int argc, char **argv)
 	if (fb_db_user_exists_any(db)) {
 		printf("fleetboot: %s already initialised (database kept, schema version %d)\n",
 		       c->state_dir, fb_db_schema_version(db));
-		return give_to_service_user(c->state_dir) < 0 ? CLI_ERR : CLI_OK;
+		return give_to_service_user(db, c->state_dir) < 0 ? CLI_ERR : CLI_OK;
 	}
 	char pw[17], hash[FB_PWHASH_LEN];
 	if (fb_password_random(pw, 16) < 0 || fb_pwhash_make(pw, hash, sizeof(hash)) < 0)
 		return cli_error("cannot make a password: %s", strerror(errno));
 	if ((rc = fb_db_user_set(db, "admin", hash)) < 0)
 		return cli_error("cannot create the admin account: %s", fb_db_errmsg(db));
-	if (give_to_service_user(c->state_dir) < 0)
+	if (give_to_service_user(db, c->state_dir) < 0)
 		return CLI_ERR;
 	printf("fleetboot: initialised %s\n", c->state_dir);
 	printf("web login: admin / %s\n", pw);

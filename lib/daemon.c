@@ -94,5 +94,9 @@ void fb_daemon_drop(struct passwd *pw, uint64_t keep_caps)
 	}
 	if (setuid(0) == 0)
 		fatalx("privileges were not dropped");
-	log_info("running as %s%s", pw->pw_name, keep_caps ? " (keeping CAP_NET_ADMIN only)" : "");
+	if (keep_caps)
+		log_info("running as %s, keeping only the capability set %#llx", pw->pw_name,
+		         (unsigned long long)keep_caps);
+	else
+		log_info("running as %s", pw->pw_name);
 }

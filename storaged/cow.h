@@ -54,6 +54,10 @@ void cow_verify_dir(const char *state_dir, char *out, size_t len);
 /* Record that path (image_id) was just hashed to sha256 by whoever made
  * it (import, commit), so the first open does not hash it again. */
 int cow_base_record(int64_t image_id, const char *path, const char *sha256, const char *verify_dir);
+/* 1 when verify_dir holds a record of path (image_id) hashing to sha256 that
+ * still matches the file as it is now; else 0. */
+int cow_base_record_ok(int64_t image_id, const char *path, const char *sha256,
+                       const char *verify_dir);
 int cow_base_get(int64_t image_id, const char *path, const char *sha256, const char *verify_dir,
                  struct cow_base **out, char *why, size_t whylen);
 void cow_base_put(struct cow_base *b);

@@ -29,6 +29,12 @@
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cow_base *reg[MAX_BASES];
 
+/* Where the sidecar of image_id lives. */
+static void side_path(const char *verify_dir, int64_t image_id, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%" PRId64, verify_dir, image_id);
+}
+
 /* The identity line a sidecar holds for a file. */
 static void identity(const struct stat *st, const char *path, const char *sha, char *out,
                      size_t len)
@@ -51,7 +57,7 @@ int cow_base_record(int64_t image_id, const char *path, const char *sha256, cons
 	if (stat(path, &st) < 0 || fb_mkdir_p(verify_dir, 0700) < 0)
 		return -errno;
 	identity(&st, path, sha256, want, sizeof(want));
-	snprintf(side, sizeof(side), "%s/%" PRId64, verify_dir, image_id);
+	side_path(verify_dir, image_id, side, sizeof(side));
 	if (fb_write_file_atomic(side, want, strlen(want), 0600) < 0)
 		return -errno;
 	/* Readable by storaged, which runs as the owner of the state dir
@@ -62,6 +68,30 @@ int cow_base_record(int64_t image_id, const char *path, const char *sha256, cons
 	    (chown(verify_dir, st.st_uid, st.st_gid) < 0 || chown(side, st.st_uid, st.st_gid) < 0))
 		return -errno;
 	return 0;
+}
+
+/* Does the sidecar for image_id hold exactly want? */
+static int record_matches(int64_t image_id, const char *verify_dir, const char *want)
+{
+	char side[4096], *got = NULL;
+	size_t n;
+	side_path(verify_dir, image_id, side, sizeof(side));
+	if (fb_read_file(side, &got, &n, strlen(want) + 1) < 0)
+		return 0;
+	int same = !strcmp(got, want);
+	free(got);
+	return same;
+}
+
+int cow_base_record_ok(int64_t image_id, const char *path, const char *sha256,
+                       const char *verify_dir)
+{
+	struct stat st;
+	char want[4096 + 256];
+	if (stat(path, &st) < 0)
+		return 0;
+	identity(&st, path, sha256, want, sizeof(want));
+	return record_matches(image_id, verify_dir, want);
 }
 
 static int verify(int fd, const char *path, const char *sha256, const char *verify_dir,
@@ -76,17 +106,8 @@ static int verify(int fd, const char *path, const char *sha256, const char *veri
 		return -errno;
 	}
 	identity(&st, path, sha256, want, sizeof(want));
-	if (verify_dir) {
-		char *got = NULL;
-		size_t n;
-		snprintf(side, sizeof(side), "%s/%" PRId64, verify_dir, image_id);
-		if (fb_read_file(side, &got, &n, sizeof(want)) == 0) {
-			int same = !strcmp(got, want);
-			free(got);
-			if (same)
-				return 0;
-		}
-	}
+	if (verify_dir && record_matches(image_id, verify_dir, want))
+		return 0;
 	/* Hash through the path, not fd, so the shared fd's offset is untouched. */
 	if (fb_sha256_file(path, hex, NULL, NULL) < 0) {
 		snprintf(why, whylen, "%s: cannot hash: %s", path, strerror(errno));
@@ -98,7 +119,10 @@ static int verify(int fd, const char *path, const char *sha256, const char *veri
 		         hex, sha256);
 		return -EBADMSG;
 	}
-	if (verify_dir && fb_mkdir_p(verify_dir, 0700) == 0 &&
+	if (!verify_dir)
+		return 0;
+	side_path(verify_dir, image_id, side, sizeof(side));
+	if (fb_mkdir_p(verify_dir, 0700) == 0 &&
 	    fb_write_file_atomic(side, want, strlen(want), 0600) < 0)
 		log_warn("%s: cannot record the verification", side);
 	return 0;
