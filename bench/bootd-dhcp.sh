@@ -117,18 +117,20 @@ fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
 row() { printf '%-28s %14s %10s %16s\n' "$@"; }
-row "DHCP (perfdhcp relay, ${SECS}s)" "exchanges/s" "ACK drops" "server CPU us/ex"
-row "fleetboot-bootd" "$r_bootd" "$d_bootd" "$u_bootd"
-row "kea-dhcp4 2.2 (memfile)" "$r_kea" "$d_kea" "$u_kea"
-row "dnsmasq (--no-ping)" "$r_dm" "$d_dm" "$u_dm"
+table() { # TITLE LOSS_COLUMN then rate, loss, CPU for bootd, kea, dnsmasq
+	row "$1" "exchanges/s" "$2" "server CPU us/ex"
+	row "fleetboot-bootd" "$3" "$4" "$5"
+	row "kea-dhcp4 2.2 (memfile)" "$6" "$7" "$8"
+	row "dnsmasq (--no-ping)" "$9" "${10}" "${11}"
+}
+table "DHCP (perfdhcp relay, ${SECS}s)" "ACK drops" "$r_bootd" "$d_bootd" "$u_bootd" \
+	"$r_kea" "$d_kea" "$u_kea" "$r_dm" "$d_dm" "$u_dm"
 echo "bootd / kea:     $(ratio "$r_bootd" "$r_kea")   (target >= 2x)"
 echo "bootd / dnsmasq: $(ratio "$r_bootd" "$r_dm")"
 echo "server CPU per exchange, kea / bootd: $(ratio "$u_kea" "$u_bootd")" \
 	"(bootd's includes its busy_poll spinning)"
-row "DHCP (dhcpload, 64 in flight)" "exchanges/s" "timeouts" "server CPU us/ex"
-row "fleetboot-bootd" "$l_bootd" "$t_bootd" "$v_bootd"
-row "kea-dhcp4 2.2 (memfile)" "$l_kea" "$t_kea" "$v_kea"
-row "dnsmasq (--no-ping)" "$l_dm" "$t_dm" "$v_dm"
+table "DHCP (dhcpload, 64 in flight)" "timeouts" "$l_bootd" "$t_bootd" "$v_bootd" \
+	"$l_kea" "$t_kea" "$v_kea" "$l_dm" "$t_dm" "$v_dm"
 echo "closed loop bootd / kea:     $(ratio "$l_bootd" "$l_kea")   (target >= 2x)"
 echo "closed loop bootd / dnsmasq: $(ratio "$l_bootd" "$l_dm")"
 echo "bootd leases persisted in the database after the run: $nleases"
