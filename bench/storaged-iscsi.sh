@@ -38,9 +38,6 @@ cleanup() {
 	for p in "${pids[@]}" $(ip netns pids "$NS" 2>/dev/null); do kill "$p" 2>/dev/null; done
 	sleep 0.3
 	for p in "${pids[@]}" $(ip netns pids "$NS" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-	# The pids above are of the subshells that run inns; whatever they
-	# started in the namespace goes too.
-	ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
 	rm -rf "$T"
 }
