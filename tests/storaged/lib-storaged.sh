@@ -93,6 +93,15 @@ logged() {
 	fail "$2 not logged"
 }
 
+# The crash and power-cut tests' machine: persistent, on client 1, served
+# by the nbdkit that sd_nbdkit starts (stopped when the test ends).
+sd_crash_machine() { # MAC
+	fb machine add "$1" --image base --mode persistent --ip 10.77.1.11 >/dev/null ||
+		fail "add $1"
+	sd_net 1 10.77.1.11
+	kill_at_exit "$T/nbdkit.pid"
+}
+
 # nbdkit with the fleetboot plugin, without storaged (the crash and power-cut
 # tests kill it themselves). A sanitizer build of the plugin needs its
 # runtimes preloaded into nbdkit, ahead of any other preload.

@@ -15,10 +15,7 @@ sd_setup
 CYCLES=${FB_CRASH_CYCLES:-30}
 
 A=52-54-00-cc-00-01
-fb machine add $A --image base --mode persistent --ip 10.77.1.11 >/dev/null || fail "add A"
-sd_net 1 10.77.1.11
-kill_at_exit "$T/nbdkit.pid"
-
+sd_crash_machine $A
 uri=$(sd_uri 1 $A)
 ovl=$T/state/overlays/$A.ovl
 base=$T/state/images/base/1/rootfs.img

@@ -19,15 +19,12 @@ sd_setup
 CYCLES=${FB_POWERCUT_CYCLES:-15}
 
 A=52-54-00-cc-00-02
-fb machine add $A --image base --mode persistent --ip 10.77.1.11 >/dev/null || fail "add A"
-sd_net 1 10.77.1.11
-export SD_NBDKIT_ENV="FB_PC_MATCH=/$A.ovl FB_PC_LOG=$T/pc.log"
-kill_at_exit "$T/nbdkit.pid"
-
+sd_crash_machine $A
 uri=$(sd_uri 1 $A)
 ovl=$T/state/overlays/$A.ovl
 base=$T/state/images/base/1/rootfs.img
 wl="/usr/bin/python3 $FB_TOP/tests/storaged/crash_workload.py"
+export SD_NBDKIT_ENV="FB_PC_MATCH=/$A.ovl FB_PC_LOG=$T/pc.log"
 # The overlay exists (and is durable) before the first cycle.
 sd_nbdkit
 in_client 1 $wl verify "$uri" "$T/model" "$base" >/dev/null 2>&1 || fail "first connection"
