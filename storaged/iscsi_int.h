@@ -10,6 +10,13 @@
  * commands against the blockdev and queue their responses. Everything an
  * I/O thread touches on a connection (output queue, StatSN, ExpCmdSN,
  * the task list) is under conn->lock.
+ *
+ * Login PDUs run on an I/O thread too (iscsi_login_job): looking the
+ * machine up in the database and opening its disk (which may hash a base
+ * image or create an overlay) must not stall every other session. While
+ * one runs, the network thread does not read that connection, so the
+ * login state is the job's alone; the phase it decides is applied by the
+ * network thread before it reads again (login_next).
  */
 #ifndef FB_ISCSI_INT_H
 #define FB_ISCSI_INT_H
@@ -65,6 +72,7 @@ struct iscsi_task {
 	struct iscsi_task *next;  /* in conn->tasks (under conn->lock) */
 	struct iscsi_task *qnext; /* in the target's work queue */
 	struct iscsi_conn *c;
+	int login; /* a login PDU (c->bhs, c->body) for iscsi_login_job */
 	enum iscsi_task_state state;
 	int aborted; /* a TMF aborted it: send nothing */
 	uint32_t itt, cmdsn, edtl;
@@ -112,6 +120,8 @@ struct iscsi_conn {
 	int rx_paused;        /* too much output queued: input paused */
 	int want_input;       /* input resumed: the network thread reads */
 	int want_close;       /* close when the network thread sees it */
+	int login_busy;       /* a login job runs: input stopped */
+	int login_done;       /* it ended: login_next waits to be applied */
 	struct iscsi_out *oh, *ot;
 	size_t out_bytes;
 	int sending;              /* a thread is writing oh to the socket (unlocked) */
@@ -148,6 +158,8 @@ struct iscsi_conn {
 	char target_name[256];
 	char initiator_name[256];
 	char secret[33];
+	enum iscsi_phase login_next; /* the phase the login job decided */
+	int login_reinstate;         /* it completed a login: end older sessions */
 	uint64_t isid;
 	uint16_t tsih, cid;
 	uint32_t login_itt;
@@ -220,9 +232,19 @@ void iscsi_inline_flush(struct fb_iscsi_target *t);
  * (session reinstatement) and close it. */
 void iscsi_conn_reinstate(struct iscsi_conn *c);
 
+/* The login job ended (conn->lock held; network thread): take on the
+ * phase it decided and, if it completed a login, end the older sessions
+ * it replaces (the lock is let go meanwhile). */
+void iscsi_login_finish(struct iscsi_conn *c);
+
 /* iscsi_login.c */
-/* Handle a Login Request (phase PH_LOGIN). 0, or -1 to close now. */
+/* Handle a Login Request (phase PH_LOGIN). 0, or -1 to close now. The
+ * phase it moves to is left in login_next for iscsi_login_finish. */
 int iscsi_login_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *data, size_t dlen);
+/* Run iscsi_login_pdu on the Login Request in c->bhs and c->body (an I/O
+ * thread, the task's reference held), then ask the network thread to
+ * finish it and read on. Frees the task. */
+void iscsi_login_job(struct iscsi_task *task);
 /* Handle a Text Request in full feature phase. */
 int iscsi_text_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *data, size_t dlen);
 

@@ -14,12 +14,14 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "storaged/iscsi_int.h"
@@ -112,7 +114,7 @@ static int login_fail(struct iscsi_conn *c, const struct iscsi_bhs *req, int sta
 	          c->initiator_name[0] ? c->initiator_name : "?",
 	          c->target_name[0] ? c->target_name : (c->discovery ? "discovery" : "?"), why);
 	login_reply(c, req, 0, 0, status, NULL);
-	c->phase = PH_CLOSING;
+	c->login_next = PH_CLOSING;
 	return 0;
 }
 
@@ -271,7 +273,7 @@ static int enter_ffp(struct iscsi_conn *c, const char **why)
 			return ST_OUT_OF_RES;
 		}
 		c->lu_ok = 1;
-		iscsi_conn_reinstate(c);
+		c->login_reinstate = 1;
 		c->counted = 1;
 		atomic_fetch_add(&t->sessions, 1);
 	}
@@ -513,7 +515,7 @@ int iscsi_login_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *da
 	if (go) {
 		c->csg = nsg;
 		if (nsg == 3) {
-			c->phase = PH_FFP;
+			c->login_next = PH_FFP;
 			/* Digests start with the first PDU after the final login
 			 * response (which is already queued). */
 			pthread_mutex_lock(&c->lock);
@@ -574,4 +576,28 @@ int iscsi_text_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *dat
 	iscsi_conn_send(c, o, 1);
 	pthread_mutex_unlock(&c->lock);
 	return 0;
+}
+
+void iscsi_login_job(struct iscsi_task *task)
+{
+	struct iscsi_conn *c = task->c;
+	free(task);
+	pthread_mutex_lock(&c->lock);
+	int dead = c->dead;
+	pthread_mutex_unlock(&c->lock);
+	const struct iscsi_bhs *h = &c->bhs;
+	int rc = dead ? -1
+	              : iscsi_login_pdu(c, h, c->body ? c->body + (size_t)h->ahs_words * 4 : NULL,
+	                                h->dlen);
+	pthread_mutex_lock(&c->lock);
+	c->login_busy = 0;
+	c->login_done = 1;
+	c->want_input = 1;
+	if (rc < 0)
+		c->want_close = 1;
+	pthread_mutex_unlock(&c->lock);
+	/* The network thread applies the outcome and reads on. */
+	uint64_t one = 1;
+	ssize_t r = write(c->t->evfd, &one, sizeof(one));
+	(void)r;
 }

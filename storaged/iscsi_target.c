@@ -154,7 +154,7 @@ static void flush_locked(struct iscsi_conn *c)
 		c->want_input = 1;
 		wake = 1;
 	}
-	uint32_t ev = (c->rx_paused ? 0 : EPOLLIN) | (c->oh ? EPOLLOUT : 0);
+	uint32_t ev = (c->rx_paused || c->login_busy ? 0 : EPOLLIN) | (c->oh ? EPOLLOUT : 0);
 	if (ev != c->ev_mask && !c->dead) {
 		struct epoll_event e = {.events = ev, .data.ptr = c};
 		if (epoll_ctl(c->t->epfd, EPOLL_CTL_MOD, c->fd, &e) == 0)
@@ -243,8 +243,10 @@ static void conn_close(struct iscsi_conn *c)
 	shutdown(c->fd, SHUT_RDWR);
 	pthread_mutex_lock(&c->lock);
 	c->dead = 1;
+	/* A login job still running reads the phase: leave it be. */
+	if (!c->login_busy)
+		c->phase = PH_CLOSING;
 	pthread_mutex_unlock(&c->lock);
-	c->phase = PH_CLOSING;
 	iscsi_session_cleanup(c);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -335,19 +337,54 @@ static void accept_all(struct fb_iscsi_target *t)
 	}
 }
 
+/* Hand the login PDU just received to an I/O thread (iscsi_login_job)
+ * and stop reading until it is done. */
+static int login_queue(struct iscsi_conn *c)
+{
+	struct fb_iscsi_target *t = c->t;
+	struct iscsi_task *task = calloc(1, sizeof(*task));
+	if (!task)
+		return -1;
+	task->c = c;
+	task->login = 1;
+	pthread_mutex_lock(&c->lock);
+	c->refs++;
+	c->login_busy = 1;
+	flush_locked(c); /* drops EPOLLIN */
+	pthread_mutex_unlock(&c->lock);
+	if (t->bt)
+		t->bt->qnext = task;
+	else
+		t->bh = task;
+	t->bt = task;
+	t->bn++;
+	return 0;
+}
+
+void iscsi_login_finish(struct iscsi_conn *c)
+{
+	c->login_done = 0;
+	if (c->login_next != PH_LOGIN)
+		c->phase = c->login_next;
+	if (c->login_reinstate) {
+		c->login_reinstate = 0;
+		pthread_mutex_unlock(&c->lock);
+		iscsi_conn_reinstate(c);
+		pthread_mutex_lock(&c->lock);
+	}
+}
+
 /* One complete PDU arrived. Returns -1 to close the connection. */
 static int dispatch(struct iscsi_conn *c)
 {
 	const struct iscsi_bhs *h = &c->bhs;
-	size_t ahs = (size_t)h->ahs_words * 4;
-	uint8_t *data = c->body ? c->body + ahs : NULL;
 	if (c->phase == PH_LOGIN) {
 		if (h->opcode != ISCSI_OP_LOGIN_REQ) {
 			log_warnx("%s: opcode 0x%02x before login completed", c->peer_str,
 			          h->opcode);
 			return -1;
 		}
-		return iscsi_login_pdu(c, h, data, h->dlen);
+		return login_queue(c);
 	}
 	if (c->phase == PH_FFP && c->direct)
 		return iscsi_ffp_pdu(c, h, c->direct, h->dlen);
@@ -357,15 +394,18 @@ static int dispatch(struct iscsi_conn *c)
 }
 
 /* Stop reading while too much output waits for the initiator (one that
- * sends commands but never reads replies must not grow our memory). */
+ * sends commands but never reads replies must not grow our memory), and
+ * while a login job runs. */
 static int input_paused(struct iscsi_conn *c)
 {
 	pthread_mutex_lock(&c->lock);
+	if (c->login_done)
+		iscsi_login_finish(c);
 	if (c->out_bytes + c->task_bytes > ISCSI_OUT_LIMIT && !c->dead) {
 		c->rx_paused = 1;
 		flush_locked(c);
 	}
-	int p = c->rx_paused;
+	int p = c->rx_paused || c->login_busy;
 	pthread_mutex_unlock(&c->lock);
 	return p;
 }
@@ -374,7 +414,7 @@ static int input_paused(struct iscsi_conn *c)
 static void conn_input(struct iscsi_conn *c)
 {
 	for (;;) {
-		if (c->hdr_got == 0 && input_paused(c))
+		if (c->hdr_got == 0 && (input_paused(c) || c->phase == PH_CLOSING))
 			return;
 		if (c->rb_start == c->rb_end) {
 			c->rb_start = c->rb_end = 0;
@@ -506,10 +546,12 @@ static void sweep(struct fb_iscsi_target *t, int timeouts)
 	while (c) {
 		struct iscsi_conn *next = c->next;
 		pthread_mutex_lock(&c->lock);
-		int w = c->want_close, in = c->want_input;
+		int w = c->want_close, in = c->want_input, busy = c->login_busy;
 		c->want_input = 0;
 		pthread_mutex_unlock(&c->lock);
-		if (!w && timeouts && c->phase == PH_LOGIN &&
+		/* A login job that takes long (a base image being verified)
+		 * is our delay, not the initiator's. */
+		if (!w && !busy && timeouts && c->phase == PH_LOGIN &&
 		    now - c->born_ms > ISCSI_LOGIN_TIMEOUT_MS) {
 			log_warnx("%s: login not completed in %u s; closing", c->peer_str,
 			          ISCSI_LOGIN_TIMEOUT_MS / 1000);
@@ -556,7 +598,11 @@ static void *net_main(void *arg)
 				flush_locked(c);
 				pthread_mutex_unlock(&c->lock);
 			}
-			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			/* A socket that hung up while its input is paused would
+			 * be reported again at once, forever: close it now. */
+			if ((evs[i].events & (EPOLLHUP | EPOLLERR)) && input_paused(c))
+				conn_close(c);
+			else if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 				conn_input(c);
 		}
 		uint64_t now = fb_mono_ms();
@@ -705,7 +751,10 @@ static void *io_main(void *arg)
 			struct iscsi_task *task = list;
 			list = task->qnext;
 			struct iscsi_conn *c = task->c;
-			iscsi_task_run(task, 1, 0);
+			if (task->login)
+				iscsi_login_job(task);
+			else
+				iscsi_task_run(task, 1, 0);
 			conns[nc++] = c;
 		}
 		for (unsigned i = 0; i < nc; i++) {

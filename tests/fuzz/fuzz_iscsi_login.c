@@ -152,6 +152,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				free(body);
 				break;
 			}
+			pthread_mutex_lock(&c->lock);
+			iscsi_login_finish(c);
+			pthread_mutex_unlock(&c->lock);
 		} else if (iscsi_ffp_pdu(c, &c->bhs, body, body_len) < 0) {
 			free(body);
 			break;
