@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench/storaged-iscsi.sh - fleetboot's iSCSI target against tgt (tgtd,
 # rdwr file backing store), same 1 GiB base content, same run, same
-# client: a small libiscsi load generator (bench/iscsi_bench.c, built
-# here) over TCP inside a private network namespace. fleetboot twice:
+# client: a small libiscsi load generator (tests/storaged/iscsi_bench.c,
+# built by make) over TCP inside a private network namespace. fleetboot twice:
 # fleetboot-storaged itself serving a machine's persistent copy-on-write
 # overlay on the imported base (what a booted machine gets), and the same
 # target over a plain copy of the base (fleetboot-iscsi-testtarget, the
@@ -45,7 +45,8 @@ trap cleanup EXIT
 ip netns add "$NS" && ip -n "$NS" link set lo up && ip -n "$NS" addr add 10.79.9.1/32 dev lo || exit 1
 inns() { ip netns exec "$NS" "$@"; }
 
-gcc -std=c11 -D_GNU_SOURCE -O2 -o "$T/iscsi-bench" "$top/bench/iscsi_bench.c" -liscsi || exit 1
+IB=$FB_BIN/../tests/storaged/iscsi-bench
+[ -x "$IB" ] || { echo "skip: $IB not built (make)"; exit 0; }
 
 MAC=52-54-00-be-00-01
 SEC=bebebebebebebebebebebebebebebebe
@@ -98,7 +99,7 @@ FB_URL="iscsi://$MAC%$SEC@10.79.9.1:3260/$IQN/0"
 TGT_URL="iscsi://$MAC%$SEC@10.79.9.1:3261/$IQN/1"
 # The base in the page cache for everyone alike.
 cat "$T/state/images/base/1/rootfs.img" "$T/fb.img" "$T/tgt.img" >/dev/null
-run() { inns "$T/iscsi-bench" "$@" 2>"$T/err" || { cat "$T/err" >&2; echo "0 0 1"; }; }
+run() { inns "$IB" "$@" 2>"$T/err" || { cat "$T/err" >&2; echo "0 0 1"; }; }
 # CPU time (ms) a process used so far: the machine is shared, so besides
 # throughput the table shows the server CPU each I/O cost.
 cpu_ms() { awk '{print ($14 + $15) * 10}' "/proc/$1/stat"; }
@@ -149,7 +150,7 @@ if [ "$NIDLE" -gt 0 ]; then
 	rss0=$(awk '/VmRSS/ {print $2}' "/proc/$FB_PID/status")
 	fd0=$(find "/proc/$FB_PID/fd" -mindepth 1 | wc -l)
 	for _ in $(seq "$NIDLE"); do
-		inns "$T/iscsi-bench" "$FB_URL" idle 4096 1 20 >/dev/null 2>&1 &
+		inns "$IB" "$FB_URL" idle 4096 1 20 >/dev/null 2>&1 &
 		echo $! >>"$T/idle.pids"
 	done
 	sleep 5

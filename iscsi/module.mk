@@ -21,12 +21,16 @@ $(B)/bin/fleetboot-iscsi-testtarget: $(B)/storaged/iscsi_testtarget.o $(FBISCSI_
 all: $(FBISCSI_LIB)
 
 
-# A misbehaving initiator for tests/storaged/test-iscsi-badinput.sh.
-ISCSI_TEST_TOOLS := $(B)/tests/storaged/iscsi-badclient
+# A misbehaving initiator for tests/storaged/test-iscsi-badinput.sh, and a
+# libiscsi load generator for the tests and bench/storaged-iscsi.sh.
+ISCSI_TEST_TOOLS := $(B)/tests/storaged/iscsi-badclient $(B)/tests/storaged/iscsi-bench
 all: $(ISCSI_TEST_TOOLS)
 $(B)/tests/storaged/iscsi-badclient: $(B)/tests/storaged/iscsi_badclient.o $(LIBFB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+$(B)/tests/storaged/iscsi-bench: $(B)/tests/storaged/iscsi_bench.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -liscsi
 
 .PHONY: iscsi
 iscsi: $(FBISCSI_LIB) $(B)/bin/fleetboot-iscsi-testtarget $(ISCSI_TEST_TOOLS)

@@ -108,6 +108,10 @@ static int verify(int fd, const char *path, const char *sha256, const char *veri
 	identity(&st, path, sha256, want, sizeof(want));
 	if (verify_dir && record_matches(image_id, verify_dir, want))
 		return 0;
+	/* Seconds per GiB: an admin waiting for a first boot sees why. */
+	uint64_t t0 = fb_mono_ms();
+	log_info("%s: checking its sha256 (%.2f GiB, no record of an earlier check)", path,
+	         (double)st.st_size / (1 << 30));
 	/* Hash through the path, not fd, so the shared fd's offset is untouched. */
 	if (fb_sha256_file(path, hex, NULL, NULL) < 0) {
 		snprintf(why, whylen, "%s: cannot hash: %s", path, strerror(errno));
@@ -119,6 +123,8 @@ static int verify(int fd, const char *path, const char *sha256, const char *veri
 		         hex, sha256);
 		return -EBADMSG;
 	}
+	log_info("%s: sha256 matches (checked in %.1f s)", path,
+	         (double)(fb_mono_ms() - t0) / 1000);
 	if (!verify_dir)
 		return 0;
 	side_path(verify_dir, image_id, side, sizeof(side));

@@ -1,8 +1,9 @@
 /*
  * iscsi_bench.c - a small libiscsi load generator for bench/storaged-iscsi.sh
- * (fio has no libiscsi engine in Debian, and iscsi-perf only reads): keeps
- * QD READ16/WRITE16 commands in flight on one session for a fixed time and
- * prints "IOPS MBps".
+ * and the storaged tests (fio has no libiscsi engine in Debian, and
+ * iscsi-perf only reads): keeps QD READ16/WRITE16 commands in flight on one
+ * session for a fixed time and prints "IOPS MBps ERRORS MAX_MS", MAX_MS
+ * being the longest any command took.
  *
  *   iscsi-bench URL randread|randwrite|read|write|idle BLOCK_BYTES QD SECONDS
  *
@@ -25,6 +26,13 @@ struct bench {
 	int inflight, stop;
 	unsigned char *buf;
 	uint64_t rng;
+	double max_lat; /* seconds */
+};
+
+/* One command slot: which run it belongs to and when it was sent. */
+struct slot {
+	struct bench *b;
+	double sent;
 };
 
 static double now(void)
@@ -42,13 +50,17 @@ static uint64_t xorshift(uint64_t *s)
 	return *s;
 }
 
-static void issue(struct bench *b);
+static void issue(struct slot *s);
 
 static void done_cb(struct iscsi_context *iscsi __attribute__((unused)), int status,
                     void *command_data, void *priv)
 {
-	struct bench *b = priv;
+	struct slot *s = priv;
+	struct bench *b = s->b;
 	struct scsi_task *task = command_data;
+	double lat = now() - s->sent;
+	if (lat > b->max_lat)
+		b->max_lat = lat;
 	b->inflight--;
 	if (status != SCSI_STATUS_GOOD)
 		b->errors++;
@@ -57,11 +69,12 @@ static void done_cb(struct iscsi_context *iscsi __attribute__((unused)), int sta
 	if (task)
 		scsi_free_scsi_task(task);
 	if (!b->stop)
-		issue(b);
+		issue(s);
 }
 
-static void issue(struct bench *b)
+static void issue(struct slot *s)
 {
+	struct bench *b = s->b;
 	uint64_t span = b->nblocks / b->blocks_per_io, lba;
 	if (b->random) {
 		lba = (xorshift(&b->rng) % span) * b->blocks_per_io;
@@ -73,14 +86,15 @@ static void issue(struct bench *b)
 	}
 	uint32_t len = b->blocks_per_io * b->bs;
 	struct scsi_task *t = b->write ? iscsi_write16_task(b->iscsi, b->lun, lba, b->buf, len,
-	                                                    (int)b->bs, 0, 0, 0, 0, 0, done_cb, b)
+	                                                    (int)b->bs, 0, 0, 0, 0, 0, done_cb, s)
 	                               : iscsi_read16_task(b->iscsi, b->lun, lba, len, (int)b->bs,
-	                                                   0, 0, 0, 0, 0, done_cb, b);
+	                                                   0, 0, 0, 0, 0, done_cb, s);
 	if (!t) {
 		fprintf(stderr, "iscsi-bench: cannot queue: %s\n", iscsi_get_error(b->iscsi));
 		b->stop = 1;
 		return;
 	}
+	s->sent = now();
 	b->inflight++;
 }
 
@@ -144,9 +158,14 @@ int main(int argc, char **argv)
 		iscsi_logout_sync(b.iscsi);
 		return 0;
 	}
+	struct slot *slots = calloc((size_t)(qd > 0 ? qd : 1), sizeof(*slots));
+	if (!slots)
+		return 1;
 	double t0 = now(), end = t0 + secs;
-	for (int i = 0; i < qd; i++)
-		issue(&b);
+	for (int i = 0; i < qd; i++) {
+		slots[i].b = &b;
+		issue(&slots[i]);
+	}
 	while (b.inflight > 0) {
 		if (!b.stop && now() >= end)
 			b.stop = 1;
@@ -163,11 +182,12 @@ int main(int argc, char **argv)
 		}
 	}
 	double el = now() - t0;
-	printf("%.0f %.1f %llu\n", (double)b.done / el, (double)b.done * iosize / el / 1e6,
-	       (unsigned long long)b.errors);
+	printf("%.0f %.1f %llu %.1f\n", (double)b.done / el, (double)b.done * iosize / el / 1e6,
+	       (unsigned long long)b.errors, b.max_lat * 1000);
 	iscsi_logout_sync(b.iscsi);
 	iscsi_destroy_url(url);
 	iscsi_destroy_context(b.iscsi);
 	free(b.buf);
+	free(slots);
 	return b.errors ? 1 : 0;
 }
