@@ -11,9 +11,10 @@
  * I/O thread touches on a connection (output queue, StatSN, ExpCmdSN,
  * the task list) is under conn->lock.
  *
- * Login PDUs run on an I/O thread too (iscsi_login_job): looking the
+ * Login PDUs run on a thread of their own (iscsi_login_job): looking the
  * machine up in the database and opening its disk (which may hash a base
- * image or create an overlay) must not stall every other session. While
+ * image or create an overlay) must stall neither the network thread nor
+ * the I/O threads other sessions need (opens are serialized anyway). While
  * one runs, the network thread does not read that connection, so the
  * login state is the job's alone; the phase it decides is applied by the
  * network thread before it reads again (login_next).
@@ -68,11 +69,17 @@ struct iscsi_out {
 
 enum iscsi_task_state { TASK_COLLECT, TASK_QUEUED };
 
+/* What the login thread does with a task: handle the login PDU in c->bhs
+ * and c->body, or drop the network thread's reference to a connection it
+ * closed (freeing it may wait for the disk registry, which an open in
+ * progress holds while it checks a base image). */
+enum { LOGIN_PDU = 1, LOGIN_DROP = 2 };
+
 struct iscsi_task {
 	struct iscsi_task *next;  /* in conn->tasks (under conn->lock) */
 	struct iscsi_task *qnext; /* in the target's work queue */
 	struct iscsi_conn *c;
-	int login; /* a login PDU (c->bhs, c->body) for iscsi_login_job */
+	int login; /* for the login thread: LOGIN_PDU or LOGIN_DROP */
 	enum iscsi_task_state state;
 	int aborted; /* a TMF aborted it: send nothing */
 	uint32_t itt, cmdsn, edtl;
@@ -189,7 +196,8 @@ struct fb_iscsi_target {
 	int lfd, epfd, evfd;
 	int port;
 	struct fb_iscsi_backend be;
-	pthread_t net;
+	pthread_t net, login;
+	int login_started;
 	pthread_t *io;
 	int nio;
 	struct iscsi_conn *conns;
@@ -198,6 +206,8 @@ struct fb_iscsi_target {
 	pthread_cond_t qcond;
 	struct iscsi_task *qh, *qt;
 	unsigned qlen;
+	pthread_cond_t lcond; /* the login thread's queue (under qlock) */
+	struct iscsi_task *lh, *lt;
 	/* Tasks the network thread queued this loop turn (its own). */
 	struct iscsi_task *bh, *bt;
 	unsigned bn;
@@ -241,9 +251,9 @@ void iscsi_login_finish(struct iscsi_conn *c);
 /* Handle a Login Request (phase PH_LOGIN). 0, or -1 to close now. The
  * phase it moves to is left in login_next for iscsi_login_finish. */
 int iscsi_login_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *data, size_t dlen);
-/* Run iscsi_login_pdu on the Login Request in c->bhs and c->body (an I/O
- * thread, the task's reference held), then ask the network thread to
- * finish it and read on. Frees the task. */
+/* Run iscsi_login_pdu on the Login Request in c->bhs and c->body (the
+ * login thread, the task's reference held), then ask the network thread
+ * to finish it and read on. Frees the task. */
 void iscsi_login_job(struct iscsi_task *task);
 /* Handle a Text Request in full feature phase. */
 int iscsi_text_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *data, size_t dlen);

@@ -231,8 +231,11 @@ void iscsi_conn_send(struct iscsi_conn *c, struct iscsi_out *o, int locked)
 		pthread_mutex_unlock(&c->lock);
 }
 
+static void login_enqueue(struct fb_iscsi_target *t, struct iscsi_task *task);
+
 /* Close a connection (network thread). Tasks still running keep the
- * memory alive through their references; their output is dropped. */
+ * memory alive through their references; their output is dropped. The
+ * network thread's own reference goes to the login thread to drop. */
 static void conn_close(struct iscsi_conn *c)
 {
 	struct fb_iscsi_target *t = c->t;
@@ -256,7 +259,14 @@ static void conn_close(struct iscsi_conn *c)
 		c->next->prev = c->prev;
 	c->next = c->prev = NULL;
 	log_debug("iSCSI connection from %s closed", c->peer_str);
-	iscsi_conn_unref(c);
+	struct iscsi_task *task = calloc(1, sizeof(*task));
+	if (!task) {
+		iscsi_conn_unref(c);
+		return;
+	}
+	task->c = c;
+	task->login = LOGIN_DROP;
+	login_enqueue(t, task);
 }
 
 void iscsi_conn_reinstate(struct iscsi_conn *c)
@@ -337,8 +347,8 @@ static void accept_all(struct fb_iscsi_target *t)
 	}
 }
 
-/* Hand the login PDU just received to an I/O thread (iscsi_login_job)
- * and stop reading until it is done. */
+/* Hand the login PDU just received to the login thread and stop reading
+ * until it is done. */
 static int login_queue(struct iscsi_conn *c)
 {
 	struct fb_iscsi_target *t = c->t;
@@ -346,19 +356,55 @@ static int login_queue(struct iscsi_conn *c)
 	if (!task)
 		return -1;
 	task->c = c;
-	task->login = 1;
+	task->login = LOGIN_PDU;
 	pthread_mutex_lock(&c->lock);
 	c->refs++;
 	c->login_busy = 1;
 	flush_locked(c); /* drops EPOLLIN */
 	pthread_mutex_unlock(&c->lock);
-	if (t->bt)
-		t->bt->qnext = task;
-	else
-		t->bh = task;
-	t->bt = task;
-	t->bn++;
+	login_enqueue(t, task);
 	return 0;
+}
+
+static void login_enqueue(struct fb_iscsi_target *t, struct iscsi_task *task)
+{
+	pthread_mutex_lock(&t->qlock);
+	task->qnext = NULL;
+	if (t->lt)
+		t->lt->qnext = task;
+	else
+		t->lh = task;
+	t->lt = task;
+	pthread_cond_signal(&t->lcond);
+	pthread_mutex_unlock(&t->qlock);
+}
+
+/* The login thread: one login PDU at a time, in arrival order. */
+static void *login_main(void *arg)
+{
+	struct fb_iscsi_target *t = arg;
+	for (;;) {
+		pthread_mutex_lock(&t->qlock);
+		while (!t->lh && !t->stopping)
+			pthread_cond_wait(&t->lcond, &t->qlock);
+		struct iscsi_task *task = t->lh;
+		if (task) {
+			t->lh = task->qnext;
+			if (!t->lh)
+				t->lt = NULL;
+		}
+		pthread_mutex_unlock(&t->qlock);
+		if (!task)
+			return NULL;
+		struct iscsi_conn *c = task->c;
+		if (task->login == LOGIN_PDU) {
+			iscsi_login_job(task);
+			iscsi_conn_flush(c);
+		} else {
+			free(task);
+		}
+		iscsi_conn_unref(c);
+	}
 }
 
 void iscsi_login_finish(struct iscsi_conn *c)
@@ -751,10 +797,7 @@ static void *io_main(void *arg)
 			struct iscsi_task *task = list;
 			list = task->qnext;
 			struct iscsi_conn *c = task->c;
-			if (task->login)
-				iscsi_login_job(task);
-			else
-				iscsi_task_run(task, 1, 0);
+			iscsi_task_run(task, 1, 0);
 			conns[nc++] = c;
 		}
 		for (unsigned i = 0; i < nc; i++) {
@@ -781,6 +824,7 @@ struct fb_iscsi_target *fb_iscsi_target_start(const char *addr, int port,
 	t->next_tsih = 1;
 	pthread_mutex_init(&t->qlock, NULL);
 	pthread_cond_init(&t->qcond, NULL);
+	pthread_cond_init(&t->lcond, NULL);
 	pthread_mutex_init(&t->tsih_lock, NULL);
 	if (io_threads < 1)
 		io_threads = 4;
@@ -816,7 +860,9 @@ struct fb_iscsi_target *fb_iscsi_target_start(const char *addr, int port,
 	for (t->nio = 0; t->nio < io_threads; t->nio++)
 		if (pthread_create(&t->io[t->nio], NULL, io_main, t))
 			break;
-	int ok = t->nio == io_threads && pthread_create(&t->net, NULL, net_main, t) == 0;
+	t->login_started =
+	    t->nio == io_threads && pthread_create(&t->login, NULL, login_main, t) == 0;
+	int ok = t->login_started && pthread_create(&t->net, NULL, net_main, t) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!ok) {
 		fb_iscsi_target_stop(t);
@@ -845,6 +891,7 @@ void fb_iscsi_target_stop(struct fb_iscsi_target *t)
 	pthread_mutex_lock(&t->qlock);
 	t->stopping = 1;
 	pthread_cond_broadcast(&t->qcond);
+	pthread_cond_broadcast(&t->lcond);
 	pthread_mutex_unlock(&t->qlock);
 	uint64_t one = 1;
 	ssize_t r = write(t->evfd, &one, sizeof(one));
@@ -853,10 +900,13 @@ void fb_iscsi_target_stop(struct fb_iscsi_target *t)
 		pthread_join(t->net, NULL);
 	for (int i = 0; i < t->nio; i++)
 		pthread_join(t->io[i], NULL);
-	/* Tasks left in the queue still hold their connections. */
-	while (t->qh) {
-		struct iscsi_task *task = t->qh;
-		t->qh = task->qnext;
+	if (t->login_started)
+		pthread_join(t->login, NULL);
+	/* Tasks left in the queues still hold their connections. */
+	while (t->qh || t->lh) {
+		struct iscsi_task **q = t->qh ? &t->qh : &t->lh;
+		struct iscsi_task *task = *q;
+		*q = task->qnext;
 		struct iscsi_conn *c = task->c;
 		free(task->data);
 		free(task);
@@ -868,6 +918,7 @@ void fb_iscsi_target_stop(struct fb_iscsi_target *t)
 	free(t->io);
 	pthread_mutex_destroy(&t->qlock);
 	pthread_cond_destroy(&t->qcond);
+	pthread_cond_destroy(&t->lcond);
 	pthread_mutex_destroy(&t->tsih_lock);
 	free(t);
 }
