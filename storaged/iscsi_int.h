@@ -70,16 +70,16 @@ struct iscsi_out {
 enum iscsi_task_state { TASK_COLLECT, TASK_QUEUED };
 
 /* What the login thread does with a task: handle the login PDU in c->bhs
- * and c->body, or drop the network thread's reference to a connection it
- * closed (freeing it may wait for the disk registry, which an open in
- * progress holds while it checks a base image). */
-enum { LOGIN_PDU = 1, LOGIN_DROP = 2 };
+ * and c->body, or free a connection whose last reference went away on
+ * another thread (releasing its disk waits for the disk registry, which
+ * an open in progress holds while it checks a base image). */
+enum { LOGIN_PDU = 1, LOGIN_FREE = 2 };
 
 struct iscsi_task {
 	struct iscsi_task *next;  /* in conn->tasks (under conn->lock) */
 	struct iscsi_task *qnext; /* in the target's work queue */
 	struct iscsi_conn *c;
-	int login; /* for the login thread: LOGIN_PDU or LOGIN_DROP */
+	int login; /* for the login thread: LOGIN_PDU or LOGIN_FREE */
 	enum iscsi_task_state state;
 	int aborted; /* a TMF aborted it: send nothing */
 	uint32_t itt, cmdsn, edtl;
@@ -197,7 +197,8 @@ struct fb_iscsi_target {
 	int port;
 	struct fb_iscsi_backend be;
 	pthread_t net, login;
-	int login_started;
+	int login_started; /* the login thread was created */
+	int login_running; /* ... and takes tasks (under qlock) */
 	pthread_t *io;
 	int nio;
 	struct iscsi_conn *conns;

@@ -64,12 +64,34 @@ static void conn_free(struct iscsi_conn *c)
 	free(c);
 }
 
+static void login_enqueue(struct fb_iscsi_target *t, struct iscsi_task *task);
+
+/* A connection holding a disk is freed on the login thread, so neither the
+ * network thread nor an I/O thread waits for the disk registry. 0 if it
+ * must be freed here instead. */
+static int free_on_login_thread(struct iscsi_conn *c)
+{
+	struct fb_iscsi_target *t = c->t;
+	if (!c->bd)
+		return 0;
+	pthread_mutex_lock(&t->qlock);
+	int run = t->login_running && !pthread_equal(pthread_self(), t->login);
+	pthread_mutex_unlock(&t->qlock);
+	struct iscsi_task *task = run ? calloc(1, sizeof(*task)) : NULL;
+	if (!task)
+		return 0;
+	task->c = c;
+	task->login = LOGIN_FREE;
+	login_enqueue(t, task);
+	return 1;
+}
+
 void iscsi_conn_unref(struct iscsi_conn *c)
 {
 	pthread_mutex_lock(&c->lock);
 	int last = --c->refs == 0;
 	pthread_mutex_unlock(&c->lock);
-	if (last)
+	if (last && !free_on_login_thread(c))
 		conn_free(c);
 }
 
@@ -231,11 +253,8 @@ void iscsi_conn_send(struct iscsi_conn *c, struct iscsi_out *o, int locked)
 		pthread_mutex_unlock(&c->lock);
 }
 
-static void login_enqueue(struct fb_iscsi_target *t, struct iscsi_task *task);
-
 /* Close a connection (network thread). Tasks still running keep the
- * memory alive through their references; their output is dropped. The
- * network thread's own reference goes to the login thread to drop. */
+ * memory alive through their references; their output is dropped. */
 static void conn_close(struct iscsi_conn *c)
 {
 	struct fb_iscsi_target *t = c->t;
@@ -259,14 +278,7 @@ static void conn_close(struct iscsi_conn *c)
 		c->next->prev = c->prev;
 	c->next = c->prev = NULL;
 	log_debug("iSCSI connection from %s closed", c->peer_str);
-	struct iscsi_task *task = calloc(1, sizeof(*task));
-	if (!task) {
-		iscsi_conn_unref(c);
-		return;
-	}
-	task->c = c;
-	task->login = LOGIN_DROP;
-	login_enqueue(t, task);
+	iscsi_conn_unref(c);
 }
 
 void iscsi_conn_reinstate(struct iscsi_conn *c)
@@ -392,17 +404,20 @@ static void *login_main(void *arg)
 			t->lh = task->qnext;
 			if (!t->lh)
 				t->lt = NULL;
+		} else {
+			t->login_running = 0; /* what comes later, stop frees */
 		}
 		pthread_mutex_unlock(&t->qlock);
 		if (!task)
 			return NULL;
 		struct iscsi_conn *c = task->c;
-		if (task->login == LOGIN_PDU) {
-			iscsi_login_job(task);
-			iscsi_conn_flush(c);
-		} else {
+		if (task->login == LOGIN_FREE) {
 			free(task);
+			conn_free(c);
+			continue;
 		}
+		iscsi_login_job(task);
+		iscsi_conn_flush(c);
 		iscsi_conn_unref(c);
 	}
 }
@@ -860,8 +875,10 @@ struct fb_iscsi_target *fb_iscsi_target_start(const char *addr, int port,
 	for (t->nio = 0; t->nio < io_threads; t->nio++)
 		if (pthread_create(&t->io[t->nio], NULL, io_main, t))
 			break;
+	t->login_running = 1;
 	t->login_started =
 	    t->nio == io_threads && pthread_create(&t->login, NULL, login_main, t) == 0;
+	t->login_running = t->login_started;
 	int ok = t->login_started && pthread_create(&t->net, NULL, net_main, t) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!ok) {
@@ -908,9 +925,13 @@ void fb_iscsi_target_stop(struct fb_iscsi_target *t)
 		struct iscsi_task *task = *q;
 		*q = task->qnext;
 		struct iscsi_conn *c = task->c;
+		int unref = task->login != LOGIN_FREE; /* LOGIN_FREE: no references left */
 		free(task->data);
 		free(task);
-		iscsi_conn_unref(c);
+		if (unref)
+			iscsi_conn_unref(c);
+		else
+			conn_free(c);
 	}
 	close(t->lfd);
 	close(t->epfd);

@@ -6,6 +6,7 @@
 #   sd_setup            state dir, config, base image "base" (sets T, CONF)
 #   sd_net N IP         client namespace N: server side 10.77.N.1, client IP
 #   sd_start            run fleetboot-storaged -f in the server namespace
+#   sd_start_iscsi      the same with its iSCSI target, once it listens
 #   sd_stop             stop it (SIGTERM)
 #   sd_uri N MAC        nbd:// URI from client N for machine MAC
 #   in_client N CMD...  run CMD in client namespace N
@@ -77,6 +78,17 @@ sd_start() {
 	kill_at_exit "$T/storaged.pid"
 	wait_for 20 ip netns exec "$SRV" bash -c "exec 3<>/dev/tcp/127.0.0.1/10809" ||
 		{ cat "$SD_LOG"; fail "storaged did not start listening"; }
+}
+
+# sd_start with the iSCSI target on, once it listens. Sets ISCSI_IQN (the
+# target name prefix) and ISCSI_INI (an initiator name).
+sd_start_iscsi() {
+	FB_STORAGED_NO_ISCSI=0 sd_start
+	wait_for 20 ip netns exec "$SRV" bash -c "exec 3<>/dev/tcp/127.0.0.1/3260" ||
+		{ cat "$SD_LOG"; fail "no iSCSI listener"; }
+	ISCSI_IQN=iqn.2026-11.org.fleetboot
+	# shellcheck disable=SC2034 # read by the tests
+	ISCSI_INI=$ISCSI_IQN:initiator
 }
 
 sd_stop() {

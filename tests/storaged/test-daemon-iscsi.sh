@@ -18,12 +18,9 @@ fb machine add $B --image base --mode persistent --protocol iscsi --ip 10.77.2.1
 	fail "add B"
 sd_net 1 10.77.1.11
 sd_net 2 10.77.2.12
-FB_STORAGED_NO_ISCSI=0 sd_start
-wait_for 20 ip netns exec "$SRV" bash -c "exec 3<>/dev/tcp/127.0.0.1/3260" ||
-	{ cat "$SD_LOG"; fail "no iSCSI listener"; }
+sd_start_iscsi
 SA=$(secret_of $A)
-iqn=iqn.2026-11.org.fleetboot
-ini=iqn.2026-11.org.fleetboot:initiator
+iqn=$ISCSI_IQN ini=$ISCSI_INI
 url() { echo "iscsi://$1%$2@10.77.$3.1:3260/$iqn:$1/0"; }
 
 echo "== login with CHAP, inquiry, write and read back"

@@ -15,24 +15,27 @@ ib=$FB_BIN/../tests/storaged/iscsi-bench
 sd_setup
 truncate -s 1G "$T/big.img"
 mke2fs -q -t ext4 "$T/big.img" || fail "mke2fs"
-fb image import big --rootfs "$T/big.img" --kernel "$T/vmlinuz" --initrd "$T/initrd.img" \
-	>/dev/null 2>&1 || fail "import big"
-A=52-54-00-de-00-01 B=52-54-00-de-00-02
+for img in big big2; do
+	fb image import $img --rootfs "$T/big.img" --kernel "$T/vmlinuz" --initrd "$T/initrd.img" \
+		>/dev/null 2>&1 || fail "import $img"
+done
+A=52-54-00-de-00-01 B=52-54-00-de-00-02 C=52-54-00-de-00-03
 fb machine add $A --image base --mode persistent --protocol iscsi --ip 10.77.1.11 >/dev/null ||
 	fail "add A"
 fb machine add $B --image big --mode persistent --protocol iscsi --ip 10.77.2.12 >/dev/null ||
 	fail "add B"
+fb machine add $C --image big2 --mode persistent --protocol iscsi --ip 10.77.3.13 >/dev/null ||
+	fail "add C"
 sd_net 1 10.77.1.11
 sd_net 2 10.77.2.12
-FB_STORAGED_NO_ISCSI=0 sd_start
-wait_for 20 ip netns exec "$SRV" bash -c "exec 3<>/dev/tcp/127.0.0.1/3260" ||
-	{ cat "$SD_LOG"; fail "no iSCSI listener"; }
-iqn=iqn.2026-11.org.fleetboot
-ini=iqn.2026-11.org.fleetboot:initiator
+sd_net 3 10.77.3.13
+sd_start_iscsi
+iqn=$ISCSI_IQN ini=$ISCSI_INI
 url() { echo "iscsi://$1%$(secret_of "$1")@10.77.$2.1:3260/$iqn:$1/0"; }
 
-# The file changes (same content): its ctime no longer matches the record.
-touch "$T/state/images/big/1/rootfs.img"
+# The files change (same content): their ctime no longer matches the
+# record of the check made at import.
+touch "$T/state/images/big/1/rootfs.img" "$T/state/images/big2/1/rootfs.img"
 
 echo "== A reads for 8 s; B logs in after 2 s and its base is checked"
 in_client 1 "$ib" "$(url $A 1)" randread 4096 1 8 >"$T/a.out" 2>"$T/a.err" &
@@ -51,4 +54,13 @@ logged "big/1/rootfs.img: sha256 matches" "the check of B's base"
 [ "$errors" = 0 ] || fail "A saw $errors failed commands"
 awk -v m="$max_ms" -v b="$b_ms" 'BEGIN { exit !(m < 300 && m < b / 3) }' ||
 	fail "A waited $max_ms ms for a command while B logged in ($b_ms ms)"
+
+echo "== C gives up during a slow login: nothing is left holding its disk"
+in_client 3 timeout -s KILL 1 iscsi-inq -i $ini "$(url $C 3)" >/dev/null 2>&1 &&
+	fail "the login finished within 1 s: too quick to tell"
+wait_for 60 in_client 3 iscsi-inq -i $ini "$(url $C 3)" ||
+	{ tail -n 20 "$SD_LOG"; fail "C cannot log in after giving up once"; }
+kill -0 "$SD_PID" 2>/dev/null || fail "storaged died"
+in_client 1 "$ib" "$(url $A 1)" randread 4096 1 1 >"$T/a.out" 2>"$T/a.err" ||
+	{ cat "$T/a.err"; fail "A's reads failed afterwards"; }
 echo "ok"
