@@ -43,7 +43,11 @@ while [ $i -lt "$CYCLES" ] || { [ $lost_total -eq 0 ] && [ $i -lt $((CYCLES * 3)
 	sd_nbdkit "$TOOLS/powercut-shim.so"
 	in_client 1 $wl write "$uri" "$T/model" "$base" "$i" >"$T/wl.log" 2>&1 &
 	wpid=$!
-	sleep "$(awk -v s="$RANDOM" 'BEGIN {srand(s); printf "%.2f", 0.3 + rand() * 1.2}')"
+	# The power goes at a random moment once writing has begun (start-up
+	# time varies with the machine's load; a cut before any write tests
+	# nothing).
+	wait_for 20 test -s "$T/pc.log"
+	sleep "$(awk -v s="$RANDOM" 'BEGIN {srand(s); printf "%.2f", 0.05 + rand() * 1.2}')"
 	kill -9 "$NBDKIT_PID"
 	wait "$NBDKIT_PID" 2>/dev/null
 	wait "$wpid"
