@@ -475,7 +475,7 @@ static int input_paused(struct iscsi_conn *c)
 static void conn_input(struct iscsi_conn *c)
 {
 	for (;;) {
-		if (c->hdr_got == 0 && (input_paused(c) || c->phase == PH_CLOSING))
+		if (c->hdr_got == 0 && input_paused(c))
 			return;
 		if (c->rb_start == c->rb_end) {
 			c->rb_start = c->rb_end = 0;
