@@ -108,7 +108,7 @@ static int verify(int fd, const char *path, const char *sha256, const char *veri
 	identity(&st, path, sha256, want, sizeof(want));
 	if (verify_dir && record_matches(image_id, verify_dir, want))
 		return 0;
-	/* Seconds per GiB: an admin waiting for a first boot sees why. */
+	/* Logged with its size and time: an admin whose first boot is slow sees why. */
 	uint64_t t0 = fb_mono_ms();
 	log_info("%s: checking its sha256 (%.2f GiB, no record of an earlier check)", path,
 	         (double)st.st_size / (1 << 30));
