@@ -231,6 +231,9 @@ void iscsi_conn_enqueue(struct iscsi_conn *c, struct iscsi_out *o);
 void iscsi_conn_flush(struct iscsi_conn *c);
 /* Re-evaluate paused input after tasks went away; conn->lock held. */
 void iscsi_conn_kick(struct iscsi_conn *c);
+/* Wake the network thread: it closes connections, resumes paused input
+ * and finishes logins. Any thread. */
+void iscsi_wake(struct fb_iscsi_target *t);
 struct iscsi_out *iscsi_out_new(size_t len);
 void iscsi_out_free(struct iscsi_out *o);
 void iscsi_conn_unref(struct iscsi_conn *c);

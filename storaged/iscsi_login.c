@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "storaged/iscsi_int.h"
@@ -595,8 +594,5 @@ void iscsi_login_job(struct iscsi_task *task)
 	if (rc < 0)
 		c->want_close = 1;
 	pthread_mutex_unlock(&c->lock);
-	/* The network thread applies the outcome and reads on. */
-	uint64_t one = 1;
-	ssize_t r = write(c->t->evfd, &one, sizeof(one));
-	(void)r;
+	iscsi_wake(c->t); /* it applies the outcome and reads on */
 }

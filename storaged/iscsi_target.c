@@ -64,7 +64,26 @@ static void conn_free(struct iscsi_conn *c)
 	free(c);
 }
 
-static void login_enqueue(struct fb_iscsi_target *t, struct iscsi_task *task);
+/* Queue work for the login thread (LOGIN_PDU or LOGIN_FREE): 0, or -1
+ * without memory. */
+static int login_post(struct iscsi_conn *c, int kind)
+{
+	struct fb_iscsi_target *t = c->t;
+	struct iscsi_task *task = calloc(1, sizeof(*task));
+	if (!task)
+		return -1;
+	task->c = c;
+	task->login = kind;
+	pthread_mutex_lock(&t->qlock);
+	if (t->lt)
+		t->lt->qnext = task;
+	else
+		t->lh = task;
+	t->lt = task;
+	pthread_cond_signal(&t->lcond);
+	pthread_mutex_unlock(&t->qlock);
+	return 0;
+}
 
 /* A connection holding a disk is freed on the login thread, so neither the
  * network thread nor an I/O thread waits for the disk registry. 0 if it
@@ -77,13 +96,7 @@ static int free_on_login_thread(struct iscsi_conn *c)
 	pthread_mutex_lock(&t->qlock);
 	int run = t->login_running && !pthread_equal(pthread_self(), t->login);
 	pthread_mutex_unlock(&t->qlock);
-	struct iscsi_task *task = run ? calloc(1, sizeof(*task)) : NULL;
-	if (!task)
-		return 0;
-	task->c = c;
-	task->login = LOGIN_FREE;
-	login_enqueue(t, task);
-	return 1;
+	return run && login_post(c, LOGIN_FREE) == 0;
 }
 
 void iscsi_conn_unref(struct iscsi_conn *c)
@@ -182,13 +195,15 @@ static void flush_locked(struct iscsi_conn *c)
 		if (epoll_ctl(c->t->epfd, EPOLL_CTL_MOD, c->fd, &e) == 0)
 			c->ev_mask = ev;
 	}
-	if (wake) {
-		/* Wake the network thread: it closes connections and resumes
-		 * paused input. */
-		uint64_t one = 1;
-		ssize_t r = write(c->t->evfd, &one, sizeof(one));
-		(void)r;
-	}
+	if (wake)
+		iscsi_wake(c->t);
+}
+
+void iscsi_wake(struct fb_iscsi_target *t)
+{
+	uint64_t one = 1;
+	ssize_t r = write(t->evfd, &one, sizeof(one));
+	(void)r;
 }
 
 void iscsi_conn_kick(struct iscsi_conn *c)
@@ -292,10 +307,7 @@ void iscsi_conn_reinstate(struct iscsi_conn *c)
 		pthread_mutex_lock(&o->lock);
 		o->want_close = 1;
 		pthread_mutex_unlock(&o->lock);
-		/* The network thread closes it once this PDU is done. */
-		uint64_t one = 1;
-		ssize_t r = write(c->t->evfd, &one, sizeof(one));
-		(void)r;
+		iscsi_wake(c->t); /* it closes the old one on its next turn */
 	}
 }
 
@@ -363,32 +375,18 @@ static void accept_all(struct fb_iscsi_target *t)
  * until it is done. */
 static int login_queue(struct iscsi_conn *c)
 {
-	struct fb_iscsi_target *t = c->t;
-	struct iscsi_task *task = calloc(1, sizeof(*task));
-	if (!task)
-		return -1;
-	task->c = c;
-	task->login = LOGIN_PDU;
 	pthread_mutex_lock(&c->lock);
 	c->refs++;
 	c->login_busy = 1;
 	flush_locked(c); /* drops EPOLLIN */
 	pthread_mutex_unlock(&c->lock);
-	login_enqueue(t, task);
-	return 0;
-}
-
-static void login_enqueue(struct fb_iscsi_target *t, struct iscsi_task *task)
-{
-	pthread_mutex_lock(&t->qlock);
-	task->qnext = NULL;
-	if (t->lt)
-		t->lt->qnext = task;
-	else
-		t->lh = task;
-	t->lt = task;
-	pthread_cond_signal(&t->lcond);
-	pthread_mutex_unlock(&t->qlock);
+	if (login_post(c, LOGIN_PDU) == 0)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	c->refs--; /* the network thread still holds one */
+	c->login_busy = 0;
+	pthread_mutex_unlock(&c->lock);
+	return -1;
 }
 
 /* The login thread: one login PDU at a time, in arrival order. */
@@ -910,9 +908,7 @@ void fb_iscsi_target_stop(struct fb_iscsi_target *t)
 	pthread_cond_broadcast(&t->qcond);
 	pthread_cond_broadcast(&t->lcond);
 	pthread_mutex_unlock(&t->qlock);
-	uint64_t one = 1;
-	ssize_t r = write(t->evfd, &one, sizeof(one));
-	(void)r;
+	iscsi_wake(t);
 	if (t->net)
 		pthread_join(t->net, NULL);
 	for (int i = 0; i < t->nio; i++)
