@@ -98,7 +98,7 @@ static int verify(int fd, const char *path, const char *sha256, const char *veri
                   int64_t image_id, char *why, size_t whylen)
 {
 	struct stat st;
-	char want[4096 + 256], side[4096];
+	char want[4096 + 256];
 	char hex[FB_SHA256_HEX];
 
 	if (fstat(fd, &st) < 0) {
@@ -125,12 +125,9 @@ static int verify(int fd, const char *path, const char *sha256, const char *veri
 	}
 	log_info("%s: sha256 matches (checked in %.1f s)", path,
 	         (double)(fb_mono_ms() - t0) / 1000);
-	if (!verify_dir)
-		return 0;
-	side_path(verify_dir, image_id, side, sizeof(side));
-	if (fb_mkdir_p(verify_dir, 0700) == 0 &&
-	    fb_write_file_atomic(side, want, strlen(want), 0600) < 0)
-		log_warn("%s: cannot record the verification", side);
+	if (verify_dir && cow_base_record(image_id, path, sha256, verify_dir) < 0)
+		log_warn("%s: cannot record the verification of image %" PRId64, verify_dir,
+		         image_id);
 	return 0;
 }
 
