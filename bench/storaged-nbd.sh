@@ -105,6 +105,7 @@ run_fio() { # server rw bs
 	fi
 }
 
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf b ? "%.2fx" : "n/a", a / b}'; }
 row_fmt='%-22s %12s %12s %12s %10s %14s %11s\n'
 printf "$row_fmt" "workload (QD16)" fleetboot nbdkit-cow qemu-qcow2 "vs best" nbdkit-memory "vs ceiling"
 for row in "write 1M" "randwrite 4k" "randread 4k" "read 1M"; do
@@ -126,7 +127,6 @@ for row in "write 1M" "randwrite 4k" "randread 4k" "read 1M"; do
 	best=$((val[nbdkit-cow] > val[qemu-qcow2] ? val[nbdkit-cow] : val[qemu-qcow2]))
 	unit=IOPS
 	[ "$2" = 1M ] && unit=MB/s
-	ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf b ? "%.2fx" : "n/a", a / b}'; }
 	printf "$row_fmt" "$1 $2 ($unit)" "${val[fleetboot]}" "${val[nbdkit-cow]}" \
 		"${val[qemu-qcow2]}" "$(ratio "${val[fleetboot]}" "$best")" \
 		"${val[nbdkit-memory]}" "$(ratio "${val[fleetboot]}" "${val[nbdkit-memory]}")"
