@@ -20,7 +20,7 @@
 
 #include "cli.h"
 #include "image_check.h"
-#include "storaged/cow.h"
+#include "cow/cow.h"
 
 static int run_image(struct cli_ctx *ctx, int argc, char **argv);
 

@@ -20,7 +20,7 @@
 #include "cli.h"
 #include "daemon.h"
 #include "pwhash.h"
-#include "storaged/cow.h"
+#include "cow/cow.h"
 
 static const char *const ipxe_files[] = {"undionly.kpxe", "ipxe.efi", "snponly.efi"};
 

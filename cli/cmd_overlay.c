@@ -20,7 +20,7 @@
 #include <jansson.h>
 
 #include "cli.h"
-#include "storaged/cow.h"
+#include "cow/cow.h"
 #include "util.h"
 
 static struct cli_cmd overlay_cmd;

@@ -1,12 +1,9 @@
-# cli/: the fleetboot admin command. Every cli/*.c is linked in; commands
-# register themselves (CLI_COMMAND in cli.h).
-CLI_SRCS := $(wildcard cli/*.c)
-CLI_OBJS := $(CLI_SRCS:%.c=$(B)/%.o)
-BINS += $(B)/bin/fleetboot
+# cli/: the fleetboot admin command. Commands register themselves
+# (CLI_COMMAND in cli.h); `overlay commit` exports base + overlay through
+# the copy-on-write engine.
+CLI_SRCS := cli/cmd_config.c cli/cmd_events.c cli/cmd_image.c cli/cmd_init.c cli/cmd_machine.c \
+	cli/cmd_overlay.c cli/cmd_status.c cli/cmd_token.c cli/cmd_up.c cli/cmd_user.c \
+	cli/image_check.c cli/main.c
 
-$(B)/bin/fleetboot: $(CLI_OBJS) $(DB_LIB) $(LIBCORE)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
-
-.PHONY: cli
-cli: $(B)/bin/fleetboot
+PROGRAMS += $(B)/bin/fleetboot
+$(eval $(call link,$(B)/bin/fleetboot,$(CLI_SRCS:%.c=$(B)/%.o) $(LIBCOW) $(LIBDB) $(LIBFB),$(SYS_LIBS)))

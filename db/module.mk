@@ -1,10 +1,4 @@
-# db/: the SQLite state, the only code that includes sqlite3.h.
-DB_SRCS := $(wildcard db/*.c)
-DB_OBJS := $(DB_SRCS:%.c=$(B)/%.o)
-
-$(DB_LIB): $(DB_OBJS)
-	@mkdir -p $(dir $@)
-	rm -f $@
-	ar rcs $@ $^
-
-all: $(DB_LIB)
+# db/: libfbdb.a, the SQLite state; the only code that includes sqlite3.h.
+DB_SRCS := db/bootd_version.c db/db.c db/events.c db/images.c db/leases.c db/machines.c \
+	db/overlays.c db/schema.c db/users.c
+$(eval $(call archive,$(LIBDB),$(DB_SRCS:%.c=$(B)/%.o)))

@@ -42,7 +42,8 @@ int log_verbose(void)
 	return log_verbosity;
 }
 
-static void log_emit(enum fb_log_level lvl, int err, const char *func, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static void
+log_emit(enum fb_log_level lvl, int err, const char *func, const char *fmt, va_list ap)
 {
 	static const char *names[] = {"error", "warning", "info", "debug"};
 	static const int prio[] = {3, 4, 6, 7};

@@ -14,8 +14,8 @@
 
 #include "config.h"
 #include "db/db.h"
-#include "storaged/blockdev.h"
-#include "storaged/cow.h"
+#include "blockdev.h"
+#include "cow/cow.h"
 
 struct sd_ctx;
 

@@ -12,7 +12,7 @@
 #include "config.h"
 #include "evloop.h"
 #include "storaged/disk.h"
-#include "storaged/iscsi.h"
+#include "iscsi/target.h"
 
 /* nbdkit.c */
 struct sd_nbdkit {

@@ -1,20 +1,7 @@
 # web/: fleetboot-web, the REST API, live events and the admin UI
 # (libmicrohttpd + jansson). The UI in web/ui/ is static files, no build.
-WEB_SRCS := $(wildcard web/*.c)
-WEB_OBJS := $(WEB_SRCS:%.c=$(B)/%.o)
-SBINS += $(B)/bin/fleetboot-web
+WEB_SRCS := web/api_images.c web/api_machines.c web/api_status.c web/auth.c web/events.c \
+	web/jobs.c web/main.c web/server.c web/static.c web/util.c
 
-$(B)/bin/fleetboot-web: $(WEB_OBJS) $(DB_LIB) $(LIBFB)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
-
-.PHONY: web
-web: $(B)/bin/fleetboot-web
-
-# Test helper for tests/web: records a boot event through the DB API.
-WEB_TEST_HELPER := $(B)/tests/web/web_event_add
-$(WEB_TEST_HELPER): $(B)/tests/web/event_add.o $(DB_LIB) $(LIBFB)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
-all: $(WEB_TEST_HELPER)
-web: $(WEB_TEST_HELPER)
+PROGRAMS += $(B)/bin/fleetboot-web
+$(eval $(call link,$(B)/bin/fleetboot-web,$(WEB_SRCS:%.c=$(B)/%.o) $(LIBDB) $(LIBFB),$(SYS_LIBS)))

@@ -4,7 +4,6 @@
  * rest is split at the first newline into the path and a Range header.
  * Aborts when a route could name a file other than the ones served.
  */
-/* fuzz-sources: bootd/http_route.c lib/netaddr.c lib/util.c lib/log.c db/[a-z]*.c lib/buf.c */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -6,7 +6,6 @@
  * overlay they accept is readable.
  */
 // clang-format off
-/* fuzz-sources: storaged/cow_base.c storaged/cow_ovl.c storaged/cow_io.c storaged/cow_bdev.c lib/util.c lib/log.c */
 // clang-format on
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "storaged/cow_int.h"
+#include "cow/cow_int.h"
 #include "util.h"
 
 #define SIZE (COW_PER_CHUNK * 2 * COW_CLUSTER + 8192) /* three map chunks */

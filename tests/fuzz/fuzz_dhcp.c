@@ -3,7 +3,6 @@
  * datagrams: parse, read every option accessor, pick a boot file, and
  * build a reply to the parsed request, which must parse back.
  */
-/* fuzz-sources: lib/proto/dhcp.c lib/buf.c lib/netaddr.c bootd/dhcp_policy.c */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

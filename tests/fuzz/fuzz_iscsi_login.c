@@ -9,7 +9,6 @@
  * after it are reached. Queued SCSI tasks run inline after each PDU.
  */
 // clang-format off
-/* fuzz-sources: storaged/iscsi_login.c storaged/iscsi_session.c storaged/iscsi_target.c storaged/scsi_lu.c storaged/scsi_info.c lib/proto/iscsi_pdu.c lib/proto/scsi_cdb.c lib/buf.c lib/util.c */
 // clang-format on
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +23,7 @@
 
 #include "log.h"
 #include "ram_bdev.h"
-#include "storaged/iscsi_int.h"
+#include "iscsi/iscsi_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

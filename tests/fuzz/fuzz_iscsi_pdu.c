@@ -3,7 +3,6 @@
  * the AHS walk, text key=value splitting and the value parsers, on
  * arbitrary bytes.
  */
-/* fuzz-sources: lib/proto/iscsi_pdu.c lib/buf.c */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

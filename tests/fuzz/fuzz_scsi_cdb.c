@@ -5,7 +5,6 @@
  * status, and data-in must stay within what was allocated.
  */
 // clang-format off
-/* fuzz-sources: lib/proto/scsi_cdb.c storaged/scsi_lu.c storaged/scsi_info.c lib/util.c lib/buf.c */
 // clang-format on
 #include <errno.h>
 #include <stdarg.h>
@@ -17,7 +16,7 @@
 #include "log.h"
 #include "ram_bdev.h"
 #include "proto/scsi_cdb.h"
-#include "storaged/scsi_lu.h"
+#include "iscsi/scsi_lu.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,7 +4,6 @@
  * TFTP root holding one file, a symlink out of it and a directory: a name
  * must never open anything outside the root.
  */
-/* fuzz-sources: lib/proto/tftp.c bootd/tftp_path.c */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -4,7 +4,6 @@
  * (web_machine_apply), on arbitrary bytes. The first byte picks POST or
  * PATCH semantics.
  */
-/* fuzz-sources: web/util.c db/[a-z]*.c lib/[a-z]*.c */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>

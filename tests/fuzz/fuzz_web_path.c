@@ -3,7 +3,6 @@
  * the static file name check and the UTF-8 validator. Aborts when a name
  * the static check accepts could leave the UI directory.
  */
-/* fuzz-sources: web/util.c db/[a-z]*.c lib/[a-z]*.c */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,6 @@
  * (machine, stage, after, limit), split from the input at NUL bytes, plus
  * the integer parser and metric-name sanitiser.
  */
-/* fuzz-sources: web/util.c db/[a-z]*.c lib/[a-z]*.c */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "storaged/blockdev.h"
+#include "blockdev.h"
 
 #define RAM_SIZE 65536
 static uint8_t ram[RAM_SIZE];

@@ -4,5 +4,7 @@
 # timeout: 900
 . "$(dirname "$0")/../lib.sh"
 requires clang
-ls "$FB_TOP"/tests/fuzz/fuzz_*.c >/dev/null 2>&1 || skip "no fuzz targets yet"
-bash "$FB_TOP/tests/fuzz/build.sh" --run "${FB_FUZZ_SECS:-15}"
+make -s -C "$FB_TOP" fuzzers
+mapfile -t fuzzers < <(make -s -C "$FB_TOP" SAN=fuzz print-fuzzers)
+[ ${#fuzzers[@]} -ge 10 ] || fail "make names only ${#fuzzers[@]} fuzzers"
+bash "$FB_TOP/tests/fuzz/run.sh" "${FB_FUZZ_SECS:-15}" "${fuzzers[@]/#/$FB_TOP/}"

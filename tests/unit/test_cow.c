@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "storaged/cow.h"
+#include "cow/cow.h"
 #include "util.h"
 
 /* Not a multiple of the cluster size, to hit the short last cluster. */

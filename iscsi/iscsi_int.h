@@ -30,8 +30,8 @@
 
 #include "buf.h"
 #include "proto/iscsi_pdu.h"
-#include "storaged/iscsi.h"
-#include "storaged/scsi_lu.h"
+#include "iscsi/target.h"
+#include "iscsi/scsi_lu.h"
 
 #define ISCSI_OUR_MAX_RECV_DSL 262144u    /* what we declare we can receive */
 #define ISCSI_LOGIN_MAX_DSL    65536u     /* login/text segments we accept */

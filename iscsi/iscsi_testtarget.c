@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "storaged/blockdev_file.h"
-#include "storaged/iscsi.h"
+#include "iscsi/blockdev_file.h"
+#include "iscsi/target.h"
 #include "util.h"
 
 #define MAX_MACHINES 16

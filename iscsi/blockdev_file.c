@@ -3,7 +3,7 @@
  * fdatasync for flush and FUA, hole punching for trim and zero ranges where
  * the file system supports them (falling back to writing zeros).
  */
-#include "storaged/blockdev_file.h"
+#include "iscsi/blockdev_file.h"
 
 #include <errno.h>
 #include <fcntl.h>

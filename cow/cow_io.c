@@ -19,7 +19,7 @@
 
 #include <openssl/evp.h>
 
-#include "storaged/cow_int.h"
+#include "cow/cow_int.h"
 #include "util.h"
 
 #define SHIFT COW_CLUSTER_SHIFT

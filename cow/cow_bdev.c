@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "storaged/cow_int.h"
+#include "cow/cow_int.h"
 #include "util.h"
 
 static int ovl_read(struct fb_blockdev *bd, void *buf, uint64_t len, uint64_t off)

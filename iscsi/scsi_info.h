@@ -6,7 +6,7 @@
 #define FB_SCSI_INFO_H
 
 #include "proto/scsi_cdb.h"
-#include "storaged/scsi_lu.h"
+#include "iscsi/scsi_lu.h"
 
 void scsi_inquiry(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c);
 void scsi_read_capacity10(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c);

@@ -1,6 +1,6 @@
 /*
  * cow_int.h - the engine's private state, shared by cow_ovl.c (format,
- * open, flush) and cow_io.c (the data path). Nothing outside storaged/cow*
+ * open, flush) and cow_io.c (the data path). Nothing outside cow/
  * includes it.
  */
 #ifndef FB_COW_INT_H
@@ -9,7 +9,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "storaged/cow.h"
+#include "cow/cow.h"
 
 #define COW_MAGIC        "FBCOWOV1"
 #define COW_VERSION      1

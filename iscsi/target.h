@@ -1,5 +1,5 @@
 /*
- * iscsi.h - the iSCSI target inside fleetboot-storaged, as the daemon's
+ * target.h - the iSCSI target (libfbiscsi.a) as fleetboot-storaged's
  * main code sees it. The target owns its sockets and threads; machines,
  * secrets and disks come from the daemon through these callbacks, so the
  * target itself knows nothing of the database or the copy-on-write engine.
@@ -7,13 +7,13 @@
  * Target names are iqn.2026-11.org.fleetboot:MACID, LUN 0; CHAP user MACID,
  * secret the machine's secret (DESIGN.md).
  */
-#ifndef FB_ISCSI_H
-#define FB_ISCSI_H
+#ifndef FB_ISCSI_TARGET_H
+#define FB_ISCSI_TARGET_H
 
 #include <netinet/in.h>
 #include <stdint.h>
 
-#include "storaged/blockdev.h"
+#include "blockdev.h"
 
 #define FB_ISCSI_IQN_PREFIX "iqn.2026-11.org.fleetboot:"
 

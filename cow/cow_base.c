@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "storaged/cow.h"
+#include "cow/cow.h"
 #include "util.h"
 
 #define MAX_BASES 256

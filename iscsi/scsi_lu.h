@@ -11,7 +11,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "storaged/blockdev.h"
+#include "blockdev.h"
 
 #define SCSI_STATUS_GOOD                 0x00
 #define SCSI_STATUS_CHECK_CONDITION      0x02

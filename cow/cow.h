@@ -4,7 +4,7 @@
  * the machine wrote. Both front ends (the nbdkit plugin and the iSCSI target)
  * serve a struct fb_blockdev made from an overlay (or from a bare base in
  * readonly mode). The on-disk format and its crash-safety argument are in
- * storaged/FORMAT.md.
+ * cow/FORMAT.md.
  *
  * Thread safety: every I/O function may be called from many threads at once
  * on the same overlay; there is no global lock on the data path (per-cluster
@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "storaged/blockdev.h"
+#include "blockdev.h"
 
 #define COW_CLUSTER       4096u /* bytes per overlay cluster */
 #define COW_CLUSTER_SHIFT 12

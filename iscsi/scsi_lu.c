@@ -5,7 +5,7 @@
  * REQUEST / INVALID COMMAND OPERATION CODE, which libiscsi's suite treats
  * as "not implemented" rather than as a failure.
  */
-#include "storaged/scsi_lu.h"
+#include "iscsi/scsi_lu.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "proto/scsi_cdb.h"
-#include "storaged/scsi_info.h"
+#include "iscsi/scsi_info.h"
 #include "util.h"
 
 #define MAX_UNMAP_DESC 256

@@ -5,7 +5,7 @@
  * read these first and decide from them what else to send (WCE=1 makes
  * Linux send SYNCHRONIZE CACHE; VPD 0xB0/0xB2 make it use UNMAP).
  */
-#include "storaged/scsi_info.h"
+#include "iscsi/scsi_info.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "storaged/iscsi_int.h"
+#include "iscsi/iscsi_int.h"
 #include "util.h"
 
 #define MAX_KEYS 64

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "storaged/cow_int.h"
+#include "cow/cow_int.h"
 #include "util.h"
 
 /* ---- crc32c ---- */

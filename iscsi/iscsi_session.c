@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "storaged/iscsi_int.h"
+#include "iscsi/iscsi_int.h"
 
 static void put32(uint8_t *p, uint32_t v)
 {

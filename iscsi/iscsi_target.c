@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "storaged/iscsi_int.h"
+#include "iscsi/iscsi_int.h"
 #include "util.h"
 
 #define TAG_LISTEN ((void *)1)

@@ -5,7 +5,7 @@
 #ifndef FB_BLOCKDEV_FILE_H
 #define FB_BLOCKDEV_FILE_H
 
-#include "storaged/blockdev.h"
+#include "blockdev.h"
 
 /* Open path (read-only when readonly). NULL with errno on failure. The
  * returned device is freed by its ops->close. */
