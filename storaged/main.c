@@ -23,24 +23,6 @@
 #include "storaged/storaged.h"
 #include "util.h"
 
-/* FB_HAVE_ISCSI: the build has the iSCSI target (libfbiscsi.a). */
-#ifndef FB_HAVE_ISCSI
-/* Stand-ins so the daemon builds and serves NBD without the target. */
-struct fb_iscsi_target *fb_iscsi_target_start(const char *addr, int port,
-                                              const struct fb_iscsi_backend *be, int io_threads)
-{
-	errno = ENOSYS;
-	return NULL;
-}
-void fb_iscsi_target_stop(struct fb_iscsi_target *t)
-{
-}
-void fb_iscsi_target_stats(struct fb_iscsi_target *t, struct fb_iscsi_stats *st)
-{
-	memset(st, 0, sizeof(*st));
-}
-#endif
-
 #define STATUS_MS 5000
 
 struct storaged {
@@ -166,20 +148,12 @@ int main(int argc, char **argv)
 	/* FB_STORAGED_NO_ISCSI=1: NBD only (tests of the NBD side). */
 	const char *no_iscsi = getenv("FB_STORAGED_NO_ISCSI");
 	if (s.cfg.iscsi_port > 0 && !(no_iscsi && !strcmp(no_iscsi, "1"))) {
-#ifdef FB_HAVE_ISCSI
-		if (1) {
-#else
-		if (0) {
-#endif
-			struct fb_iscsi_backend be;
-			sd_iscsi_backend(s.ctx, &be);
-			s.iscsi = fb_iscsi_target_start(NULL, s.cfg.iscsi_port, &be, 4);
-			if (!s.iscsi)
-				fatal("iSCSI target on port %d", s.cfg.iscsi_port);
-			log_info("iSCSI target on port %d", s.cfg.iscsi_port);
-		} else {
-			log_warnx("built without the iSCSI target: serving NBD only");
-		}
+		struct fb_iscsi_backend be;
+		sd_iscsi_backend(s.ctx, &be);
+		s.iscsi = fb_iscsi_target_start(NULL, s.cfg.iscsi_port, &be, 4);
+		if (!s.iscsi)
+			fatal("iSCSI target on port %d", s.cfg.iscsi_port);
+		log_info("iSCSI target on port %d", s.cfg.iscsi_port);
 	}
 	s.nbd.loop = s.loop;
 	s.nbd.conf_path = s.conf_path;
