@@ -29,6 +29,7 @@
 #include <openssl/crypto.h>
 
 #include "bootd.h"
+#include "str.h"
 #include "bootd/http_route.h"
 #include "buf.h"
 #include "log.h"

@@ -23,6 +23,7 @@
 
 #include "bootd.h"
 #include "log.h"
+#include "str.h"
 #include "proto/tftp.h"
 
 #define MAX_RETRIES    6

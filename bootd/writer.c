@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "bootd.h"
+#include "clock.h"
+#include "str.h"
 #include "db/bootd.h"
 #include "log.h"
 

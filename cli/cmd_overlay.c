@@ -21,7 +21,12 @@
 
 #include "cli.h"
 #include "cow/cow.h"
-#include "util.h"
+#include "clock.h"
+#include "fileio.h"
+#include "progress.h"
+#include "sha256.h"
+#include "size.h"
+#include "str.h"
 
 static struct cli_cmd overlay_cmd;
 

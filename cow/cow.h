@@ -102,7 +102,7 @@ int cow_ovl_close(struct cow_ovl *o);
 const struct cow_header *cow_ovl_header(const struct cow_ovl *o);
 
 int cow_ovl_read(struct cow_ovl *o, void *buf, uint64_t len, uint64_t off);
-/* flags: FB_PREAD_NOWAIT (util.h): -EAGAIN rather than wait for the disk. */
+/* flags: FB_PREAD_NOWAIT (fileio.h): -EAGAIN rather than wait for the disk. */
 int cow_ovl_read_flags(struct cow_ovl *o, void *buf, uint64_t len, uint64_t off, unsigned flags);
 /* flags: FB_BD_FUA (durable on return); COW_NOWAIT: -EAGAIN rather than
  * wait for another writer's lock or a disk read (never with FUA). */

@@ -22,7 +22,10 @@
 
 #include "log.h"
 #include "cow/cow.h"
-#include "util.h"
+#include "clock.h"
+#include "fileio.h"
+#include "sha256.h"
+#include "str.h"
 
 #define MAX_BASES 256
 

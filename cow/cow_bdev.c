@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "cow/cow_int.h"
-#include "util.h"
+#include "fileio.h"
 
 static int ovl_read(struct fb_blockdev *bd, void *buf, uint64_t len, uint64_t off)
 {

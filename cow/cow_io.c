@@ -20,7 +20,7 @@
 #include <openssl/evp.h>
 
 #include "cow/cow_int.h"
-#include "util.h"
+#include "fileio.h"
 
 #define SHIFT COW_CLUSTER_SHIFT
 #define MASK  ((uint64_t)COW_CLUSTER - 1)

@@ -18,7 +18,8 @@
 #include <unistd.h>
 
 #include "cow/cow_int.h"
-#include "util.h"
+#include "fileio.h"
+#include "str.h"
 
 /* ---- crc32c ---- */
 

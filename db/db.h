@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "netaddr.h"
-#include "util.h"
+#include "sha256.h"
 
 struct fb_db;
 

@@ -25,7 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "progress.h"
 
 #define CHUNK (1024 * 1024) /* bytes per read request */
 

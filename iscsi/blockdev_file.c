@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "linux/falloc.h"
-#include "util.h"
+#include "fileio.h"
 
 struct bdf {
 	struct fb_blockdev bd; /* first: the public part */

@@ -15,7 +15,8 @@
 
 #include "proto/scsi_cdb.h"
 #include "iscsi/scsi_info.h"
-#include "util.h"
+#include "sha256.h"
+#include "str.h"
 
 #define MAX_UNMAP_DESC 256
 

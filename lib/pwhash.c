@@ -8,8 +8,6 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "util.h"
-
 #define ITERATIONS 120000
 #define SALT_BYTES 16
 #define HASH_BYTES 32

@@ -18,7 +18,9 @@
 #include "log.h"
 #include "neigh.h"
 #include "storaged/disk.h"
-#include "util.h"
+#include "clock.h"
+#include "fileio.h"
+#include "str.h"
 
 struct sd_ctx {
 	struct fb_config cfg;

@@ -21,7 +21,9 @@
 #include "daemon.h"
 #include "log.h"
 #include "storaged/storaged.h"
-#include "util.h"
+#include "clock.h"
+#include "locate.h"
+#include "str.h"
 
 /* FB_HAVE_ISCSI: the build has the iSCSI target (libfbiscsi.a). */
 #ifndef FB_HAVE_ISCSI

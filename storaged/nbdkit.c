@@ -20,7 +20,8 @@
 
 #include "log.h"
 #include "storaged/storaged.h"
-#include "util.h"
+#include "clock.h"
+#include "locate.h"
 
 #define BACKOFF_MIN 500
 #define BACKOFF_MAX 30000

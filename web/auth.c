@@ -21,8 +21,12 @@
 #include <strings.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "pwhash.h"
+#include "secret.h"
+#include "sha256.h"
+#include "str.h"
 #include "web.h"
 
 struct session {

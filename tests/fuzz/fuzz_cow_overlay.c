@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "cow/cow_int.h"
-#include "util.h"
+#include "sha256.h"
 
 #define SIZE (COW_PER_CHUNK * 2 * COW_CLUSTER + 8192) /* three map chunks */
 

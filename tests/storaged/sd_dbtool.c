@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
+#include "str.h"
 #include "db/db.h"
 
 int main(int argc, char **argv)

@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fileio.h"
+#include "str.h"
 #include "db/db.h"
 #include "harness.h"
 

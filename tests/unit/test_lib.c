@@ -8,7 +8,10 @@
 #include "config.h"
 #include "evloop.h"
 #include "netaddr.h"
-#include "util.h"
+#include "fileio.h"
+#include "secret.h"
+#include "sha256.h"
+#include "size.h"
 #include "harness.h"
 
 static void test_mac(void)

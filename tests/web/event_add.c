@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
+#include "str.h"
 #include "db/db.h"
 
 int main(int argc, char **argv)

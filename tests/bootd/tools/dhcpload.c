@@ -24,7 +24,7 @@
 
 #include "buf.h"
 #include "proto/dhcp.h"
-#include "util.h"
+#include "clock.h"
 
 #define BATCH      64
 #define PKT_LEN    300     /* BOOTP's minimum; what most clients send */

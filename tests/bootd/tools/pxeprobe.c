@@ -27,7 +27,7 @@
 #include "buf.h"
 #include "netaddr.h"
 #include "proto/dhcp.h"
-#include "util.h"
+#include "clock.h"
 
 static void usage(void)
 {

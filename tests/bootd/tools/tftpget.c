@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "proto/tftp.h"
-#include "util.h"
+#include "clock.h"
 
 struct tx {
 	int fd;

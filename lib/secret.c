@@ -1,0 +1,33 @@
+/* secret.c - see secret.h. */
+#include "secret.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <sys/random.h>
+#include <sys/types.h>
+
+int fb_random_hex(char *out, size_t nbytes)
+{
+	static const char hx[] = "0123456789abcdef";
+	uint8_t b[64];
+	if (nbytes > sizeof(b)) {
+		errno = EINVAL;
+		return -1;
+	}
+	size_t got = 0;
+	while (got < nbytes) {
+		ssize_t r = getrandom(b + got, nbytes - got, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	for (size_t i = 0; i < nbytes; i++) {
+		out[2 * i] = hx[b[i] >> 4];
+		out[2 * i + 1] = hx[b[i] & 15];
+	}
+	out[2 * nbytes] = 0;
+	return 0;
+}
