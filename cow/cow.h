@@ -156,7 +156,4 @@ struct fb_blockdev *cow_bdev_overlay(struct cow_ovl *o);
  * holds a reference on b. */
 struct fb_blockdev *cow_bdev_base(struct cow_base *b);
 
-/* crc32c (Castagnoli), for map pages and the header. */
-uint32_t cow_crc32c(uint32_t crc, const void *p, size_t n);
-
 #endif

@@ -18,31 +18,9 @@
 #include <unistd.h>
 
 #include "cow/cow_int.h"
+#include "crc32c.h"
 #include "fileio.h"
 #include "str.h"
-
-/* ---- crc32c ---- */
-
-static uint32_t crc_table[256];
-
-static void __attribute__((constructor)) crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int k = 0; k < 8; k++)
-			c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-		crc_table[i] = c;
-	}
-}
-
-uint32_t cow_crc32c(uint32_t crc, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	crc = ~crc;
-	while (n--)
-		crc = crc_table[(crc ^ *b++) & 0xff] ^ (crc >> 8);
-	return ~crc;
-}
 
 /* ---- plain I/O ---- */
 
@@ -118,7 +96,7 @@ void cow_header_encode(const struct cow_header *h, uint8_t page[COW_HDR_SIZE])
 	put64(page + 64, h->data_off);
 	memcpy(page + 72, h->base_sha256, strnlen(h->base_sha256, 64));
 	memcpy(page + 136, h->mac, strnlen(h->mac, 23));
-	put32(page + COW_HDR_CRC_OFF, cow_crc32c(0, page, COW_HDR_CRC_OFF));
+	put32(page + COW_HDR_CRC_OFF, fb_crc32c(0, page, COW_HDR_CRC_OFF));
 }
 
 int cow_header_decode(const uint8_t *page, size_t len, struct cow_header *h, char *why,
@@ -130,7 +108,7 @@ int cow_header_decode(const uint8_t *page, size_t len, struct cow_header *h, cha
 		snprintf(why, whylen, "not a fleetboot overlay (bad magic)");
 		return -EUCLEAN;
 	}
-	if (get32(page + COW_HDR_CRC_OFF) != cow_crc32c(0, page, COW_HDR_CRC_OFF)) {
+	if (get32(page + COW_HDR_CRC_OFF) != fb_crc32c(0, page, COW_HDR_CRC_OFF)) {
 		snprintf(why, whylen, "overlay header checksum mismatch");
 		return -EUCLEAN;
 	}
@@ -167,7 +145,7 @@ int cow_header_decode(const uint8_t *page, size_t len, struct cow_header *h, cha
 int cow_page_decode(const uint8_t *page, uint64_t index, uint64_t *seq)
 {
 	if (get32(page) != COW_PAGE_MAGIC || get64(page + 16) != index ||
-	    get32(page + 4) != cow_crc32c(0, page + 8, COW_PAGE - 8)) {
+	    get32(page + 4) != fb_crc32c(0, page + 8, COW_PAGE - 8)) {
 		for (size_t i = 0; i < COW_PAGE; i++)
 			if (page[i])
 				return -1;
@@ -186,7 +164,7 @@ static void page_encode(uint8_t *page, uint64_t index, uint64_t seq)
 	put64(page + 8, seq);
 	put64(page + 16, index);
 	memset(page + 24, 0, COW_PAGE_HDR - 24);
-	put32(page + 4, cow_crc32c(0, page + 8, COW_PAGE - 8));
+	put32(page + 4, fb_crc32c(0, page + 8, COW_PAGE - 8));
 }
 
 /* ---- create ---- */

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crc32c.h"
+
 static uint32_t be32_at(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -294,52 +296,9 @@ int iscsi_val_list_has(const char *list, const char *item)
 	return 0;
 }
 
-/* CRC32C (Castagnoli, reflected polynomial 0x82F63B78), a nibble at a
- * time: small table, no initialisation, fast enough for 48-byte headers. */
-static const uint32_t crc32c_nibble[16] = {
-    0x00000000, 0x105ec76f, 0x20bd8ede, 0x30e349b1, 0x417b1dbc, 0x5125dad3, 0x61c69362, 0x7198540d,
-    0x82f63b78, 0x92a8fc17, 0xa24bb5a6, 0xb21572c9, 0xc38d26c4, 0xd3d3e1ab, 0xe330a81a, 0xf36e6f75,
-};
-
-/* The SSE4.2 crc32 instruction computes the same CRC 8 bytes at a time;
- * used when the CPU has it (data digests cover whole payloads). */
-#if defined(__x86_64__)
-__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t c, const uint8_t *b, size_t n)
-{
-	uint64_t c64 = c;
-	while (n >= 8) {
-		uint64_t v;
-		memcpy(&v, b, 8);
-		c64 = __builtin_ia32_crc32di(c64, v);
-		b += 8;
-		n -= 8;
-	}
-	c = (uint32_t)c64;
-	while (n--)
-		c = __builtin_ia32_crc32qi(c, *b++);
-	return c;
-}
-#endif
-
-uint32_t iscsi_crc32c_update(uint32_t crc, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	uint32_t c = ~crc;
-#if defined(__x86_64__)
-	if (__builtin_cpu_supports("sse4.2"))
-		return ~crc32c_hw(c, b, n);
-#endif
-	for (size_t i = 0; i < n; i++) {
-		c ^= b[i];
-		c = (c >> 4) ^ crc32c_nibble[c & 15];
-		c = (c >> 4) ^ crc32c_nibble[c & 15];
-	}
-	return ~c;
-}
-
 uint32_t iscsi_crc32c(const void *p, size_t n)
 {
-	return iscsi_crc32c_update(0, p, n);
+	return fb_crc32c(0, p, n);
 }
 
 void iscsi_put_digest(uint8_t *p, uint32_t crc)

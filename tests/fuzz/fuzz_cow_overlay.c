@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(p + 16, &idx, 8);
 		for (size_t k = COW_PAGE_HDR; k < COW_PAGE; k++)
 			p[k] %= (seal & 0x80) ? 4 : 3; /* sometimes an invalid state */
-		uint32_t crc = cow_crc32c(0, p + 8, COW_PAGE - 8);
+		uint32_t crc = fb_crc32c(0, p + 8, COW_PAGE - 8);
 		memcpy(p + 4, &crc, 4);
 	}
 	if (pwrite(fd, area, sizeof(area), (off_t)h.map_off) < 0)

@@ -21,6 +21,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "crc32c.h"
 #include "proto/iscsi_pdu.h"
 
 static const char *host, *macid, *secret;
@@ -296,8 +297,7 @@ static int scsi(int fd, const uint8_t cdb[16], uint8_t flags, uint32_t edtl, con
 		send_all(fd, pad, iscsi_pad4(ilen) - ilen);
 		if (use_dd) {
 			uint32_t crc = iscsi_crc32c(imm, ilen);
-			iscsi_put_digest(dg,
-			                 iscsi_crc32c_update(crc, pad, iscsi_pad4(ilen) - ilen));
+			iscsi_put_digest(dg, fb_crc32c(crc, pad, iscsi_pad4(ilen) - ilen));
 			send_all(fd, dg, 4);
 		}
 	}
