@@ -4,7 +4,6 @@
  * processes and protocols, flush, and the consistency check. The data path
  * is in cow_io.c; the format and the crash-safety argument in FORMAT.md.
  */
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "byteorder.h"
 #include "cow/cow_int.h"
 #include "crc32c.h"
 #include "fileio.h"
@@ -58,45 +58,22 @@ void cow_geometry(uint64_t size, uint64_t *nclusters, uint64_t *nchunks, uint64_
 	*data_off = (end + COW_DATA_ALIGN - 1) / COW_DATA_ALIGN * COW_DATA_ALIGN;
 }
 
-static void put64(uint8_t *p, uint64_t v)
-{
-	v = htole64(v);
-	memcpy(p, &v, 8);
-}
-static void put32(uint8_t *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, 4);
-}
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return le64toh(v);
-}
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return le32toh(v);
-}
-
 void cow_header_encode(const struct cow_header *h, uint8_t page[COW_HDR_SIZE])
 {
 	memset(page, 0, COW_HDR_SIZE);
 	memcpy(page, COW_MAGIC, 8);
-	put32(page + 8, h->version);
-	put32(page + 12, h->cluster_size);
-	put64(page + 16, h->size);
-	put64(page + 24, (uint64_t)h->image_id);
-	put64(page + 32, (uint64_t)h->boot_seq);
-	put64(page + 40, (uint64_t)h->created);
-	put64(page + 48, h->map_off);
-	put64(page + 56, h->nchunks);
-	put64(page + 64, h->data_off);
+	fb_put_le32(page + 8, h->version);
+	fb_put_le32(page + 12, h->cluster_size);
+	fb_put_le64(page + 16, h->size);
+	fb_put_le64(page + 24, (uint64_t)h->image_id);
+	fb_put_le64(page + 32, (uint64_t)h->boot_seq);
+	fb_put_le64(page + 40, (uint64_t)h->created);
+	fb_put_le64(page + 48, h->map_off);
+	fb_put_le64(page + 56, h->nchunks);
+	fb_put_le64(page + 64, h->data_off);
 	memcpy(page + 72, h->base_sha256, strnlen(h->base_sha256, 64));
 	memcpy(page + 136, h->mac, strnlen(h->mac, 23));
-	put32(page + COW_HDR_CRC_OFF, fb_crc32c(0, page, COW_HDR_CRC_OFF));
+	fb_put_le32(page + COW_HDR_CRC_OFF, fb_crc32c(0, page, COW_HDR_CRC_OFF));
 }
 
 int cow_header_decode(const uint8_t *page, size_t len, struct cow_header *h, char *why,
@@ -108,20 +85,20 @@ int cow_header_decode(const uint8_t *page, size_t len, struct cow_header *h, cha
 		snprintf(why, whylen, "not a fleetboot overlay (bad magic)");
 		return -EUCLEAN;
 	}
-	if (get32(page + COW_HDR_CRC_OFF) != fb_crc32c(0, page, COW_HDR_CRC_OFF)) {
+	if (fb_get_le32(page + COW_HDR_CRC_OFF) != fb_crc32c(0, page, COW_HDR_CRC_OFF)) {
 		snprintf(why, whylen, "overlay header checksum mismatch");
 		return -EUCLEAN;
 	}
 	memset(h, 0, sizeof(*h));
-	h->version = get32(page + 8);
-	h->cluster_size = get32(page + 12);
-	h->size = get64(page + 16);
-	h->image_id = (int64_t)get64(page + 24);
-	h->boot_seq = (int64_t)get64(page + 32);
-	h->created = (int64_t)get64(page + 40);
-	h->map_off = get64(page + 48);
-	h->nchunks = get64(page + 56);
-	h->data_off = get64(page + 64);
+	h->version = fb_get_le32(page + 8);
+	h->cluster_size = fb_get_le32(page + 12);
+	h->size = fb_get_le64(page + 16);
+	h->image_id = (int64_t)fb_get_le64(page + 24);
+	h->boot_seq = (int64_t)fb_get_le64(page + 32);
+	h->created = (int64_t)fb_get_le64(page + 40);
+	h->map_off = fb_get_le64(page + 48);
+	h->nchunks = fb_get_le64(page + 56);
+	h->data_off = fb_get_le64(page + 64);
 	memcpy(h->base_sha256, page + 72, 64);
 	memcpy(h->mac, page + 136, 23);
 	if (h->version != COW_VERSION || h->cluster_size != COW_CLUSTER) {
@@ -144,8 +121,8 @@ int cow_header_decode(const uint8_t *page, size_t len, struct cow_header *h, cha
 
 int cow_page_decode(const uint8_t *page, uint64_t index, uint64_t *seq)
 {
-	if (get32(page) != COW_PAGE_MAGIC || get64(page + 16) != index ||
-	    get32(page + 4) != fb_crc32c(0, page + 8, COW_PAGE - 8)) {
+	if (fb_get_le32(page) != COW_PAGE_MAGIC || fb_get_le64(page + 16) != index ||
+	    fb_get_le32(page + 4) != fb_crc32c(0, page + 8, COW_PAGE - 8)) {
 		for (size_t i = 0; i < COW_PAGE; i++)
 			if (page[i])
 				return -1;
@@ -154,17 +131,17 @@ int cow_page_decode(const uint8_t *page, uint64_t index, uint64_t *seq)
 	for (size_t i = COW_PAGE_HDR; i < COW_PAGE; i++)
 		if (page[i] > COW_ZERO)
 			return -1;
-	*seq = get64(page + 8);
+	*seq = fb_get_le64(page + 8);
 	return *seq ? 1 : -1;
 }
 
 static void page_encode(uint8_t *page, uint64_t index, uint64_t seq)
 {
-	put32(page, COW_PAGE_MAGIC);
-	put64(page + 8, seq);
-	put64(page + 16, index);
+	fb_put_le32(page, COW_PAGE_MAGIC);
+	fb_put_le64(page + 8, seq);
+	fb_put_le64(page + 16, index);
 	memset(page + 24, 0, COW_PAGE_HDR - 24);
-	put32(page + 4, fb_crc32c(0, page + 8, COW_PAGE - 8));
+	fb_put_le32(page + 4, fb_crc32c(0, page + 8, COW_PAGE - 8));
 }
 
 /* ---- create ---- */

@@ -5,20 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "byteorder.h"
 #include "crc32c.h"
-
-static uint32_t be32_at(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 int iscsi_bhs_parse(const uint8_t *p, size_t len, struct iscsi_bhs *h)
 {
@@ -31,16 +19,16 @@ int iscsi_bhs_parse(const uint8_t *p, size_t len, struct iscsi_bhs *h)
 	h->b2 = p[2];
 	h->b3 = p[3];
 	h->ahs_words = p[4];
-	h->dlen = (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
-	h->lun = (uint64_t)be32_at(p + 8) << 32 | be32_at(p + 12);
-	h->itt = be32_at(p + 16);
-	h->w20 = be32_at(p + 20);
-	h->w24 = be32_at(p + 24);
-	h->w28 = be32_at(p + 28);
-	h->w32 = be32_at(p + 32);
-	h->w36 = be32_at(p + 36);
-	h->w40 = be32_at(p + 40);
-	h->w44 = be32_at(p + 44);
+	h->dlen = fb_get_be24(p + 5);
+	h->lun = fb_get_be64(p + 8);
+	h->itt = fb_get_be32(p + 16);
+	h->w20 = fb_get_be32(p + 20);
+	h->w24 = fb_get_be32(p + 24);
+	h->w28 = fb_get_be32(p + 28);
+	h->w32 = fb_get_be32(p + 32);
+	h->w36 = fb_get_be32(p + 36);
+	h->w40 = fb_get_be32(p + 40);
+	h->w44 = fb_get_be32(p + 44);
 	memcpy(h->cdb, p + 32, 16);
 	return 0;
 }
@@ -52,19 +40,16 @@ void iscsi_bhs_build(const struct iscsi_bhs *h, uint8_t out[ISCSI_BHS_LEN])
 	out[2] = h->b2;
 	out[3] = h->b3;
 	out[4] = h->ahs_words;
-	out[5] = (uint8_t)(h->dlen >> 16);
-	out[6] = (uint8_t)(h->dlen >> 8);
-	out[7] = (uint8_t)h->dlen;
-	put_be32(out + 8, (uint32_t)(h->lun >> 32));
-	put_be32(out + 12, (uint32_t)h->lun);
-	put_be32(out + 16, h->itt);
-	put_be32(out + 20, h->w20);
-	put_be32(out + 24, h->w24);
-	put_be32(out + 28, h->w28);
-	put_be32(out + 32, h->w32);
-	put_be32(out + 36, h->w36);
-	put_be32(out + 40, h->w40);
-	put_be32(out + 44, h->w44);
+	fb_put_be24(out + 5, h->dlen);
+	fb_put_be64(out + 8, h->lun);
+	fb_put_be32(out + 16, h->itt);
+	fb_put_be32(out + 20, h->w20);
+	fb_put_be32(out + 24, h->w24);
+	fb_put_be32(out + 28, h->w28);
+	fb_put_be32(out + 32, h->w32);
+	fb_put_be32(out + 36, h->w36);
+	fb_put_be32(out + 40, h->w40);
+	fb_put_be32(out + 44, h->w44);
 }
 
 uint64_t iscsi_pdu_body_len(const struct iscsi_bhs *h)
@@ -94,7 +79,7 @@ int iscsi_ahs_next(const uint8_t *p, size_t len, uint8_t *type, const uint8_t **
 		return 0;
 	if (len < 4)
 		return -1;
-	size_t alen = (size_t)p[0] << 8 | p[1];
+	size_t alen = fb_get_be16(p);
 	size_t total = iscsi_pad4(alen + 3);
 	if (total > len)
 		return -1;
@@ -303,13 +288,10 @@ uint32_t iscsi_crc32c(const void *p, size_t n)
 
 void iscsi_put_digest(uint8_t *p, uint32_t crc)
 {
-	p[0] = (uint8_t)crc;
-	p[1] = (uint8_t)(crc >> 8);
-	p[2] = (uint8_t)(crc >> 16);
-	p[3] = (uint8_t)(crc >> 24);
+	fb_put_le32(p, crc);
 }
 
 uint32_t iscsi_get_digest(const uint8_t *p)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	return fb_get_le32(p);
 }

@@ -1,5 +1,5 @@
 /* Unit tests for lib/: addresses, buffers, sizes, config, event loop,
- * files, CRC-32C. */
+ * files, byte order, CRC-32C. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "byteorder.h"
 #include "config.h"
 #include "crc32c.h"
 #include "evloop.h"
@@ -270,6 +271,34 @@ static void test_files(void)
 	CHECK(access(dir, F_OK) != 0);
 }
 
+static void test_byteorder(void)
+{
+	uint8_t b[9] = {0};
+	fb_put_be16(b + 1, 0x0102);
+	CHECK(b[1] == 0x01 && b[2] == 0x02);
+	CHECK_INT(fb_get_be16(b + 1), 0x0102);
+	fb_put_be24(b + 1, 0xaa010203u); /* only the low 24 bits */
+	CHECK(b[1] == 0x01 && b[2] == 0x02 && b[3] == 0x03 && b[4] == 0);
+	CHECK_INT(fb_get_be24(b + 1), 0x010203);
+	fb_put_be32(b + 1, 0x01020304u);
+	CHECK(b[1] == 0x01 && b[4] == 0x04);
+	CHECK_INT(fb_get_be32(b + 1), 0x01020304u);
+	fb_put_be64(b + 1, 0x0102030405060708ull);
+	CHECK(b[1] == 0x01 && b[8] == 0x08);
+	CHECK(fb_get_be64(b + 1) == 0x0102030405060708ull);
+	fb_put_le32(b + 1, 0x01020304u);
+	CHECK(b[1] == 0x04 && b[4] == 0x01);
+	CHECK_INT(fb_get_le32(b + 1), 0x01020304u);
+	fb_put_le64(b + 1, 0x0102030405060708ull);
+	CHECK(b[1] == 0x08 && b[8] == 0x01);
+	CHECK(fb_get_le64(b + 1) == 0x0102030405060708ull);
+	/* Top bits survive (no sign extension through int promotion). */
+	fb_put_be32(b, 0xfffffffeu);
+	CHECK_INT(fb_get_be32(b), 0xfffffffeu);
+	fb_put_le64(b, UINT64_MAX - 1);
+	CHECK(fb_get_le64(b) == UINT64_MAX - 1);
+}
+
 static void test_crc32c(void)
 {
 	/* The standard check value (CRC catalogue: CRC-32/ISCSI). */
@@ -299,6 +328,7 @@ int main(void)
 	RUN(test_config);
 	RUN(test_loop);
 	RUN(test_files);
+	RUN(test_byteorder);
 	RUN(test_crc32c);
 	return HARNESS_EXIT();
 }
