@@ -16,9 +16,9 @@
 
 #include "bootd.h"
 #include "clock.h"
-#include "str.h"
 #include "db/bootd.h"
 #include "log.h"
+#include "str.h"
 
 #define QUEUE_MAX 200000 /* beyond this, events are dropped (leases never) */
 

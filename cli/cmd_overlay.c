@@ -20,8 +20,8 @@
 #include <jansson.h>
 
 #include "cli.h"
-#include "cow/cow.h"
 #include "clock.h"
+#include "cow/cow.h"
 #include "fileio.h"
 #include "progress.h"
 #include "sha256.h"

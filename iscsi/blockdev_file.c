@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "linux/falloc.h"
 #include "fileio.h"
+#include "linux/falloc.h"
 
 struct bdf {
 	struct fb_blockdev bd; /* first: the public part */

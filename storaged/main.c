@@ -18,11 +18,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "daemon.h"
+#include "locate.h"
 #include "log.h"
 #include "storaged/storaged.h"
-#include "clock.h"
-#include "locate.h"
 #include "str.h"
 
 /* FB_HAVE_ISCSI: the build has the iSCSI target (libfbiscsi.a). */

@@ -18,10 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "storaged/storaged.h"
 #include "clock.h"
 #include "locate.h"
+#include "log.h"
+#include "storaged/storaged.h"
 
 #define BACKOFF_MIN 500
 #define BACKOFF_MAX 30000

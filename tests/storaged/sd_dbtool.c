@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "clock.h"
-#include "str.h"
 #include "db/db.h"
+#include "str.h"
 
 int main(int argc, char **argv)
 {

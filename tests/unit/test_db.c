@@ -5,10 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fileio.h"
-#include "str.h"
 #include "db/db.h"
+#include "fileio.h"
 #include "harness.h"
+#include "str.h"
 
 static char dir[64];
 static char path[128];

@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "clock.h"
-#include "str.h"
 #include "db/db.h"
+#include "str.h"
 
 int main(int argc, char **argv)
 {

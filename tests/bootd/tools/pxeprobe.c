@@ -26,9 +26,9 @@
 
 #include "buf.h"
 #include "byteorder.h"
+#include "clock.h"
 #include "netaddr.h"
 #include "proto/dhcp.h"
-#include "clock.h"
 
 static void usage(void)
 {

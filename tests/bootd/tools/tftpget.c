@@ -29,8 +29,8 @@
 #include <unistd.h>
 
 #include "byteorder.h"
-#include "proto/tftp.h"
 #include "clock.h"
+#include "proto/tftp.h"
 
 struct tx {
 	int fd;
