@@ -2,7 +2,9 @@
 #include "secret.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/random.h>
 #include <sys/types.h>
 
@@ -30,4 +32,14 @@ int fb_random_hex(char *out, size_t nbytes)
 	}
 	out[2 * nbytes] = 0;
 	return 0;
+}
+
+int fb_secret_equal(const char *a, const char *b)
+{
+	if (!a || !b)
+		return 0;
+	size_t la = strlen(a), lb = strlen(b);
+	if (la != lb || la == 0)
+		return 0;
+	return CRYPTO_memcmp(a, b, la) == 0;
 }

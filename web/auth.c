@@ -99,7 +99,7 @@ static struct session *session_find(const char *id)
 			memset(s, 0, sizeof(*s));
 			continue;
 		}
-		if (web_streq_ct(s->id, id))
+		if (fb_secret_equal(s->id, id))
 			return s;
 	}
 	return NULL;
@@ -216,7 +216,7 @@ int web_auth(struct MHD_Connection *c, struct web_req *req, int *csrf_ok)
 	fb_strlcpy(req->user, s->user, sizeof(req->user));
 	fb_strlcpy(req->session_id, s->id, sizeof(req->session_id));
 	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRF-Token");
-	*csrf_ok = h && web_streq_ct(h, s->csrf);
+	*csrf_ok = h && fb_secret_equal(h, s->csrf);
 	return 1;
 }
 

@@ -1,5 +1,5 @@
 /* Unit tests for lib/: addresses, buffers, sizes, config, event loop,
- * files, byte order, CRC-32C. */
+ * files, byte order, CRC-32C, secrets. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -271,6 +271,30 @@ static void test_files(void)
 	CHECK(access(dir, F_OK) != 0);
 }
 
+static void test_secret_equal(void)
+{
+	CHECK_INT(fb_secret_equal("0123abcd", "0123abcd"), 1);
+	CHECK_INT(fb_secret_equal("0123abcd", "0123abce"), 0);
+	CHECK_INT(fb_secret_equal("0123abcd", "0123abc"), 0);  /* a prefix */
+	CHECK_INT(fb_secret_equal("0123abc", "0123abcd"), 0);  /* longer known */
+	CHECK_INT(fb_secret_equal("0123abcd", "1123abcd"), 0); /* first byte */
+	/* Empty never matches: an unset secret lets nobody in, and sending
+	 * nothing proves nothing. */
+	CHECK_INT(fb_secret_equal("", ""), 0);
+	CHECK_INT(fb_secret_equal("", "0123abcd"), 0);
+	CHECK_INT(fb_secret_equal("0123abcd", ""), 0);
+	CHECK_INT(fb_secret_equal(NULL, "0123abcd"), 0);
+	CHECK_INT(fb_secret_equal("0123abcd", NULL), 0);
+	CHECK_INT(fb_secret_equal(NULL, NULL), 0);
+	/* Two real secrets from the generator. */
+	char a[65], b[65];
+	CHECK_INT(fb_random_hex(a, 32), 0);
+	memcpy(b, a, sizeof(b));
+	CHECK_INT(fb_secret_equal(a, b), 1);
+	b[63] = b[63] == '0' ? '1' : '0';
+	CHECK_INT(fb_secret_equal(a, b), 0);
+}
+
 static void test_byteorder(void)
 {
 	uint8_t b[9] = {0};
@@ -328,6 +352,7 @@ int main(void)
 	RUN(test_config);
 	RUN(test_loop);
 	RUN(test_files);
+	RUN(test_secret_equal);
 	RUN(test_byteorder);
 	RUN(test_crc32c);
 	return HARNESS_EXIT();
