@@ -16,7 +16,6 @@
 
 #include "bootd.h"
 #include "clock.h"
-#include "db/bootd.h"
 #include "log.h"
 #include "str.h"
 
