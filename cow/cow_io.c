@@ -21,6 +21,7 @@
 
 #include "cow/cow_int.h"
 #include "fileio.h"
+#include "hex.h"
 
 #define SHIFT COW_CLUSTER_SHIFT
 #define MASK  ((uint64_t)COW_CLUSTER - 1)
@@ -375,7 +376,6 @@ int cow_ovl_export(struct cow_ovl *o, int fd, char sha256[65],
                    int (*progress)(void *, uint64_t, uint64_t), void *arg)
 {
 	const uint64_t step = 1u << 20;
-	static const char hexd[] = "0123456789abcdef";
 	uint8_t *buf = malloc(step);
 	unsigned char md[32];
 	unsigned int mdlen = 0;
@@ -413,11 +413,7 @@ int cow_ovl_export(struct cow_ovl *o, int fd, char sha256[65],
 		goto out;
 	}
 	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	for (unsigned i = 0; i < 32; i++) {
-		sha256[2 * i] = hexd[md[i] >> 4];
-		sha256[2 * i + 1] = hexd[md[i] & 15];
-	}
-	sha256[64] = 0;
+	fb_hex_encode(md, 32, sha256);
 out:
 	EVP_MD_CTX_free(ctx);
 	free(buf);

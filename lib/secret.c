@@ -8,9 +8,10 @@
 #include <sys/random.h>
 #include <sys/types.h>
 
+#include "hex.h"
+
 int fb_random_hex(char *out, size_t nbytes)
 {
-	static const char hx[] = "0123456789abcdef";
 	uint8_t b[64];
 	if (nbytes > sizeof(b)) {
 		errno = EINVAL;
@@ -26,11 +27,7 @@ int fb_random_hex(char *out, size_t nbytes)
 		}
 		got += (size_t)r;
 	}
-	for (size_t i = 0; i < nbytes; i++) {
-		out[2 * i] = hx[b[i] >> 4];
-		out[2 * i + 1] = hx[b[i] & 15];
-	}
-	out[2 * nbytes] = 0;
+	fb_hex_encode(b, nbytes, out);
 	return 0;
 }
 

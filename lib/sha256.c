@@ -10,23 +10,14 @@
 #include <unistd.h>
 
 #include "fileio.h"
-
-static void to_hex(const unsigned char *md, unsigned n, char *hex)
-{
-	static const char hx[] = "0123456789abcdef";
-	for (unsigned i = 0; i < n; i++) {
-		hex[2 * i] = hx[md[i] >> 4];
-		hex[2 * i + 1] = hx[md[i] & 15];
-	}
-	hex[2 * n] = 0;
-}
+#include "hex.h"
 
 void fb_sha256_mem(const void *p, size_t n, char hex[FB_SHA256_HEX])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
 	EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL);
-	to_hex(md, mdlen, hex);
+	fb_hex_encode(md, mdlen, hex);
 }
 
 /* Shared loop for sha256 and copy: read src, optionally write dst. */
@@ -93,7 +84,7 @@ static int stream_file(int in, int out, char *hex, fb_progress_fn progress, void
 		unsigned char md[EVP_MAX_MD_SIZE];
 		unsigned mdlen = 0;
 		EVP_DigestFinal_ex(ctx, md, &mdlen);
-		to_hex(md, mdlen, hex);
+		fb_hex_encode(md, mdlen, hex);
 	}
 	rc = 0;
 out:

@@ -7,6 +7,7 @@
 
 #include "byteorder.h"
 #include "crc32c.h"
+#include "hex.h"
 
 int iscsi_bhs_parse(const uint8_t *p, size_t len, struct iscsi_bhs *h)
 {
@@ -148,17 +149,6 @@ int iscsi_text_addf(struct fb_buf *b, const char *key, const char *fmt, ...)
 	return iscsi_text_add(b, key, v);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int iscsi_val_number(const char *v, uint64_t *out)
 {
 	uint64_t n = 0;
@@ -169,7 +159,7 @@ int iscsi_val_number(const char *v, uint64_t *out)
 		if (!*v)
 			return -1;
 		for (; *v; v++) {
-			int d = hexval(*v);
+			int d = fb_hex_digit(*v);
 			if (d < 0 || n >> 60)
 				return -1;
 			n = n << 4 | (uint64_t)d;
@@ -228,7 +218,7 @@ int iscsi_val_binary(const char *v, uint8_t *out, size_t max)
 		/* An odd digit count means a leading zero nibble. */
 		int hi = (len & 1) ? 0 : -1;
 		for (; *v; v++) {
-			int d = hexval(*v);
+			int d = fb_hex_digit(*v);
 			if (d < 0)
 				return -1;
 			if (hi < 0) {

@@ -1,5 +1,5 @@
 /* Unit tests for lib/: addresses, buffers, sizes, config, event loop,
- * files, byte order, CRC-32C, secrets. */
+ * files, byte order, CRC-32C, secrets, hex. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 #include "crc32c.h"
 #include "evloop.h"
 #include "fileio.h"
+#include "hex.h"
 #include "netaddr.h"
 #include "secret.h"
 #include "sha256.h"
@@ -271,6 +272,26 @@ static void test_files(void)
 	CHECK(access(dir, F_OK) != 0);
 }
 
+static void test_hex(void)
+{
+	char out[9];
+	const uint8_t b[4] = {0x00, 0x9f, 0xa0, 0xff};
+	fb_hex_encode(b, 4, out);
+	CHECK_STR(out, "009fa0ff");
+	fb_hex_encode(b, 0, out);
+	CHECK_STR(out, "");
+	CHECK_INT(fb_hex_digit('0'), 0);
+	CHECK_INT(fb_hex_digit('9'), 9);
+	CHECK_INT(fb_hex_digit('a'), 10);
+	CHECK_INT(fb_hex_digit('F'), 15);
+	CHECK_INT(fb_hex_digit('g'), -1);
+	CHECK_INT(fb_hex_digit('/'), -1);
+	CHECK_INT(fb_hex_digit(':'), -1);
+	CHECK_INT(fb_hex_digit('@'), -1);
+	CHECK_INT(fb_hex_digit(0), -1);
+	CHECK_INT(fb_hex_digit(0xe1), -1);
+}
+
 static void test_secret_equal(void)
 {
 	CHECK_INT(fb_secret_equal("0123abcd", "0123abcd"), 1);
@@ -352,6 +373,7 @@ int main(void)
 	RUN(test_config);
 	RUN(test_loop);
 	RUN(test_files);
+	RUN(test_hex);
 	RUN(test_secret_equal);
 	RUN(test_byteorder);
 	RUN(test_crc32c);
