@@ -160,7 +160,7 @@ static int data_write(struct cow_ovl *o, const uint8_t *src, uint64_t len, uint6
 {
 	while (len) {
 		uint64_t n = len < DATA_CHUNK ? len : DATA_CHUNK;
-		int rc = cow_pwrite_full(o->fd, src, n, o->h.data_off + pos);
+		int rc = fb_pwrite_full(o->fd, src, n, o->h.data_off + pos);
 		if (rc < 0)
 			return rc;
 		src += n;
@@ -186,9 +186,9 @@ static int write_partial(struct cow_ovl *o, uint64_t c, uint64_t from, uint64_t 
 
 	if (s == COW_DATA) {
 		if (src)
-			return cow_pwrite_full(o->fd, src, to - from, o->h.data_off + from);
+			return fb_pwrite_full(o->fd, src, to - from, o->h.data_off + from);
 		memset(tmp, 0, to - from);
-		return cow_pwrite_full(o->fd, tmp, to - from, o->h.data_off + from);
+		return fb_pwrite_full(o->fd, tmp, to - from, o->h.data_off + from);
 	}
 	if (s == COW_ZERO && !src)
 		return 0;
@@ -198,7 +198,7 @@ static int write_partial(struct cow_ovl *o, uint64_t c, uint64_t from, uint64_t 
 		memcpy(tmp + (from - cstart), src, to - from);
 	else
 		memset(tmp + (from - cstart), 0, to - from);
-	if ((rc = cow_pwrite_full(o->fd, tmp, COW_CLUSTER, o->h.data_off + cstart)) < 0)
+	if ((rc = fb_pwrite_full(o->fd, tmp, COW_CLUSTER, o->h.data_off + cstart)) < 0)
 		return rc;
 	set_state(o, c, COW_DATA);
 	return 0;
@@ -401,7 +401,7 @@ int cow_ovl_export(struct cow_ovl *o, int fd, char sha256[65],
 			}
 		}
 		/* All-zero megabytes stay holes in the new image. */
-		if (!zero && (rc = cow_pwrite_full(fd, buf, n, pos)) < 0)
+		if (!zero && (rc = fb_pwrite_full(fd, buf, n, pos)) < 0)
 			goto out;
 		if (progress && progress(arg, pos + n, o->h.size)) {
 			rc = -ECANCELED;

@@ -22,30 +22,6 @@
 #include "fileio.h"
 #include "str.h"
 
-/* ---- plain I/O ---- */
-
-int cow_pread_full(int fd, void *buf, uint64_t len, uint64_t off, int zero_fill)
-{
-	return fb_pread_full(fd, buf, len, off, zero_fill ? FB_PREAD_ZERO_FILL : 0);
-}
-
-int cow_pwrite_full(int fd, const void *buf, uint64_t len, uint64_t off)
-{
-	const uint8_t *p = buf;
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		off += (uint64_t)n;
-		len -= (uint64_t)n;
-	}
-	return 0;
-}
-
 /* ---- header and map pages ---- */
 
 void cow_geometry(uint64_t size, uint64_t *nclusters, uint64_t *nchunks, uint64_t *map_off,
@@ -177,7 +153,7 @@ int cow_ovl_create(const char *path, uint64_t size, int64_t image_id, const char
 		return -errno;
 	/* The map area stays a hole: an all-zero slot means "never written",
 	 * so a fresh overlay reads entirely from the base. */
-	if ((rc = cow_pwrite_full(fd, page, sizeof(page), 0)) < 0)
+	if ((rc = fb_pwrite_full(fd, page, sizeof(page), 0)) < 0)
 		goto fail;
 	if (ftruncate(fd, (off_t)(h.data_off + ncl * COW_CLUSTER)) < 0 || fsync(fd) < 0) {
 		rc = -errno;
@@ -208,7 +184,7 @@ int cow_ovl_read_header(const char *path, struct cow_header *h, char *why, size_
 		snprintf(why, whylen, "%s: %s", path, strerror(errno));
 		return rc;
 	}
-	rc = cow_pread_full(fd, page, sizeof(page), 0, 0);
+	rc = fb_pread_full(fd, page, sizeof(page), 0, 0);
 	close(fd);
 	if (rc < 0) {
 		snprintf(why, whylen, "%s: cannot read the header: %s", path, strerror(-rc));
@@ -290,7 +266,7 @@ static int load_map(struct cow_ovl *o, char *why, size_t whylen)
 	for (uint64_t i = 0; i < o->h.nchunks; i++) {
 		uint64_t seq[2] = {0, 0};
 		int v[2];
-		rc = cow_pread_full(o->fd, pair, 2 * COW_PAGE, o->h.map_off + i * 2 * COW_PAGE, 0);
+		rc = fb_pread_full(o->fd, pair, 2 * COW_PAGE, o->h.map_off + i * 2 * COW_PAGE, 0);
 		if (rc < 0) {
 			snprintf(why, whylen, "cannot read map chunk %" PRIu64 ": %s", i,
 			         strerror(-rc));
@@ -371,7 +347,7 @@ int cow_ovl_open(const char *path, struct cow_base *base, int flags, struct cow_
 		pthread_mutex_init(&o->stripes[i], NULL);
 	pthread_mutex_init(&o->flush_lock, NULL);
 
-	if ((rc = cow_pread_full(fd, page, sizeof(page), 0, 0)) < 0) {
+	if ((rc = fb_pread_full(fd, page, sizeof(page), 0, 0)) < 0) {
 		snprintf(why, whylen, "%s: cannot read the header: %s", path, strerror(-rc));
 		goto fail;
 	}
@@ -485,8 +461,8 @@ int cow_ovl_flush(struct cow_ovl *o)
 		int slot = ch->slot == 0 ? 1 : 0;
 		uint8_t *p = pages + k * COW_PAGE;
 		page_encode(p, idx[k], ++o->seq);
-		rc = cow_pwrite_full(o->fd, p, COW_PAGE,
-		                     o->h.map_off + (idx[k] * 2 + (uint64_t)slot) * COW_PAGE);
+		rc = fb_pwrite_full(o->fd, p, COW_PAGE,
+		                    o->h.map_off + (idx[k] * 2 + (uint64_t)slot) * COW_PAGE);
 		if (rc < 0)
 			goto redirty;
 		ch->slot = (int8_t)slot;
@@ -543,7 +519,7 @@ int cow_ovl_check(const char *path, FILE *out)
 			        fd == -EBUSY ? "in use by a writer" : strerror(-fd));
 		return fd;
 	}
-	if ((rc = cow_pread_full(fd, page, sizeof(page), 0, 0)) < 0 ||
+	if ((rc = fb_pread_full(fd, page, sizeof(page), 0, 0)) < 0 ||
 	    (rc = cow_header_decode(page, sizeof(page), &h, why, sizeof(why))) < 0) {
 		if (out)
 			fprintf(out, "%s: %s\n", path, rc == -EUCLEAN ? why : strerror(-rc));
@@ -559,7 +535,7 @@ int cow_ovl_check(const char *path, FILE *out)
 	for (uint64_t i = 0; i < nch && !bad; i++) {
 		uint64_t seq[2] = {0, 0};
 		int v[2];
-		if (cow_pread_full(fd, pair, sizeof(pair), moff + i * 2 * COW_PAGE, 0) < 0) {
+		if (fb_pread_full(fd, pair, sizeof(pair), moff + i * 2 * COW_PAGE, 0) < 0) {
 			if (out)
 				fprintf(out, "%s: map chunk %" PRIu64 " unreadable\n", path, i);
 			bad++;

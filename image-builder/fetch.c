@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "progress.h"
 
 #define CHUNK (1024 * 1024) /* bytes per read request */
@@ -190,17 +191,11 @@ static int copy_all(struct src *s, int fd, int quiet)
 		if (src_read(s, buf, n, off) < 0)
 			goto out;
 		if (!all_zero(buf, n)) {
-			size_t done = 0;
-			while (done < n) {
-				ssize_t w = pwrite(fd, buf + done, n - done, (off_t)(off + done));
-				if (w < 0 && errno == EINTR)
-					continue;
-				if (w <= 0) {
-					fprintf(stderr, "fleetboot-image-fetch: write: %s\n",
-					        strerror(errno));
-					goto out;
-				}
-				done += (size_t)w;
+			int werr = fb_pwrite_full(fd, buf, n, off);
+			if (werr < 0) {
+				fprintf(stderr, "fleetboot-image-fetch: write: %s\n",
+				        strerror(-werr));
+				goto out;
 			}
 		}
 		off += n;

@@ -210,3 +210,20 @@ int fb_pread_full(int fd, void *buf, uint64_t len, uint64_t off, unsigned flags)
 	}
 	return 0;
 }
+
+int fb_pwrite_full(int fd, const void *buf, uint64_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}

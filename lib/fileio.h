@@ -32,5 +32,8 @@ int fb_write_all(int fd, const void *p, size_t n);
 #define FB_PREAD_ZERO_FILL 1
 #define FB_PREAD_NOWAIT    2
 int fb_pread_full(int fd, void *buf, uint64_t len, uint64_t off, unsigned flags);
+/* Write exactly len bytes at off (retrying short writes and EINTR).
+ * 0 or a negative errno. */
+int fb_pwrite_full(int fd, const void *buf, uint64_t len, uint64_t off);
 
 #endif

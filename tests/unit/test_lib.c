@@ -1,6 +1,7 @@
 /* Unit tests for lib/: addresses, buffers, sizes, config, event loop,
  * files, byte order, CRC-32C, secrets, hex. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,6 +269,18 @@ static void test_files(void)
 	CHECK_INT(fb_sha256_file(q, h2, NULL, NULL), 0);
 	CHECK_STR(h1, h2);
 	CHECK_INT(fb_copy_file(p, q, h1, NULL, NULL), -1); /* exists */
+	/* Positioned writes and reads of the whole request. */
+	int fd = open(q, O_RDWR | O_CLOEXEC);
+	CHECK(fd >= 0);
+	char rb[8];
+	CHECK_INT(fb_pwrite_full(fd, "abc", 3, 10), 0);
+	CHECK_INT(fb_pread_full(fd, rb, 3, 10, 0), 0);
+	CHECK(!memcmp(rb, "abc", 3));
+	CHECK_INT(fb_pread_full(fd, rb, 8, 10, 0), -EIO); /* past the end */
+	memset(rb, 'x', sizeof(rb));
+	CHECK_INT(fb_pread_full(fd, rb, 8, 10, FB_PREAD_ZERO_FILL), 0);
+	CHECK(!memcmp(rb, "abc\0\0\0\0\0", 8));
+	close(fd);
 	CHECK_INT(fb_rm_rf(dir), 0);
 	CHECK(access(dir, F_OK) != 0);
 }
