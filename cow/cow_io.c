@@ -22,6 +22,7 @@
 #include "cow/cow_int.h"
 #include "fileio.h"
 #include "hex.h"
+#include "str.h"
 
 #define SHIFT COW_CLUSTER_SHIFT
 #define MASK  ((uint64_t)COW_CLUSTER - 1)
@@ -388,20 +389,11 @@ int cow_ovl_export(struct cow_ovl *o, int fd, char sha256[65],
 	}
 	for (uint64_t pos = 0; pos < o->h.size; pos += step) {
 		uint64_t n = o->h.size - pos < step ? o->h.size - pos : step;
-		int zero = 1;
 		if ((rc = cow_ovl_read(o, buf, n, pos)) < 0)
 			goto out;
 		EVP_DigestUpdate(ctx, buf, n);
-		for (uint64_t i = 0; i < n; i += 8) {
-			uint64_t w;
-			memcpy(&w, buf + i, 8);
-			if (w) {
-				zero = 0;
-				break;
-			}
-		}
 		/* All-zero megabytes stay holes in the new image. */
-		if (!zero && (rc = fb_pwrite_full(fd, buf, n, pos)) < 0)
+		if (!fb_all_zero(buf, n) && (rc = fb_pwrite_full(fd, buf, n, pos)) < 0)
 			goto out;
 		if (progress && progress(arg, pos + n, o->h.size)) {
 			rc = -ECANCELED;

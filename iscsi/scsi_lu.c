@@ -227,14 +227,6 @@ static void do_write(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_c
 	pthread_rwlock_unlock(lu->wlock);
 }
 
-static int all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return 0;
-	return 1;
-}
-
 static void do_write_same(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
 {
 	int ndob = c->opcode == SCSI_WRITE_SAME16 && (c->b1 & 0x01);
@@ -263,7 +255,7 @@ static void do_write_same(struct scsi_lu *lu, struct scsi_req *r, const struct s
 	uint64_t len = (uint64_t)c->nblocks * lu->bs, off = c->lba * lu->bs;
 	int rc;
 	pthread_rwlock_rdlock(lu->wlock);
-	if (ndob || all_zero(r->out, lu->bs)) {
+	if (ndob || fb_all_zero(r->out, lu->bs)) {
 		rc = unmap ? lu->bd->ops->trim(lu->bd, len, off, 0)
 		           : lu->bd->ops->zero(lu->bd, len, off, 0);
 		if (rc < 0)

@@ -11,6 +11,7 @@
 
 #include "fileio.h"
 #include "hex.h"
+#include "str.h"
 
 void fb_sha256_mem(const void *p, size_t n, char hex[FB_SHA256_HEX])
 {
@@ -57,10 +58,7 @@ static int stream_file(int in, int out, char *hex, fb_progress_fn progress, void
 			EVP_DigestUpdate(ctx, b, (size_t)r);
 		if (out >= 0) {
 			/* Keep holes: an all-zero chunk becomes a seek. */
-			int zero = 1;
-			for (ssize_t i = 0; i < r && zero; i += 8)
-				zero = (r - i >= 8) ? *(uint64_t *)(void *)(b + i) == 0 : b[i] == 0;
-			if (zero && r == (ssize_t)chunk) {
+			if (r == (ssize_t)chunk && fb_all_zero(b, chunk)) {
 				if (lseek(out, r, SEEK_CUR) < 0) {
 					e = errno;
 					goto out;

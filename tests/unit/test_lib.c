@@ -1,5 +1,5 @@
 /* Unit tests for lib/: addresses, buffers, sizes, config, event loop,
- * files, byte order, CRC-32C, secrets, hex. */
+ * files, byte order, CRC-32C, secrets, hex, zero tests. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -18,6 +18,7 @@
 #include "secret.h"
 #include "sha256.h"
 #include "size.h"
+#include "str.h"
 #include "harness.h"
 
 static void test_mac(void)
@@ -285,6 +286,23 @@ static void test_files(void)
 	CHECK(access(dir, F_OK) != 0);
 }
 
+static void test_all_zero(void)
+{
+	static uint8_t b[4096 + 7];
+	CHECK_INT(fb_all_zero(b, 0), 1);
+	CHECK_INT(fb_all_zero(b, sizeof(b)), 1);
+	/* A set byte anywhere (the head, its edge, the tail) is seen; one
+	 * just past the length is not. */
+	const size_t at[] = {0, 1, 15, 16, 17, 31, 32, 1000, 4095, 4102};
+	for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
+		b[at[k]] = 0x80;
+		CHECK_INT(fb_all_zero(b, sizeof(b)), 0);
+		CHECK_INT(fb_all_zero(b, at[k]), 1);
+		CHECK_INT(fb_all_zero(b, at[k] + 1), 0);
+		b[at[k]] = 0;
+	}
+}
+
 static void test_hex(void)
 {
 	char out[9];
@@ -386,6 +404,7 @@ int main(void)
 	RUN(test_config);
 	RUN(test_loop);
 	RUN(test_files);
+	RUN(test_all_zero);
 	RUN(test_hex);
 	RUN(test_secret_equal);
 	RUN(test_byteorder);
