@@ -86,7 +86,7 @@ static uint32_t vpd_devid(struct scsi_lu *lu, uint8_t *b, size_t cap)
 	}
 	b[0] = 0;
 	b[1] = 0x83;
-	fb_put_be16(b + 2, (uint32_t)(o - 4));
+	fb_put_be16(b + 2, (uint16_t)(o - 4));
 	return (uint32_t)o;
 }
 
@@ -98,14 +98,14 @@ static int inquiry_vpd(struct scsi_lu *lu, uint8_t page, uint8_t *b, size_t cap,
 	case 0x00: {
 		static const uint8_t pages[] = {0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2};
 		memcpy(b + 4, pages, sizeof(pages));
-		fb_put_be16(b + 2, sizeof(pages));
+		fb_put_be16(b + 2, (uint16_t)sizeof(pages));
 		*len = 4 + sizeof(pages);
 		return 0;
 	}
 	case 0x80: {
 		size_t sl = strlen(lu->serial);
 		memcpy(b + 4, lu->serial, sl);
-		fb_put_be16(b + 2, (uint32_t)sl);
+		fb_put_be16(b + 2, (uint16_t)sl);
 		*len = (uint32_t)(4 + sl);
 		return 0;
 	}
@@ -304,11 +304,11 @@ void scsi_mode_sense(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_c
 		o += n;
 	}
 	if (ten) {
-		fb_put_be16(b, o - 2);
+		fb_put_be16(b, (uint16_t)(o - 2));
 		b[3] = devspec;
 		if (llbaa && !dbd)
 			b[4] = 0x01;
-		fb_put_be16(b + 6, bdlen);
+		fb_put_be16(b + 6, (uint16_t)bdlen);
 	} else {
 		b[0] = (uint8_t)(o - 1);
 		b[2] = devspec;
