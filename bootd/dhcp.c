@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "bootd.h"
+#include "clock.h"
 #include "log.h"
 #include "proto/dhcp.h"
 

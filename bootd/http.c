@@ -26,12 +26,13 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
-#include <openssl/crypto.h>
 
 #include "bootd.h"
 #include "bootd/http_route.h"
 #include "buf.h"
 #include "log.h"
+#include "secret.h"
+#include "str.h"
 
 #define MAX_BODY 4096
 
@@ -235,9 +236,9 @@ static enum MHD_Result do_stage(struct bootd *b, struct MHD_Connection *c, const
 	pthread_rwlock_unlock(&b->st.lock);
 	if (!found)
 		return send_msg(c, 404, "unknown machine");
-	int ok = 0;
-	if (secret && strlen(secret) == strlen(known_secret) && known_secret[0])
-		ok = CRYPTO_memcmp(secret, known_secret, strlen(known_secret)) == 0;
+	/* An empty known secret (unset) matches nothing; then only the
+	 * machine itself may report its stage. */
+	int ok = fb_secret_equal(secret, known_secret);
 	if (!ok)
 		ok = requester_is(b, pa, mac);
 	if (!ok) {

@@ -27,6 +27,7 @@
 #include "bootd.h"
 #include "daemon.h"
 #include "log.h"
+#include "str.h"
 
 static void on_signal(struct fb_loop *l, int signo, void *arg)
 {

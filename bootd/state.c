@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "bootd.h"
+#include "clock.h"
 #include "log.h"
+#include "str.h"
 
 #define MAX_CLIENTS (1u << 21) /* about 2 million DHCP clients remembered */
 

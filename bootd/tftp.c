@@ -24,6 +24,7 @@
 #include "bootd.h"
 #include "log.h"
 #include "proto/tftp.h"
+#include "str.h"
 
 #define MAX_RETRIES    6
 #define MAX_TIMEOUT_MS 8000

@@ -15,8 +15,9 @@
 #include <unistd.h>
 
 #include "bootd.h"
-#include "db/bootd.h"
+#include "clock.h"
 #include "log.h"
+#include "str.h"
 
 #define QUEUE_MAX 200000 /* beyond this, events are dropped (leases never) */
 

@@ -19,7 +19,14 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
+#include "fileio.h"
 #include "image_check.h"
+#include "locate.h"
+#include "progress.h"
+#include "sha256.h"
+#include "size.h"
+#include "str.h"
 #include "cow/cow.h"
 
 static int run_image(struct cli_ctx *ctx, int argc, char **argv);

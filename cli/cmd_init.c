@@ -19,7 +19,9 @@
 
 #include "cli.h"
 #include "daemon.h"
+#include "fileio.h"
 #include "pwhash.h"
+#include "sha256.h"
 #include "cow/cow.h"
 
 static const char *const ipxe_files[] = {"undionly.kpxe", "ipxe.efi", "snponly.efi"};

@@ -8,6 +8,10 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
+#include "secret.h"
+#include "size.h"
+#include "str.h"
 
 static int run_machine(struct cli_ctx *ctx, int argc, char **argv);
 

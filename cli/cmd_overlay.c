@@ -20,8 +20,13 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "cow/cow.h"
-#include "util.h"
+#include "fileio.h"
+#include "progress.h"
+#include "sha256.h"
+#include "size.h"
+#include "str.h"
 
 static struct cli_cmd overlay_cmd;
 

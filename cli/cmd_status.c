@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "clock.h"
+#include "size.h"
 
 static int run_status(struct cli_ctx *ctx, int argc, char **argv);
 

@@ -16,6 +16,9 @@
 #include <time.h>
 
 #include "cli.h"
+#include "secret.h"
+#include "sha256.h"
+#include "str.h"
 
 int cli_token_run(struct cli_ctx *ctx, int argc, char **argv);
 

@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "evloop.h"
+#include "locate.h"
 
 static int run_up(struct cli_ctx *ctx, int argc, char **argv);
 

@@ -102,7 +102,7 @@ int cow_ovl_close(struct cow_ovl *o);
 const struct cow_header *cow_ovl_header(const struct cow_ovl *o);
 
 int cow_ovl_read(struct cow_ovl *o, void *buf, uint64_t len, uint64_t off);
-/* flags: FB_PREAD_NOWAIT (util.h): -EAGAIN rather than wait for the disk. */
+/* flags: FB_PREAD_NOWAIT (fileio.h): -EAGAIN rather than wait for the disk. */
 int cow_ovl_read_flags(struct cow_ovl *o, void *buf, uint64_t len, uint64_t off, unsigned flags);
 /* flags: FB_BD_FUA (durable on return); COW_NOWAIT: -EAGAIN rather than
  * wait for another writer's lock or a disk read (never with FUA). */
@@ -155,8 +155,5 @@ struct fb_blockdev *cow_bdev_overlay(struct cow_ovl *o);
 /* A read-only blockdev over a bare base (readonly and install modes);
  * holds a reference on b. */
 struct fb_blockdev *cow_bdev_base(struct cow_base *b);
-
-/* crc32c (Castagnoli), for map pages and the header. */
-uint32_t cow_crc32c(uint32_t crc, const void *p, size_t n);
 
 #endif

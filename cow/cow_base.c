@@ -20,9 +20,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "fileio.h"
 #include "log.h"
+#include "sha256.h"
+#include "str.h"
 #include "cow/cow.h"
-#include "util.h"
 
 #define MAX_BASES 256
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "cow/cow_int.h"
-#include "util.h"
+#include "fileio.h"
 
 static int ovl_read(struct fb_blockdev *bd, void *buf, uint64_t len, uint64_t off)
 {
@@ -78,7 +78,7 @@ static int base_read(struct fb_blockdev *bd, void *buf, uint64_t len, uint64_t o
 	struct cow_base *b = bd->priv;
 	if (off + len < off || off + len > b->size)
 		return -EINVAL;
-	return cow_pread_full(b->fd, buf, len, off, 1);
+	return fb_pread_full(b->fd, buf, len, off, FB_PREAD_ZERO_FILL);
 }
 
 static int base_read_nowait(struct fb_blockdev *bd, void *buf, uint64_t len, uint64_t off)

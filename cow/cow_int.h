@@ -46,11 +46,6 @@ struct cow_ovl {
 	uint64_t bytes_read, bytes_written;   /* counters (atomic) */
 };
 
-/* Full-length pread/pwrite: 0, or negative errno (-EIO on a short read
- * past the end of file unless zero_fill). */
-int cow_pread_full(int fd, void *buf, uint64_t len, uint64_t off, int zero_fill);
-int cow_pwrite_full(int fd, const void *buf, uint64_t len, uint64_t off);
-
 /* Geometry shared by create, open and check. */
 void cow_geometry(uint64_t size, uint64_t *nclusters, uint64_t *nchunks, uint64_t *map_off,
                   uint64_t *data_off);

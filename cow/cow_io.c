@@ -20,7 +20,9 @@
 #include <openssl/evp.h>
 
 #include "cow/cow_int.h"
-#include "util.h"
+#include "fileio.h"
+#include "hex.h"
+#include "str.h"
 
 #define SHIFT COW_CLUSTER_SHIFT
 #define MASK  ((uint64_t)COW_CLUSTER - 1)
@@ -159,7 +161,7 @@ static int data_write(struct cow_ovl *o, const uint8_t *src, uint64_t len, uint6
 {
 	while (len) {
 		uint64_t n = len < DATA_CHUNK ? len : DATA_CHUNK;
-		int rc = cow_pwrite_full(o->fd, src, n, o->h.data_off + pos);
+		int rc = fb_pwrite_full(o->fd, src, n, o->h.data_off + pos);
 		if (rc < 0)
 			return rc;
 		src += n;
@@ -185,9 +187,9 @@ static int write_partial(struct cow_ovl *o, uint64_t c, uint64_t from, uint64_t 
 
 	if (s == COW_DATA) {
 		if (src)
-			return cow_pwrite_full(o->fd, src, to - from, o->h.data_off + from);
+			return fb_pwrite_full(o->fd, src, to - from, o->h.data_off + from);
 		memset(tmp, 0, to - from);
-		return cow_pwrite_full(o->fd, tmp, to - from, o->h.data_off + from);
+		return fb_pwrite_full(o->fd, tmp, to - from, o->h.data_off + from);
 	}
 	if (s == COW_ZERO && !src)
 		return 0;
@@ -197,7 +199,7 @@ static int write_partial(struct cow_ovl *o, uint64_t c, uint64_t from, uint64_t 
 		memcpy(tmp + (from - cstart), src, to - from);
 	else
 		memset(tmp + (from - cstart), 0, to - from);
-	if ((rc = cow_pwrite_full(o->fd, tmp, COW_CLUSTER, o->h.data_off + cstart)) < 0)
+	if ((rc = fb_pwrite_full(o->fd, tmp, COW_CLUSTER, o->h.data_off + cstart)) < 0)
 		return rc;
 	set_state(o, c, COW_DATA);
 	return 0;
@@ -375,7 +377,6 @@ int cow_ovl_export(struct cow_ovl *o, int fd, char sha256[65],
                    int (*progress)(void *, uint64_t, uint64_t), void *arg)
 {
 	const uint64_t step = 1u << 20;
-	static const char hexd[] = "0123456789abcdef";
 	uint8_t *buf = malloc(step);
 	unsigned char md[32];
 	unsigned int mdlen = 0;
@@ -388,20 +389,11 @@ int cow_ovl_export(struct cow_ovl *o, int fd, char sha256[65],
 	}
 	for (uint64_t pos = 0; pos < o->h.size; pos += step) {
 		uint64_t n = o->h.size - pos < step ? o->h.size - pos : step;
-		int zero = 1;
 		if ((rc = cow_ovl_read(o, buf, n, pos)) < 0)
 			goto out;
 		EVP_DigestUpdate(ctx, buf, n);
-		for (uint64_t i = 0; i < n; i += 8) {
-			uint64_t w;
-			memcpy(&w, buf + i, 8);
-			if (w) {
-				zero = 0;
-				break;
-			}
-		}
 		/* All-zero megabytes stay holes in the new image. */
-		if (!zero && (rc = cow_pwrite_full(fd, buf, n, pos)) < 0)
+		if (!fb_all_zero(buf, n) && (rc = fb_pwrite_full(fd, buf, n, pos)) < 0)
 			goto out;
 		if (progress && progress(arg, pos + n, o->h.size)) {
 			rc = -ECANCELED;
@@ -413,11 +405,7 @@ int cow_ovl_export(struct cow_ovl *o, int fd, char sha256[65],
 		goto out;
 	}
 	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	for (unsigned i = 0; i < 32; i++) {
-		sha256[2 * i] = hexd[md[i] >> 4];
-		sha256[2 * i + 1] = hexd[md[i] & 15];
-	}
-	sha256[64] = 0;
+	fb_hex_encode(md, 32, sha256);
 out:
 	EVP_MD_CTX_free(ctx);
 	free(buf);

@@ -4,7 +4,6 @@
  * processes and protocols, flush, and the consistency check. The data path
  * is in cow_io.c; the format and the crash-safety argument in FORMAT.md.
  */
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,55 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "byteorder.h"
 #include "cow/cow_int.h"
-#include "util.h"
-
-/* ---- crc32c ---- */
-
-static uint32_t crc_table[256];
-
-static void __attribute__((constructor)) crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int k = 0; k < 8; k++)
-			c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-		crc_table[i] = c;
-	}
-}
-
-uint32_t cow_crc32c(uint32_t crc, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	crc = ~crc;
-	while (n--)
-		crc = crc_table[(crc ^ *b++) & 0xff] ^ (crc >> 8);
-	return ~crc;
-}
-
-/* ---- plain I/O ---- */
-
-int cow_pread_full(int fd, void *buf, uint64_t len, uint64_t off, int zero_fill)
-{
-	return fb_pread_full(fd, buf, len, off, zero_fill ? FB_PREAD_ZERO_FILL : 0);
-}
-
-int cow_pwrite_full(int fd, const void *buf, uint64_t len, uint64_t off)
-{
-	const uint8_t *p = buf;
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		off += (uint64_t)n;
-		len -= (uint64_t)n;
-	}
-	return 0;
-}
+#include "crc32c.h"
+#include "fileio.h"
+#include "str.h"
 
 /* ---- header and map pages ---- */
 
@@ -79,45 +34,22 @@ void cow_geometry(uint64_t size, uint64_t *nclusters, uint64_t *nchunks, uint64_
 	*data_off = (end + COW_DATA_ALIGN - 1) / COW_DATA_ALIGN * COW_DATA_ALIGN;
 }
 
-static void put64(uint8_t *p, uint64_t v)
-{
-	v = htole64(v);
-	memcpy(p, &v, 8);
-}
-static void put32(uint8_t *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, 4);
-}
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return le64toh(v);
-}
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return le32toh(v);
-}
-
 void cow_header_encode(const struct cow_header *h, uint8_t page[COW_HDR_SIZE])
 {
 	memset(page, 0, COW_HDR_SIZE);
 	memcpy(page, COW_MAGIC, 8);
-	put32(page + 8, h->version);
-	put32(page + 12, h->cluster_size);
-	put64(page + 16, h->size);
-	put64(page + 24, (uint64_t)h->image_id);
-	put64(page + 32, (uint64_t)h->boot_seq);
-	put64(page + 40, (uint64_t)h->created);
-	put64(page + 48, h->map_off);
-	put64(page + 56, h->nchunks);
-	put64(page + 64, h->data_off);
+	fb_put_le32(page + 8, h->version);
+	fb_put_le32(page + 12, h->cluster_size);
+	fb_put_le64(page + 16, h->size);
+	fb_put_le64(page + 24, (uint64_t)h->image_id);
+	fb_put_le64(page + 32, (uint64_t)h->boot_seq);
+	fb_put_le64(page + 40, (uint64_t)h->created);
+	fb_put_le64(page + 48, h->map_off);
+	fb_put_le64(page + 56, h->nchunks);
+	fb_put_le64(page + 64, h->data_off);
 	memcpy(page + 72, h->base_sha256, strnlen(h->base_sha256, 64));
 	memcpy(page + 136, h->mac, strnlen(h->mac, 23));
-	put32(page + COW_HDR_CRC_OFF, cow_crc32c(0, page, COW_HDR_CRC_OFF));
+	fb_put_le32(page + COW_HDR_CRC_OFF, fb_crc32c(0, page, COW_HDR_CRC_OFF));
 }
 
 int cow_header_decode(const uint8_t *page, size_t len, struct cow_header *h, char *why,
@@ -129,20 +61,20 @@ int cow_header_decode(const uint8_t *page, size_t len, struct cow_header *h, cha
 		snprintf(why, whylen, "not a fleetboot overlay (bad magic)");
 		return -EUCLEAN;
 	}
-	if (get32(page + COW_HDR_CRC_OFF) != cow_crc32c(0, page, COW_HDR_CRC_OFF)) {
+	if (fb_get_le32(page + COW_HDR_CRC_OFF) != fb_crc32c(0, page, COW_HDR_CRC_OFF)) {
 		snprintf(why, whylen, "overlay header checksum mismatch");
 		return -EUCLEAN;
 	}
 	memset(h, 0, sizeof(*h));
-	h->version = get32(page + 8);
-	h->cluster_size = get32(page + 12);
-	h->size = get64(page + 16);
-	h->image_id = (int64_t)get64(page + 24);
-	h->boot_seq = (int64_t)get64(page + 32);
-	h->created = (int64_t)get64(page + 40);
-	h->map_off = get64(page + 48);
-	h->nchunks = get64(page + 56);
-	h->data_off = get64(page + 64);
+	h->version = fb_get_le32(page + 8);
+	h->cluster_size = fb_get_le32(page + 12);
+	h->size = fb_get_le64(page + 16);
+	h->image_id = (int64_t)fb_get_le64(page + 24);
+	h->boot_seq = (int64_t)fb_get_le64(page + 32);
+	h->created = (int64_t)fb_get_le64(page + 40);
+	h->map_off = fb_get_le64(page + 48);
+	h->nchunks = fb_get_le64(page + 56);
+	h->data_off = fb_get_le64(page + 64);
 	memcpy(h->base_sha256, page + 72, 64);
 	memcpy(h->mac, page + 136, 23);
 	if (h->version != COW_VERSION || h->cluster_size != COW_CLUSTER) {
@@ -165,8 +97,8 @@ int cow_header_decode(const uint8_t *page, size_t len, struct cow_header *h, cha
 
 int cow_page_decode(const uint8_t *page, uint64_t index, uint64_t *seq)
 {
-	if (get32(page) != COW_PAGE_MAGIC || get64(page + 16) != index ||
-	    get32(page + 4) != cow_crc32c(0, page + 8, COW_PAGE - 8)) {
+	if (fb_get_le32(page) != COW_PAGE_MAGIC || fb_get_le64(page + 16) != index ||
+	    fb_get_le32(page + 4) != fb_crc32c(0, page + 8, COW_PAGE - 8)) {
 		for (size_t i = 0; i < COW_PAGE; i++)
 			if (page[i])
 				return -1;
@@ -175,17 +107,17 @@ int cow_page_decode(const uint8_t *page, uint64_t index, uint64_t *seq)
 	for (size_t i = COW_PAGE_HDR; i < COW_PAGE; i++)
 		if (page[i] > COW_ZERO)
 			return -1;
-	*seq = get64(page + 8);
+	*seq = fb_get_le64(page + 8);
 	return *seq ? 1 : -1;
 }
 
 static void page_encode(uint8_t *page, uint64_t index, uint64_t seq)
 {
-	put32(page, COW_PAGE_MAGIC);
-	put64(page + 8, seq);
-	put64(page + 16, index);
+	fb_put_le32(page, COW_PAGE_MAGIC);
+	fb_put_le64(page + 8, seq);
+	fb_put_le64(page + 16, index);
 	memset(page + 24, 0, COW_PAGE_HDR - 24);
-	put32(page + 4, cow_crc32c(0, page + 8, COW_PAGE - 8));
+	fb_put_le32(page + 4, fb_crc32c(0, page + 8, COW_PAGE - 8));
 }
 
 /* ---- create ---- */
@@ -221,7 +153,7 @@ int cow_ovl_create(const char *path, uint64_t size, int64_t image_id, const char
 		return -errno;
 	/* The map area stays a hole: an all-zero slot means "never written",
 	 * so a fresh overlay reads entirely from the base. */
-	if ((rc = cow_pwrite_full(fd, page, sizeof(page), 0)) < 0)
+	if ((rc = fb_pwrite_full(fd, page, sizeof(page), 0)) < 0)
 		goto fail;
 	if (ftruncate(fd, (off_t)(h.data_off + ncl * COW_CLUSTER)) < 0 || fsync(fd) < 0) {
 		rc = -errno;
@@ -252,7 +184,7 @@ int cow_ovl_read_header(const char *path, struct cow_header *h, char *why, size_
 		snprintf(why, whylen, "%s: %s", path, strerror(errno));
 		return rc;
 	}
-	rc = cow_pread_full(fd, page, sizeof(page), 0, 0);
+	rc = fb_pread_full(fd, page, sizeof(page), 0, 0);
 	close(fd);
 	if (rc < 0) {
 		snprintf(why, whylen, "%s: cannot read the header: %s", path, strerror(-rc));
@@ -334,7 +266,7 @@ static int load_map(struct cow_ovl *o, char *why, size_t whylen)
 	for (uint64_t i = 0; i < o->h.nchunks; i++) {
 		uint64_t seq[2] = {0, 0};
 		int v[2];
-		rc = cow_pread_full(o->fd, pair, 2 * COW_PAGE, o->h.map_off + i * 2 * COW_PAGE, 0);
+		rc = fb_pread_full(o->fd, pair, 2 * COW_PAGE, o->h.map_off + i * 2 * COW_PAGE, 0);
 		if (rc < 0) {
 			snprintf(why, whylen, "cannot read map chunk %" PRIu64 ": %s", i,
 			         strerror(-rc));
@@ -415,7 +347,7 @@ int cow_ovl_open(const char *path, struct cow_base *base, int flags, struct cow_
 		pthread_mutex_init(&o->stripes[i], NULL);
 	pthread_mutex_init(&o->flush_lock, NULL);
 
-	if ((rc = cow_pread_full(fd, page, sizeof(page), 0, 0)) < 0) {
+	if ((rc = fb_pread_full(fd, page, sizeof(page), 0, 0)) < 0) {
 		snprintf(why, whylen, "%s: cannot read the header: %s", path, strerror(-rc));
 		goto fail;
 	}
@@ -529,8 +461,8 @@ int cow_ovl_flush(struct cow_ovl *o)
 		int slot = ch->slot == 0 ? 1 : 0;
 		uint8_t *p = pages + k * COW_PAGE;
 		page_encode(p, idx[k], ++o->seq);
-		rc = cow_pwrite_full(o->fd, p, COW_PAGE,
-		                     o->h.map_off + (idx[k] * 2 + (uint64_t)slot) * COW_PAGE);
+		rc = fb_pwrite_full(o->fd, p, COW_PAGE,
+		                    o->h.map_off + (idx[k] * 2 + (uint64_t)slot) * COW_PAGE);
 		if (rc < 0)
 			goto redirty;
 		ch->slot = (int8_t)slot;
@@ -587,7 +519,7 @@ int cow_ovl_check(const char *path, FILE *out)
 			        fd == -EBUSY ? "in use by a writer" : strerror(-fd));
 		return fd;
 	}
-	if ((rc = cow_pread_full(fd, page, sizeof(page), 0, 0)) < 0 ||
+	if ((rc = fb_pread_full(fd, page, sizeof(page), 0, 0)) < 0 ||
 	    (rc = cow_header_decode(page, sizeof(page), &h, why, sizeof(why))) < 0) {
 		if (out)
 			fprintf(out, "%s: %s\n", path, rc == -EUCLEAN ? why : strerror(-rc));
@@ -603,7 +535,7 @@ int cow_ovl_check(const char *path, FILE *out)
 	for (uint64_t i = 0; i < nch && !bad; i++) {
 		uint64_t seq[2] = {0, 0};
 		int v[2];
-		if (cow_pread_full(fd, pair, sizeof(pair), moff + i * 2 * COW_PAGE, 0) < 0) {
+		if (fb_pread_full(fd, pair, sizeof(pair), moff + i * 2 * COW_PAGE, 0) < 0) {
 			if (out)
 				fprintf(out, "%s: map chunk %" PRIu64 " unreadable\n", path, i);
 			bad++;

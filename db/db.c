@@ -7,6 +7,7 @@
  * and the busy timeout makes a writer wait its turn instead of failing.
  */
 #include "db_internal.h"
+#include "str.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "netaddr.h"
-#include "util.h"
+#include "sha256.h"
 
 struct fb_db;
 
@@ -36,6 +36,9 @@ void fb_db_close(struct fb_db *db);
 const char *fb_db_errmsg(struct fb_db *db);
 /* Schema version (PRAGMA user_version) after migrations. */
 int fb_db_schema_version(struct fb_db *db);
+/* PRAGMA data_version (changes.c): changes whenever another connection
+ * commits, so a cache of rows is rebuilt only when something changed. */
+int fb_db_data_version(struct fb_db *db, int64_t *version);
 
 /* Explicit transactions for callers that batch (bootd's lease writer). */
 int fb_db_begin(struct fb_db *db);

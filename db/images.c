@@ -1,4 +1,5 @@
 /* images.c - image versions: immutable rows, numbers never reused. */
+#include "clock.h"
 #include "db_internal.h"
 
 #include <ctype.h>

@@ -1,5 +1,7 @@
 /* machines.c - the machines table: one row per MAC. */
+#include "clock.h"
 #include "db_internal.h"
+#include "secret.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* overlays.c - which overlay file each machine has and what base it is on. */
+#include "clock.h"
 #include "db_internal.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* users.c - web users, API tokens, settings and daemon status rows. */
+#include "clock.h"
 #include "db_internal.h"
 
 #include <errno.h>

@@ -25,7 +25,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "fileio.h"
+#include "progress.h"
+#include "str.h"
 
 #define CHUNK (1024 * 1024) /* bytes per read request */
 
@@ -163,14 +165,6 @@ static void src_close(struct src *s)
 	}
 }
 
-static int all_zero(const unsigned char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return 0;
-	return 1;
-}
-
 /* Copy the whole source into fd, sparse, with progress. */
 static int copy_all(struct src *s, int fd, int quiet)
 {
@@ -189,18 +183,12 @@ static int copy_all(struct src *s, int fd, int quiet)
 		size_t n = s->size - off < CHUNK ? (size_t)(s->size - off) : CHUNK;
 		if (src_read(s, buf, n, off) < 0)
 			goto out;
-		if (!all_zero(buf, n)) {
-			size_t done = 0;
-			while (done < n) {
-				ssize_t w = pwrite(fd, buf + done, n - done, (off_t)(off + done));
-				if (w < 0 && errno == EINTR)
-					continue;
-				if (w <= 0) {
-					fprintf(stderr, "fleetboot-image-fetch: write: %s\n",
-					        strerror(errno));
-					goto out;
-				}
-				done += (size_t)w;
+		if (!fb_all_zero(buf, n)) {
+			int werr = fb_pwrite_full(fd, buf, n, off);
+			if (werr < 0) {
+				fprintf(stderr, "fleetboot-image-fetch: write: %s\n",
+				        strerror(-werr));
+				goto out;
 			}
 		}
 		off += n;

@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "linux/falloc.h"
-#include "util.h"
 
 struct bdf {
 	struct fb_blockdev bd; /* first: the public part */
@@ -43,19 +43,11 @@ static int bdf_flush(struct fb_blockdev *bd)
 static int bdf_write(struct fb_blockdev *bd, const void *buf, uint64_t len, uint64_t off,
                      unsigned flags)
 {
-	const uint8_t *p = buf;
 	if (bd->readonly)
 		return -EROFS;
-	while (len) {
-		ssize_t n = pwrite(bdf_fd(bd), p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (uint64_t)n;
-		off += (uint64_t)n;
-	}
+	int rc = fb_pwrite_full(bdf_fd(bd), buf, len, off);
+	if (rc < 0)
+		return rc;
 	return (flags & FB_BD_FUA) ? bdf_flush(bd) : 0;
 }
 

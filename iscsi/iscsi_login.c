@@ -23,7 +23,7 @@
 
 #include "log.h"
 #include "iscsi/iscsi_int.h"
-#include "util.h"
+#include "str.h"
 
 #define MAX_KEYS 64
 

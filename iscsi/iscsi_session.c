@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crc32c.h"
 #include "log.h"
 #include "iscsi/iscsi_int.h"
 
@@ -646,7 +647,7 @@ int iscsi_task_run(struct iscsi_task *task, int defer_flush, int nowait)
 				uint8_t *tail = o->data + pos + ISCSI_BHS_LEN + dg;
 				if (ddg) {
 					uint32_t crc = iscsi_crc32c(r.in + off, n);
-					crc = iscsi_crc32c_update(crc, tail, pad);
+					crc = fb_crc32c(crc, tail, pad);
 					iscsi_put_digest(tail + pad, crc);
 				}
 				iov[k].iov_base = tail;

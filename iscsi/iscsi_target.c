@@ -21,7 +21,7 @@
 
 #include "log.h"
 #include "iscsi/iscsi_int.h"
-#include "util.h"
+#include "clock.h"
 
 #define TAG_LISTEN ((void *)1)
 #define TAG_EVENT  ((void *)2)

@@ -21,7 +21,7 @@
 #include "log.h"
 #include "iscsi/blockdev_file.h"
 #include "iscsi/target.h"
-#include "util.h"
+#include "str.h"
 
 #define MAX_MACHINES 16
 

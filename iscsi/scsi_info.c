@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "byteorder.h"
 #include "proto/scsi_cdb.h"
 
 #define VENDOR   "FLEETBT "
@@ -18,26 +19,6 @@
 
 /* Block limits we report (VPD 0xB0) and enforce. */
 #define MAX_UNMAP_DESC 256
-
-static void put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
 
 /* Hand the built reply to the request: at most alloc_len bytes. */
 static void reply(struct scsi_req *r, const uint8_t *buf, uint32_t len, uint32_t alloc_len)
@@ -67,10 +48,10 @@ static uint32_t inquiry_std(struct scsi_lu *lu, uint8_t *b)
 	memcpy(b + 16, PRODUCT, 16);
 	memcpy(b + 32, REVISION, 4);
 	/* Version descriptors: SAM-5, iSCSI, SPC-4, SBC-3. */
-	put16(b + 58, 0x00a0);
-	put16(b + 60, 0x0960);
-	put16(b + 62, 0x0460);
-	put16(b + 64, 0x04c0);
+	fb_put_be16(b + 58, 0x00a0);
+	fb_put_be16(b + 60, 0x0960);
+	fb_put_be16(b + 62, 0x0460);
+	fb_put_be16(b + 64, 0x04c0);
 	return 96;
 }
 
@@ -105,7 +86,7 @@ static uint32_t vpd_devid(struct scsi_lu *lu, uint8_t *b, size_t cap)
 	}
 	b[0] = 0;
 	b[1] = 0x83;
-	put16(b + 2, (uint32_t)(o - 4));
+	fb_put_be16(b + 2, (uint16_t)(o - 4));
 	return (uint32_t)o;
 }
 
@@ -117,14 +98,14 @@ static int inquiry_vpd(struct scsi_lu *lu, uint8_t page, uint8_t *b, size_t cap,
 	case 0x00: {
 		static const uint8_t pages[] = {0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2};
 		memcpy(b + 4, pages, sizeof(pages));
-		put16(b + 2, sizeof(pages));
+		fb_put_be16(b + 2, (uint16_t)sizeof(pages));
 		*len = 4 + sizeof(pages);
 		return 0;
 	}
 	case 0x80: {
 		size_t sl = strlen(lu->serial);
 		memcpy(b + 4, lu->serial, sl);
-		put16(b + 2, (uint32_t)sl);
+		fb_put_be16(b + 2, (uint16_t)sl);
 		*len = (uint32_t)(4 + sl);
 		return 0;
 	}
@@ -132,24 +113,24 @@ static int inquiry_vpd(struct scsi_lu *lu, uint8_t page, uint8_t *b, size_t cap,
 		*len = vpd_devid(lu, b, cap);
 		return 0;
 	case 0xb0: /* block limits */
-		put16(b + 2, 0x3c);
+		fb_put_be16(b + 2, 0x3c);
 		b[4] = 0x01; /* WSNZ: WRITE SAME with 0 blocks is refused */
 		b[5] = 255;  /* maximum COMPARE AND WRITE length */
-		put32(b + 8, SCSI_MAX_XFER_BYTES / lu->bs);
-		put32(b + 12, (1u << 20) / lu->bs); /* optimal transfer length */
-		put32(b + 20, 0xffffffffu);         /* maximum unmap LBA count */
-		put32(b + 24, MAX_UNMAP_DESC);
-		put32(b + 28, 1);                            /* optimal unmap granularity */
-		put64(b + 36, SCSI_MAX_XFER_BYTES / lu->bs); /* maximum WRITE SAME length */
+		fb_put_be32(b + 8, SCSI_MAX_XFER_BYTES / lu->bs);
+		fb_put_be32(b + 12, (1u << 20) / lu->bs); /* optimal transfer length */
+		fb_put_be32(b + 20, 0xffffffffu);         /* maximum unmap LBA count */
+		fb_put_be32(b + 24, MAX_UNMAP_DESC);
+		fb_put_be32(b + 28, 1);                            /* optimal unmap granularity */
+		fb_put_be64(b + 36, SCSI_MAX_XFER_BYTES / lu->bs); /* maximum WRITE SAME length */
 		*len = 64;
 		return 0;
 	case 0xb1: /* block device characteristics */
-		put16(b + 2, 0x3c);
-		put16(b + 4, 1); /* non-rotating medium */
+		fb_put_be16(b + 2, 0x3c);
+		fb_put_be16(b + 4, 1); /* non-rotating medium */
 		*len = 64;
 		return 0;
 	case 0xb2: /* logical block provisioning */
-		put16(b + 2, 4);
+		fb_put_be16(b + 2, 4);
 		b[5] = 0x80 | 0x40 | 0x20 | 0x04; /* LBPU, LBPWS, LBPWS10, LBPRZ */
 		b[6] = 0x02;                      /* thin provisioned */
 		*len = 8;
@@ -186,8 +167,8 @@ void scsi_read_capacity10(struct scsi_lu *lu, struct scsi_req *r, const struct s
 		return;
 	}
 	uint64_t last = lu->nblocks ? lu->nblocks - 1 : 0;
-	put32(b, last > 0xffffffffu ? 0xffffffffu : (uint32_t)last);
-	put32(b + 4, lu->bs);
+	fb_put_be32(b, last > 0xffffffffu ? 0xffffffffu : (uint32_t)last);
+	fb_put_be32(b + 4, lu->bs);
 	reply(r, b, 8, 8);
 }
 
@@ -195,8 +176,8 @@ void scsi_read_capacity16(struct scsi_lu *lu, struct scsi_req *r, const struct s
 {
 	uint8_t b[32];
 	memset(b, 0, sizeof(b));
-	put64(b, lu->nblocks ? lu->nblocks - 1 : 0);
-	put32(b + 8, lu->bs);
+	fb_put_be64(b, lu->nblocks ? lu->nblocks - 1 : 0);
+	fb_put_be32(b + 8, lu->bs);
 	b[14] = 0x80 | 0x40; /* LBPME, LBPRZ: unmapped blocks read as zeros */
 	reply(r, b, 32, c->alloc_len);
 }
@@ -212,9 +193,9 @@ void scsi_get_lba_status(struct scsi_lu *lu, struct scsi_req *r, const struct sc
 	 * lba on as "mapped or unknown" (status 0), which is always true. */
 	uint64_t n = lu->nblocks - c->lba;
 	memset(b, 0, sizeof(b));
-	put32(b, 20);
-	put64(b + 8, c->lba);
-	put32(b + 16, n > 0xffffffffu ? 0xffffffffu : (uint32_t)n);
+	fb_put_be32(b, 20);
+	fb_put_be64(b + 8, c->lba);
+	fb_put_be32(b + 16, n > 0xffffffffu ? 0xffffffffu : (uint32_t)n);
 	reply(r, b, sizeof(b), c->alloc_len);
 }
 
@@ -231,7 +212,7 @@ void scsi_report_luns(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_
 		reply(r, b, 8, c->alloc_len);
 		return;
 	}
-	put32(b, 8); /* one LUN, number 0 */
+	fb_put_be32(b, 8); /* one LUN, number 0 */
 	reply(r, b, 16, c->alloc_len);
 }
 
@@ -265,8 +246,8 @@ static uint32_t mode_page(uint8_t page, int pc, uint8_t *b)
 		b[0] = 0x0a;
 		b[1] = 0x0a;
 		if (pc != 1) {
-			b[3] = 0x10;          /* unrestricted reordering of commands allowed */
-			put16(b + 8, 0xffff); /* busy timeout period: unlimited */
+			b[3] = 0x10; /* unrestricted reordering of commands allowed */
+			fb_put_be16(b + 8, 0xffff); /* busy timeout period: unlimited */
 		}
 		return 12;
 	case 0x1c: /* informational exceptions control: nothing to report */
@@ -299,13 +280,13 @@ void scsi_mode_sense(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_c
 	uint8_t devspec = (uint8_t)(0x10 | (lu->bd->readonly ? 0x80 : 0)); /* DPOFUA, WP */
 	if (!dbd) {
 		if (llbaa) {
-			put64(b + o, lu->nblocks);
-			put32(b + o + 12, lu->bs);
+			fb_put_be64(b + o, lu->nblocks);
+			fb_put_be32(b + o + 12, lu->bs);
 			o += 16;
 		} else {
-			put32(b + o,
-			      lu->nblocks > 0xffffffffu ? 0xffffffffu : (uint32_t)lu->nblocks);
-			put32(b + o + 4, lu->bs & 0xffffff);
+			fb_put_be32(b + o, lu->nblocks > 0xffffffffu ? 0xffffffffu
+			                                             : (uint32_t)lu->nblocks);
+			fb_put_be32(b + o + 4, lu->bs & 0xffffff);
 			o += 8;
 		}
 	}
@@ -323,11 +304,11 @@ void scsi_mode_sense(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_c
 		o += n;
 	}
 	if (ten) {
-		put16(b, o - 2);
+		fb_put_be16(b, (uint16_t)(o - 2));
 		b[3] = devspec;
 		if (llbaa && !dbd)
 			b[4] = 0x01;
-		put16(b + 6, bdlen);
+		fb_put_be16(b + 6, (uint16_t)bdlen);
 	} else {
 		b[0] = (uint8_t)(o - 1);
 		b[2] = devspec;

@@ -13,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "byteorder.h"
 #include "proto/scsi_cdb.h"
 #include "iscsi/scsi_info.h"
-#include "util.h"
+#include "sha256.h"
+#include "str.h"
 
 #define MAX_UNMAP_DESC 256
 
@@ -34,10 +36,7 @@ void scsi_set_sense(struct scsi_req *r, uint8_t key, uint8_t asc, uint8_t ascq)
 static void sense_info(struct scsi_req *r, uint32_t info)
 {
 	r->sense[0] |= 0x80; /* VALID: the information field is set */
-	r->sense[3] = (uint8_t)(info >> 24);
-	r->sense[4] = (uint8_t)(info >> 16);
-	r->sense[5] = (uint8_t)(info >> 8);
-	r->sense[6] = (uint8_t)info;
+	fb_put_be32(r->sense + 3, info);
 }
 
 static void invalid_cdb(struct scsi_req *r)
@@ -228,14 +227,6 @@ static void do_write(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_c
 	pthread_rwlock_unlock(lu->wlock);
 }
 
-static int all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return 0;
-	return 1;
-}
-
 static void do_write_same(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
 {
 	int ndob = c->opcode == SCSI_WRITE_SAME16 && (c->b1 & 0x01);
@@ -264,7 +255,7 @@ static void do_write_same(struct scsi_lu *lu, struct scsi_req *r, const struct s
 	uint64_t len = (uint64_t)c->nblocks * lu->bs, off = c->lba * lu->bs;
 	int rc;
 	pthread_rwlock_rdlock(lu->wlock);
-	if (ndob || all_zero(r->out, lu->bs)) {
+	if (ndob || fb_all_zero(r->out, lu->bs)) {
 		rc = unmap ? lu->bd->ops->trim(lu->bd, len, off, 0)
 		           : lu->bd->ops->zero(lu->bd, len, off, 0);
 		if (rc < 0)
@@ -291,19 +282,6 @@ static void do_write_same(struct scsi_lu *lu, struct scsi_req *r, const struct s
 	pthread_rwlock_unlock(lu->wlock);
 }
 
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static void do_unmap(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
 {
 	if (c->b1 & 0x01) { /* ANCHOR */
@@ -324,7 +302,7 @@ static void do_unmap(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_c
 		return;
 	}
 	const uint8_t *p = r->out;
-	uint32_t dlen = (uint32_t)(p[2] << 8 | p[3]);
+	uint32_t dlen = fb_get_be16(p + 2);
 	if (dlen > plen - 8)
 		dlen = (plen - 8) & ~15u;
 	uint32_t n = dlen / 16;
@@ -335,13 +313,13 @@ static void do_unmap(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_c
 	/* Check every descriptor before unmapping anything. */
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *d = p + 8 + 16 * i;
-		if (!range_ok(lu, r, get_be64(d), get_be32(d + 8)))
+		if (!range_ok(lu, r, fb_get_be64(d), fb_get_be32(d + 8)))
 			return;
 	}
 	pthread_rwlock_rdlock(lu->wlock);
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *d = p + 8 + 16 * i;
-		uint64_t lba = get_be64(d), cnt = get_be32(d + 8);
+		uint64_t lba = fb_get_be64(d), cnt = fb_get_be32(d + 8);
 		if (!cnt)
 			continue;
 		int rc = lu->bd->ops->trim(lu->bd, cnt * lu->bs, lba * lu->bs, 0);

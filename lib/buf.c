@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "byteorder.h"
+
 int fb_buf_reserve(struct fb_buf *b, size_t extra)
 {
 	if (b->failed)
@@ -108,7 +110,7 @@ uint16_t fb_rd_be16(struct fb_rd *r)
 {
 	if (rd_need(r, 2) < 0)
 		return 0;
-	uint16_t v = (uint16_t)(r->p[r->off] << 8 | r->p[r->off + 1]);
+	uint16_t v = fb_get_be16(r->p + r->off);
 	r->off += 2;
 	return v;
 }
@@ -119,7 +121,7 @@ uint32_t fb_rd_be32(struct fb_rd *r)
 		return 0;
 	const uint8_t *p = r->p + r->off;
 	r->off += 4;
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	return fb_get_be32(p);
 }
 
 uint64_t fb_rd_be64(struct fb_rd *r)
@@ -169,21 +171,15 @@ void fb_wr_u8(struct fb_wr *w, uint8_t v)
 void fb_wr_be16(struct fb_wr *w, uint16_t v)
 {
 	uint8_t *p = wr_need(w, 2);
-	if (p) {
-		p[0] = (uint8_t)(v >> 8);
-		p[1] = (uint8_t)v;
-	}
+	if (p)
+		fb_put_be16(p, v);
 }
 
 void fb_wr_be32(struct fb_wr *w, uint32_t v)
 {
 	uint8_t *p = wr_need(w, 4);
-	if (p) {
-		p[0] = (uint8_t)(v >> 24);
-		p[1] = (uint8_t)(v >> 16);
-		p[2] = (uint8_t)(v >> 8);
-		p[3] = (uint8_t)v;
-	}
+	if (p)
+		fb_put_be32(p, v);
 }
 
 void fb_wr_be64(struct fb_wr *w, uint64_t v)

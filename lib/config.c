@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "fileio.h"
+#include "locate.h"
+#include "str.h"
 
 typedef int (*setter_fn)(struct fb_config *c, const char *v, char *why, size_t whylen);
 

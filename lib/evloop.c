@@ -9,7 +9,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "clock.h"
 
 struct fd_slot {
 	fb_io_fn fn;

@@ -7,15 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
+#include "hex.h"
 
 int mac_parse(const char *s, uint8_t mac[6])
 {
@@ -24,7 +16,8 @@ int mac_parse(const char *s, uint8_t mac[6])
 	if (!s || strlen(s) != 17)
 		return -1;
 	for (int i = 0; i < 6; i++) {
-		int hi = hexval((unsigned char)s[i * 3]), lo = hexval((unsigned char)s[i * 3 + 1]);
+		int hi = fb_hex_digit((unsigned char)s[i * 3]),
+		    lo = fb_hex_digit((unsigned char)s[i * 3 + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		if (i < 5) {

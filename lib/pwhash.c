@@ -8,21 +8,11 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "util.h"
+#include "hex.h"
 
 #define ITERATIONS 120000
 #define SALT_BYTES 16
 #define HASH_BYTES 32
-
-static void hex(const unsigned char *p, size_t n, char *out)
-{
-	static const char hx[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hx[p[i] >> 4];
-		out[2 * i + 1] = hx[p[i] & 15];
-	}
-	out[2 * n] = 0;
-}
 
 static int unhex(const char *s, size_t slen, unsigned char *out, size_t n)
 {
@@ -53,8 +43,8 @@ int fb_pwhash_make(const char *password, char *out, size_t len)
 		return -1;
 	if (derive(password, salt, ITERATIONS, h) < 0)
 		return -1;
-	hex(salt, sizeof(salt), sx);
-	hex(h, sizeof(h), hx);
+	fb_hex_encode(salt, sizeof(salt), sx);
+	fb_hex_encode(h, sizeof(h), hx);
 	return snprintf(out, len, "pbkdf2-sha256$%d$%s$%s", ITERATIONS, sx, hx) < (int)len ? 0 : -1;
 }
 

@@ -13,12 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
+#include "clock.h"
+#include "fileio.h"
 #include "log.h"
 #include "neigh.h"
+#include "secret.h"
 #include "storaged/disk.h"
-#include "util.h"
+#include "str.h"
 
 struct sd_ctx {
 	struct fb_config cfg;
@@ -38,14 +39,6 @@ void sd_overlay_path(const struct fb_config *cfg, const char *mac, char *out, si
 void sd_verify_dir(const struct fb_config *cfg, char *out, size_t len)
 {
 	cow_verify_dir(cfg->state_dir, out, len);
-}
-
-int sd_secret_equal(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (la != lb || la == 0)
-		return 0;
-	return CRYPTO_memcmp(a, b, la) == 0;
 }
 
 struct sd_ctx *sd_new(const struct fb_config *cfg, const char *proto, char *why, size_t whylen)
@@ -107,7 +100,7 @@ int sd_authorize(struct sd_ctx *ctx, const char *mac, const char *secret, const 
 		rc = rc == -ENOENT ? -ENOENT : rc;
 		goto out;
 	}
-	if (secret && !sd_secret_equal(secret, m.secret)) {
+	if (secret && !fb_secret_equal(secret, m.secret)) {
 		snprintf(why, whylen, "wrong secret for machine %s", mac);
 		rc = -EACCES;
 		goto out;

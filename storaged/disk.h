@@ -70,7 +70,5 @@ int sd_connections(struct sd_ctx *ctx);
 void sd_overlay_path(const struct fb_config *cfg, const char *mac, char *out, size_t len);
 /* Where base-verification sidecars live. */
 void sd_verify_dir(const struct fb_config *cfg, char *out, size_t len);
-/* Constant-time string equality (secrets). */
-int sd_secret_equal(const char *a, const char *b);
 
 #endif

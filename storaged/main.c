@@ -18,10 +18,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "daemon.h"
+#include "locate.h"
 #include "log.h"
 #include "storaged/storaged.h"
-#include "util.h"
+#include "str.h"
 
 #define STATUS_MS 5000
 

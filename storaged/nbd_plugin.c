@@ -32,7 +32,7 @@
 #include "log.h"
 #include "netaddr.h"
 #include "storaged/disk.h"
-#include "util.h"
+#include "str.h"
 
 #define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL
 

@@ -18,9 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "locate.h"
 #include "log.h"
 #include "storaged/storaged.h"
-#include "util.h"
 
 #define BACKOFF_MIN 500
 #define BACKOFF_MAX 30000

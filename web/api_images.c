@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "log.h"
+#include "str.h"
 #include "web.h"
 
 static json_t *image_json(const struct fb_image *img, int full)

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "log.h"
+#include "secret.h"
+#include "str.h"
 #include "web.h"
 
 json_t *web_machine_json(const struct fb_machine *m, int with_secret)

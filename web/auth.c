@@ -21,8 +21,12 @@
 #include <strings.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "pwhash.h"
+#include "secret.h"
+#include "sha256.h"
+#include "str.h"
 #include "web.h"
 
 struct session {
@@ -95,7 +99,7 @@ static struct session *session_find(const char *id)
 			memset(s, 0, sizeof(*s));
 			continue;
 		}
-		if (web_streq_ct(s->id, id))
+		if (fb_secret_equal(s->id, id))
 			return s;
 	}
 	return NULL;
@@ -212,7 +216,7 @@ int web_auth(struct MHD_Connection *c, struct web_req *req, int *csrf_ok)
 	fb_strlcpy(req->user, s->user, sizeof(req->user));
 	fb_strlcpy(req->session_id, s->id, sizeof(req->session_id));
 	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRF-Token");
-	*csrf_ok = h && web_streq_ct(h, s->csrf);
+	*csrf_ok = h && fb_secret_equal(h, s->csrf);
 	return 1;
 }
 

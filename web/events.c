@@ -19,7 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
+#include "str.h"
 #include "web.h"
 
 #define POLL_MS      300

@@ -21,7 +21,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "locate.h"
 #include "log.h"
+#include "str.h"
 #include "web.h"
 
 #define JOB_OUT_MAX 8192

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "locate.h"
 #include "log.h"
 #include "web.h"
 

@@ -287,12 +287,3 @@ void web_metric_name(const char *in, char *out, size_t len)
 	if (len)
 		out[i] = '\0';
 }
-
-int web_streq_ct(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	unsigned char d = la != lb;
-	for (size_t i = 0; i < la && i < lb; i++)
-		d |= (unsigned char)(a[i] ^ b[i]);
-	return d == 0;
-}

@@ -84,8 +84,6 @@ int web_event_query(const char *machine, const char *stage, const char *after, c
 json_t *web_parse_body(const char *body, size_t len, char *why, size_t whylen);
 /* Metric-name-safe copy ([a-zA-Z0-9_], others become '_'). */
 void web_metric_name(const char *in, char *out, size_t len);
-/* Constant-time string equality. */
-int web_streq_ct(const char *a, const char *b);
 
 /* ---- server.c: responses and dispatch ----------------------------------- */
 

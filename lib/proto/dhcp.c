@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "byteorder.h"
+
 static void copy_field(char *dst, const uint8_t *src, size_t n)
 {
 	/* Header strings are NUL-padded but not necessarily terminated. */
@@ -199,7 +201,7 @@ int fb_dhcp_client_arch(const struct fb_dhcp_msg *m)
 	const uint8_t *p = fb_dhcp_opt(m, FB_OPT_ARCH, &n);
 	if (!p || n < 2)
 		return -1;
-	return (p[0] << 8) | p[1];
+	return fb_get_be16(p);
 }
 
 int fb_dhcp_is_ipxe(const struct fb_dhcp_msg *m)
@@ -288,7 +290,8 @@ void fb_dhcp_put_u8(struct fb_wr *w, uint8_t code, uint8_t v)
 
 void fb_dhcp_put_u32(struct fb_wr *w, uint8_t code, uint32_t v)
 {
-	uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+	uint8_t b[4];
+	fb_put_be32(b, v);
 	fb_dhcp_put(w, code, b, 4);
 }
 

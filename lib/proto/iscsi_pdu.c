@@ -5,18 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-static uint32_t be32_at(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
+#include "byteorder.h"
+#include "crc32c.h"
+#include "hex.h"
 
 int iscsi_bhs_parse(const uint8_t *p, size_t len, struct iscsi_bhs *h)
 {
@@ -29,16 +20,16 @@ int iscsi_bhs_parse(const uint8_t *p, size_t len, struct iscsi_bhs *h)
 	h->b2 = p[2];
 	h->b3 = p[3];
 	h->ahs_words = p[4];
-	h->dlen = (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
-	h->lun = (uint64_t)be32_at(p + 8) << 32 | be32_at(p + 12);
-	h->itt = be32_at(p + 16);
-	h->w20 = be32_at(p + 20);
-	h->w24 = be32_at(p + 24);
-	h->w28 = be32_at(p + 28);
-	h->w32 = be32_at(p + 32);
-	h->w36 = be32_at(p + 36);
-	h->w40 = be32_at(p + 40);
-	h->w44 = be32_at(p + 44);
+	h->dlen = fb_get_be24(p + 5);
+	h->lun = fb_get_be64(p + 8);
+	h->itt = fb_get_be32(p + 16);
+	h->w20 = fb_get_be32(p + 20);
+	h->w24 = fb_get_be32(p + 24);
+	h->w28 = fb_get_be32(p + 28);
+	h->w32 = fb_get_be32(p + 32);
+	h->w36 = fb_get_be32(p + 36);
+	h->w40 = fb_get_be32(p + 40);
+	h->w44 = fb_get_be32(p + 44);
 	memcpy(h->cdb, p + 32, 16);
 	return 0;
 }
@@ -50,19 +41,16 @@ void iscsi_bhs_build(const struct iscsi_bhs *h, uint8_t out[ISCSI_BHS_LEN])
 	out[2] = h->b2;
 	out[3] = h->b3;
 	out[4] = h->ahs_words;
-	out[5] = (uint8_t)(h->dlen >> 16);
-	out[6] = (uint8_t)(h->dlen >> 8);
-	out[7] = (uint8_t)h->dlen;
-	put_be32(out + 8, (uint32_t)(h->lun >> 32));
-	put_be32(out + 12, (uint32_t)h->lun);
-	put_be32(out + 16, h->itt);
-	put_be32(out + 20, h->w20);
-	put_be32(out + 24, h->w24);
-	put_be32(out + 28, h->w28);
-	put_be32(out + 32, h->w32);
-	put_be32(out + 36, h->w36);
-	put_be32(out + 40, h->w40);
-	put_be32(out + 44, h->w44);
+	fb_put_be24(out + 5, h->dlen);
+	fb_put_be64(out + 8, h->lun);
+	fb_put_be32(out + 16, h->itt);
+	fb_put_be32(out + 20, h->w20);
+	fb_put_be32(out + 24, h->w24);
+	fb_put_be32(out + 28, h->w28);
+	fb_put_be32(out + 32, h->w32);
+	fb_put_be32(out + 36, h->w36);
+	fb_put_be32(out + 40, h->w40);
+	fb_put_be32(out + 44, h->w44);
 }
 
 uint64_t iscsi_pdu_body_len(const struct iscsi_bhs *h)
@@ -92,7 +80,7 @@ int iscsi_ahs_next(const uint8_t *p, size_t len, uint8_t *type, const uint8_t **
 		return 0;
 	if (len < 4)
 		return -1;
-	size_t alen = (size_t)p[0] << 8 | p[1];
+	size_t alen = fb_get_be16(p);
 	size_t total = iscsi_pad4(alen + 3);
 	if (total > len)
 		return -1;
@@ -161,17 +149,6 @@ int iscsi_text_addf(struct fb_buf *b, const char *key, const char *fmt, ...)
 	return iscsi_text_add(b, key, v);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int iscsi_val_number(const char *v, uint64_t *out)
 {
 	uint64_t n = 0;
@@ -182,7 +159,7 @@ int iscsi_val_number(const char *v, uint64_t *out)
 		if (!*v)
 			return -1;
 		for (; *v; v++) {
-			int d = hexval(*v);
+			int d = fb_hex_digit(*v);
 			if (d < 0 || n >> 60)
 				return -1;
 			n = n << 4 | (uint64_t)d;
@@ -241,7 +218,7 @@ int iscsi_val_binary(const char *v, uint8_t *out, size_t max)
 		/* An odd digit count means a leading zero nibble. */
 		int hi = (len & 1) ? 0 : -1;
 		for (; *v; v++) {
-			int d = hexval(*v);
+			int d = fb_hex_digit(*v);
 			if (d < 0)
 				return -1;
 			if (hi < 0) {
@@ -294,63 +271,17 @@ int iscsi_val_list_has(const char *list, const char *item)
 	return 0;
 }
 
-/* CRC32C (Castagnoli, reflected polynomial 0x82F63B78), a nibble at a
- * time: small table, no initialisation, fast enough for 48-byte headers. */
-static const uint32_t crc32c_nibble[16] = {
-    0x00000000, 0x105ec76f, 0x20bd8ede, 0x30e349b1, 0x417b1dbc, 0x5125dad3, 0x61c69362, 0x7198540d,
-    0x82f63b78, 0x92a8fc17, 0xa24bb5a6, 0xb21572c9, 0xc38d26c4, 0xd3d3e1ab, 0xe330a81a, 0xf36e6f75,
-};
-
-/* The SSE4.2 crc32 instruction computes the same CRC 8 bytes at a time;
- * used when the CPU has it (data digests cover whole payloads). */
-#if defined(__x86_64__)
-__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t c, const uint8_t *b, size_t n)
-{
-	uint64_t c64 = c;
-	while (n >= 8) {
-		uint64_t v;
-		memcpy(&v, b, 8);
-		c64 = __builtin_ia32_crc32di(c64, v);
-		b += 8;
-		n -= 8;
-	}
-	c = (uint32_t)c64;
-	while (n--)
-		c = __builtin_ia32_crc32qi(c, *b++);
-	return c;
-}
-#endif
-
-uint32_t iscsi_crc32c_update(uint32_t crc, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	uint32_t c = ~crc;
-#if defined(__x86_64__)
-	if (__builtin_cpu_supports("sse4.2"))
-		return ~crc32c_hw(c, b, n);
-#endif
-	for (size_t i = 0; i < n; i++) {
-		c ^= b[i];
-		c = (c >> 4) ^ crc32c_nibble[c & 15];
-		c = (c >> 4) ^ crc32c_nibble[c & 15];
-	}
-	return ~c;
-}
-
 uint32_t iscsi_crc32c(const void *p, size_t n)
 {
-	return iscsi_crc32c_update(0, p, n);
+	return fb_crc32c(0, p, n);
 }
 
 void iscsi_put_digest(uint8_t *p, uint32_t crc)
 {
-	p[0] = (uint8_t)crc;
-	p[1] = (uint8_t)(crc >> 8);
-	p[2] = (uint8_t)(crc >> 16);
-	p[3] = (uint8_t)(crc >> 24);
+	fb_put_le32(p, crc);
 }
 
 uint32_t iscsi_get_digest(const uint8_t *p)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	return fb_get_le32(p);
 }

@@ -141,10 +141,10 @@ int iscsi_val_binary(const char *v, uint8_t *out, size_t max);
 int iscsi_val_list_has(const char *list, const char *item);
 
 /* CRC32C digests (RFC 7143 11.1): computed over the BHS (and AHS) for a
- * header digest; sent least significant byte first. */
+ * header digest; sent least significant byte first. iscsi_crc32c(p, n) is
+ * fb_crc32c(0, p, n) (crc32c.h); continue a digest over more bytes with
+ * fb_crc32c itself. */
 uint32_t iscsi_crc32c(const void *p, size_t n);
-/* Continue a CRC over more bytes: update(update(0, a), b) = crc(a || b). */
-uint32_t iscsi_crc32c_update(uint32_t crc, const void *p, size_t n);
 void iscsi_put_digest(uint8_t *p, uint32_t crc);
 uint32_t iscsi_get_digest(const uint8_t *p);
 

@@ -3,20 +3,7 @@
 
 #include <string.h>
 
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t be64(const uint8_t *p)
-{
-	return (uint64_t)be32(p) << 32 | be32(p + 4);
-}
+#include "byteorder.h"
 
 /* CDB length from the group code (SPC-4 4.2.5.1). */
 static uint8_t group_len(uint8_t op)
@@ -61,12 +48,12 @@ int scsi_cdb_decode(const uint8_t *cdb, size_t len, struct scsi_cdb *c)
 	case SCSI_READ6:
 	case SCSI_WRITE6:
 		c->is_rw = 1;
-		c->lba = (uint64_t)(cdb[1] & 0x1f) << 16 | be16(cdb + 2);
+		c->lba = (uint64_t)(cdb[1] & 0x1f) << 16 | fb_get_be16(cdb + 2);
 		c->nblocks = cdb[4] ? cdb[4] : 256; /* SBC-3: 0 means 256 */
 		c->dir = c->opcode == SCSI_READ6 ? SCSI_DIR_IN : SCSI_DIR_OUT;
 		break;
 	case SCSI_INQUIRY:
-		c->alloc_len = be16(cdb + 3);
+		c->alloc_len = fb_get_be16(cdb + 3);
 		c->dir = SCSI_DIR_IN;
 		break;
 	case SCSI_MODE_SENSE6:
@@ -78,15 +65,15 @@ int scsi_cdb_decode(const uint8_t *cdb, size_t len, struct scsi_cdb *c)
 		c->dir = SCSI_DIR_OUT;
 		break;
 	case SCSI_MODE_SENSE10:
-		c->alloc_len = be16(cdb + 7);
+		c->alloc_len = fb_get_be16(cdb + 7);
 		c->dir = SCSI_DIR_IN;
 		break;
 	case SCSI_MODE_SELECT10:
-		c->alloc_len = be16(cdb + 7);
+		c->alloc_len = fb_get_be16(cdb + 7);
 		c->dir = SCSI_DIR_OUT;
 		break;
 	case SCSI_READ_CAPACITY10:
-		c->lba = be32(cdb + 2);
+		c->lba = fb_get_be32(cdb + 2);
 		c->alloc_len = 8;
 		c->dir = SCSI_DIR_IN;
 		break;
@@ -97,16 +84,16 @@ int scsi_cdb_decode(const uint8_t *cdb, size_t len, struct scsi_cdb *c)
 	case SCSI_SYNC_CACHE10:
 	case SCSI_WRITE_SAME10:
 		c->is_rw = c->opcode != SCSI_SYNC_CACHE10;
-		c->lba = be32(cdb + 2);
-		c->nblocks = be16(cdb + 7);
+		c->lba = fb_get_be32(cdb + 2);
+		c->nblocks = fb_get_be16(cdb + 7);
 		break;
 	case SCSI_READ12:
 	case SCSI_WRITE12:
 	case SCSI_WRITE_VERIFY12:
 	case SCSI_VERIFY12:
 		c->is_rw = 1;
-		c->lba = be32(cdb + 2);
-		c->nblocks = be32(cdb + 6);
+		c->lba = fb_get_be32(cdb + 2);
+		c->nblocks = fb_get_be32(cdb + 6);
 		break;
 	case SCSI_READ16:
 	case SCSI_WRITE16:
@@ -115,32 +102,32 @@ int scsi_cdb_decode(const uint8_t *cdb, size_t len, struct scsi_cdb *c)
 	case SCSI_SYNC_CACHE16:
 	case SCSI_WRITE_SAME16:
 		c->is_rw = c->opcode != SCSI_SYNC_CACHE16;
-		c->lba = be64(cdb + 2);
-		c->nblocks = be32(cdb + 10);
+		c->lba = fb_get_be64(cdb + 2);
+		c->nblocks = fb_get_be32(cdb + 10);
 		break;
 	case SCSI_COMPARE_AND_WRITE:
 		c->is_rw = 1;
-		c->lba = be64(cdb + 2);
+		c->lba = fb_get_be64(cdb + 2);
 		c->nblocks = cdb[13];
 		c->dir = SCSI_DIR_OUT;
 		break;
 	case SCSI_UNMAP:
-		c->alloc_len = be16(cdb + 7);
+		c->alloc_len = fb_get_be16(cdb + 7);
 		c->dir = SCSI_DIR_OUT;
 		break;
 	case SCSI_SERVICE_ACTION_IN16:
 		c->sa = cdb[1] & 0x1f;
-		c->lba = be64(cdb + 2);
-		c->alloc_len = be32(cdb + 10);
+		c->lba = fb_get_be64(cdb + 2);
+		c->alloc_len = fb_get_be32(cdb + 10);
 		c->dir = SCSI_DIR_IN;
 		break;
 	case SCSI_MAINTENANCE_IN:
 		c->sa = cdb[1] & 0x1f;
-		c->alloc_len = be32(cdb + 6);
+		c->alloc_len = fb_get_be32(cdb + 6);
 		c->dir = SCSI_DIR_IN;
 		break;
 	case SCSI_REPORT_LUNS:
-		c->alloc_len = be32(cdb + 6);
+		c->alloc_len = fb_get_be32(cdb + 6);
 		c->dir = SCSI_DIR_IN;
 		break;
 	default:

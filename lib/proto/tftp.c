@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "byteorder.h"
+
 /* Next NUL-terminated string in [p, end): returns it and advances *p, or
  * NULL when no terminator is found before end. */
 static const char *next_str(const uint8_t **p, const uint8_t *end)
@@ -38,7 +40,7 @@ static long parse_num(const char *s, long lo, long hi)
 int fb_tftp_opcode(const void *pkt, size_t len)
 {
 	const uint8_t *b = pkt;
-	return len < 2 ? 0 : (b[0] << 8) | b[1];
+	return len < 2 ? 0 : fb_get_be16(b);
 }
 
 int fb_tftp_parse_req(struct fb_tftp_req *r, const void *pkt, size_t len, const char **why)
@@ -118,7 +120,7 @@ int fb_tftp_parse_ack(const void *pkt, size_t len, uint16_t *block)
 	const uint8_t *b = pkt;
 	if (len < 4 || fb_tftp_opcode(pkt, len) != FB_TFTP_ACK)
 		return -1;
-	*block = (uint16_t)((b[2] << 8) | b[3]);
+	*block = fb_get_be16(b + 2);
 	return 0;
 }
 
@@ -127,7 +129,7 @@ int fb_tftp_parse_error(const void *pkt, size_t len, uint16_t *code, char *msg, 
 	const uint8_t *b = pkt;
 	if (len < 4 || fb_tftp_opcode(pkt, len) != FB_TFTP_ERROR || !cap)
 		return -1;
-	*code = (uint16_t)((b[2] << 8) | b[3]);
+	*code = fb_get_be16(b + 2);
 	size_t j = 0;
 	for (size_t i = 4; i < len && b[i] && j + 1 < cap; i++)
 		msg[j++] = (b[i] >= 0x20 && b[i] < 0x7f) ? (char)b[i] : '?';
@@ -143,8 +145,7 @@ int fb_tftp_build_error(void *out, size_t cap, uint16_t code, const char *msg)
 	uint8_t *b = out;
 	b[0] = 0;
 	b[1] = FB_TFTP_ERROR;
-	b[2] = (uint8_t)(code >> 8);
-	b[3] = (uint8_t)code;
+	fb_put_be16(b + 2, code);
 	memcpy(b + 4, msg, n + 1);
 	return (int)(5 + n);
 }
@@ -156,8 +157,7 @@ static int build_hdr(void *out, size_t cap, int op, uint16_t block)
 	uint8_t *b = out;
 	b[0] = 0;
 	b[1] = (uint8_t)op;
-	b[2] = (uint8_t)(block >> 8);
-	b[3] = (uint8_t)block;
+	fb_put_be16(b + 2, block);
 	return 4;
 }
 

@@ -15,8 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "byteorder.h"
 #include "cow/cow_int.h"
-#include "util.h"
+#include "crc32c.h"
+#include "sha256.h"
 
 #define SIZE (COW_PER_CHUNK * 2 * COW_CLUSTER + 8192) /* three map chunks */
 
@@ -86,14 +88,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t *p = area + slot * COW_PAGE;
 		if (!(seal & (1 << slot)))
 			continue;
-		uint32_t magic = COW_PAGE_MAGIC;
-		uint64_t idx = (uint64_t)(slot / 2);
-		memcpy(p, &magic, 4);
-		memcpy(p + 16, &idx, 8);
+		fb_put_le32(p, COW_PAGE_MAGIC);
+		fb_put_le64(p + 16, (uint64_t)(slot / 2));
 		for (size_t k = COW_PAGE_HDR; k < COW_PAGE; k++)
 			p[k] %= (seal & 0x80) ? 4 : 3; /* sometimes an invalid state */
-		uint32_t crc = cow_crc32c(0, p + 8, COW_PAGE - 8);
-		memcpy(p + 4, &crc, 4);
+		fb_put_le32(p + 4, fb_crc32c(0, p + 8, COW_PAGE - 8));
 	}
 	if (pwrite(fd, area, sizeof(area), (off_t)h.map_off) < 0)
 		abort();

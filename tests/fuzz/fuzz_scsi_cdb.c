@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "byteorder.h"
 #include "log.h"
 #include "ram_bdev.h"
 #include "proto/scsi_cdb.h"
@@ -55,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct scsi_req r;
 	memset(&r, 0, sizeof(r));
 	r.cdb = cdb;
-	r.edtl = (uint32_t)data[17] << 16 | (uint32_t)data[18] << 8 | data[19];
+	r.edtl = fb_get_be24(data + 17);
 	r.out = data + 20;
 	r.out_len = (uint32_t)(size - 20);
 	scsi_lu_exec(&lu, &r);

@@ -21,6 +21,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "byteorder.h"
+#include "crc32c.h"
 #include "proto/iscsi_pdu.h"
 
 static const char *host, *macid, *secret;
@@ -296,8 +298,7 @@ static int scsi(int fd, const uint8_t cdb[16], uint8_t flags, uint32_t edtl, con
 		send_all(fd, pad, iscsi_pad4(ilen) - ilen);
 		if (use_dd) {
 			uint32_t crc = iscsi_crc32c(imm, ilen);
-			iscsi_put_digest(dg,
-			                 iscsi_crc32c_update(crc, pad, iscsi_pad4(ilen) - ilen));
+			iscsi_put_digest(dg, fb_crc32c(crc, pad, iscsi_pad4(ilen) - ilen));
 			send_all(fd, dg, 4);
 		}
 	}
@@ -459,16 +460,13 @@ static void case_ffp(void)
 	uint8_t rc16[16] = {0x9e, 0x10};
 	rc16[13] = 32;
 	int rc = scsi(fd, rc16, ISCSI_CMD_R, 32, NULL, 0, &r, buf, sizeof(buf), &din, 0);
-	uint64_t last = 0;
-	for (int i = 0; i < 8; i++)
-		last = last << 8 | buf[i];
+	uint64_t last = fb_get_be64(buf);
 	result("READ CAPACITY 16", rc == 0 && r.b3 == 0 && din == 32, "last LBA %llu",
 	       (unsigned long long)last);
 
 	/* READ 16 beyond the end: LBA OUT OF RANGE. */
 	uint8_t r16[16] = {0x88};
-	for (int i = 0; i < 8; i++)
-		r16[2 + i] = (uint8_t)((last + 1) >> (56 - 8 * i));
+	fb_put_be64(r16 + 2, last + 1);
 	r16[13] = 1;
 	rc = scsi(fd, r16, ISCSI_CMD_R, 512, NULL, 0, &r, buf, sizeof(buf), &din, 0);
 	result("READ 16 beyond the end",
@@ -478,10 +476,7 @@ static void case_ffp(void)
 	/* WRITE 10 straddling the end, with immediate data. */
 	uint8_t w10[16] = {0x2a};
 	uint32_t lba = (uint32_t)last;
-	w10[2] = (uint8_t)(lba >> 24);
-	w10[3] = (uint8_t)(lba >> 16);
-	w10[4] = (uint8_t)(lba >> 8);
-	w10[5] = (uint8_t)lba;
+	fb_put_be32(w10 + 2, lba);
 	w10[8] = 2;
 	static uint8_t wdata[1024];
 	rc = scsi(fd, w10, ISCSI_CMD_W, 1024, wdata, 1024, &r, buf, sizeof(buf), &din, 0);
@@ -653,8 +648,7 @@ static void case_ipxe(void)
 		pat[i] = (uint8_t)(i * 7 + i / 4096);
 	uint8_t cdb[16] = {0x8a};
 	cdb[9] = LBA;
-	cdb[12] = (LEN / 512) >> 8;
-	cdb[13] = (LEN / 512) & 0xff;
+	fb_put_be32(cdb + 10, LEN / 512);
 	struct iscsi_bhs h = {0}, r;
 	h.opcode = ISCSI_OP_SCSI_CMD;
 	h.flags = ISCSI_FLAG_F | ISCSI_CMD_W;

@@ -22,6 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "byteorder.h"
+
 struct rec {
 	char op;
 	uint64_t off, len;
@@ -36,14 +38,6 @@ static uint64_t next(void)
 	rng ^= rng >> 7;
 	rng ^= rng << 17;
 	return rng;
-}
-
-static uint64_t le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
 }
 
 static int apply(int fd, FILE *log, const struct rec *r, int torn, unsigned *sectors)
@@ -101,8 +95,8 @@ int main(int argc, char **argv)
 		}
 		struct rec *r = &recs[n++];
 		r->op = (char)h[0];
-		r->off = le64(h + 1);
-		r->len = le64(h + 9);
+		r->off = fb_get_le64(h + 1);
+		r->len = fb_get_le64(h + 9);
 		r->data = ftell(log);
 		if (!strchr("WZTBS", r->op) ||
 		    (r->op == 'W' && fseek(log, (long)r->len, SEEK_CUR))) {

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "db/db.h"
+#include "str.h"
 
 int main(int argc, char **argv)
 {

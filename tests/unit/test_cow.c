@@ -14,7 +14,8 @@
 
 #include "harness.h"
 #include "cow/cow.h"
-#include "util.h"
+#include "fileio.h"
+#include "sha256.h"
 
 /* Not a multiple of the cluster size, to hit the short last cluster. */
 #define BASE_SIZE (8u * 1024 * 1024 + 1536)

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include "db/db.h"
+#include "fileio.h"
 #include "harness.h"
+#include "str.h"
 
 static char dir[64];
 static char path[128];

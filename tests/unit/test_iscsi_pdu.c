@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crc32c.h"
 #include "harness.h"
 #include "proto/iscsi_pdu.h"
 #include "proto/scsi_cdb.h"
@@ -203,14 +204,13 @@ static void test_crc32c(void)
 	uint8_t d[4];
 	CHECK_INT(iscsi_crc32c("123456789", 9), 0xe3069283u);
 	CHECK_INT(iscsi_crc32c("", 0), 0);
-	CHECK_INT(iscsi_crc32c_update(iscsi_crc32c("1234", 4), "56789", 5), 0xe3069283u);
+	CHECK_INT(fb_crc32c(iscsi_crc32c("1234", 4), "56789", 5), 0xe3069283u);
 	uint8_t big[1000];
 	for (int i = 0; i < 1000; i++)
 		big[i] = (uint8_t)(i * 37);
 	CHECK_INT(iscsi_crc32c(big, 1000), 0xc96d697au);
 	/* Split anywhere: the same CRC (the hardware path works 8 bytes at a time). */
-	CHECK_INT(iscsi_crc32c_update(iscsi_crc32c(big, 333), big + 333, 667),
-	          iscsi_crc32c(big, 1000));
+	CHECK_INT(fb_crc32c(iscsi_crc32c(big, 333), big + 333, 667), iscsi_crc32c(big, 1000));
 	/* RFC 3720 B.4: 32 bytes of zeros. */
 	uint8_t z[32] = {0};
 	CHECK_INT(iscsi_crc32c(z, 32), 0x8a9136aau);

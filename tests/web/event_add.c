@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "db/db.h"
+#include "str.h"
 
 int main(int argc, char **argv)
 {

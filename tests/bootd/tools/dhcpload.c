@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "proto/dhcp.h"
-#include "util.h"
 
 #define BATCH      64
 #define PKT_LEN    300     /* BOOTP's minimum; what most clients send */

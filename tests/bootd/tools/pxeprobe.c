@@ -25,9 +25,10 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "byteorder.h"
+#include "clock.h"
 #include "netaddr.h"
 #include "proto/dhcp.h"
-#include "util.h"
 
 static void usage(void)
 {
@@ -126,7 +127,8 @@ int main(int argc, char **argv)
 	fb_dhcp_build_start(&w, &r);
 	pkt[0] = 1; /* BOOTREQUEST */
 	if (arch >= 0) {
-		uint8_t a[2] = {(uint8_t)(arch >> 8), (uint8_t)arch};
+		uint8_t a[2];
+		fb_put_be16(a, (uint16_t)arch);
 		fb_dhcp_put(&w, FB_OPT_ARCH, a, 2);
 		const uint8_t ndi[3] = {1, 3, 16};
 		fb_dhcp_put(&w, FB_OPT_NDI, ndi, 3);

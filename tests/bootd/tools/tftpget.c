@@ -28,8 +28,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "byteorder.h"
+#include "clock.h"
 #include "proto/tftp.h"
-#include "util.h"
 
 struct tx {
 	int fd;
@@ -98,7 +99,7 @@ static void on_packet(struct tx *t, uint8_t *p, size_t n, struct sockaddr_in *fr
 	}
 	if (op != FB_TFTP_DATA || n < 4)
 		return;
-	uint16_t blk = (uint16_t)((p[2] << 8) | p[3]);
+	uint16_t blk = fb_get_be16(p + 2);
 	if (drop_every && ++t->drops % drop_every == 0)
 		return; /* simulated loss */
 	if (blk != (uint16_t)(t->last + 1)) {

@@ -1,5 +1,9 @@
-/* bootd_version.c - see db/bootd.h. */
-#include "db/bootd.h"
+/*
+ * changes.c - noticing what other connections did. SQLite bumps PRAGMA
+ * data_version whenever another connection commits to the file, so a
+ * process that caches rows (bootd's machine and image cache) can ask
+ * cheaply whether to reload, instead of re-reading every table on a timer.
+ */
 #include "db_internal.h"
 
 int fb_db_data_version(struct fb_db *db, int64_t *version)
