@@ -143,13 +143,12 @@ struct iscsi_conn {
 	uint8_t hdr[ISCSI_BHS_LEN + 4]; /* BHS and its header digest */
 	size_t hdr_got;
 	struct iscsi_bhs bhs;
-	uint8_t *body;
+	uint8_t *body;   /* AHS + data + padding, plus one NUL */
 	uint8_t *direct; /* data segment goes here (a task's buffer) instead */
 	uint8_t pad[8];  /* padding (and data digest) after a direct segment */
-	size_t body_cap;
-	/* bytes allocated for body (a write's whole data) */ /* AHS + data + padding, plus one
-	                                                         NUL */
-	size_t body_len, body_got;
+	size_t body_cap; /* bytes allocated for body (a write's whole data) */
+	size_t body_len; /* bytes of the body on the wire (with a data digest) */
+	size_t body_got; /* ... received so far */
 
 	int closed;       /* conn_close ran (network thread) */
 	uint64_t born_ms; /* accepted at (monotonic), for the login timeout */
