@@ -93,7 +93,7 @@ static void login_reply(struct iscsi_conn *c, const struct iscsi_bhs *req, int t
 	h.dlen = (uint32_t)dlen;
 	h.lun = c->isid << 16 | c->tsih;
 	h.itt = req->itt;
-	h.w36 = (uint32_t)status << 16;
+	bhs_set_login_status(&h, (uint16_t)status);
 	iscsi_bhs_build(&h, o->data);
 	if (dlen)
 		memcpy(o->data + ISCSI_BHS_LEN, text->data, dlen);
@@ -295,9 +295,9 @@ int iscsi_login_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *da
 		c->login_started = 1;
 		c->isid = iscsi_login_isid(h);
 		c->tsih = 0;
-		c->cid = (uint16_t)(h->w20 >> 16);
-		c->statsn = h->w28; /* continue from the initiator's ExpStatSN */
-		c->expcmdsn = h->w24;
+		c->cid = bhs_login_cid(h);
+		c->statsn = bhs_exp_statsn(h); /* go on where the initiator expects */
+		c->expcmdsn = bhs_cmdsn(h);
 		c->csg = csg;
 		/* Defaults of RFC 7143 section 13 until negotiated. */
 		c->p.max_send_dsl = 8192;
@@ -316,7 +316,7 @@ int iscsi_login_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *da
 	if (transit && (nsg == 2 || nsg <= csg))
 		return login_fail(c, h, ST_INIT_ERR, "invalid stage transition");
 	c->login_itt = h->itt;
-	c->expcmdsn = h->w24;
+	c->expcmdsn = bhs_cmdsn(h);
 
 	if (dlen)
 		fb_buf_append(&c->login_text, data, dlen);
@@ -564,7 +564,7 @@ int iscsi_text_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *dat
 	r.dlen = (uint32_t)len;
 	r.lun = h->lun;
 	r.itt = h->itt;
-	r.w20 = ISCSI_RSVD_TAG;
+	bhs_set_ttt(&r, ISCSI_RSVD_TAG);
 	iscsi_bhs_build(&r, o->data);
 	if (len)
 		memcpy(o->data + ISCSI_BHS_LEN, out.data, len);

@@ -28,11 +28,11 @@ static void put32(uint8_t *p, uint32_t v)
 void iscsi_stamp(struct iscsi_conn *c, uint8_t *p, int advance)
 {
 	if (advance > 0)
-		put32(p + 24, c->statsn++);
+		put32(p + ISCSI_BHS_STATSN_AT, c->statsn++);
 	else if (advance == 0)
-		put32(p + 24, c->statsn);
-	put32(p + 28, c->expcmdsn);
-	put32(p + 32, c->expcmdsn + ISCSI_CMD_WINDOW - 1);
+		put32(p + ISCSI_BHS_STATSN_AT, c->statsn);
+	put32(p + ISCSI_BHS_EXP_CMDSN_AT, c->expcmdsn);
+	put32(p + ISCSI_BHS_MAX_CMDSN_AT, c->expcmdsn + ISCSI_CMD_WINDOW - 1);
 }
 
 /* Build a target PDU with a data segment, stamp it and send it. */
@@ -116,10 +116,10 @@ static void send_r2t(struct iscsi_conn *c, struct iscsi_task *task)
 	h.flags = ISCSI_FLAG_F;
 	h.lun = task->lun;
 	h.itt = task->itt;
-	h.w20 = task->r2t_ttt;
-	h.w36 = task->r2tsn++;
-	h.w40 = task->r2t_off;
-	h.w44 = task->r2t_len;
+	bhs_set_ttt(&h, task->r2t_ttt);
+	bhs_set_r2tsn(&h, task->r2tsn++);
+	bhs_set_buffer_offset(&h, task->r2t_off);
+	bhs_set_desired_len(&h, task->r2t_len);
 	if (send_pdu(c, &h, NULL, 0, 0, 0) < 0)
 		fail_task(task, SCSI_SENSE_HARDWARE_ERROR, 0x55, 0x03);
 }
@@ -146,12 +146,12 @@ uint8_t *iscsi_data_out_dest(struct iscsi_conn *c, const struct iscsi_bhs *h)
 	pthread_mutex_unlock(&c->lock);
 	if (!task || task->state != TASK_COLLECT || !task->data)
 		return NULL;
-	uint32_t ttt = h->w20, off = h->w40;
+	uint32_t ttt = bhs_ttt(h), off = bhs_buffer_offset(h);
 	uint64_t end = (uint64_t)off + h->dlen;
 	int ok = ttt == ISCSI_RSVD_TAG ? !task->unsol_done && end <= task->unsol_limit
 	                               : task->r2t_active && ttt == task->r2t_ttt &&
 	                                     end <= (uint64_t)task->r2t_off + task->r2t_len;
-	if (!ok || h->w36 != task->datasn || off != task->received || end > task->edtl)
+	if (!ok || bhs_datasn(h) != task->datasn || off != task->received || end > task->edtl)
 		return NULL;
 	return task->data + off;
 }
@@ -160,10 +160,10 @@ size_t iscsi_cmd_buffer_size(struct iscsi_conn *c, const struct iscsi_bhs *h, si
 {
 	c->body_cap = 0;
 	if (h->opcode != ISCSI_OP_SCSI_CMD || !(h->flags & ISCSI_CMD_W) || h->ahs_words ||
-	    h->w20 > ISCSI_MAX_EDTL || c->discovery || c->ddigest ||
-	    c->collect_bytes + h->w20 > ISCSI_COLLECT_LIMIT)
+	    bhs_edtl(h) > ISCSI_MAX_EDTL || c->discovery || c->ddigest ||
+	    c->collect_bytes + bhs_edtl(h) > ISCSI_COLLECT_LIMIT)
 		return len;
-	c->body_cap = h->w20 > len ? h->w20 : len;
+	c->body_cap = bhs_edtl(h) > len ? bhs_edtl(h) : len;
 	return c->body_cap;
 }
 
@@ -177,8 +177,8 @@ static void scsi_cmd(struct iscsi_conn *c, const struct iscsi_bhs *h, const uint
 	}
 	task->c = c;
 	task->itt = h->itt;
-	task->cmdsn = h->w24;
-	task->edtl = h->w20;
+	task->cmdsn = bhs_cmdsn(h);
+	task->edtl = bhs_edtl(h);
 	task->lun = h->lun;
 	task->flags = h->flags & (ISCSI_CMD_R | ISCSI_CMD_W);
 	memcpy(task->cdb, h->cdb, 16);
@@ -248,7 +248,7 @@ static void data_out(struct iscsi_conn *c, const struct iscsi_bhs *h, const uint
 		log_debug("%s: Data-Out for unknown task 0x%08x", c->peer_str, h->itt);
 		return;
 	}
-	uint32_t ttt = h->w20, datasn = h->w36, off = h->w40;
+	uint32_t ttt = bhs_ttt(h), datasn = bhs_datasn(h), off = bhs_buffer_offset(h);
 	int final = (h->flags & ISCSI_FLAG_F) != 0;
 	int solicited = ttt != ISCSI_RSVD_TAG;
 	uint64_t end = (uint64_t)off + dlen;
@@ -288,7 +288,7 @@ static void nop_out(struct iscsi_conn *c, const struct iscsi_bhs *h, const uint8
 	r.flags = ISCSI_FLAG_F;
 	r.lun = h->lun;
 	r.itt = h->itt;
-	r.w20 = ISCSI_RSVD_TAG;
+	bhs_set_ttt(&r, ISCSI_RSVD_TAG);
 	if (dlen > c->p.max_send_dsl)
 		dlen = c->p.max_send_dsl;
 	send_pdu(c, &r, data, dlen, 1, 0);
@@ -330,7 +330,7 @@ static void tmf(struct iscsi_conn *c, const struct iscsi_bhs *h)
 	pthread_mutex_lock(&c->lock);
 	switch (fn) {
 	case 1: { /* ABORT TASK */
-		struct iscsi_task *task = find_task(c, h->w20);
+		struct iscsi_task *task = find_task(c, bhs_ref_itt(h));
 		if (task) {
 			abort_locked(c, task);
 		} else {
@@ -338,9 +338,9 @@ static void tmf(struct iscsi_conn *c, const struct iscsi_bhs *h)
 			 * the window, before this request) counts as received
 			 * and aborted: "Function complete". One already received
 			 * (before ExpCmdSN) was answered: "Task does not exist". */
-			uint32_t ref = h->w32;
+			uint32_t ref = bhs_ref_cmdsn(h);
 			int32_t ahead = (int32_t)(ref - c->expcmdsn),
-			        before = (int32_t)(h->w24 - ref);
+			        before = (int32_t)(bhs_cmdsn(h) - ref);
 			resp = (ahead >= 0 && before > 0) ? 0 : 1;
 		}
 		break;
@@ -421,7 +421,7 @@ static void release_held(struct iscsi_conn *c)
 	for (;;) {
 		struct iscsi_held **pp, *hp = NULL;
 		for (pp = &c->held; *pp; pp = &(*pp)->next) {
-			if ((*pp)->h.w24 == c->expcmdsn) {
+			if (bhs_cmdsn(&(*pp)->h) == c->expcmdsn) {
 				hp = *pp;
 				*pp = hp->next;
 				break;
@@ -478,7 +478,7 @@ int iscsi_ffp_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *body
 		run_cmd(c, h, data, dlen);
 		return 0;
 	}
-	uint32_t cmdsn = h->w24;
+	uint32_t cmdsn = bhs_cmdsn(h);
 	int32_t ahead = (int32_t)(cmdsn - c->expcmdsn);
 	if (ahead < 0 || ahead >= (int32_t)ISCSI_CMD_WINDOW) {
 		log_debug("%s: CmdSN %u outside [%u, +%u): ignored", c->peer_str, cmdsn,
@@ -625,16 +625,16 @@ int iscsi_task_run(struct iscsi_task *task, int defer_flush, int nowait)
 				if (last && collapse) {
 					d.flags |= ISCSI_DATA_S | rflags;
 					d.b3 = r.status;
-					d.w44 = rcount;
+					bhs_set_residual(&d, rcount);
 				}
 				d.dlen = n;
 				d.lun = task->lun;
 				d.itt = task->itt;
-				d.w20 = ISCSI_RSVD_TAG;
-				d.w28 = exp;
-				d.w32 = exp + ISCSI_CMD_WINDOW - 1;
-				d.w36 = i; /* DataSN */
-				d.w40 = off;
+				bhs_set_ttt(&d, ISCSI_RSVD_TAG);
+				bhs_set_exp_cmdsn(&d, exp);
+				bhs_set_max_cmdsn(&d, exp + ISCSI_CMD_WINDOW - 1);
+				bhs_set_datasn(&d, i);
+				bhs_set_buffer_offset(&d, off);
 				iscsi_bhs_build(&d, o->data + pos);
 				last_hdr = pos;
 				iov[k].iov_base = o->data + pos;
@@ -661,8 +661,8 @@ int iscsi_task_run(struct iscsi_task *task, int defer_flush, int nowait)
 				s.b3 = r.status;
 				s.dlen = (uint32_t)sense_seg;
 				s.itt = task->itt;
-				s.w36 = npdu; /* ExpDataSN */
-				s.w44 = rcount;
+				bhs_set_exp_datasn(&s, npdu);
+				bhs_set_residual(&s, rcount);
 				iscsi_bhs_build(&s, o->data + pos);
 				if (sense_seg) {
 					uint8_t *sp = o->data + pos + ISCSI_BHS_LEN + dg;
