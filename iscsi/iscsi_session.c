@@ -547,174 +547,250 @@ static void residual(uint32_t want, uint32_t edtl, uint8_t *flags, uint32_t *cou
 	}
 }
 
-int iscsi_task_run(struct iscsi_task *task, int defer_flush, int nowait)
+/*
+ * How a task's reply is laid out: npdu Data-In PDUs with the read data,
+ * then a SCSI Response unless the last Data-In carries the status
+ * (collapse). The headers are built in the output's own buffer, one slot
+ * per Data-In (header, header digest, then padding and data digest); the
+ * payload is sent straight from the read buffer, without a copy.
+ */
+struct reply_plan {
+	uint32_t din;     /* read data sent */
+	uint32_t seg;     /* data per Data-In */
+	uint32_t npdu;    /* Data-In PDUs */
+	int collapse;     /* the last Data-In has the status: no SCSI Response */
+	uint8_t rflags;   /* residual flags (ISCSI_RES_O or ISCSI_RES_U) */
+	uint32_t rcount;  /* residual count */
+	size_t sense_seg; /* SCSI Response data segment: length + sense data */
+	/* With header digests, pieces reserve 4 bytes after each BHS (filled
+	 * once the headers are final, in send_reply). */
+	size_t dg;      /* header digest bytes after each header of the pieces */
+	size_t ddg;     /* data digest bytes after each piece's data */
+	size_t slot;    /* bytes per Data-In header slot */
+	size_t hdrs_al; /* header bytes, rounded up for the iovec array after them */
+	int niov;       /* pieces; 0 when the reply is one plain PDU */
+};
+
+static void plan_reply(const struct iscsi_conn *c, const struct iscsi_task *task,
+                       const struct scsi_req *r, struct reply_plan *pl)
+{
+	int reading = (task->flags & ISCSI_CMD_R) != 0, writing = (task->flags & ISCSI_CMD_W) != 0;
+	memset(pl, 0, sizeof(*pl));
+	if (r->status == SCSI_STATUS_GOOD) {
+		if (reading) {
+			pl->din = r->in_len < task->edtl ? r->in_len : task->edtl;
+			residual(r->in_len, task->edtl, &pl->rflags, &pl->rcount);
+		} else if (writing) {
+			residual(r->out_need, task->edtl, &pl->rflags, &pl->rcount);
+		} else {
+			residual(r->in_len ? r->in_len : r->out_need, task->edtl, &pl->rflags,
+			         &pl->rcount);
+		}
+	}
+	pl->seg = c->p.max_send_dsl ? c->p.max_send_dsl : 8192;
+	pl->npdu = pl->din ? (pl->din + pl->seg - 1) / pl->seg : 0;
+	pl->collapse = pl->npdu > 0 && r->status == SCSI_STATUS_GOOD;
+	pl->sense_seg = r->sense_len ? 2 + (size_t)r->sense_len : 0;
+	pl->dg = pl->npdu && c->hdigest ? 4 : 0;
+	pl->slot = ISCSI_BHS_LEN + pl->dg + 8;
+	pl->ddg = pl->npdu && c->ddigest ? 4 : 0;
+	size_t hdrs =
+	    (size_t)pl->npdu * pl->slot +
+	    (pl->collapse ? 0 : ISCSI_BHS_LEN + pl->dg + iscsi_pad4(pl->sense_seg) + pl->ddg);
+	pl->hdrs_al = (hdrs + 15) & ~(size_t)15;
+	pl->niov = pl->npdu ? (int)(3 * pl->npdu + (pl->collapse ? 0 : 1)) : 0;
+}
+
+/* Data-In number i of a read's reply: its header at `at` (the header
+ * digest is filled in later), its three pieces in iov[0..2]. Returns its
+ * bytes on the wire. */
+static size_t build_data_in(const struct iscsi_task *task, const struct scsi_req *r,
+                            const struct reply_plan *pl, uint32_t i, uint32_t exp, uint8_t *at,
+                            struct iovec *iov)
+{
+	uint32_t off = i * pl->seg, n = pl->din - off < pl->seg ? pl->din - off : pl->seg;
+	int last = i + 1 == pl->npdu;
+	struct iscsi_bhs d = {0};
+	d.opcode = ISCSI_OP_DATA_IN;
+	d.flags = last ? ISCSI_FLAG_F : 0;
+	if (last && pl->collapse) {
+		d.flags |= ISCSI_DATA_S | pl->rflags;
+		d.b3 = r->status;
+		bhs_set_residual(&d, pl->rcount);
+	}
+	d.dlen = n;
+	d.lun = task->lun;
+	d.itt = task->itt;
+	bhs_set_ttt(&d, ISCSI_RSVD_TAG);
+	bhs_set_exp_cmdsn(&d, exp);
+	bhs_set_max_cmdsn(&d, exp + ISCSI_CMD_WINDOW - 1);
+	bhs_set_datasn(&d, i);
+	bhs_set_buffer_offset(&d, off);
+	iscsi_bhs_build(&d, at);
+	iov[0].iov_base = at;
+	iov[0].iov_len = ISCSI_BHS_LEN + pl->dg;
+	iov[1].iov_base = r->in + off;
+	iov[1].iov_len = n;
+	/* Padding (zeros), then the data digest if any. */
+	size_t pad = iscsi_pad4(n) - n;
+	uint8_t *tail = at + ISCSI_BHS_LEN + pl->dg;
+	if (pl->ddg) {
+		uint32_t crc = iscsi_crc32c(r->in + off, n);
+		crc = iscsi_crc32c_update(crc, tail, pad);
+		iscsi_put_digest(tail + pad, crc);
+	}
+	iov[2].iov_base = tail;
+	iov[2].iov_len = pad + pl->ddg;
+	return ISCSI_BHS_LEN + pl->dg + iscsi_pad4(n) + pl->ddg;
+}
+
+/* The SCSI Response that ends a reply the Data-In did not (collapse), with
+ * its sense data, at `at`. Returns its bytes on the wire. */
+static size_t build_scsi_rsp(const struct iscsi_task *task, const struct scsi_req *r,
+                             const struct reply_plan *pl, uint8_t *at)
+{
+	struct iscsi_bhs s = {0};
+	s.opcode = ISCSI_OP_SCSI_RSP;
+	s.flags = ISCSI_FLAG_F | pl->rflags;
+	s.b3 = r->status;
+	s.dlen = (uint32_t)pl->sense_seg;
+	s.itt = task->itt;
+	bhs_set_exp_datasn(&s, pl->npdu);
+	bhs_set_residual(&s, pl->rcount);
+	iscsi_bhs_build(&s, at);
+	uint8_t *sp = at + ISCSI_BHS_LEN + pl->dg;
+	if (pl->sense_seg) {
+		sp[0] = 0;
+		sp[1] = r->sense_len;
+		memcpy(sp + 2, r->sense, r->sense_len);
+	}
+	size_t l = ISCSI_BHS_LEN + pl->dg + iscsi_pad4(pl->sense_seg);
+	if (pl->ddg && pl->sense_seg) {
+		iscsi_put_digest(sp + iscsi_pad4(pl->sense_seg),
+		                 iscsi_crc32c(sp, iscsi_pad4(pl->sense_seg)));
+		l += 4;
+	}
+	return l;
+}
+
+/*
+ * Build the reply of a task that ran, as planned: returns the output (it
+ * takes over the read buffer r->in), or NULL without memory. *last_hdr is
+ * the offset of the header that carries the status (it gets the StatSN).
+ */
+static struct iscsi_out *build_reply(struct iscsi_conn *c, const struct iscsi_task *task,
+                                     struct scsi_req *r, const struct reply_plan *pl,
+                                     size_t *last_hdr)
+{
+	struct iscsi_out *o = iscsi_out_new(pl->hdrs_al + (size_t)pl->niov * sizeof(struct iovec));
+	if (!o)
+		return NULL;
+	pthread_mutex_lock(&c->lock);
+	uint32_t exp = c->expcmdsn;
+	pthread_mutex_unlock(&c->lock);
+	struct iovec *iov = pl->niov ? (struct iovec *)(void *)(o->data + pl->hdrs_al) : NULL;
+	size_t pos = 0, total = 0;
+	int k = 0;
+	*last_hdr = 0;
+	for (uint32_t i = 0; i < pl->npdu; i++) {
+		total += build_data_in(task, r, pl, i, exp, o->data + pos, iov + k);
+		*last_hdr = pos;
+		k += 3;
+		pos += pl->slot;
+	}
+	if (!pl->collapse) {
+		size_t l = build_scsi_rsp(task, r, pl, o->data + pos);
+		*last_hdr = pos;
+		if (iov) {
+			iov[k].iov_base = o->data + pos;
+			iov[k++].iov_len = l;
+		}
+		total += l;
+	}
+	o->len = total;
+	if (iov) {
+		o->iov = iov;
+		o->niov = k;
+		o->ext = r->in; /* freed with the output */
+		r->in = NULL;
+	}
+	return o;
+}
+
+/* Queue a task's reply, or drop it if the task was aborted or the
+ * connection died while it ran; the task leaves the connection's list
+ * either way. The header at last_hdr gets the StatSN. */
+static void send_reply(struct iscsi_conn *c, struct iscsi_task *task, struct iscsi_out *o,
+                       const struct reply_plan *pl, size_t last_hdr, int defer_flush)
+{
+	pthread_mutex_lock(&c->lock);
+	unlink_task(c, task);
+	if (task->aborted || c->dead) {
+		iscsi_out_free(o);
+		iscsi_conn_kick(c);
+	} else {
+		iscsi_stamp(c, o->data + last_hdr, 1);
+		/* Header digests of the pieces, now that the headers are final. */
+		for (size_t h = 0; pl->dg && h <= last_hdr; h += pl->slot)
+			iscsi_put_digest(o->data + h + ISCSI_BHS_LEN,
+			                 iscsi_crc32c(o->data + h, ISCSI_BHS_LEN));
+		if (defer_flush)
+			iscsi_conn_enqueue(c, o);
+		else
+			iscsi_conn_send(c, o, 1);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Run the task's command into r, or take the answer decided before it
+ * ran (early_status). -1 when, with nowait, it would have to wait. */
+static int task_exec(struct iscsi_task *task, struct scsi_req *r, int nowait)
 {
 	struct iscsi_conn *c = task->c;
 	struct fb_iscsi_target *t = c->t;
+	if (task->early_status == SCSI_STATUS_CHECK_CONDITION) {
+		scsi_set_sense(r, task->early_key, task->early_asc, task->early_ascq);
+		return 0;
+	}
+	if (task->early_status) {
+		r->status = (uint8_t)task->early_status;
+		return 0;
+	}
+	r->cdb = task->cdb;
+	r->out = task->data;
+	r->out_len = (task->flags & ISCSI_CMD_W) ? task->received : 0;
+	r->edtl = (task->flags & ISCSI_CMD_R) ? task->edtl : 0;
+	r->nowait = nowait;
+	scsi_lu_exec(&c->lu, r);
+	if (r->would_block)
+		return -1;
+	atomic_fetch_add(&t->bytes_read, r->bytes_read);
+	atomic_fetch_add(&t->bytes_written, r->bytes_written);
+	return 0;
+}
+
+int iscsi_task_run(struct iscsi_task *task, int defer_flush, int nowait)
+{
+	struct iscsi_conn *c = task->c;
 	struct scsi_req r;
 	memset(&r, 0, sizeof(r));
-	int reading = (task->flags & ISCSI_CMD_R) != 0, writing = (task->flags & ISCSI_CMD_W) != 0;
-
 	pthread_mutex_lock(&c->lock);
 	int skip = task->aborted || c->dead;
 	pthread_mutex_unlock(&c->lock);
-	if (skip) {
-		/* fall through to the unlink below without running */
-	} else if (task->early_status == SCSI_STATUS_CHECK_CONDITION) {
-		scsi_set_sense(&r, task->early_key, task->early_asc, task->early_ascq);
-	} else if (task->early_status) {
-		r.status = (uint8_t)task->early_status;
-	} else {
-		r.cdb = task->cdb;
-		r.out = task->data;
-		r.out_len = writing ? task->received : 0;
-		r.edtl = reading ? task->edtl : 0;
-		r.nowait = nowait;
-		scsi_lu_exec(&c->lu, &r);
-		if (r.would_block)
-			return 0;
-		atomic_fetch_add(&t->bytes_read, r.bytes_read);
-		atomic_fetch_add(&t->bytes_written, r.bytes_written);
-	}
-
-	struct iscsi_out *o = NULL;
+	int sent = 0;
 	if (!skip) {
-		uint8_t rflags = 0;
-		uint32_t rcount = 0;
-		uint32_t din = 0;
-		if (r.status == SCSI_STATUS_GOOD) {
-			if (reading) {
-				din = r.in_len < task->edtl ? r.in_len : task->edtl;
-				residual(r.in_len, task->edtl, &rflags, &rcount);
-			} else if (writing) {
-				residual(r.out_need, task->edtl, &rflags, &rcount);
-			} else {
-				residual(r.in_len ? r.in_len : r.out_need, task->edtl, &rflags,
-				         &rcount);
-			}
-		}
-		uint32_t seg = c->p.max_send_dsl ? c->p.max_send_dsl : 8192;
-		uint32_t npdu = din ? (din + seg - 1) / seg : 0;
-		int collapse = npdu > 0 && r.status == SCSI_STATUS_GOOD;
-		size_t sense_seg = r.sense_len ? 2 + (size_t)r.sense_len : 0;
-		/* Headers (and a few pad bytes per PDU) are built here; the
-		 * payload is sent straight from the read buffer (no copy). */
-		/* With header digests, pieces reserve 4 bytes after each BHS
-		 * (filled once the headers are final, below). */
-		size_t dg = npdu && c->hdigest ? 4 : 0, slot = ISCSI_BHS_LEN + dg + 8;
-		size_t ddg = npdu && c->ddigest ? 4 : 0;
-		size_t hdrs = (size_t)npdu * slot +
-		              (collapse ? 0 : ISCSI_BHS_LEN + dg + iscsi_pad4(sense_seg) + ddg);
-		size_t hdrs_al = (hdrs + 15) & ~(size_t)15;
-		int niov = npdu ? (int)(3 * npdu + (collapse ? 0 : 1)) : 0;
-		o = iscsi_out_new(hdrs_al + (size_t)niov * sizeof(struct iovec));
+		if (task_exec(task, &r, nowait) < 0)
+			return 0;
+		struct reply_plan pl;
+		plan_reply(c, task, &r, &pl);
+		size_t last_hdr;
+		struct iscsi_out *o = build_reply(c, task, &r, &pl, &last_hdr);
 		if (o) {
-			pthread_mutex_lock(&c->lock);
-			uint32_t exp = c->expcmdsn;
-			pthread_mutex_unlock(&c->lock);
-			struct iovec *iov =
-			    niov ? (struct iovec *)(void *)(o->data + hdrs_al) : NULL;
-			size_t pos = 0, total = 0, last_hdr = 0;
-			int k = 0;
-			for (uint32_t i = 0; i < npdu; i++) {
-				uint32_t off = i * seg, n = din - off < seg ? din - off : seg;
-				int last = i + 1 == npdu;
-				struct iscsi_bhs d = {0};
-				d.opcode = ISCSI_OP_DATA_IN;
-				d.flags = last ? ISCSI_FLAG_F : 0;
-				if (last && collapse) {
-					d.flags |= ISCSI_DATA_S | rflags;
-					d.b3 = r.status;
-					bhs_set_residual(&d, rcount);
-				}
-				d.dlen = n;
-				d.lun = task->lun;
-				d.itt = task->itt;
-				bhs_set_ttt(&d, ISCSI_RSVD_TAG);
-				bhs_set_exp_cmdsn(&d, exp);
-				bhs_set_max_cmdsn(&d, exp + ISCSI_CMD_WINDOW - 1);
-				bhs_set_datasn(&d, i);
-				bhs_set_buffer_offset(&d, off);
-				iscsi_bhs_build(&d, o->data + pos);
-				last_hdr = pos;
-				iov[k].iov_base = o->data + pos;
-				iov[k++].iov_len = ISCSI_BHS_LEN + dg;
-				iov[k].iov_base = r.in + off;
-				iov[k++].iov_len = n;
-				/* Padding (zeros), then the data digest if any. */
-				size_t pad = iscsi_pad4(n) - n;
-				uint8_t *tail = o->data + pos + ISCSI_BHS_LEN + dg;
-				if (ddg) {
-					uint32_t crc = iscsi_crc32c(r.in + off, n);
-					crc = iscsi_crc32c_update(crc, tail, pad);
-					iscsi_put_digest(tail + pad, crc);
-				}
-				iov[k].iov_base = tail;
-				iov[k++].iov_len = pad + ddg;
-				pos += slot;
-				total += ISCSI_BHS_LEN + dg + iscsi_pad4(n) + ddg;
-			}
-			if (!collapse) {
-				struct iscsi_bhs s = {0};
-				s.opcode = ISCSI_OP_SCSI_RSP;
-				s.flags = ISCSI_FLAG_F | rflags;
-				s.b3 = r.status;
-				s.dlen = (uint32_t)sense_seg;
-				s.itt = task->itt;
-				bhs_set_exp_datasn(&s, npdu);
-				bhs_set_residual(&s, rcount);
-				iscsi_bhs_build(&s, o->data + pos);
-				if (sense_seg) {
-					uint8_t *sp = o->data + pos + ISCSI_BHS_LEN + dg;
-					sp[0] = 0;
-					sp[1] = r.sense_len;
-					memcpy(sp + 2, r.sense, r.sense_len);
-				}
-				last_hdr = pos;
-				size_t l = ISCSI_BHS_LEN + dg + iscsi_pad4(sense_seg);
-				if (ddg && sense_seg) {
-					uint8_t *sp = o->data + pos + ISCSI_BHS_LEN + dg;
-					iscsi_put_digest(sp + iscsi_pad4(sense_seg),
-					                 iscsi_crc32c(sp, iscsi_pad4(sense_seg)));
-					l += 4;
-				}
-				if (iov) {
-					iov[k].iov_base = o->data + pos;
-					iov[k++].iov_len = l;
-				}
-				pos += l;
-				total += l;
-			}
-			o->len = total;
-			if (iov) {
-				o->iov = iov;
-				o->niov = k;
-				o->ext = r.in; /* freed with the output */
-				r.in = NULL;
-			}
-			/* The PDU that carries the status gets the StatSN. */
-			pthread_mutex_lock(&c->lock);
-			unlink_task(c, task);
-			if (task->aborted || c->dead) {
-				iscsi_out_free(o);
-				iscsi_conn_kick(c);
-			} else {
-				iscsi_stamp(c, o->data + last_hdr, 1);
-				/* Header digests of the pieces, now that the headers
-				 * are final. */
-				for (size_t h = 0; dg && h <= last_hdr; h += slot)
-					iscsi_put_digest(o->data + h + ISCSI_BHS_LEN,
-					                 iscsi_crc32c(o->data + h, ISCSI_BHS_LEN));
-				if (defer_flush)
-					iscsi_conn_enqueue(c, o);
-				else
-					iscsi_conn_send(c, o, 1);
-			}
-			pthread_mutex_unlock(&c->lock);
-			o = (struct iscsi_out *)1; /* sent or dropped */
+			send_reply(c, task, o, &pl, last_hdr, defer_flush); /* or drops it */
+			sent = 1;
 		}
 	}
-	if (o == NULL) {
+	if (!sent) {
 		/* Aborted, dead, or no memory for the response (the initiator
 		 * will time out and abort; the daemon goes on). */
 		pthread_mutex_lock(&c->lock);

@@ -469,129 +469,169 @@ static int input_paused(struct iscsi_conn *c)
 	return p;
 }
 
-/* Read and process whatever the socket holds (network thread). */
+/* What a step of reading a PDU tells conn_input: stop reading for now
+ * (nothing more to read, input paused, or the connection closed), go
+ * round again, or go on to the next step. */
+enum rx_step { RX_STOP, RX_AGAIN, RX_DONE };
+
+/* Refill the staging buffer once it is used up. */
+static enum rx_step rx_fill(struct iscsi_conn *c)
+{
+	if (c->rb_start != c->rb_end)
+		return RX_DONE;
+	c->rb_start = c->rb_end = 0;
+	ssize_t n = read(c->fd, c->rb, ISCSI_RX_BUF);
+	if (n < 0 && errno == EINTR)
+		return RX_AGAIN;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return RX_STOP;
+	if (n <= 0) {
+		conn_close(c);
+		return RX_STOP;
+	}
+	c->rb_end = (size_t)n;
+	return RX_DONE;
+}
+
+/* A whole header is in c->hdr: decode and check it, and get the body's
+ * buffer ready. 0, or -1 when the connection was closed. */
+static int rx_header_done(struct iscsi_conn *c)
+{
+	iscsi_bhs_parse(c->hdr, ISCSI_BHS_LEN, &c->bhs);
+	if (c->hdigest && (c->bhs.ahs_words || iscsi_crc32c(c->hdr, ISCSI_BHS_LEN) !=
+	                                           iscsi_get_digest(c->hdr + ISCSI_BHS_LEN))) {
+		/* ERL 0: a header that fails its digest cannot be trusted, not
+		 * even its length. */
+		log_warnx("%s: header digest error; closing", c->peer_str);
+		conn_close(c);
+		return -1;
+	}
+	uint32_t limit = c->phase == PH_LOGIN ? ISCSI_LOGIN_MAX_DSL : ISCSI_OUR_MAX_RECV_DSL;
+	if (c->bhs.dlen > limit) {
+		log_warnx("%s: data segment of %u bytes exceeds %u", c->peer_str, c->bhs.dlen,
+		          limit);
+		if (c->phase == PH_FFP)
+			iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL, c->hdr);
+		conn_close(c);
+		return -1;
+	}
+	c->body_len = (size_t)iscsi_pdu_body_len(&c->bhs) + (c->ddigest && c->bhs.dlen ? 4 : 0);
+	c->body_got = 0;
+	free(c->body);
+	c->body = NULL;
+	/* Write data is received straight into the task's buffer when it
+	 * can be: a Data-Out whose place is known now, or a write command
+	 * whose buffer the task will adopt. */
+	c->direct = c->phase == PH_FFP ? iscsi_data_out_dest(c, &c->bhs) : NULL;
+	size_t alloc = c->body_len;
+	if (c->phase == PH_FFP && !c->direct)
+		alloc = iscsi_cmd_buffer_size(c, &c->bhs, alloc);
+	if (c->body_len && !c->direct) {
+		c->body = malloc(alloc + 1);
+		if (!c->body) {
+			log_warnx("%s: out of memory", c->peer_str);
+			conn_close(c);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Take the header (and its digest) from the staging buffer. */
+static enum rx_step rx_header(struct iscsi_conn *c)
+{
+	size_t hlen = ISCSI_BHS_LEN + (c->hdigest ? 4 : 0);
+	if (c->hdr_got >= hlen)
+		return RX_DONE;
+	size_t k = hlen - c->hdr_got, avail = c->rb_end - c->rb_start;
+	if (k > avail)
+		k = avail;
+	memcpy(c->hdr + c->hdr_got, c->rb + c->rb_start, k);
+	c->hdr_got += k;
+	c->rb_start += k;
+	if (c->hdr_got < hlen)
+		return RX_AGAIN;
+	return rx_header_done(c) < 0 ? RX_STOP : RX_DONE;
+}
+
+/* Take the body: from the staging buffer while it holds some, else
+ * straight from the socket into place (large segments). A direct body
+ * puts the data segment in the task's buffer and the padding and digest
+ * in c->pad. */
+static enum rx_step rx_body(struct iscsi_conn *c)
+{
+	if (c->body_got >= c->body_len)
+		return RX_DONE;
+	size_t avail = c->rb_end - c->rb_start;
+	size_t k = c->body_len - c->body_got;
+	uint8_t *dst = c->body + c->body_got;
+	if (c->direct && c->body_got < c->bhs.dlen) {
+		dst = c->direct + c->body_got;
+		k = c->bhs.dlen - c->body_got;
+	} else if (c->direct) {
+		dst = c->pad + (c->body_got - c->bhs.dlen);
+	}
+	if (avail) {
+		if (k > avail)
+			k = avail;
+		memcpy(dst, c->rb + c->rb_start, k);
+		c->rb_start += k;
+	} else {
+		ssize_t n = read(c->fd, dst, k);
+		if (n < 0 && errno == EINTR)
+			return RX_AGAIN;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return RX_STOP;
+		if (n <= 0) {
+			conn_close(c);
+			return RX_STOP;
+		}
+		k = (size_t)n;
+	}
+	c->body_got += k;
+	return c->body_got < c->body_len ? RX_AGAIN : RX_DONE;
+}
+
+/* A whole PDU is in: check its data digest and handle it. */
+static enum rx_step rx_complete(struct iscsi_conn *c)
+{
+	if (c->body)
+		c->body[c->body_len] = 0;
+	c->hdr_got = 0;
+	if (c->ddigest && c->bhs.dlen) {
+		/* The data digest follows the padded data segment. */
+		size_t at = (size_t)c->bhs.ahs_words * 4, pl = iscsi_pad4(c->bhs.dlen);
+		if (!c->body ||
+		    iscsi_crc32c(c->body + at, pl) != iscsi_get_digest(c->body + at + pl)) {
+			log_warnx("%s: data digest error; closing", c->peer_str);
+			iscsi_send_reject(c, ISCSI_REJECT_DIGEST, c->hdr);
+			conn_close(c);
+			return RX_STOP;
+		}
+	}
+	int rc = dispatch(c);
+	if (rc < 0 || c->want_close) {
+		conn_close(c);
+		return RX_STOP;
+	}
+	return c->phase == PH_CLOSING ? RX_STOP : RX_AGAIN;
+}
+
+/* Read and process whatever the socket holds (network thread): PDU by
+ * PDU, each a header, then its body, then its handling. */
 static void conn_input(struct iscsi_conn *c)
 {
 	for (;;) {
 		if (c->hdr_got == 0 && input_paused(c))
 			return;
-		if (c->rb_start == c->rb_end) {
-			c->rb_start = c->rb_end = 0;
-			ssize_t n = read(c->fd, c->rb, ISCSI_RX_BUF);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				return;
-			if (n <= 0) {
-				conn_close(c);
-				return;
-			}
-			c->rb_end = (size_t)n;
-		}
-		size_t avail = c->rb_end - c->rb_start;
-		size_t hlen = ISCSI_BHS_LEN + (c->hdigest ? 4 : 0);
-		if (c->hdr_got < hlen) {
-			size_t k = hlen - c->hdr_got;
-			if (k > avail)
-				k = avail;
-			memcpy(c->hdr + c->hdr_got, c->rb + c->rb_start, k);
-			c->hdr_got += k;
-			c->rb_start += k;
-			if (c->hdr_got < hlen)
-				continue;
-			iscsi_bhs_parse(c->hdr, ISCSI_BHS_LEN, &c->bhs);
-			if (c->hdigest &&
-			    (c->bhs.ahs_words || iscsi_crc32c(c->hdr, ISCSI_BHS_LEN) !=
-			                             iscsi_get_digest(c->hdr + ISCSI_BHS_LEN))) {
-				/* ERL 0: a header that fails its digest cannot be
-				 * trusted, not even its length. */
-				log_warnx("%s: header digest error; closing", c->peer_str);
-				conn_close(c);
-				return;
-			}
-			uint32_t limit =
-			    c->phase == PH_LOGIN ? ISCSI_LOGIN_MAX_DSL : ISCSI_OUR_MAX_RECV_DSL;
-			if (c->bhs.dlen > limit) {
-				log_warnx("%s: data segment of %u bytes exceeds %u", c->peer_str,
-				          c->bhs.dlen, limit);
-				if (c->phase == PH_FFP)
-					iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL, c->hdr);
-				conn_close(c);
-				return;
-			}
-			c->body_len = (size_t)iscsi_pdu_body_len(&c->bhs) +
-			              (c->ddigest && c->bhs.dlen ? 4 : 0);
-			c->body_got = 0;
-			free(c->body);
-			c->body = NULL;
-			/* Write data is received straight into the task's buffer
-			 * when it can be: a Data-Out whose place is known now, or
-			 * a write command whose buffer the task will adopt. */
-			c->direct = c->phase == PH_FFP ? iscsi_data_out_dest(c, &c->bhs) : NULL;
-			size_t alloc = c->body_len;
-			if (c->phase == PH_FFP && !c->direct)
-				alloc = iscsi_cmd_buffer_size(c, &c->bhs, alloc);
-			if (c->body_len && !c->direct) {
-				c->body = malloc(alloc + 1);
-				if (!c->body) {
-					log_warnx("%s: out of memory", c->peer_str);
-					conn_close(c);
-					return;
-				}
-			}
-			avail = c->rb_end - c->rb_start;
-		}
-		if (c->body_got < c->body_len) {
-			size_t k = c->body_len - c->body_got;
-			uint8_t *dst = c->body + c->body_got;
-			if (c->direct && c->body_got < c->bhs.dlen) {
-				dst = c->direct + c->body_got;
-				k = c->bhs.dlen - c->body_got;
-			} else if (c->direct) {
-				dst = c->pad + (c->body_got - c->bhs.dlen);
-			}
-			if (avail) {
-				if (k > avail)
-					k = avail;
-				memcpy(dst, c->rb + c->rb_start, k);
-				c->rb_start += k;
-			} else {
-				/* Large segments go straight into place. */
-				ssize_t n = read(c->fd, dst, k);
-				if (n < 0 && errno == EINTR)
-					continue;
-				if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-					return;
-				if (n <= 0) {
-					conn_close(c);
-					return;
-				}
-				k = (size_t)n;
-			}
-			c->body_got += k;
-			if (c->body_got < c->body_len)
-				continue;
-		}
-		if (c->body)
-			c->body[c->body_len] = 0;
-		c->hdr_got = 0;
-		if (c->ddigest && c->bhs.dlen) {
-			/* The data digest follows the padded data segment. */
-			size_t at = (size_t)c->bhs.ahs_words * 4, pl = iscsi_pad4(c->bhs.dlen);
-			if (!c->body ||
-			    iscsi_crc32c(c->body + at, pl) != iscsi_get_digest(c->body + at + pl)) {
-				log_warnx("%s: data digest error; closing", c->peer_str);
-				iscsi_send_reject(c, ISCSI_REJECT_DIGEST, c->hdr);
-				conn_close(c);
-				return;
-			}
-		}
-		int rc = dispatch(c);
-		if (rc < 0 || c->want_close) {
-			conn_close(c);
-			return;
-		}
-		if (c->phase == PH_CLOSING)
+		enum rx_step s = rx_fill(c);
+		if (s == RX_DONE)
+			s = rx_header(c);
+		if (s == RX_DONE)
+			s = rx_body(c);
+		if (s == RX_DONE)
+			s = rx_complete(c);
+		if (s == RX_STOP)
 			return;
 	}
 }
