@@ -81,9 +81,8 @@ static void login_reply(struct iscsi_conn *c, const struct iscsi_bhs *req, int t
 	size_t dlen = text && !text->failed ? text->len : 0;
 	struct iscsi_out *o = iscsi_out_new(ISCSI_BHS_LEN + iscsi_pad4(dlen));
 	if (!o) {
-		pthread_mutex_lock(&c->lock);
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
 		c->want_close = 1;
-		pthread_mutex_unlock(&c->lock);
 		return;
 	}
 	struct iscsi_bhs h = {0};
@@ -100,10 +99,7 @@ static void login_reply(struct iscsi_conn *c, const struct iscsi_bhs *req, int t
 		memcpy(o->data + ISCSI_BHS_LEN, text->data, dlen);
 	if (status)
 		o->close_after = 1;
-	pthread_mutex_lock(&c->lock);
-	iscsi_stamp(c, o->data, 1);
-	iscsi_conn_send(c, o, 1);
-	pthread_mutex_unlock(&c->lock);
+	iscsi_send_stamped(c, o, 1);
 }
 
 static int login_fail(struct iscsi_conn *c, const struct iscsi_bhs *req, int status,
@@ -352,6 +348,16 @@ static int lookup_machine(struct iscsi_conn *c, const char **why)
 	return 0;
 }
 
+/* A new session's TSIH: never 0, which means "new session" (any thread). */
+static uint16_t take_tsih(struct fb_iscsi_target *t)
+{
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&t->tsih_lock);
+	uint16_t tsih = t->next_tsih++;
+	if (t->next_tsih == 0)
+		t->next_tsih = 1;
+	return tsih;
+}
+
 /* Full feature phase begins: the disk is opened for normal sessions. */
 static int enter_ffp(struct iscsi_conn *c, const char **why)
 {
@@ -372,11 +378,7 @@ static int enter_ffp(struct iscsi_conn *c, const char **why)
 		c->counted = 1;
 		atomic_fetch_add(&t->sessions, 1);
 	}
-	pthread_mutex_lock(&t->tsih_lock);
-	c->tsih = t->next_tsih++;
-	if (t->next_tsih == 0)
-		t->next_tsih = 1;
-	pthread_mutex_unlock(&t->tsih_lock);
+	c->tsih = take_tsih(t);
 	if (c->p.first_burst > c->p.max_burst)
 		c->p.first_burst = c->p.max_burst;
 	return 0;
@@ -725,10 +727,11 @@ static int login_advance(struct iscsi_conn *c, struct login_req *rq)
 	c->login_next = PH_FFP;
 	/* Digests start with the first PDU after the final login response
 	 * (which is already queued). */
-	pthread_mutex_lock(&c->lock);
-	c->hdigest = c->hdigest_neg;
-	c->ddigest = c->ddigest_neg;
-	pthread_mutex_unlock(&c->lock);
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+		c->hdigest = c->hdigest_neg;
+		c->ddigest = c->ddigest_neg;
+	}
 	log_info("iSCSI %s session: %s from %s as machine %s%s",
 	         c->discovery ? "discovery" : "normal", c->initiator_name, c->peer_str, c->macid,
 	         c->hdigest ? " (header digest CRC32C)" : "");
@@ -818,10 +821,7 @@ int iscsi_text_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *dat
 	if (len)
 		memcpy(o->data + ISCSI_BHS_LEN, out.data, len);
 	fb_buf_free(&out);
-	pthread_mutex_lock(&c->lock);
-	iscsi_stamp(c, o->data, 1);
-	iscsi_conn_send(c, o, 1);
-	pthread_mutex_unlock(&c->lock);
+	iscsi_send_stamped(c, o, 1);
 	return 0;
 }
 
@@ -829,19 +829,18 @@ void iscsi_login_job(struct iscsi_task *task)
 {
 	struct iscsi_conn *c = task->c;
 	free(task);
-	pthread_mutex_lock(&c->lock);
-	int dead = c->dead;
-	pthread_mutex_unlock(&c->lock);
 	const struct iscsi_bhs *h = &c->bhs;
-	int rc = dead ? -1
-	              : iscsi_login_pdu(c, h, c->body ? c->body + (size_t)h->ahs_words * 4 : NULL,
-	                                h->dlen);
-	pthread_mutex_lock(&c->lock);
-	c->login_busy = 0;
-	c->login_done = 1;
-	c->want_input = 1;
-	if (rc < 0)
-		c->want_close = 1;
-	pthread_mutex_unlock(&c->lock);
+	int rc = iscsi_conn_dead(c)
+	             ? -1
+	             : iscsi_login_pdu(c, h, c->body ? c->body + (size_t)h->ahs_words * 4 : NULL,
+	                               h->dlen);
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+		c->login_busy = 0;
+		c->login_done = 1;
+		c->want_input = 1;
+		if (rc < 0)
+			c->want_close = 1;
+	}
 	iscsi_wake(c->t); /* it applies the outcome and reads on */
 }

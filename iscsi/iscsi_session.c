@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "log.h"
 #include "iscsi/iscsi_int.h"
 
@@ -35,6 +36,20 @@ void iscsi_stamp(struct iscsi_conn *c, uint8_t *p, int advance)
 	put32(p + ISCSI_BHS_MAX_CMDSN_AT, c->expcmdsn + ISCSI_CMD_WINDOW - 1);
 }
 
+void iscsi_send_stamped(struct iscsi_conn *c, struct iscsi_out *o, int advance)
+{
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+	iscsi_stamp(c, o->data, advance);
+	iscsi_conn_send(c, o, 1);
+}
+
+/* A command's turn came: ExpCmdSN moves past it. */
+static void advance_expcmdsn(struct iscsi_conn *c)
+{
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+	c->expcmdsn++;
+}
+
 /* Build a target PDU with a data segment, stamp it and send it. */
 static int send_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, const void *data, size_t dlen,
                     int advance, int close_after)
@@ -48,10 +63,7 @@ static int send_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, const void 
 	if (dlen)
 		memcpy(o->data + ISCSI_BHS_LEN, data, dlen);
 	o->close_after = close_after;
-	pthread_mutex_lock(&c->lock);
-	iscsi_stamp(c, o->data, advance);
-	iscsi_conn_send(c, o, 1);
-	pthread_mutex_unlock(&c->lock);
+	iscsi_send_stamped(c, o, advance);
 	return 0;
 }
 
@@ -72,6 +84,16 @@ static struct iscsi_task *find_task(struct iscsi_conn *c, uint32_t itt)
 		if (t->itt == itt)
 			return t;
 	return NULL;
+}
+
+/* The task with tag itt that is still gathering write data, or NULL
+ * (takes conn->lock). Only the network thread frees such a task, and this
+ * runs on it, so the task stays valid after the lock is let go. */
+static struct iscsi_task *find_collecting(struct iscsi_conn *c, uint32_t itt)
+{
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+	struct iscsi_task *task = find_task(c, itt);
+	return task && task->state == TASK_COLLECT ? task : NULL;
 }
 
 static void unlink_task(struct iscsi_conn *c, struct iscsi_task *task)
@@ -141,10 +163,8 @@ uint8_t *iscsi_data_out_dest(struct iscsi_conn *c, const struct iscsi_bhs *h)
 	if (h->opcode != ISCSI_OP_DATA_OUT || h->ahs_words || !h->dlen || c->discovery ||
 	    c->ddigest)
 		return NULL;
-	pthread_mutex_lock(&c->lock);
-	struct iscsi_task *task = find_task(c, h->itt);
-	pthread_mutex_unlock(&c->lock);
-	if (!task || task->state != TASK_COLLECT || !task->data)
+	struct iscsi_task *task = find_collecting(c, h->itt);
+	if (!task || !task->data)
 		return NULL;
 	uint32_t ttt = bhs_ttt(h), off = bhs_buffer_offset(h);
 	uint64_t end = (uint64_t)off + h->dlen;
@@ -183,10 +203,11 @@ static void scsi_cmd(struct iscsi_conn *c, const struct iscsi_bhs *h, const uint
 	task->flags = h->flags & (ISCSI_CMD_R | ISCSI_CMD_W);
 	memcpy(task->cdb, h->cdb, 16);
 	task->state = TASK_COLLECT;
-	pthread_mutex_lock(&c->lock);
-	task->next = c->tasks;
-	c->tasks = task;
-	pthread_mutex_unlock(&c->lock);
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+		task->next = c->tasks;
+		c->tasks = task;
+	}
 
 	if (iscsi_lun_number(h->lun) != 0 && h->cdb[0] != 0xa0 /* REPORT LUNS */) {
 		fail_task(task, SCSI_SENSE_ILLEGAL_REQUEST, 0x25, 0x00); /* LU not supported */
@@ -238,11 +259,7 @@ static void scsi_cmd(struct iscsi_conn *c, const struct iscsi_bhs *h, const uint
 static void data_out(struct iscsi_conn *c, const struct iscsi_bhs *h, const uint8_t *data,
                      size_t dlen)
 {
-	pthread_mutex_lock(&c->lock);
-	struct iscsi_task *task = find_task(c, h->itt);
-	if (task && task->state != TASK_COLLECT)
-		task = NULL;
-	pthread_mutex_unlock(&c->lock);
+	struct iscsi_task *task = find_collecting(c, h->itt);
 	if (!task) {
 		/* Data for a task already answered (or never known): drop. */
 		log_debug("%s: Data-Out for unknown task 0x%08x", c->peer_str, h->itt);
@@ -315,58 +332,66 @@ static void reset_other_sessions(struct iscsi_conn *c)
 	for (struct iscsi_conn *o = c->t->conns; o; o = o->next) {
 		if (o == c || o->phase != PH_FFP || o->discovery || o->bd != c->bd)
 			continue;
-		pthread_mutex_lock(&o->lock);
-		for (struct iscsi_task *t = o->tasks; t; t = t->next)
-			t->aborted = 1;
-		pthread_mutex_unlock(&o->lock);
+		{
+			ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&o->lock);
+			for (struct iscsi_task *t = o->tasks; t; t = t->next)
+				t->aborted = 1;
+		}
 		log_info("%s: tasks aborted by a reset from %s", o->peer_str, c->peer_str);
 	}
 }
 
-static void tmf(struct iscsi_conn *c, const struct iscsi_bhs *h)
+/* ABORT TASK (conn->lock held): the TMF response code. */
+static uint8_t tmf_abort_task(struct iscsi_conn *c, const struct iscsi_bhs *h)
 {
-	uint8_t fn = h->flags & 0x7f, resp = 0;
-	int close_after = 0, reset_others = 0;
-	pthread_mutex_lock(&c->lock);
-	switch (fn) {
-	case 1: { /* ABORT TASK */
-		struct iscsi_task *task = find_task(c, bhs_ref_itt(h));
-		if (task) {
-			abort_locked(c, task);
-		} else {
-			/* RFC 7143 11.5.1: a RefCmdSN not received yet (inside
-			 * the window, before this request) counts as received
-			 * and aborted: "Function complete". One already received
-			 * (before ExpCmdSN) was answered: "Task does not exist". */
-			uint32_t ref = bhs_ref_cmdsn(h);
-			int32_t ahead = (int32_t)(ref - c->expcmdsn),
-			        before = (int32_t)(bhs_cmdsn(h) - ref);
-			resp = (ahead >= 0 && before > 0) ? 0 : 1;
-		}
-		break;
+	struct iscsi_task *task = find_task(c, bhs_ref_itt(h));
+	if (task) {
+		abort_locked(c, task);
+		return 0;
 	}
+	/* RFC 7143 11.5.1: a RefCmdSN not received yet (inside the window,
+	 * before this request) counts as received and aborted: "Function
+	 * complete". One already received (before ExpCmdSN) was answered:
+	 * "Task does not exist". */
+	uint32_t ref = bhs_ref_cmdsn(h);
+	int32_t ahead = (int32_t)(ref - c->expcmdsn), before = (int32_t)(bhs_cmdsn(h) - ref);
+	return (ahead >= 0 && before > 0) ? 0 : 1;
+}
+
+/* Carry out task management function fn on this connection's tasks
+ * (takes conn->lock) and return the TMF response code. *reset_others is
+ * set when the other sessions on the disk are reset too. */
+static uint8_t tmf_apply(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t fn,
+                         int *reset_others)
+{
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+	switch (fn) {
+	case 1: /* ABORT TASK */
+		return tmf_abort_task(c, h);
 	case 2: /* ABORT TASK SET */
 	case 4: /* CLEAR TASK SET */
 	case 5: /* LOGICAL UNIT RESET */
 	case 6: /* TARGET WARM RESET */
 	case 7: /* TARGET COLD RESET */
-		if (fn != 6 && fn != 7 && iscsi_lun_number(h->lun) != 0) {
-			resp = 2; /* LUN does not exist */
-			break;
-		}
+		if (fn != 6 && fn != 7 && iscsi_lun_number(h->lun) != 0)
+			return 2; /* LUN does not exist */
 		for (struct iscsi_task *t = c->tasks, *next; t; t = next) {
 			next = t->next;
 			abort_locked(c, t);
 		}
-		close_after = fn == 7; /* cold reset drops the connection */
-		if (fn >= 5)
-			reset_others = 1;
-		break;
+		*reset_others = fn >= 5;
+		return 0;
 	default:
-		resp = 5; /* function not supported */
-		break;
+		return 5; /* function not supported */
 	}
-	pthread_mutex_unlock(&c->lock);
+}
+
+static void tmf(struct iscsi_conn *c, const struct iscsi_bhs *h)
+{
+	uint8_t fn = h->flags & 0x7f;
+	int reset_others = 0;
+	uint8_t resp = tmf_apply(c, h, fn, &reset_others);
+	int close_after = fn == 7; /* cold reset drops the connection */
 	if (reset_others)
 		reset_other_sessions(c);
 	log_info("%s: task management function %u: response %u", c->peer_str, fn, resp);
@@ -436,9 +461,7 @@ static void release_held(struct iscsi_conn *c)
 			return;
 		}
 		c->nheld--;
-		pthread_mutex_lock(&c->lock);
-		c->expcmdsn++;
-		pthread_mutex_unlock(&c->lock);
+		advance_expcmdsn(c);
 		size_t ahs = (size_t)hp->h.ahs_words * 4;
 		run_cmd(c, &hp->h, hp->body ? hp->body + ahs : NULL, hp->h.dlen);
 		free(hp->body);
@@ -509,9 +532,7 @@ int iscsi_ffp_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *body
 		c->nheld++;
 		return 0;
 	}
-	pthread_mutex_lock(&c->lock);
-	c->expcmdsn++;
-	pthread_mutex_unlock(&c->lock);
+	advance_expcmdsn(c);
 	run_cmd(c, h, data, dlen);
 	if (c->held)
 		release_held(c);
@@ -527,12 +548,11 @@ void iscsi_session_cleanup(struct iscsi_conn *c)
 		free(hp);
 	}
 	c->nheld = 0;
-	pthread_mutex_lock(&c->lock);
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
 	for (struct iscsi_task *t = c->tasks, *next; t; t = next) {
 		next = t->next;
 		abort_locked(c, t);
 	}
-	pthread_mutex_unlock(&c->lock);
 }
 
 /* Residual between what the command wanted to move and EDTL. */
@@ -685,9 +705,11 @@ static struct iscsi_out *build_reply(struct iscsi_conn *c, const struct iscsi_ta
 	struct iscsi_out *o = iscsi_out_new(pl->hdrs_al + (size_t)pl->niov * sizeof(struct iovec));
 	if (!o)
 		return NULL;
-	pthread_mutex_lock(&c->lock);
-	uint32_t exp = c->expcmdsn;
-	pthread_mutex_unlock(&c->lock);
+	uint32_t exp;
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+		exp = c->expcmdsn;
+	}
 	struct iovec *iov = pl->niov ? (struct iovec *)(void *)(o->data + pl->hdrs_al) : NULL;
 	size_t pos = 0, total = 0;
 	int k = 0;
@@ -723,7 +745,7 @@ static struct iscsi_out *build_reply(struct iscsi_conn *c, const struct iscsi_ta
 static void send_reply(struct iscsi_conn *c, struct iscsi_task *task, struct iscsi_out *o,
                        const struct reply_plan *pl, size_t last_hdr, int defer_flush)
 {
-	pthread_mutex_lock(&c->lock);
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
 	unlink_task(c, task);
 	if (task->aborted || c->dead) {
 		iscsi_out_free(o);
@@ -739,7 +761,6 @@ static void send_reply(struct iscsi_conn *c, struct iscsi_task *task, struct isc
 		else
 			iscsi_conn_send(c, o, 1);
 	}
-	pthread_mutex_unlock(&c->lock);
 }
 
 /* Run the task's command into r, or take the answer decided before it
@@ -774,9 +795,11 @@ int iscsi_task_run(struct iscsi_task *task, int defer_flush, int nowait)
 	struct iscsi_conn *c = task->c;
 	struct scsi_req r;
 	memset(&r, 0, sizeof(r));
-	pthread_mutex_lock(&c->lock);
-	int skip = task->aborted || c->dead;
-	pthread_mutex_unlock(&c->lock);
+	int skip;
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+		skip = task->aborted || c->dead;
+	}
 	int sent = 0;
 	if (!skip) {
 		if (task_exec(task, &r, nowait) < 0)
@@ -793,10 +816,9 @@ int iscsi_task_run(struct iscsi_task *task, int defer_flush, int nowait)
 	if (!sent) {
 		/* Aborted, dead, or no memory for the response (the initiator
 		 * will time out and abort; the daemon goes on). */
-		pthread_mutex_lock(&c->lock);
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
 		unlink_task(c, task);
 		iscsi_conn_kick(c);
-		pthread_mutex_unlock(&c->lock);
 	}
 	free(r.in);
 	free_task(task);

@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "log.h"
 #include "iscsi/iscsi_int.h"
 #include "util.h"
@@ -74,14 +75,13 @@ static int login_post(struct iscsi_conn *c, int kind)
 		return -1;
 	task->c = c;
 	task->login = kind;
-	pthread_mutex_lock(&t->qlock);
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&t->qlock);
 	if (t->lt)
 		t->lt->qnext = task;
 	else
 		t->lh = task;
 	t->lt = task;
 	pthread_cond_signal(&t->lcond);
-	pthread_mutex_unlock(&t->qlock);
 	return 0;
 }
 
@@ -93,17 +93,28 @@ static int free_on_login_thread(struct iscsi_conn *c)
 	struct fb_iscsi_target *t = c->t;
 	if (!c->bd)
 		return 0;
-	pthread_mutex_lock(&t->qlock);
-	int run = t->login_running && !pthread_equal(pthread_self(), t->login);
-	pthread_mutex_unlock(&t->qlock);
+	int run;
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&t->qlock);
+		run = t->login_running && !pthread_equal(pthread_self(), t->login);
+	}
 	return run && login_post(c, LOGIN_FREE) == 0;
+}
+
+int iscsi_conn_dead(struct iscsi_conn *c)
+{
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+	return c->dead;
 }
 
 void iscsi_conn_unref(struct iscsi_conn *c)
 {
-	pthread_mutex_lock(&c->lock);
-	int last = --c->refs == 0;
-	pthread_mutex_unlock(&c->lock);
+	int last;
+	{
+		/* Let go before freeing: conn_free destroys the lock. */
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+		last = --c->refs == 0;
+	}
 	if (last && !free_on_login_thread(c))
 		conn_free(c);
 }
@@ -253,9 +264,8 @@ void iscsi_conn_enqueue(struct iscsi_conn *c, struct iscsi_out *o)
 
 void iscsi_conn_flush(struct iscsi_conn *c)
 {
-	pthread_mutex_lock(&c->lock);
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
 	flush_locked(c);
-	pthread_mutex_unlock(&c->lock);
 }
 
 void iscsi_conn_send(struct iscsi_conn *c, struct iscsi_out *o, int locked)
@@ -278,12 +288,13 @@ static void conn_close(struct iscsi_conn *c)
 	c->closed = 1;
 	epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	shutdown(c->fd, SHUT_RDWR);
-	pthread_mutex_lock(&c->lock);
-	c->dead = 1;
-	/* A login job still running reads the phase: leave it be. */
-	if (!c->login_busy)
-		c->phase = PH_CLOSING;
-	pthread_mutex_unlock(&c->lock);
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+		c->dead = 1;
+		/* A login job still running reads the phase: leave it be. */
+		if (!c->login_busy)
+			c->phase = PH_CLOSING;
+	}
 	iscsi_session_cleanup(c);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -304,9 +315,10 @@ void iscsi_conn_reinstate(struct iscsi_conn *c)
 		    strcmp(o->target_name, c->target_name))
 			continue;
 		log_info("iSCSI session of %s reinstated; closing the old one", c->initiator_name);
-		pthread_mutex_lock(&o->lock);
-		o->want_close = 1;
-		pthread_mutex_unlock(&o->lock);
+		{
+			ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&o->lock);
+			o->want_close = 1;
+		}
 		iscsi_wake(c->t); /* it closes the old one on its next turn */
 	}
 }
@@ -375,18 +387,36 @@ static void accept_all(struct fb_iscsi_target *t)
  * until it is done. */
 static int login_queue(struct iscsi_conn *c)
 {
-	pthread_mutex_lock(&c->lock);
-	c->refs++;
-	c->login_busy = 1;
-	flush_locked(c); /* drops EPOLLIN */
-	pthread_mutex_unlock(&c->lock);
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+		c->refs++;
+		c->login_busy = 1;
+		flush_locked(c); /* drops EPOLLIN */
+	}
 	if (login_post(c, LOGIN_PDU) == 0)
 		return 0;
-	pthread_mutex_lock(&c->lock);
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
 	c->refs--; /* the network thread still holds one */
 	c->login_busy = 0;
-	pthread_mutex_unlock(&c->lock);
 	return -1;
+}
+
+/* The login thread's next task, waiting for one; NULL once the target
+ * stops. */
+static struct iscsi_task *login_next_task(struct fb_iscsi_target *t)
+{
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&t->qlock);
+	while (!t->lh && !t->stopping)
+		pthread_cond_wait(&t->lcond, &t->qlock);
+	struct iscsi_task *task = t->lh;
+	if (task) {
+		t->lh = task->qnext;
+		if (!t->lh)
+			t->lt = NULL;
+	} else {
+		t->login_running = 0; /* what comes later, stop frees */
+	}
+	return task;
 }
 
 /* The login thread: one login PDU at a time, in arrival order. */
@@ -394,18 +424,7 @@ static void *login_main(void *arg)
 {
 	struct fb_iscsi_target *t = arg;
 	for (;;) {
-		pthread_mutex_lock(&t->qlock);
-		while (!t->lh && !t->stopping)
-			pthread_cond_wait(&t->lcond, &t->qlock);
-		struct iscsi_task *task = t->lh;
-		if (task) {
-			t->lh = task->qnext;
-			if (!t->lh)
-				t->lt = NULL;
-		} else {
-			t->login_running = 0; /* what comes later, stop frees */
-		}
-		pthread_mutex_unlock(&t->qlock);
+		struct iscsi_task *task = login_next_task(t);
 		if (!task)
 			return NULL;
 		struct iscsi_conn *c = task->c;
@@ -457,16 +476,14 @@ static int dispatch(struct iscsi_conn *c)
  * while a login job runs. */
 static int input_paused(struct iscsi_conn *c)
 {
-	pthread_mutex_lock(&c->lock);
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
 	if (c->login_done)
 		iscsi_login_finish(c);
 	if (c->out_bytes + c->task_bytes > ISCSI_OUT_LIMIT && !c->dead) {
 		c->rx_paused = 1;
 		flush_locked(c);
 	}
-	int p = c->rx_paused || c->login_busy;
-	pthread_mutex_unlock(&c->lock);
-	return p;
+	return c->rx_paused || c->login_busy;
 }
 
 /* What a step of reading a PDU tells conn_input: stop reading for now
@@ -644,10 +661,14 @@ static void sweep(struct fb_iscsi_target *t, int timeouts)
 	struct iscsi_conn *c = t->conns;
 	while (c) {
 		struct iscsi_conn *next = c->next;
-		pthread_mutex_lock(&c->lock);
-		int w = c->want_close, in = c->want_input, busy = c->login_busy;
-		c->want_input = 0;
-		pthread_mutex_unlock(&c->lock);
+		int w, in, busy;
+		{
+			ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+			w = c->want_close;
+			in = c->want_input;
+			busy = c->login_busy;
+			c->want_input = 0;
+		}
 		/* A login job that takes long (a base image being verified)
 		 * is our delay, not the initiator's. */
 		if (!w && !busy && timeouts && c->phase == PH_LOGIN &&
@@ -692,11 +713,8 @@ static void *net_main(void *arg)
 				continue;
 			}
 			struct iscsi_conn *c = p;
-			if (evs[i].events & EPOLLOUT) {
-				pthread_mutex_lock(&c->lock);
-				flush_locked(c);
-				pthread_mutex_unlock(&c->lock);
-			}
+			if (evs[i].events & EPOLLOUT)
+				iscsi_conn_flush(c);
 			/* A socket that hung up while its input is paused would
 			 * be reported again at once, forever: close it now. */
 			if ((evs[i].events & (EPOLLHUP | EPOLLERR)) && input_paused(c))
@@ -729,11 +747,12 @@ void iscsi_queue_task(struct iscsi_task *task)
 	 * thread stops reading when too much is outstanding. */
 	uint32_t cap = (task->flags & ISCSI_CMD_W) ? ISCSI_MAX_EDTL : SCSI_MAX_XFER_BYTES;
 	task->acct = task->edtl < cap ? task->edtl : cap;
-	pthread_mutex_lock(&c->lock);
-	c->refs++;
-	c->task_bytes += task->acct;
-	task->state = TASK_QUEUED;
-	pthread_mutex_unlock(&c->lock);
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+		c->refs++;
+		c->task_bytes += task->acct;
+		task->state = TASK_QUEUED;
+	}
 	/* A read whose data is all in memory, or a small write into the page
 	 * cache, runs here and now: handing it to an I/O thread and its reply
 	 * back would cost two thread wake-ups, several times the copy itself.
@@ -795,21 +814,49 @@ void iscsi_dispatch(struct fb_iscsi_target *t)
 	iscsi_inline_flush(t);
 	if (!t->bn)
 		return;
-	pthread_mutex_lock(&t->qlock);
-	if (t->qt)
-		t->qt->qnext = t->bh;
-	else
-		t->qh = t->bh;
-	t->qt = t->bt;
-	t->qlen += t->bn;
-	if (t->bn >= (unsigned)t->nio)
-		pthread_cond_broadcast(&t->qcond);
-	else
-		for (unsigned i = 0; i < t->bn; i++)
-			pthread_cond_signal(&t->qcond);
-	pthread_mutex_unlock(&t->qlock);
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&t->qlock);
+		if (t->qt)
+			t->qt->qnext = t->bh;
+		else
+			t->qh = t->bh;
+		t->qt = t->bt;
+		t->qlen += t->bn;
+		if (t->bn >= (unsigned)t->nio)
+			pthread_cond_broadcast(&t->qcond);
+		else
+			for (unsigned i = 0; i < t->bn; i++)
+				pthread_cond_signal(&t->qcond);
+	}
 	t->bh = t->bt = NULL;
 	t->bn = 0;
+}
+
+/* An I/O thread's next batch of tasks (a list linked by qnext), waiting
+ * for work; NULL once the target stops and the queue is empty. Takes a
+ * fair share of the queue (up to 8) so busy periods cost fewer lock round
+ * trips and wake-ups. */
+static struct iscsi_task *io_take_batch(struct fb_iscsi_target *t)
+{
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&t->qlock);
+	while (!t->qh && !t->stopping)
+		pthread_cond_wait(&t->qcond, &t->qlock);
+	if (!t->qh)
+		return NULL;
+	unsigned take = t->qlen / (unsigned)t->nio;
+	take = take < 1 ? 1 : take > 8 ? 8 : take;
+	struct iscsi_task *list = t->qh, *last = list;
+	unsigned n = 1;
+	while (n < take && last->qnext) {
+		last = last->qnext;
+		n++;
+	}
+	t->qh = last->qnext;
+	if (!t->qh)
+		t->qt = NULL;
+	t->qlen -= n;
+	last->qnext = NULL;
+	return list;
 }
 
 static void *io_main(void *arg)
@@ -819,29 +866,9 @@ static void *io_main(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	for (;;) {
-		pthread_mutex_lock(&t->qlock);
-		while (!t->qh && !t->stopping)
-			pthread_cond_wait(&t->qcond, &t->qlock);
-		if (!t->qh) {
-			pthread_mutex_unlock(&t->qlock);
+		struct iscsi_task *list = io_take_batch(t);
+		if (!list)
 			return NULL;
-		}
-		/* Take a fair share of the queue (up to 8) so busy periods
-		 * cost fewer lock round trips and wake-ups. */
-		unsigned take = t->qlen / (unsigned)t->nio;
-		take = take < 1 ? 1 : take > 8 ? 8 : take;
-		struct iscsi_task *list = t->qh, *last = list;
-		unsigned n = 1;
-		while (n < take && last->qnext) {
-			last = last->qnext;
-			n++;
-		}
-		t->qh = last->qnext;
-		if (!t->qh)
-			t->qt = NULL;
-		t->qlen -= n;
-		last->qnext = NULL;
-		pthread_mutex_unlock(&t->qlock);
 		/* Run the batch, then send each connection's replies with one
 		 * write (the tasks' references keep the connections alive). */
 		struct iscsi_conn *conns[8];
@@ -943,11 +970,12 @@ void fb_iscsi_target_stop(struct fb_iscsi_target *t)
 {
 	if (!t)
 		return;
-	pthread_mutex_lock(&t->qlock);
-	t->stopping = 1;
-	pthread_cond_broadcast(&t->qcond);
-	pthread_cond_broadcast(&t->lcond);
-	pthread_mutex_unlock(&t->qlock);
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&t->qlock);
+		t->stopping = 1;
+		pthread_cond_broadcast(&t->qcond);
+		pthread_cond_broadcast(&t->lcond);
+	}
 	iscsi_wake(t);
 	if (t->net)
 		pthread_join(t->net, NULL);

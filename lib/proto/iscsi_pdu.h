@@ -7,6 +7,8 @@
  * numbers (w20 .. w44), and the bhs_*() accessors below name them per
  * opcode (bhs_ttt, bhs_cmdsn, bhs_datasn, ...). Text and login
  * data segments are NUL-separated key=value pairs (RFC 7143 section 6).
+ *
+ * Nothing here keeps state: every function may be called from any thread.
  */
 #ifndef FB_ISCSI_PDU_H
 #define FB_ISCSI_PDU_H
@@ -75,7 +77,7 @@ struct iscsi_bhs {
 	uint32_t dlen;                              /* DataSegmentLength (24 bits) */
 	uint64_t lun;                               /* bytes 8..15 (LUN, or ISID+TSIH at login) */
 	uint32_t itt;                               /* Initiator Task Tag, bytes 16..19 */
-	uint32_t w20, w24, w28, w32, w36, w40, w44; /* words at those offsets */
+	uint32_t w20, w24, w28, w32, w36, w40, w44; /* words at those offsets (bhs_*) */
 	uint8_t cdb[16];                            /* bytes 32..47: a SCSI command's CDB */
 };
 
