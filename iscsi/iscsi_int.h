@@ -143,13 +143,12 @@ struct iscsi_conn {
 	uint8_t hdr[ISCSI_BHS_LEN + 4]; /* BHS and its header digest */
 	size_t hdr_got;
 	struct iscsi_bhs bhs;
-	uint8_t *body;
+	uint8_t *body;   /* AHS + data + padding, plus one NUL */
 	uint8_t *direct; /* data segment goes here (a task's buffer) instead */
 	uint8_t pad[8];  /* padding (and data digest) after a direct segment */
-	size_t body_cap;
-	/* bytes allocated for body (a write's whole data) */ /* AHS + data + padding, plus one
-	                                                         NUL */
-	size_t body_len, body_got;
+	size_t body_cap; /* bytes allocated for body (a write's whole data) */
+	size_t body_len; /* bytes of the body on the wire (with a data digest) */
+	size_t body_got; /* ... received so far */
 
 	int closed;       /* conn_close ran (network thread) */
 	uint64_t born_ms; /* accepted at (monotonic), for the login timeout */
@@ -237,6 +236,8 @@ void iscsi_wake(struct fb_iscsi_target *t);
 struct iscsi_out *iscsi_out_new(size_t len);
 void iscsi_out_free(struct iscsi_out *o);
 void iscsi_conn_unref(struct iscsi_conn *c);
+/* Has the connection's socket been shut down? (Takes conn->lock.) */
+int iscsi_conn_dead(struct iscsi_conn *c);
 void iscsi_queue_task(struct iscsi_task *task);
 /* Hand the tasks queued since the last call to the I/O threads, and send
  * the replies of reads run on the network thread (iscsi_inline_flush). */
@@ -284,5 +285,8 @@ void iscsi_send_reject(struct iscsi_conn *c, uint8_t reason, const uint8_t *hdr)
  * header at p; caller holds conn->lock. advance: 1 = take a StatSN,
  * 0 = current StatSN without advancing, -1 = leave StatSN alone. */
 void iscsi_stamp(struct iscsi_conn *c, uint8_t *p, int advance);
+/* Stamp the single PDU in o (as iscsi_stamp) and send it; takes
+ * conn->lock. */
+void iscsi_send_stamped(struct iscsi_conn *c, struct iscsi_out *o, int advance);
 
 #endif

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "log.h"
 #include "iscsi/iscsi_int.h"
 #include "str.h"
@@ -80,9 +81,8 @@ static void login_reply(struct iscsi_conn *c, const struct iscsi_bhs *req, int t
 	size_t dlen = text && !text->failed ? text->len : 0;
 	struct iscsi_out *o = iscsi_out_new(ISCSI_BHS_LEN + iscsi_pad4(dlen));
 	if (!o) {
-		pthread_mutex_lock(&c->lock);
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
 		c->want_close = 1;
-		pthread_mutex_unlock(&c->lock);
 		return;
 	}
 	struct iscsi_bhs h = {0};
@@ -93,16 +93,13 @@ static void login_reply(struct iscsi_conn *c, const struct iscsi_bhs *req, int t
 	h.dlen = (uint32_t)dlen;
 	h.lun = c->isid << 16 | c->tsih;
 	h.itt = req->itt;
-	h.w36 = (uint32_t)status << 16;
+	bhs_set_login_status(&h, (uint16_t)status);
 	iscsi_bhs_build(&h, o->data);
 	if (dlen)
 		memcpy(o->data + ISCSI_BHS_LEN, text->data, dlen);
 	if (status)
 		o->close_after = 1;
-	pthread_mutex_lock(&c->lock);
-	iscsi_stamp(c, o->data, 1);
-	iscsi_conn_send(c, o, 1);
-	pthread_mutex_unlock(&c->lock);
+	iscsi_send_stamped(c, o, 1);
 }
 
 static int login_fail(struct iscsi_conn *c, const struct iscsi_bhs *req, int status,
@@ -122,100 +119,196 @@ static int num_in(const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
 }
 
 /*
- * Negotiate one operational key (RFC 7143 section 13), appending our
- * answer. Returns 0 when the key is known, -1 when it is not.
+ * Operational keys (RFC 7143 section 13), one handler each. A handler
+ * takes the initiator's value, records what was agreed and appends our
+ * answer (a declarative key gets none).
+ */
+
+/* HeaderDigest, DataDigest: the first of the initiator's choices we
+ * support. Digests cannot change in full feature phase. */
+static void op_digest(struct iscsi_conn *c, const char *k, const char *v, struct fb_buf *out)
+{
+	if (c->phase != PH_LOGIN) {
+		iscsi_text_add(out, k, "Reject");
+		return;
+	}
+	const char *pick = "Reject";
+	for (const char *p = v; *p;) {
+		const char *e = strchr(p, ',');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (l == 6 && !strncmp(p, "CRC32C", 6)) {
+			pick = "CRC32C";
+			break;
+		}
+		if (l == 4 && !strncmp(p, "None", 4)) {
+			pick = "None";
+			break;
+		}
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	if (k[0] == 'H')
+		c->hdigest_neg = !strcmp(pick, "CRC32C");
+	else
+		c->ddigest_neg = !strcmp(pick, "CRC32C");
+	iscsi_text_add(out, k, pick);
+}
+
+/* MaxRecvDataSegmentLength: declarative, what we may send per PDU. */
+static void op_max_recv_dsl(struct iscsi_conn *c, const char *k, const char *v, struct fb_buf *out)
+{
+	uint64_t n;
+	if (num_in(v, 512, 16777215, &n) < 0)
+		iscsi_text_add(out, k, "Reject");
+	else
+		c->p.max_send_dsl = (uint32_t)n;
+}
+
+/* MaxBurstLength: the smaller of theirs and ours. */
+static void op_max_burst(struct iscsi_conn *c, const char *k, const char *v, struct fb_buf *out)
+{
+	uint64_t n;
+	if (num_in(v, 512, 16777215, &n) < 0) {
+		iscsi_text_add(out, k, "Reject");
+		return;
+	}
+	c->p.max_burst = n < ISCSI_OUR_MAX_BURST ? (uint32_t)n : ISCSI_OUR_MAX_BURST;
+	iscsi_text_addf(out, k, "%u", c->p.max_burst);
+}
+
+/* FirstBurstLength: the smaller of theirs and ours. */
+static void op_first_burst(struct iscsi_conn *c, const char *k, const char *v, struct fb_buf *out)
+{
+	uint64_t n;
+	if (num_in(v, 512, 16777215, &n) < 0) {
+		iscsi_text_add(out, k, "Reject");
+		return;
+	}
+	c->p.first_burst = n < ISCSI_OUR_FIRST_BURST ? (uint32_t)n : ISCSI_OUR_FIRST_BURST;
+	iscsi_text_addf(out, k, "%u", c->p.first_burst);
+}
+
+/* InitialR2T: OR with our No, so the initiator decides. */
+static void op_initial_r2t(struct iscsi_conn *c, const char *k, const char *v, struct fb_buf *out)
+{
+	int b;
+	if (iscsi_val_bool(v, &b) < 0) {
+		iscsi_text_add(out, k, "Reject");
+		return;
+	}
+	c->p.initial_r2t = b;
+	iscsi_text_add(out, k, b ? "Yes" : "No");
+}
+
+/* ImmediateData: AND with our Yes, so the initiator decides. */
+static void op_immediate_data(struct iscsi_conn *c, const char *k, const char *v,
+                              struct fb_buf *out)
+{
+	int b;
+	if (iscsi_val_bool(v, &b) < 0) {
+		iscsi_text_add(out, k, "Reject");
+		return;
+	}
+	c->p.immediate_data = b;
+	iscsi_text_add(out, k, b ? "Yes" : "No");
+}
+
+/* MaxOutstandingR2T, MaxConnections: we take one at a time. */
+static void op_one(struct iscsi_conn *c, const char *k, const char *v, struct fb_buf *out)
+{
+	uint64_t n;
+	iscsi_text_add(out, k, num_in(v, 1, 65535, &n) < 0 ? "Reject" : "1");
+}
+
+/* DataPDUInOrder, DataSequenceInOrder: OR with our Yes, always in order. */
+static void op_in_order(struct iscsi_conn *c, const char *k, const char *v, struct fb_buf *out)
+{
+	int b;
+	iscsi_text_add(out, k, iscsi_val_bool(v, &b) < 0 ? "Reject" : "Yes");
+}
+
+/* ErrorRecoveryLevel: the minimum, and ours is 0. */
+static void op_erl(struct iscsi_conn *c, const char *k, const char *v, struct fb_buf *out)
+{
+	uint64_t n;
+	iscsi_text_add(out, k, num_in(v, 0, 2, &n) < 0 ? "Reject" : "0");
+}
+
+/* DefaultTime2Wait: max(theirs, our 0). */
+static void op_time2wait(struct iscsi_conn *c, const char *k, const char *v, struct fb_buf *out)
+{
+	uint64_t n;
+	if (num_in(v, 0, 3600, &n) < 0)
+		iscsi_text_add(out, k, "Reject");
+	else
+		iscsi_text_addf(out, k, "%u", (unsigned)n);
+}
+
+/* DefaultTime2Retain: min(theirs, our 0). */
+static void op_time2retain(struct iscsi_conn *c, const char *k, const char *v, struct fb_buf *out)
+{
+	uint64_t n;
+	iscsi_text_add(out, k, num_in(v, 0, 3600, &n) < 0 ? "Reject" : "0");
+}
+
+/* OFMarker, IFMarker: no markers. */
+static void op_marker(struct iscsi_conn *c, const char *k, const char *v, struct fb_buf *out)
+{
+	int b;
+	iscsi_text_add(out, k, iscsi_val_bool(v, &b) < 0 ? "Reject" : "No");
+}
+
+/* OFMarkInt, IFMarkInt: without markers they do not matter. */
+static void op_mark_int(struct iscsi_conn *c, const char *k, const char *v, struct fb_buf *out)
+{
+	iscsi_text_add(out, k, "Irrelevant");
+}
+
+/* InitiatorAlias, TargetAlias: declarative, nothing to answer. */
+static void op_alias(struct iscsi_conn *c, const char *k, const char *v, struct fb_buf *out)
+{
+}
+
+static const struct op_key {
+	const char *key;
+	void (*handle)(struct iscsi_conn *c, const char *k, const char *v, struct fb_buf *out);
+} op_keys[] = {
+    {"HeaderDigest", op_digest},
+    {"DataDigest", op_digest},
+    {"MaxRecvDataSegmentLength", op_max_recv_dsl},
+    {"MaxBurstLength", op_max_burst},
+    {"FirstBurstLength", op_first_burst},
+    {"InitialR2T", op_initial_r2t},
+    {"ImmediateData", op_immediate_data},
+    {"MaxOutstandingR2T", op_one},
+    {"DataPDUInOrder", op_in_order},
+    {"DataSequenceInOrder", op_in_order},
+    {"ErrorRecoveryLevel", op_erl},
+    {"DefaultTime2Wait", op_time2wait},
+    {"DefaultTime2Retain", op_time2retain},
+    {"MaxConnections", op_one},
+    {"OFMarker", op_marker},
+    {"IFMarker", op_marker},
+    {"OFMarkInt", op_mark_int},
+    {"IFMarkInt", op_mark_int},
+    {"InitiatorAlias", op_alias},
+    {"TargetAlias", op_alias},
+};
+
+/*
+ * Negotiate one operational key, appending our answer. Returns 0 when the
+ * key is known, -1 when it is not.
  */
 static int negotiate(struct iscsi_conn *c, const char *k, const char *v, struct fb_buf *out)
 {
-	uint64_t n;
-	int b;
-	if ((!strcmp(k, "HeaderDigest") || !strcmp(k, "DataDigest")) && c->phase == PH_LOGIN) {
-		/* The first of the initiator's choices we support. */
-		const char *pick = "Reject";
-		for (const char *p = v; *p;) {
-			const char *e = strchr(p, ',');
-			size_t l = e ? (size_t)(e - p) : strlen(p);
-			if (l == 6 && !strncmp(p, "CRC32C", 6)) {
-				pick = "CRC32C";
-				break;
-			}
-			if (l == 4 && !strncmp(p, "None", 4)) {
-				pick = "None";
-				break;
-			}
-			if (!e)
-				break;
-			p = e + 1;
+	for (size_t i = 0; i < sizeof(op_keys) / sizeof(op_keys[0]); i++) {
+		if (!strcmp(k, op_keys[i].key)) {
+			op_keys[i].handle(c, k, v, out);
+			return 0;
 		}
-		if (k[0] == 'H')
-			c->hdigest_neg = !strcmp(pick, "CRC32C");
-		else
-			c->ddigest_neg = !strcmp(pick, "CRC32C");
-		iscsi_text_add(out, k, pick);
-	} else if (!strcmp(k, "HeaderDigest") || !strcmp(k, "DataDigest")) {
-		/* Digests cannot change in full feature phase. */
-		iscsi_text_add(out, k, "Reject");
-	} else if (!strcmp(k, "MaxRecvDataSegmentLength")) {
-		if (num_in(v, 512, 16777215, &n) < 0)
-			iscsi_text_add(out, k, "Reject");
-		else
-			c->p.max_send_dsl = (uint32_t)n;
-	} else if (!strcmp(k, "MaxBurstLength")) {
-		if (num_in(v, 512, 16777215, &n) < 0) {
-			iscsi_text_add(out, k, "Reject");
-		} else {
-			c->p.max_burst =
-			    n < ISCSI_OUR_MAX_BURST ? (uint32_t)n : ISCSI_OUR_MAX_BURST;
-			iscsi_text_addf(out, k, "%u", c->p.max_burst);
-		}
-	} else if (!strcmp(k, "FirstBurstLength")) {
-		if (num_in(v, 512, 16777215, &n) < 0) {
-			iscsi_text_add(out, k, "Reject");
-		} else {
-			c->p.first_burst =
-			    n < ISCSI_OUR_FIRST_BURST ? (uint32_t)n : ISCSI_OUR_FIRST_BURST;
-			iscsi_text_addf(out, k, "%u", c->p.first_burst);
-		}
-	} else if (!strcmp(k, "InitialR2T")) {
-		if (iscsi_val_bool(v, &b) < 0) {
-			iscsi_text_add(out, k, "Reject");
-		} else { /* OR with our No: the initiator decides */
-			c->p.initial_r2t = b;
-			iscsi_text_add(out, k, b ? "Yes" : "No");
-		}
-	} else if (!strcmp(k, "ImmediateData")) {
-		if (iscsi_val_bool(v, &b) < 0) {
-			iscsi_text_add(out, k, "Reject");
-		} else { /* AND with our Yes */
-			c->p.immediate_data = b;
-			iscsi_text_add(out, k, b ? "Yes" : "No");
-		}
-	} else if (!strcmp(k, "MaxOutstandingR2T")) {
-		iscsi_text_add(out, k, num_in(v, 1, 65535, &n) < 0 ? "Reject" : "1");
-	} else if (!strcmp(k, "DataPDUInOrder") || !strcmp(k, "DataSequenceInOrder")) {
-		/* OR with our Yes: always in order. */
-		iscsi_text_add(out, k, iscsi_val_bool(v, &b) < 0 ? "Reject" : "Yes");
-	} else if (!strcmp(k, "ErrorRecoveryLevel")) {
-		iscsi_text_add(out, k, num_in(v, 0, 2, &n) < 0 ? "Reject" : "0");
-	} else if (!strcmp(k, "DefaultTime2Wait")) {
-		if (num_in(v, 0, 3600, &n) < 0)
-			iscsi_text_add(out, k, "Reject");
-		else /* max(theirs, our 0) */
-			iscsi_text_addf(out, k, "%u", (unsigned)n);
-	} else if (!strcmp(k, "DefaultTime2Retain")) {
-		iscsi_text_add(out, k, num_in(v, 0, 3600, &n) < 0 ? "Reject" : "0");
-	} else if (!strcmp(k, "MaxConnections")) {
-		iscsi_text_add(out, k, num_in(v, 1, 65535, &n) < 0 ? "Reject" : "1");
-	} else if (!strcmp(k, "OFMarker") || !strcmp(k, "IFMarker")) {
-		iscsi_text_add(out, k, iscsi_val_bool(v, &b) < 0 ? "Reject" : "No");
-	} else if (!strcmp(k, "OFMarkInt") || !strcmp(k, "IFMarkInt")) {
-		iscsi_text_add(out, k, "Irrelevant");
-	} else if (!strcmp(k, "InitiatorAlias") || !strcmp(k, "TargetAlias")) {
-		/* declarative, nothing to answer */
-	} else {
-		return -1;
 	}
-	return 0;
+	return -1;
 }
 
 /* The listing for SendTargets: only this session's machine. */
@@ -255,6 +348,16 @@ static int lookup_machine(struct iscsi_conn *c, const char **why)
 	return 0;
 }
 
+/* A new session's TSIH: never 0, which means "new session" (any thread). */
+static uint16_t take_tsih(struct fb_iscsi_target *t)
+{
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&t->tsih_lock);
+	uint16_t tsih = t->next_tsih++;
+	if (t->next_tsih == 0)
+		t->next_tsih = 1;
+	return tsih;
+}
+
 /* Full feature phase begins: the disk is opened for normal sessions. */
 static int enter_ffp(struct iscsi_conn *c, const char **why)
 {
@@ -275,258 +378,407 @@ static int enter_ffp(struct iscsi_conn *c, const char **why)
 		c->counted = 1;
 		atomic_fetch_add(&t->sessions, 1);
 	}
-	pthread_mutex_lock(&t->tsih_lock);
-	c->tsih = t->next_tsih++;
-	if (t->next_tsih == 0)
-		t->next_tsih = 1;
-	pthread_mutex_unlock(&t->tsih_lock);
+	c->tsih = take_tsih(t);
 	if (c->p.first_burst > c->p.max_burst)
 		c->p.first_burst = c->p.max_burst;
 	return 0;
 }
 
+/* One Login Request as it is handled: its header's stage fields, the keys
+ * that must be seen together before they are acted on, the answer being
+ * built, and why the login failed if it did. */
+struct login_req {
+	const struct iscsi_bhs *h;
+	int transit, cont; /* T and C bits */
+	int csg, nsg;      /* current and next stage */
+	/* Security keys, kept until all of the request's keys are read:
+	 * CHAP steps depend on several of them, not on their order. */
+	const char *auth, *chap_a, *chap_n, *chap_r, *chap_i, *chap_c;
+	struct fb_buf out; /* the response's text */
+	const char *why;   /* reason for a failed status (logged) */
+};
+
+/*
+ * Login keys with a handler of their own; the rest are operational keys
+ * (negotiate). Handlers run as the keys are read, in the request's order.
+ */
+static void key_initiator_name(struct iscsi_conn *c, struct login_req *rq, const char *v)
+{
+	fb_strlcpy(c->initiator_name, v, sizeof(c->initiator_name));
+}
+
+static void key_target_name(struct iscsi_conn *c, struct login_req *rq, const char *v)
+{
+	fb_strlcpy(c->target_name, v, sizeof(c->target_name));
+}
+
+static void key_session_type(struct iscsi_conn *c, struct login_req *rq, const char *v)
+{
+	if (!strcmp(v, "Discovery"))
+		c->discovery = 1;
+	else if (strcmp(v, "Normal"))
+		iscsi_text_add(&rq->out, "SessionType", "Reject");
+}
+
+static void key_auth_method(struct iscsi_conn *c, struct login_req *rq, const char *v)
+{
+	rq->auth = v;
+}
+
+static void key_chap_a(struct iscsi_conn *c, struct login_req *rq, const char *v)
+{
+	rq->chap_a = v;
+}
+
+static void key_chap_n(struct iscsi_conn *c, struct login_req *rq, const char *v)
+{
+	rq->chap_n = v;
+}
+
+static void key_chap_r(struct iscsi_conn *c, struct login_req *rq, const char *v)
+{
+	rq->chap_r = v;
+}
+
+static void key_chap_i(struct iscsi_conn *c, struct login_req *rq, const char *v)
+{
+	rq->chap_i = v;
+}
+
+static void key_chap_c(struct iscsi_conn *c, struct login_req *rq, const char *v)
+{
+	rq->chap_c = v;
+}
+
+static const struct login_key {
+	const char *key;
+	void (*handle)(struct iscsi_conn *c, struct login_req *rq, const char *value);
+} login_keys[] = {
+    {"InitiatorName", key_initiator_name},
+    {"TargetName", key_target_name},
+    {"SessionType", key_session_type},
+    {"AuthMethod", key_auth_method},
+    {"CHAP_A", key_chap_a},
+    {"CHAP_N", key_chap_n},
+    {"CHAP_R", key_chap_r},
+    {"CHAP_I", key_chap_i},
+    {"CHAP_C", key_chap_c},
+};
+
+/* One key of a login request: its handler, else operational negotiation,
+ * else NotUnderstood. */
+static void login_take_key(struct iscsi_conn *c, struct login_req *rq, const char *k, const char *v)
+{
+	for (size_t i = 0; i < sizeof(login_keys) / sizeof(login_keys[0]); i++) {
+		if (!strcmp(k, login_keys[i].key)) {
+			login_keys[i].handle(c, rq, v);
+			return;
+		}
+	}
+	if (negotiate(c, k, v, &rq->out) < 0)
+		iscsi_text_add(&rq->out, k, "NotUnderstood");
+}
+
+/* The first Login Request of a connection sets up the login state. Returns
+ * a login status, 0 to go on. */
+static int login_begin(struct iscsi_conn *c, struct login_req *rq)
+{
+	const struct iscsi_bhs *h = rq->h;
+	c->login_started = 1;
+	c->isid = iscsi_login_isid(h);
+	c->tsih = 0;
+	c->cid = bhs_login_cid(h);
+	c->statsn = bhs_exp_statsn(h); /* go on where the initiator expects */
+	c->expcmdsn = bhs_cmdsn(h);
+	c->csg = rq->csg;
+	/* Defaults of RFC 7143 section 13 until negotiated. */
+	c->p.max_send_dsl = 8192;
+	c->p.first_burst = 65536;
+	c->p.max_burst = 262144;
+	c->p.initial_r2t = 1;
+	c->p.immediate_data = 1;
+	if (iscsi_login_tsih(h) != 0) {
+		rq->why = "adding connections is not supported";
+		return ST_NO_SESSION;
+	}
+	return 0;
+}
+
+/* Is the request's header consistent with the login so far? A login
+ * status, or 0. */
+static int login_check_header(struct iscsi_conn *c, struct login_req *rq)
+{
+	const struct iscsi_bhs *h = rq->h;
+	if (h->b3 > 0) { /* Version-min */
+		rq->why = "unsupported version";
+		return ST_BAD_VERSION;
+	}
+	if (iscsi_login_isid(h) != c->isid || rq->csg != c->csg || rq->csg == 2 || rq->csg == 3) {
+		rq->why = "inconsistent login request";
+		return ST_INIT_ERR;
+	}
+	if (rq->transit && (rq->nsg == 2 || rq->nsg <= rq->csg)) {
+		rq->why = "invalid stage transition";
+		return ST_INIT_ERR;
+	}
+	return 0;
+}
+
+/* Split the text gathered over the request's PDUs and hand each key to
+ * its handler. *text receives the buffer the values point into (the
+ * caller frees it). A login status, or 0. */
+static int login_read_keys(struct iscsi_conn *c, struct login_req *rq, char **text)
+{
+	struct iscsi_kv kv[MAX_KEYS];
+	int nkv = 0;
+	size_t tlen = c->login_text.len;
+	if (tlen) {
+		*text = (char *)fb_buf_steal(&c->login_text);
+		nkv = iscsi_text_parse(*text, tlen, kv, MAX_KEYS);
+		if (nkv < 0) {
+			rq->why = "malformed login text";
+			return ST_INIT_ERR;
+		}
+	}
+	fb_buf_reset(&c->login_text);
+	for (int i = 0; i < nkv; i++)
+		login_take_key(c, rq, kv[i].key, kv[i].value);
+	return 0;
+}
+
+/* The first request names the initiator and, for a normal session, the
+ * target; from the target name follows the machine. A login status, or 0. */
+static int login_identify(struct iscsi_conn *c, struct login_req *rq)
+{
+	if (!c->initiator_name[0]) {
+		rq->why = "no InitiatorName";
+		return ST_MISSING_PARAM;
+	}
+	if (c->discovery || c->macid[0])
+		return 0;
+	size_t pl = strlen(FB_ISCSI_IQN_PREFIX);
+	int status;
+	if (!c->target_name[0]) {
+		status = ST_MISSING_PARAM;
+		rq->why = "no TargetName";
+	} else if (strncmp(c->target_name, FB_ISCSI_IQN_PREFIX, pl) ||
+	           strlen(c->target_name + pl) >= sizeof(c->macid) || !c->target_name[pl]) {
+		status = ST_NOT_FOUND;
+		rq->why = "not a fleetboot target name";
+	} else {
+		fb_strlcpy(c->macid, c->target_name + pl, sizeof(c->macid));
+		status = lookup_machine(c, &rq->why);
+	}
+	if (!status) /* the first response of a normal session carries it */
+		iscsi_text_add(&rq->out, "TargetPortalGroupTag", "1");
+	return status;
+}
+
+/* AuthMethod: the initiator must offer CHAP. */
+static int chap_method(struct iscsi_conn *c, struct login_req *rq)
+{
+	if (!rq->auth || c->chap_step != 0)
+		return 0;
+	if (!iscsi_val_list_has(rq->auth, "CHAP")) {
+		rq->why = "initiator does not offer CHAP";
+		return ST_AUTH_FAIL;
+	}
+	iscsi_text_add(&rq->out, "AuthMethod", "CHAP");
+	return 0;
+}
+
+/* CHAP_A: answer with MD5 and our challenge. */
+static int chap_challenge(struct iscsi_conn *c, struct login_req *rq)
+{
+	if (!rq->chap_a || c->chap_step != 0)
+		return 0;
+	if (!iscsi_val_list_has(rq->chap_a, "5")) {
+		rq->why = "CHAP algorithm other than MD5";
+		return ST_AUTH_FAIL;
+	}
+	if (RAND_bytes(&c->chap_id, 1) != 1 ||
+	    RAND_bytes(c->chap_chal, sizeof(c->chap_chal)) != 1) {
+		rq->why = "no randomness";
+		return ST_TARGET_ERR;
+	}
+	char hex[40];
+	hex_of(c->chap_chal, sizeof(c->chap_chal), hex);
+	iscsi_text_add(&rq->out, "CHAP_A", "5");
+	iscsi_text_addf(&rq->out, "CHAP_I", "%u", c->chap_id);
+	iscsi_text_add(&rq->out, "CHAP_C", hex);
+	c->chap_step = 1;
+	return 0;
+}
+
+/* CHAP_N and CHAP_R: the name must be the machine's (a discovery session
+ * learns the machine from it) and the response must prove its secret. */
+static int chap_check_response(struct iscsi_conn *c, struct login_req *rq)
+{
+	uint8_t resp[64], want[16];
+	int rl = rq->chap_r ? iscsi_val_binary(rq->chap_r, resp, sizeof(resp)) : -1;
+	if (c->chap_step != 1 || !rq->chap_n || rl != 16) {
+		rq->why = "CHAP exchange out of order or malformed";
+		return ST_AUTH_FAIL;
+	}
+	if (c->discovery) {
+		if (strlen(rq->chap_n) >= sizeof(c->macid)) {
+			rq->why = "CHAP name too long";
+			return ST_AUTH_FAIL;
+		}
+		fb_strlcpy(c->macid, rq->chap_n, sizeof(c->macid));
+		int status = lookup_machine(c, &rq->why);
+		if (status)
+			return status;
+	} else if (strcmp(rq->chap_n, c->macid)) {
+		rq->why = "CHAP name is not this target's machine";
+		return ST_AUTH_FAIL;
+	}
+	if (chap_response(c->chap_id, c->secret, c->chap_chal, sizeof(c->chap_chal), want) < 0) {
+		rq->why = "MD5 unavailable";
+		return ST_TARGET_ERR;
+	}
+	if (CRYPTO_memcmp(want, resp, 16)) {
+		rq->why = "wrong CHAP secret";
+		return ST_AUTH_FAIL;
+	}
+	c->chap_step = 2;
+	return 0;
+}
+
+/* Mutual CHAP (CHAP_I and CHAP_C): answer the initiator's challenge too. */
+static int chap_mutual(struct iscsi_conn *c, struct login_req *rq)
+{
+	uint8_t ic[1024], r[16];
+	uint64_t iid;
+	char hex[40];
+	if (!rq->chap_c)
+		return 0;
+	int cl = iscsi_val_binary(rq->chap_c, ic, sizeof(ic));
+	if (!rq->chap_i || iscsi_val_number(rq->chap_i, &iid) < 0 || iid > 255 || cl <= 0) {
+		rq->why = "malformed mutual CHAP challenge";
+		return ST_AUTH_FAIL;
+	}
+	if ((size_t)cl == sizeof(c->chap_chal) && !memcmp(ic, c->chap_chal, (size_t)cl)) {
+		rq->why = "mutual CHAP challenge reflects ours";
+		return ST_AUTH_FAIL;
+	}
+	if (chap_response((uint8_t)iid, c->secret, ic, (size_t)cl, r) < 0) {
+		rq->why = "MD5 unavailable";
+		return ST_TARGET_ERR;
+	}
+	hex_of(r, 16, hex);
+	iscsi_text_add(&rq->out, "CHAP_N", c->macid);
+	iscsi_text_add(&rq->out, "CHAP_R", hex);
+	return 0;
+}
+
+/* Security stage: CHAP is required. A login status, or 0. */
+static int login_security(struct iscsi_conn *c, struct login_req *rq)
+{
+	int status = chap_method(c, rq);
+	if (!status)
+		status = chap_challenge(c, rq);
+	if (!status && (rq->chap_n || rq->chap_r)) {
+		status = chap_check_response(c, rq);
+		if (!status)
+			status = chap_mutual(c, rq);
+	}
+	return status;
+}
+
+/* What every request ends with: our MaxRecvDataSegmentLength once in the
+ * operational stage, and no way past security without CHAP. */
+static int login_conclude(struct iscsi_conn *c, struct login_req *rq)
+{
+	if (rq->csg == 1 && !c->mrdsl_sent) {
+		iscsi_text_addf(&rq->out, "MaxRecvDataSegmentLength", "%u", ISCSI_OUR_MAX_RECV_DSL);
+		c->mrdsl_sent = 1;
+	}
+	if (c->chap_step != 2 &&
+	    (rq->csg == 1 ||
+	     (rq->transit && rq->csg == 0 && c->chap_step == 0 && !rq->auth && !rq->chap_a))) {
+		rq->why = "CHAP authentication required";
+		return ST_AUTH_FAIL;
+	}
+	if (rq->out.failed) {
+		rq->why = "out of memory";
+		return ST_OUT_OF_RES;
+	}
+	return 0;
+}
+
+/* Answer the request and move to the next stage if it asked to and may:
+ * out of security only once CHAP succeeded. Entering full feature phase
+ * opens the disk. */
+static int login_advance(struct iscsi_conn *c, struct login_req *rq)
+{
+	int go = rq->transit && (rq->csg != 0 || c->chap_step == 2);
+	if (go && rq->nsg == 3) {
+		int status = enter_ffp(c, &rq->why);
+		if (status)
+			return login_fail(c, rq->h, status, rq->why);
+	}
+	login_reply(c, rq->h, go, rq->nsg, 0, &rq->out);
+	if (!go)
+		return 0;
+	c->csg = rq->nsg;
+	if (rq->nsg != 3)
+		return 0;
+	c->login_next = PH_FFP;
+	/* Digests start with the first PDU after the final login response
+	 * (which is already queued). */
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+		c->hdigest = c->hdigest_neg;
+		c->ddigest = c->ddigest_neg;
+	}
+	log_info("iSCSI %s session: %s from %s as machine %s%s",
+	         c->discovery ? "discovery" : "normal", c->initiator_name, c->peer_str, c->macid,
+	         c->hdigest ? " (header digest CRC32C)" : "");
+	return 0;
+}
+
 int iscsi_login_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *data, size_t dlen)
 {
-	int transit = (h->flags & ISCSI_FLAG_T) != 0, cont = (h->flags & ISCSI_FLAG_C) != 0;
-	int csg = (h->flags >> 2) & 3, nsg = h->flags & 3;
-	const char *why = NULL;
-
-	if (!c->login_started) {
-		c->login_started = 1;
-		c->isid = iscsi_login_isid(h);
-		c->tsih = 0;
-		c->cid = (uint16_t)(h->w20 >> 16);
-		c->statsn = h->w28; /* continue from the initiator's ExpStatSN */
-		c->expcmdsn = h->w24;
-		c->csg = csg;
-		/* Defaults of RFC 7143 section 13 until negotiated. */
-		c->p.max_send_dsl = 8192;
-		c->p.first_burst = 65536;
-		c->p.max_burst = 262144;
-		c->p.initial_r2t = 1;
-		c->p.immediate_data = 1;
-		if (iscsi_login_tsih(h) != 0)
-			return login_fail(c, h, ST_NO_SESSION,
-			                  "adding connections is not supported");
-	}
-	if (h->b3 > 0) /* Version-min */
-		return login_fail(c, h, ST_BAD_VERSION, "unsupported version");
-	if (iscsi_login_isid(h) != c->isid || csg != c->csg || csg == 2 || csg == 3)
-		return login_fail(c, h, ST_INIT_ERR, "inconsistent login request");
-	if (transit && (nsg == 2 || nsg <= csg))
-		return login_fail(c, h, ST_INIT_ERR, "invalid stage transition");
+	struct login_req rq = {
+	    .h = h,
+	    .transit = (h->flags & ISCSI_FLAG_T) != 0,
+	    .cont = (h->flags & ISCSI_FLAG_C) != 0,
+	    .csg = (h->flags >> 2) & 3,
+	    .nsg = h->flags & 3,
+	};
+	int status = 0;
+	if (!c->login_started)
+		status = login_begin(c, &rq);
+	if (!status)
+		status = login_check_header(c, &rq);
+	if (status)
+		return login_fail(c, h, status, rq.why);
 	c->login_itt = h->itt;
-	c->expcmdsn = h->w24;
+	c->expcmdsn = bhs_cmdsn(h);
 
 	if (dlen)
 		fb_buf_append(&c->login_text, data, dlen);
 	if (c->login_text.failed || c->login_text.len > ISCSI_LOGIN_MAX_DSL * 4)
 		return login_fail(c, h, ST_OUT_OF_RES, "login text too long");
-	if (cont) { /* more text follows: acknowledge with an empty response */
+	if (rq.cont) { /* more text follows: acknowledge with an empty response */
 		login_reply(c, h, 0, 0, 0, NULL);
 		return 0;
 	}
 
-	struct iscsi_kv kv[MAX_KEYS];
-	int nkv = 0;
-	char *text = NULL;
-	size_t tlen = c->login_text.len;
-	if (tlen) {
-		text = (char *)fb_buf_steal(&c->login_text);
-		nkv = iscsi_text_parse(text, tlen, kv, MAX_KEYS);
-		if (nkv < 0) {
-			free(text);
-			return login_fail(c, h, ST_INIT_ERR, "malformed login text");
-		}
-	}
-	fb_buf_reset(&c->login_text);
-
-	struct fb_buf out = {0};
-	const char *chap_a = NULL, *chap_n = NULL, *chap_r = NULL, *chap_i = NULL, *chap_c = NULL,
-	           *auth = NULL;
-	int status = 0;
-	for (int i = 0; i < nkv && !status; i++) {
-		const char *k = kv[i].key, *v = kv[i].value;
-		if (!strcmp(k, "InitiatorName")) {
-			fb_strlcpy(c->initiator_name, v, sizeof(c->initiator_name));
-		} else if (!strcmp(k, "TargetName")) {
-			fb_strlcpy(c->target_name, v, sizeof(c->target_name));
-		} else if (!strcmp(k, "SessionType")) {
-			if (!strcmp(v, "Discovery"))
-				c->discovery = 1;
-			else if (strcmp(v, "Normal"))
-				iscsi_text_add(&out, k, "Reject");
-		} else if (!strcmp(k, "AuthMethod")) {
-			auth = v;
-		} else if (!strcmp(k, "CHAP_A")) {
-			chap_a = v;
-		} else if (!strcmp(k, "CHAP_N")) {
-			chap_n = v;
-		} else if (!strcmp(k, "CHAP_R")) {
-			chap_r = v;
-		} else if (!strcmp(k, "CHAP_I")) {
-			chap_i = v;
-		} else if (!strcmp(k, "CHAP_C")) {
-			chap_c = v;
-		} else if (negotiate(c, k, v, &out) < 0) {
-			iscsi_text_add(&out, k, "NotUnderstood");
-		}
-	}
-
-	/* The first request names the initiator and, for a normal session,
-	 * the target; from the target name follows the machine. */
-	if (!c->initiator_name[0]) {
-		status = ST_MISSING_PARAM;
-		why = "no InitiatorName";
-	} else if (!c->discovery && !c->macid[0]) {
-		size_t pl = strlen(FB_ISCSI_IQN_PREFIX);
-		if (!c->target_name[0]) {
-			status = ST_MISSING_PARAM;
-			why = "no TargetName";
-		} else if (strncmp(c->target_name, FB_ISCSI_IQN_PREFIX, pl) ||
-		           strlen(c->target_name + pl) >= sizeof(c->macid) || !c->target_name[pl]) {
-			status = ST_NOT_FOUND;
-			why = "not a fleetboot target name";
-		} else {
-			fb_strlcpy(c->macid, c->target_name + pl, sizeof(c->macid));
-			status = lookup_machine(c, &why);
-		}
-		if (!status) /* the first response of a normal session carries it */
-			iscsi_text_add(&out, "TargetPortalGroupTag", "1");
-	}
-
-	/* Security stage: CHAP is required. */
-	if (!status && csg == 0) {
-		if (auth && c->chap_step == 0) {
-			if (iscsi_val_list_has(auth, "CHAP")) {
-				iscsi_text_add(&out, "AuthMethod", "CHAP");
-			} else {
-				status = ST_AUTH_FAIL;
-				why = "initiator does not offer CHAP";
-			}
-		}
-		if (!status && chap_a && c->chap_step == 0) {
-			if (!iscsi_val_list_has(chap_a, "5")) {
-				status = ST_AUTH_FAIL;
-				why = "CHAP algorithm other than MD5";
-			} else {
-				char hex[40];
-				if (RAND_bytes(&c->chap_id, 1) != 1 ||
-				    RAND_bytes(c->chap_chal, sizeof(c->chap_chal)) != 1) {
-					status = ST_TARGET_ERR;
-					why = "no randomness";
-				} else {
-					hex_of(c->chap_chal, sizeof(c->chap_chal), hex);
-					iscsi_text_add(&out, "CHAP_A", "5");
-					iscsi_text_addf(&out, "CHAP_I", "%u", c->chap_id);
-					iscsi_text_add(&out, "CHAP_C", hex);
-					c->chap_step = 1;
-				}
-			}
-		}
-		if (!status && (chap_n || chap_r)) {
-			uint8_t resp[64], want[16];
-			int rl = chap_r ? iscsi_val_binary(chap_r, resp, sizeof(resp)) : -1;
-			if (c->chap_step != 1 || !chap_n || rl != 16) {
-				status = ST_AUTH_FAIL;
-				why = "CHAP exchange out of order or malformed";
-			} else if (c->discovery) {
-				if (strlen(chap_n) >= sizeof(c->macid)) {
-					status = ST_AUTH_FAIL;
-					why = "CHAP name too long";
-				} else {
-					fb_strlcpy(c->macid, chap_n, sizeof(c->macid));
-					status = lookup_machine(c, &why);
-				}
-			} else if (strcmp(chap_n, c->macid)) {
-				status = ST_AUTH_FAIL;
-				why = "CHAP name is not this target's machine";
-			}
-			if (!status) {
-				if (chap_response(c->chap_id, c->secret, c->chap_chal,
-				                  sizeof(c->chap_chal), want) < 0) {
-					status = ST_TARGET_ERR;
-					why = "MD5 unavailable";
-				} else if (CRYPTO_memcmp(want, resp, 16)) {
-					status = ST_AUTH_FAIL;
-					why = "wrong CHAP secret";
-				} else {
-					c->chap_step = 2;
-				}
-			}
-			/* Mutual CHAP: answer the initiator's challenge too. */
-			if (!status && chap_c) {
-				uint8_t ic[1024], r[16];
-				uint64_t iid;
-				int cl = iscsi_val_binary(chap_c, ic, sizeof(ic));
-				char hex[40];
-				if (!chap_i || iscsi_val_number(chap_i, &iid) < 0 || iid > 255 ||
-				    cl <= 0) {
-					status = ST_AUTH_FAIL;
-					why = "malformed mutual CHAP challenge";
-				} else if ((size_t)cl == sizeof(c->chap_chal) &&
-				           !memcmp(ic, c->chap_chal, (size_t)cl)) {
-					status = ST_AUTH_FAIL;
-					why = "mutual CHAP challenge reflects ours";
-				} else if (chap_response((uint8_t)iid, c->secret, ic, (size_t)cl,
-				                         r) < 0) {
-					status = ST_TARGET_ERR;
-					why = "MD5 unavailable";
-				} else {
-					hex_of(r, 16, hex);
-					iscsi_text_add(&out, "CHAP_N", c->macid);
-					iscsi_text_add(&out, "CHAP_R", hex);
-				}
-			}
-		}
-	}
-	free(text);
-	if (!status && csg == 1 && !c->mrdsl_sent) {
-		iscsi_text_addf(&out, "MaxRecvDataSegmentLength", "%u", ISCSI_OUR_MAX_RECV_DSL);
-		c->mrdsl_sent = 1;
-	}
-	if (!status && c->chap_step != 2 &&
-	    (csg == 1 || (transit && csg == 0 && c->chap_step == 0 && !auth && !chap_a))) {
-		status = ST_AUTH_FAIL;
-		why = "CHAP authentication required";
-	}
-	if (!status && out.failed) {
-		status = ST_OUT_OF_RES;
-		why = "out of memory";
-	}
-	if (status) {
-		fb_buf_free(&out);
-		return login_fail(c, h, status, why);
-	}
-
-	/* May we move on? Out of security only once CHAP succeeded. */
-	int go = transit && (csg != 0 || c->chap_step == 2);
-	if (go && nsg == 3) {
-		status = enter_ffp(c, &why);
-		if (status) {
-			fb_buf_free(&out);
-			return login_fail(c, h, status, why);
-		}
-	}
-	login_reply(c, h, go, nsg, 0, &out);
-	fb_buf_free(&out);
-	if (go) {
-		c->csg = nsg;
-		if (nsg == 3) {
-			c->login_next = PH_FFP;
-			/* Digests start with the first PDU after the final login
-			 * response (which is already queued). */
-			pthread_mutex_lock(&c->lock);
-			c->hdigest = c->hdigest_neg;
-			c->ddigest = c->ddigest_neg;
-			pthread_mutex_unlock(&c->lock);
-			log_info("iSCSI %s session: %s from %s as machine %s%s",
-			         c->discovery ? "discovery" : "normal", c->initiator_name,
-			         c->peer_str, c->macid,
-			         c->hdigest ? " (header digest CRC32C)" : "");
-		}
-	}
-	return 0;
+	/* The values of rq's keys point into text until the function ends. */
+	CLEANUP_FREE char *text = NULL;
+	status = login_read_keys(c, &rq, &text);
+	if (status)
+		return login_fail(c, h, status, rq.why);
+	status = login_identify(c, &rq);
+	if (!status && rq.csg == 0)
+		status = login_security(c, &rq);
+	if (!status)
+		status = login_conclude(c, &rq);
+	int rc = status ? login_fail(c, h, status, rq.why) : login_advance(c, &rq);
+	fb_buf_free(&rq.out);
+	return rc;
 }
 
 int iscsi_text_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *data, size_t dlen)
@@ -564,15 +816,12 @@ int iscsi_text_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *dat
 	r.dlen = (uint32_t)len;
 	r.lun = h->lun;
 	r.itt = h->itt;
-	r.w20 = ISCSI_RSVD_TAG;
+	bhs_set_ttt(&r, ISCSI_RSVD_TAG);
 	iscsi_bhs_build(&r, o->data);
 	if (len)
 		memcpy(o->data + ISCSI_BHS_LEN, out.data, len);
 	fb_buf_free(&out);
-	pthread_mutex_lock(&c->lock);
-	iscsi_stamp(c, o->data, 1);
-	iscsi_conn_send(c, o, 1);
-	pthread_mutex_unlock(&c->lock);
+	iscsi_send_stamped(c, o, 1);
 	return 0;
 }
 
@@ -580,19 +829,18 @@ void iscsi_login_job(struct iscsi_task *task)
 {
 	struct iscsi_conn *c = task->c;
 	free(task);
-	pthread_mutex_lock(&c->lock);
-	int dead = c->dead;
-	pthread_mutex_unlock(&c->lock);
 	const struct iscsi_bhs *h = &c->bhs;
-	int rc = dead ? -1
-	              : iscsi_login_pdu(c, h, c->body ? c->body + (size_t)h->ahs_words * 4 : NULL,
-	                                h->dlen);
-	pthread_mutex_lock(&c->lock);
-	c->login_busy = 0;
-	c->login_done = 1;
-	c->want_input = 1;
-	if (rc < 0)
-		c->want_close = 1;
-	pthread_mutex_unlock(&c->lock);
+	int rc = iscsi_conn_dead(c)
+	             ? -1
+	             : iscsi_login_pdu(c, h, c->body ? c->body + (size_t)h->ahs_words * 4 : NULL,
+	                               h->dlen);
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+		c->login_busy = 0;
+		c->login_done = 1;
+		c->want_input = 1;
+		if (rc < 0)
+			c->want_close = 1;
+	}
 	iscsi_wake(c->t); /* it applies the outcome and reads on */
 }

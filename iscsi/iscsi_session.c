@@ -14,26 +14,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "byteorder.h"
+#include "cleanup.h"
 #include "crc32c.h"
 #include "log.h"
 #include "iscsi/iscsi_int.h"
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 void iscsi_stamp(struct iscsi_conn *c, uint8_t *p, int advance)
 {
 	if (advance > 0)
-		put32(p + 24, c->statsn++);
+		fb_put_be32(p + ISCSI_BHS_STATSN_AT, c->statsn++);
 	else if (advance == 0)
-		put32(p + 24, c->statsn);
-	put32(p + 28, c->expcmdsn);
-	put32(p + 32, c->expcmdsn + ISCSI_CMD_WINDOW - 1);
+		fb_put_be32(p + ISCSI_BHS_STATSN_AT, c->statsn);
+	fb_put_be32(p + ISCSI_BHS_EXP_CMDSN_AT, c->expcmdsn);
+	fb_put_be32(p + ISCSI_BHS_MAX_CMDSN_AT, c->expcmdsn + ISCSI_CMD_WINDOW - 1);
+}
+
+void iscsi_send_stamped(struct iscsi_conn *c, struct iscsi_out *o, int advance)
+{
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+	iscsi_stamp(c, o->data, advance);
+	iscsi_conn_send(c, o, 1);
+}
+
+/* A command's turn came: ExpCmdSN moves past it. */
+static void advance_expcmdsn(struct iscsi_conn *c)
+{
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+	c->expcmdsn++;
 }
 
 /* Build a target PDU with a data segment, stamp it and send it. */
@@ -49,10 +57,7 @@ static int send_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, const void 
 	if (dlen)
 		memcpy(o->data + ISCSI_BHS_LEN, data, dlen);
 	o->close_after = close_after;
-	pthread_mutex_lock(&c->lock);
-	iscsi_stamp(c, o->data, advance);
-	iscsi_conn_send(c, o, 1);
-	pthread_mutex_unlock(&c->lock);
+	iscsi_send_stamped(c, o, advance);
 	return 0;
 }
 
@@ -73,6 +78,16 @@ static struct iscsi_task *find_task(struct iscsi_conn *c, uint32_t itt)
 		if (t->itt == itt)
 			return t;
 	return NULL;
+}
+
+/* The task with tag itt that is still gathering write data, or NULL
+ * (takes conn->lock). Only the network thread frees such a task, and this
+ * runs on it, so the task stays valid after the lock is let go. */
+static struct iscsi_task *find_collecting(struct iscsi_conn *c, uint32_t itt)
+{
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+	struct iscsi_task *task = find_task(c, itt);
+	return task && task->state == TASK_COLLECT ? task : NULL;
 }
 
 static void unlink_task(struct iscsi_conn *c, struct iscsi_task *task)
@@ -117,10 +132,10 @@ static void send_r2t(struct iscsi_conn *c, struct iscsi_task *task)
 	h.flags = ISCSI_FLAG_F;
 	h.lun = task->lun;
 	h.itt = task->itt;
-	h.w20 = task->r2t_ttt;
-	h.w36 = task->r2tsn++;
-	h.w40 = task->r2t_off;
-	h.w44 = task->r2t_len;
+	bhs_set_ttt(&h, task->r2t_ttt);
+	bhs_set_r2tsn(&h, task->r2tsn++);
+	bhs_set_buffer_offset(&h, task->r2t_off);
+	bhs_set_desired_len(&h, task->r2t_len);
 	if (send_pdu(c, &h, NULL, 0, 0, 0) < 0)
 		fail_task(task, SCSI_SENSE_HARDWARE_ERROR, 0x55, 0x03);
 }
@@ -142,17 +157,15 @@ uint8_t *iscsi_data_out_dest(struct iscsi_conn *c, const struct iscsi_bhs *h)
 	if (h->opcode != ISCSI_OP_DATA_OUT || h->ahs_words || !h->dlen || c->discovery ||
 	    c->ddigest)
 		return NULL;
-	pthread_mutex_lock(&c->lock);
-	struct iscsi_task *task = find_task(c, h->itt);
-	pthread_mutex_unlock(&c->lock);
-	if (!task || task->state != TASK_COLLECT || !task->data)
+	struct iscsi_task *task = find_collecting(c, h->itt);
+	if (!task || !task->data)
 		return NULL;
-	uint32_t ttt = h->w20, off = h->w40;
+	uint32_t ttt = bhs_ttt(h), off = bhs_buffer_offset(h);
 	uint64_t end = (uint64_t)off + h->dlen;
 	int ok = ttt == ISCSI_RSVD_TAG ? !task->unsol_done && end <= task->unsol_limit
 	                               : task->r2t_active && ttt == task->r2t_ttt &&
 	                                     end <= (uint64_t)task->r2t_off + task->r2t_len;
-	if (!ok || h->w36 != task->datasn || off != task->received || end > task->edtl)
+	if (!ok || bhs_datasn(h) != task->datasn || off != task->received || end > task->edtl)
 		return NULL;
 	return task->data + off;
 }
@@ -161,10 +174,10 @@ size_t iscsi_cmd_buffer_size(struct iscsi_conn *c, const struct iscsi_bhs *h, si
 {
 	c->body_cap = 0;
 	if (h->opcode != ISCSI_OP_SCSI_CMD || !(h->flags & ISCSI_CMD_W) || h->ahs_words ||
-	    h->w20 > ISCSI_MAX_EDTL || c->discovery || c->ddigest ||
-	    c->collect_bytes + h->w20 > ISCSI_COLLECT_LIMIT)
+	    bhs_edtl(h) > ISCSI_MAX_EDTL || c->discovery || c->ddigest ||
+	    c->collect_bytes + bhs_edtl(h) > ISCSI_COLLECT_LIMIT)
 		return len;
-	c->body_cap = h->w20 > len ? h->w20 : len;
+	c->body_cap = bhs_edtl(h) > len ? bhs_edtl(h) : len;
 	return c->body_cap;
 }
 
@@ -178,16 +191,17 @@ static void scsi_cmd(struct iscsi_conn *c, const struct iscsi_bhs *h, const uint
 	}
 	task->c = c;
 	task->itt = h->itt;
-	task->cmdsn = h->w24;
-	task->edtl = h->w20;
+	task->cmdsn = bhs_cmdsn(h);
+	task->edtl = bhs_edtl(h);
 	task->lun = h->lun;
 	task->flags = h->flags & (ISCSI_CMD_R | ISCSI_CMD_W);
 	memcpy(task->cdb, h->cdb, 16);
 	task->state = TASK_COLLECT;
-	pthread_mutex_lock(&c->lock);
-	task->next = c->tasks;
-	c->tasks = task;
-	pthread_mutex_unlock(&c->lock);
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+		task->next = c->tasks;
+		c->tasks = task;
+	}
 
 	if (iscsi_lun_number(h->lun) != 0 && h->cdb[0] != 0xa0 /* REPORT LUNS */) {
 		fail_task(task, SCSI_SENSE_ILLEGAL_REQUEST, 0x25, 0x00); /* LU not supported */
@@ -239,17 +253,13 @@ static void scsi_cmd(struct iscsi_conn *c, const struct iscsi_bhs *h, const uint
 static void data_out(struct iscsi_conn *c, const struct iscsi_bhs *h, const uint8_t *data,
                      size_t dlen)
 {
-	pthread_mutex_lock(&c->lock);
-	struct iscsi_task *task = find_task(c, h->itt);
-	if (task && task->state != TASK_COLLECT)
-		task = NULL;
-	pthread_mutex_unlock(&c->lock);
+	struct iscsi_task *task = find_collecting(c, h->itt);
 	if (!task) {
 		/* Data for a task already answered (or never known): drop. */
 		log_debug("%s: Data-Out for unknown task 0x%08x", c->peer_str, h->itt);
 		return;
 	}
-	uint32_t ttt = h->w20, datasn = h->w36, off = h->w40;
+	uint32_t ttt = bhs_ttt(h), datasn = bhs_datasn(h), off = bhs_buffer_offset(h);
 	int final = (h->flags & ISCSI_FLAG_F) != 0;
 	int solicited = ttt != ISCSI_RSVD_TAG;
 	uint64_t end = (uint64_t)off + dlen;
@@ -289,7 +299,7 @@ static void nop_out(struct iscsi_conn *c, const struct iscsi_bhs *h, const uint8
 	r.flags = ISCSI_FLAG_F;
 	r.lun = h->lun;
 	r.itt = h->itt;
-	r.w20 = ISCSI_RSVD_TAG;
+	bhs_set_ttt(&r, ISCSI_RSVD_TAG);
 	if (dlen > c->p.max_send_dsl)
 		dlen = c->p.max_send_dsl;
 	send_pdu(c, &r, data, dlen, 1, 0);
@@ -316,58 +326,66 @@ static void reset_other_sessions(struct iscsi_conn *c)
 	for (struct iscsi_conn *o = c->t->conns; o; o = o->next) {
 		if (o == c || o->phase != PH_FFP || o->discovery || o->bd != c->bd)
 			continue;
-		pthread_mutex_lock(&o->lock);
-		for (struct iscsi_task *t = o->tasks; t; t = t->next)
-			t->aborted = 1;
-		pthread_mutex_unlock(&o->lock);
+		{
+			ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&o->lock);
+			for (struct iscsi_task *t = o->tasks; t; t = t->next)
+				t->aborted = 1;
+		}
 		log_info("%s: tasks aborted by a reset from %s", o->peer_str, c->peer_str);
 	}
 }
 
-static void tmf(struct iscsi_conn *c, const struct iscsi_bhs *h)
+/* ABORT TASK (conn->lock held): the TMF response code. */
+static uint8_t tmf_abort_task(struct iscsi_conn *c, const struct iscsi_bhs *h)
 {
-	uint8_t fn = h->flags & 0x7f, resp = 0;
-	int close_after = 0, reset_others = 0;
-	pthread_mutex_lock(&c->lock);
-	switch (fn) {
-	case 1: { /* ABORT TASK */
-		struct iscsi_task *task = find_task(c, h->w20);
-		if (task) {
-			abort_locked(c, task);
-		} else {
-			/* RFC 7143 11.5.1: a RefCmdSN not received yet (inside
-			 * the window, before this request) counts as received
-			 * and aborted: "Function complete". One already received
-			 * (before ExpCmdSN) was answered: "Task does not exist". */
-			uint32_t ref = h->w32;
-			int32_t ahead = (int32_t)(ref - c->expcmdsn),
-			        before = (int32_t)(h->w24 - ref);
-			resp = (ahead >= 0 && before > 0) ? 0 : 1;
-		}
-		break;
+	struct iscsi_task *task = find_task(c, bhs_ref_itt(h));
+	if (task) {
+		abort_locked(c, task);
+		return 0;
 	}
+	/* RFC 7143 11.5.1: a RefCmdSN not received yet (inside the window,
+	 * before this request) counts as received and aborted: "Function
+	 * complete". One already received (before ExpCmdSN) was answered:
+	 * "Task does not exist". */
+	uint32_t ref = bhs_ref_cmdsn(h);
+	int32_t ahead = (int32_t)(ref - c->expcmdsn), before = (int32_t)(bhs_cmdsn(h) - ref);
+	return (ahead >= 0 && before > 0) ? 0 : 1;
+}
+
+/* Carry out task management function fn on this connection's tasks
+ * (takes conn->lock) and return the TMF response code. *reset_others is
+ * set when the other sessions on the disk are reset too. */
+static uint8_t tmf_apply(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t fn,
+                         int *reset_others)
+{
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+	switch (fn) {
+	case 1: /* ABORT TASK */
+		return tmf_abort_task(c, h);
 	case 2: /* ABORT TASK SET */
 	case 4: /* CLEAR TASK SET */
 	case 5: /* LOGICAL UNIT RESET */
 	case 6: /* TARGET WARM RESET */
 	case 7: /* TARGET COLD RESET */
-		if (fn != 6 && fn != 7 && iscsi_lun_number(h->lun) != 0) {
-			resp = 2; /* LUN does not exist */
-			break;
-		}
+		if (fn != 6 && fn != 7 && iscsi_lun_number(h->lun) != 0)
+			return 2; /* LUN does not exist */
 		for (struct iscsi_task *t = c->tasks, *next; t; t = next) {
 			next = t->next;
 			abort_locked(c, t);
 		}
-		close_after = fn == 7; /* cold reset drops the connection */
-		if (fn >= 5)
-			reset_others = 1;
-		break;
+		*reset_others = fn >= 5;
+		return 0;
 	default:
-		resp = 5; /* function not supported */
-		break;
+		return 5; /* function not supported */
 	}
-	pthread_mutex_unlock(&c->lock);
+}
+
+static void tmf(struct iscsi_conn *c, const struct iscsi_bhs *h)
+{
+	uint8_t fn = h->flags & 0x7f;
+	int reset_others = 0;
+	uint8_t resp = tmf_apply(c, h, fn, &reset_others);
+	int close_after = fn == 7; /* cold reset drops the connection */
 	if (reset_others)
 		reset_other_sessions(c);
 	log_info("%s: task management function %u: response %u", c->peer_str, fn, resp);
@@ -422,7 +440,7 @@ static void release_held(struct iscsi_conn *c)
 	for (;;) {
 		struct iscsi_held **pp, *hp = NULL;
 		for (pp = &c->held; *pp; pp = &(*pp)->next) {
-			if ((*pp)->h.w24 == c->expcmdsn) {
+			if (bhs_cmdsn(&(*pp)->h) == c->expcmdsn) {
 				hp = *pp;
 				*pp = hp->next;
 				break;
@@ -437,9 +455,7 @@ static void release_held(struct iscsi_conn *c)
 			return;
 		}
 		c->nheld--;
-		pthread_mutex_lock(&c->lock);
-		c->expcmdsn++;
-		pthread_mutex_unlock(&c->lock);
+		advance_expcmdsn(c);
 		size_t ahs = (size_t)hp->h.ahs_words * 4;
 		run_cmd(c, &hp->h, hp->body ? hp->body + ahs : NULL, hp->h.dlen);
 		free(hp->body);
@@ -479,7 +495,7 @@ int iscsi_ffp_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *body
 		run_cmd(c, h, data, dlen);
 		return 0;
 	}
-	uint32_t cmdsn = h->w24;
+	uint32_t cmdsn = bhs_cmdsn(h);
 	int32_t ahead = (int32_t)(cmdsn - c->expcmdsn);
 	if (ahead < 0 || ahead >= (int32_t)ISCSI_CMD_WINDOW) {
 		log_debug("%s: CmdSN %u outside [%u, +%u): ignored", c->peer_str, cmdsn,
@@ -510,9 +526,7 @@ int iscsi_ffp_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *body
 		c->nheld++;
 		return 0;
 	}
-	pthread_mutex_lock(&c->lock);
-	c->expcmdsn++;
-	pthread_mutex_unlock(&c->lock);
+	advance_expcmdsn(c);
 	run_cmd(c, h, data, dlen);
 	if (c->held)
 		release_held(c);
@@ -528,12 +542,11 @@ void iscsi_session_cleanup(struct iscsi_conn *c)
 		free(hp);
 	}
 	c->nheld = 0;
-	pthread_mutex_lock(&c->lock);
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
 	for (struct iscsi_task *t = c->tasks, *next; t; t = next) {
 		next = t->next;
 		abort_locked(c, t);
 	}
-	pthread_mutex_unlock(&c->lock);
 }
 
 /* Residual between what the command wanted to move and EDTL. */
@@ -548,180 +561,258 @@ static void residual(uint32_t want, uint32_t edtl, uint8_t *flags, uint32_t *cou
 	}
 }
 
-int iscsi_task_run(struct iscsi_task *task, int defer_flush, int nowait)
+/*
+ * How a task's reply is laid out: npdu Data-In PDUs with the read data,
+ * then a SCSI Response unless the last Data-In carries the status
+ * (collapse). The headers are built in the output's own buffer, one slot
+ * per Data-In (header, header digest, then padding and data digest); the
+ * payload is sent straight from the read buffer, without a copy.
+ */
+struct reply_plan {
+	uint32_t din;     /* read data sent */
+	uint32_t seg;     /* data per Data-In */
+	uint32_t npdu;    /* Data-In PDUs */
+	int collapse;     /* the last Data-In has the status: no SCSI Response */
+	uint8_t rflags;   /* residual flags (ISCSI_RES_O or ISCSI_RES_U) */
+	uint32_t rcount;  /* residual count */
+	size_t sense_seg; /* SCSI Response data segment: length + sense data */
+	/* With header digests, pieces reserve 4 bytes after each BHS (filled
+	 * once the headers are final, in send_reply). */
+	size_t dg;      /* header digest bytes after each header of the pieces */
+	size_t ddg;     /* data digest bytes after each piece's data */
+	size_t slot;    /* bytes per Data-In header slot */
+	size_t hdrs_al; /* header bytes, rounded up for the iovec array after them */
+	int niov;       /* pieces; 0 when the reply is one plain PDU */
+};
+
+static void plan_reply(const struct iscsi_conn *c, const struct iscsi_task *task,
+                       const struct scsi_req *r, struct reply_plan *pl)
+{
+	int reading = (task->flags & ISCSI_CMD_R) != 0, writing = (task->flags & ISCSI_CMD_W) != 0;
+	memset(pl, 0, sizeof(*pl));
+	if (r->status == SCSI_STATUS_GOOD) {
+		if (reading) {
+			pl->din = r->in_len < task->edtl ? r->in_len : task->edtl;
+			residual(r->in_len, task->edtl, &pl->rflags, &pl->rcount);
+		} else if (writing) {
+			residual(r->out_need, task->edtl, &pl->rflags, &pl->rcount);
+		} else {
+			residual(r->in_len ? r->in_len : r->out_need, task->edtl, &pl->rflags,
+			         &pl->rcount);
+		}
+	}
+	pl->seg = c->p.max_send_dsl ? c->p.max_send_dsl : 8192;
+	pl->npdu = pl->din ? (pl->din + pl->seg - 1) / pl->seg : 0;
+	pl->collapse = pl->npdu > 0 && r->status == SCSI_STATUS_GOOD;
+	pl->sense_seg = r->sense_len ? 2 + (size_t)r->sense_len : 0;
+	pl->dg = pl->npdu && c->hdigest ? 4 : 0;
+	pl->slot = ISCSI_BHS_LEN + pl->dg + 8;
+	pl->ddg = pl->npdu && c->ddigest ? 4 : 0;
+	size_t hdrs =
+	    (size_t)pl->npdu * pl->slot +
+	    (pl->collapse ? 0 : ISCSI_BHS_LEN + pl->dg + iscsi_pad4(pl->sense_seg) + pl->ddg);
+	pl->hdrs_al = (hdrs + 15) & ~(size_t)15;
+	pl->niov = pl->npdu ? (int)(3 * pl->npdu + (pl->collapse ? 0 : 1)) : 0;
+}
+
+/* Data-In number i of a read's reply: its header at `at` (the header
+ * digest is filled in later), its three pieces in iov[0..2]. Returns its
+ * bytes on the wire. */
+static size_t build_data_in(const struct iscsi_task *task, const struct scsi_req *r,
+                            const struct reply_plan *pl, uint32_t i, uint32_t exp, uint8_t *at,
+                            struct iovec *iov)
+{
+	uint32_t off = i * pl->seg, n = pl->din - off < pl->seg ? pl->din - off : pl->seg;
+	int last = i + 1 == pl->npdu;
+	struct iscsi_bhs d = {0};
+	d.opcode = ISCSI_OP_DATA_IN;
+	d.flags = last ? ISCSI_FLAG_F : 0;
+	if (last && pl->collapse) {
+		d.flags |= ISCSI_DATA_S | pl->rflags;
+		d.b3 = r->status;
+		bhs_set_residual(&d, pl->rcount);
+	}
+	d.dlen = n;
+	d.lun = task->lun;
+	d.itt = task->itt;
+	bhs_set_ttt(&d, ISCSI_RSVD_TAG);
+	bhs_set_exp_cmdsn(&d, exp);
+	bhs_set_max_cmdsn(&d, exp + ISCSI_CMD_WINDOW - 1);
+	bhs_set_datasn(&d, i);
+	bhs_set_buffer_offset(&d, off);
+	iscsi_bhs_build(&d, at);
+	iov[0].iov_base = at;
+	iov[0].iov_len = ISCSI_BHS_LEN + pl->dg;
+	iov[1].iov_base = r->in + off;
+	iov[1].iov_len = n;
+	/* Padding (zeros), then the data digest if any. */
+	size_t pad = iscsi_pad4(n) - n;
+	uint8_t *tail = at + ISCSI_BHS_LEN + pl->dg;
+	if (pl->ddg) {
+		uint32_t crc = iscsi_crc32c(r->in + off, n);
+		crc = fb_crc32c(crc, tail, pad);
+		iscsi_put_digest(tail + pad, crc);
+	}
+	iov[2].iov_base = tail;
+	iov[2].iov_len = pad + pl->ddg;
+	return ISCSI_BHS_LEN + pl->dg + iscsi_pad4(n) + pl->ddg;
+}
+
+/* The SCSI Response that ends a reply the Data-In did not (collapse), with
+ * its sense data, at `at`. Returns its bytes on the wire. */
+static size_t build_scsi_rsp(const struct iscsi_task *task, const struct scsi_req *r,
+                             const struct reply_plan *pl, uint8_t *at)
+{
+	struct iscsi_bhs s = {0};
+	s.opcode = ISCSI_OP_SCSI_RSP;
+	s.flags = ISCSI_FLAG_F | pl->rflags;
+	s.b3 = r->status;
+	s.dlen = (uint32_t)pl->sense_seg;
+	s.itt = task->itt;
+	bhs_set_exp_datasn(&s, pl->npdu);
+	bhs_set_residual(&s, pl->rcount);
+	iscsi_bhs_build(&s, at);
+	uint8_t *sp = at + ISCSI_BHS_LEN + pl->dg;
+	if (pl->sense_seg) {
+		sp[0] = 0;
+		sp[1] = r->sense_len;
+		memcpy(sp + 2, r->sense, r->sense_len);
+	}
+	size_t l = ISCSI_BHS_LEN + pl->dg + iscsi_pad4(pl->sense_seg);
+	if (pl->ddg && pl->sense_seg) {
+		iscsi_put_digest(sp + iscsi_pad4(pl->sense_seg),
+		                 iscsi_crc32c(sp, iscsi_pad4(pl->sense_seg)));
+		l += 4;
+	}
+	return l;
+}
+
+/*
+ * Build the reply of a task that ran, as planned: returns the output (it
+ * takes over the read buffer r->in), or NULL without memory. *last_hdr is
+ * the offset of the header that carries the status (it gets the StatSN).
+ */
+static struct iscsi_out *build_reply(struct iscsi_conn *c, const struct iscsi_task *task,
+                                     struct scsi_req *r, const struct reply_plan *pl,
+                                     size_t *last_hdr)
+{
+	struct iscsi_out *o = iscsi_out_new(pl->hdrs_al + (size_t)pl->niov * sizeof(struct iovec));
+	if (!o)
+		return NULL;
+	uint32_t exp;
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+		exp = c->expcmdsn;
+	}
+	struct iovec *iov = pl->niov ? (struct iovec *)(void *)(o->data + pl->hdrs_al) : NULL;
+	size_t pos = 0, total = 0;
+	int k = 0;
+	*last_hdr = 0;
+	for (uint32_t i = 0; i < pl->npdu; i++) {
+		total += build_data_in(task, r, pl, i, exp, o->data + pos, iov + k);
+		*last_hdr = pos;
+		k += 3;
+		pos += pl->slot;
+	}
+	if (!pl->collapse) {
+		size_t l = build_scsi_rsp(task, r, pl, o->data + pos);
+		*last_hdr = pos;
+		if (iov) {
+			iov[k].iov_base = o->data + pos;
+			iov[k++].iov_len = l;
+		}
+		total += l;
+	}
+	o->len = total;
+	if (iov) {
+		o->iov = iov;
+		o->niov = k;
+		o->ext = r->in; /* freed with the output */
+		r->in = NULL;
+	}
+	return o;
+}
+
+/* Queue a task's reply, or drop it if the task was aborted or the
+ * connection died while it ran; the task leaves the connection's list
+ * either way. The header at last_hdr gets the StatSN. */
+static void send_reply(struct iscsi_conn *c, struct iscsi_task *task, struct iscsi_out *o,
+                       const struct reply_plan *pl, size_t last_hdr, int defer_flush)
+{
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+	unlink_task(c, task);
+	if (task->aborted || c->dead) {
+		iscsi_out_free(o);
+		iscsi_conn_kick(c);
+	} else {
+		iscsi_stamp(c, o->data + last_hdr, 1);
+		/* Header digests of the pieces, now that the headers are final. */
+		for (size_t h = 0; pl->dg && h <= last_hdr; h += pl->slot)
+			iscsi_put_digest(o->data + h + ISCSI_BHS_LEN,
+			                 iscsi_crc32c(o->data + h, ISCSI_BHS_LEN));
+		if (defer_flush)
+			iscsi_conn_enqueue(c, o);
+		else
+			iscsi_conn_send(c, o, 1);
+	}
+}
+
+/* Run the task's command into r, or take the answer decided before it
+ * ran (early_status). -1 when, with nowait, it would have to wait. */
+static int task_exec(struct iscsi_task *task, struct scsi_req *r, int nowait)
 {
 	struct iscsi_conn *c = task->c;
 	struct fb_iscsi_target *t = c->t;
+	if (task->early_status == SCSI_STATUS_CHECK_CONDITION) {
+		scsi_set_sense(r, task->early_key, task->early_asc, task->early_ascq);
+		return 0;
+	}
+	if (task->early_status) {
+		r->status = (uint8_t)task->early_status;
+		return 0;
+	}
+	r->cdb = task->cdb;
+	r->out = task->data;
+	r->out_len = (task->flags & ISCSI_CMD_W) ? task->received : 0;
+	r->edtl = (task->flags & ISCSI_CMD_R) ? task->edtl : 0;
+	r->nowait = nowait;
+	scsi_lu_exec(&c->lu, r);
+	if (r->would_block)
+		return -1;
+	atomic_fetch_add(&t->bytes_read, r->bytes_read);
+	atomic_fetch_add(&t->bytes_written, r->bytes_written);
+	return 0;
+}
+
+int iscsi_task_run(struct iscsi_task *task, int defer_flush, int nowait)
+{
+	struct iscsi_conn *c = task->c;
 	struct scsi_req r;
 	memset(&r, 0, sizeof(r));
-	int reading = (task->flags & ISCSI_CMD_R) != 0, writing = (task->flags & ISCSI_CMD_W) != 0;
-
-	pthread_mutex_lock(&c->lock);
-	int skip = task->aborted || c->dead;
-	pthread_mutex_unlock(&c->lock);
-	if (skip) {
-		/* fall through to the unlink below without running */
-	} else if (task->early_status == SCSI_STATUS_CHECK_CONDITION) {
-		scsi_set_sense(&r, task->early_key, task->early_asc, task->early_ascq);
-	} else if (task->early_status) {
-		r.status = (uint8_t)task->early_status;
-	} else {
-		r.cdb = task->cdb;
-		r.out = task->data;
-		r.out_len = writing ? task->received : 0;
-		r.edtl = reading ? task->edtl : 0;
-		r.nowait = nowait;
-		scsi_lu_exec(&c->lu, &r);
-		if (r.would_block)
-			return 0;
-		atomic_fetch_add(&t->bytes_read, r.bytes_read);
-		atomic_fetch_add(&t->bytes_written, r.bytes_written);
+	int skip;
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+		skip = task->aborted || c->dead;
 	}
-
-	struct iscsi_out *o = NULL;
+	int sent = 0;
 	if (!skip) {
-		uint8_t rflags = 0;
-		uint32_t rcount = 0;
-		uint32_t din = 0;
-		if (r.status == SCSI_STATUS_GOOD) {
-			if (reading) {
-				din = r.in_len < task->edtl ? r.in_len : task->edtl;
-				residual(r.in_len, task->edtl, &rflags, &rcount);
-			} else if (writing) {
-				residual(r.out_need, task->edtl, &rflags, &rcount);
-			} else {
-				residual(r.in_len ? r.in_len : r.out_need, task->edtl, &rflags,
-				         &rcount);
-			}
-		}
-		uint32_t seg = c->p.max_send_dsl ? c->p.max_send_dsl : 8192;
-		uint32_t npdu = din ? (din + seg - 1) / seg : 0;
-		int collapse = npdu > 0 && r.status == SCSI_STATUS_GOOD;
-		size_t sense_seg = r.sense_len ? 2 + (size_t)r.sense_len : 0;
-		/* Headers (and a few pad bytes per PDU) are built here; the
-		 * payload is sent straight from the read buffer (no copy). */
-		/* With header digests, pieces reserve 4 bytes after each BHS
-		 * (filled once the headers are final, below). */
-		size_t dg = npdu && c->hdigest ? 4 : 0, slot = ISCSI_BHS_LEN + dg + 8;
-		size_t ddg = npdu && c->ddigest ? 4 : 0;
-		size_t hdrs = (size_t)npdu * slot +
-		              (collapse ? 0 : ISCSI_BHS_LEN + dg + iscsi_pad4(sense_seg) + ddg);
-		size_t hdrs_al = (hdrs + 15) & ~(size_t)15;
-		int niov = npdu ? (int)(3 * npdu + (collapse ? 0 : 1)) : 0;
-		o = iscsi_out_new(hdrs_al + (size_t)niov * sizeof(struct iovec));
+		if (task_exec(task, &r, nowait) < 0)
+			return 0;
+		struct reply_plan pl;
+		plan_reply(c, task, &r, &pl);
+		size_t last_hdr;
+		struct iscsi_out *o = build_reply(c, task, &r, &pl, &last_hdr);
 		if (o) {
-			pthread_mutex_lock(&c->lock);
-			uint32_t exp = c->expcmdsn;
-			pthread_mutex_unlock(&c->lock);
-			struct iovec *iov =
-			    niov ? (struct iovec *)(void *)(o->data + hdrs_al) : NULL;
-			size_t pos = 0, total = 0, last_hdr = 0;
-			int k = 0;
-			for (uint32_t i = 0; i < npdu; i++) {
-				uint32_t off = i * seg, n = din - off < seg ? din - off : seg;
-				int last = i + 1 == npdu;
-				struct iscsi_bhs d = {0};
-				d.opcode = ISCSI_OP_DATA_IN;
-				d.flags = last ? ISCSI_FLAG_F : 0;
-				if (last && collapse) {
-					d.flags |= ISCSI_DATA_S | rflags;
-					d.b3 = r.status;
-					d.w44 = rcount;
-				}
-				d.dlen = n;
-				d.lun = task->lun;
-				d.itt = task->itt;
-				d.w20 = ISCSI_RSVD_TAG;
-				d.w28 = exp;
-				d.w32 = exp + ISCSI_CMD_WINDOW - 1;
-				d.w36 = i; /* DataSN */
-				d.w40 = off;
-				iscsi_bhs_build(&d, o->data + pos);
-				last_hdr = pos;
-				iov[k].iov_base = o->data + pos;
-				iov[k++].iov_len = ISCSI_BHS_LEN + dg;
-				iov[k].iov_base = r.in + off;
-				iov[k++].iov_len = n;
-				/* Padding (zeros), then the data digest if any. */
-				size_t pad = iscsi_pad4(n) - n;
-				uint8_t *tail = o->data + pos + ISCSI_BHS_LEN + dg;
-				if (ddg) {
-					uint32_t crc = iscsi_crc32c(r.in + off, n);
-					crc = fb_crc32c(crc, tail, pad);
-					iscsi_put_digest(tail + pad, crc);
-				}
-				iov[k].iov_base = tail;
-				iov[k++].iov_len = pad + ddg;
-				pos += slot;
-				total += ISCSI_BHS_LEN + dg + iscsi_pad4(n) + ddg;
-			}
-			if (!collapse) {
-				struct iscsi_bhs s = {0};
-				s.opcode = ISCSI_OP_SCSI_RSP;
-				s.flags = ISCSI_FLAG_F | rflags;
-				s.b3 = r.status;
-				s.dlen = (uint32_t)sense_seg;
-				s.itt = task->itt;
-				s.w36 = npdu; /* ExpDataSN */
-				s.w44 = rcount;
-				iscsi_bhs_build(&s, o->data + pos);
-				if (sense_seg) {
-					uint8_t *sp = o->data + pos + ISCSI_BHS_LEN + dg;
-					sp[0] = 0;
-					sp[1] = r.sense_len;
-					memcpy(sp + 2, r.sense, r.sense_len);
-				}
-				last_hdr = pos;
-				size_t l = ISCSI_BHS_LEN + dg + iscsi_pad4(sense_seg);
-				if (ddg && sense_seg) {
-					uint8_t *sp = o->data + pos + ISCSI_BHS_LEN + dg;
-					iscsi_put_digest(sp + iscsi_pad4(sense_seg),
-					                 iscsi_crc32c(sp, iscsi_pad4(sense_seg)));
-					l += 4;
-				}
-				if (iov) {
-					iov[k].iov_base = o->data + pos;
-					iov[k++].iov_len = l;
-				}
-				pos += l;
-				total += l;
-			}
-			o->len = total;
-			if (iov) {
-				o->iov = iov;
-				o->niov = k;
-				o->ext = r.in; /* freed with the output */
-				r.in = NULL;
-			}
-			/* The PDU that carries the status gets the StatSN. */
-			pthread_mutex_lock(&c->lock);
-			unlink_task(c, task);
-			if (task->aborted || c->dead) {
-				iscsi_out_free(o);
-				iscsi_conn_kick(c);
-			} else {
-				iscsi_stamp(c, o->data + last_hdr, 1);
-				/* Header digests of the pieces, now that the headers
-				 * are final. */
-				for (size_t h = 0; dg && h <= last_hdr; h += slot)
-					iscsi_put_digest(o->data + h + ISCSI_BHS_LEN,
-					                 iscsi_crc32c(o->data + h, ISCSI_BHS_LEN));
-				if (defer_flush)
-					iscsi_conn_enqueue(c, o);
-				else
-					iscsi_conn_send(c, o, 1);
-			}
-			pthread_mutex_unlock(&c->lock);
-			o = (struct iscsi_out *)1; /* sent or dropped */
+			send_reply(c, task, o, &pl, last_hdr, defer_flush); /* or drops it */
+			sent = 1;
 		}
 	}
-	if (o == NULL) {
+	if (!sent) {
 		/* Aborted, dead, or no memory for the response (the initiator
 		 * will time out and abort; the daemon goes on). */
-		pthread_mutex_lock(&c->lock);
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
 		unlink_task(c, task);
 		iscsi_conn_kick(c);
-		pthread_mutex_unlock(&c->lock);
 	}
 	free(r.in);
 	free_task(task);

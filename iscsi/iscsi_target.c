@@ -19,9 +19,11 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "byteorder.h"
+#include "cleanup.h"
+#include "clock.h"
 #include "log.h"
 #include "iscsi/iscsi_int.h"
-#include "clock.h"
 
 #define TAG_LISTEN ((void *)1)
 #define TAG_EVENT  ((void *)2)
@@ -74,14 +76,13 @@ static int login_post(struct iscsi_conn *c, int kind)
 		return -1;
 	task->c = c;
 	task->login = kind;
-	pthread_mutex_lock(&t->qlock);
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&t->qlock);
 	if (t->lt)
 		t->lt->qnext = task;
 	else
 		t->lh = task;
 	t->lt = task;
 	pthread_cond_signal(&t->lcond);
-	pthread_mutex_unlock(&t->qlock);
 	return 0;
 }
 
@@ -93,17 +94,28 @@ static int free_on_login_thread(struct iscsi_conn *c)
 	struct fb_iscsi_target *t = c->t;
 	if (!c->bd)
 		return 0;
-	pthread_mutex_lock(&t->qlock);
-	int run = t->login_running && !pthread_equal(pthread_self(), t->login);
-	pthread_mutex_unlock(&t->qlock);
+	int run;
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&t->qlock);
+		run = t->login_running && !pthread_equal(pthread_self(), t->login);
+	}
 	return run && login_post(c, LOGIN_FREE) == 0;
+}
+
+int iscsi_conn_dead(struct iscsi_conn *c)
+{
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+	return c->dead;
 }
 
 void iscsi_conn_unref(struct iscsi_conn *c)
 {
-	pthread_mutex_lock(&c->lock);
-	int last = --c->refs == 0;
-	pthread_mutex_unlock(&c->lock);
+	int last;
+	{
+		/* Let go before freeing: conn_free destroys the lock. */
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+		last = --c->refs == 0;
+	}
 	if (last && !free_on_login_thread(c))
 		conn_free(c);
 }
@@ -222,7 +234,7 @@ void iscsi_conn_enqueue(struct iscsi_conn *c, struct iscsi_out *o)
 		/* A single PDU (header, padded data): insert its digests.
 		 * PDUs sent as pieces carry them already. */
 		const uint8_t *src = o->data;
-		size_t dl = (size_t)src[5] << 16 | (size_t)src[6] << 8 | src[7];
+		size_t dl = fb_get_be24(src + 5);
 		size_t body = o->len - ISCSI_BHS_LEN, hd = c->hdigest ? 4 : 0;
 		size_t dd = c->ddigest && dl ? 4 : 0;
 		struct iscsi_out *d = iscsi_out_new(o->len + hd + dd);
@@ -253,9 +265,8 @@ void iscsi_conn_enqueue(struct iscsi_conn *c, struct iscsi_out *o)
 
 void iscsi_conn_flush(struct iscsi_conn *c)
 {
-	pthread_mutex_lock(&c->lock);
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
 	flush_locked(c);
-	pthread_mutex_unlock(&c->lock);
 }
 
 void iscsi_conn_send(struct iscsi_conn *c, struct iscsi_out *o, int locked)
@@ -278,12 +289,13 @@ static void conn_close(struct iscsi_conn *c)
 	c->closed = 1;
 	epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	shutdown(c->fd, SHUT_RDWR);
-	pthread_mutex_lock(&c->lock);
-	c->dead = 1;
-	/* A login job still running reads the phase: leave it be. */
-	if (!c->login_busy)
-		c->phase = PH_CLOSING;
-	pthread_mutex_unlock(&c->lock);
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+		c->dead = 1;
+		/* A login job still running reads the phase: leave it be. */
+		if (!c->login_busy)
+			c->phase = PH_CLOSING;
+	}
 	iscsi_session_cleanup(c);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -304,9 +316,10 @@ void iscsi_conn_reinstate(struct iscsi_conn *c)
 		    strcmp(o->target_name, c->target_name))
 			continue;
 		log_info("iSCSI session of %s reinstated; closing the old one", c->initiator_name);
-		pthread_mutex_lock(&o->lock);
-		o->want_close = 1;
-		pthread_mutex_unlock(&o->lock);
+		{
+			ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&o->lock);
+			o->want_close = 1;
+		}
 		iscsi_wake(c->t); /* it closes the old one on its next turn */
 	}
 }
@@ -375,18 +388,36 @@ static void accept_all(struct fb_iscsi_target *t)
  * until it is done. */
 static int login_queue(struct iscsi_conn *c)
 {
-	pthread_mutex_lock(&c->lock);
-	c->refs++;
-	c->login_busy = 1;
-	flush_locked(c); /* drops EPOLLIN */
-	pthread_mutex_unlock(&c->lock);
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+		c->refs++;
+		c->login_busy = 1;
+		flush_locked(c); /* drops EPOLLIN */
+	}
 	if (login_post(c, LOGIN_PDU) == 0)
 		return 0;
-	pthread_mutex_lock(&c->lock);
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
 	c->refs--; /* the network thread still holds one */
 	c->login_busy = 0;
-	pthread_mutex_unlock(&c->lock);
 	return -1;
+}
+
+/* The login thread's next task, waiting for one; NULL once the target
+ * stops. */
+static struct iscsi_task *login_next_task(struct fb_iscsi_target *t)
+{
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&t->qlock);
+	while (!t->lh && !t->stopping)
+		pthread_cond_wait(&t->lcond, &t->qlock);
+	struct iscsi_task *task = t->lh;
+	if (task) {
+		t->lh = task->qnext;
+		if (!t->lh)
+			t->lt = NULL;
+	} else {
+		t->login_running = 0; /* what comes later, stop frees */
+	}
+	return task;
 }
 
 /* The login thread: one login PDU at a time, in arrival order. */
@@ -394,18 +425,7 @@ static void *login_main(void *arg)
 {
 	struct fb_iscsi_target *t = arg;
 	for (;;) {
-		pthread_mutex_lock(&t->qlock);
-		while (!t->lh && !t->stopping)
-			pthread_cond_wait(&t->lcond, &t->qlock);
-		struct iscsi_task *task = t->lh;
-		if (task) {
-			t->lh = task->qnext;
-			if (!t->lh)
-				t->lt = NULL;
-		} else {
-			t->login_running = 0; /* what comes later, stop frees */
-		}
-		pthread_mutex_unlock(&t->qlock);
+		struct iscsi_task *task = login_next_task(t);
 		if (!task)
 			return NULL;
 		struct iscsi_conn *c = task->c;
@@ -457,141 +477,179 @@ static int dispatch(struct iscsi_conn *c)
  * while a login job runs. */
 static int input_paused(struct iscsi_conn *c)
 {
-	pthread_mutex_lock(&c->lock);
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
 	if (c->login_done)
 		iscsi_login_finish(c);
 	if (c->out_bytes + c->task_bytes > ISCSI_OUT_LIMIT && !c->dead) {
 		c->rx_paused = 1;
 		flush_locked(c);
 	}
-	int p = c->rx_paused || c->login_busy;
-	pthread_mutex_unlock(&c->lock);
-	return p;
+	return c->rx_paused || c->login_busy;
 }
 
-/* Read and process whatever the socket holds (network thread). */
+/* What a step of reading a PDU tells conn_input: stop reading for now
+ * (nothing more to read, input paused, or the connection closed), go
+ * round again, or go on to the next step. */
+enum rx_step { RX_STOP, RX_AGAIN, RX_DONE };
+
+/* Refill the staging buffer once it is used up. */
+static enum rx_step rx_fill(struct iscsi_conn *c)
+{
+	if (c->rb_start != c->rb_end)
+		return RX_DONE;
+	c->rb_start = c->rb_end = 0;
+	ssize_t n = read(c->fd, c->rb, ISCSI_RX_BUF);
+	if (n < 0 && errno == EINTR)
+		return RX_AGAIN;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return RX_STOP;
+	if (n <= 0) {
+		conn_close(c);
+		return RX_STOP;
+	}
+	c->rb_end = (size_t)n;
+	return RX_DONE;
+}
+
+/* A whole header is in c->hdr: decode and check it, and get the body's
+ * buffer ready. 0, or -1 when the connection was closed. */
+static int rx_header_done(struct iscsi_conn *c)
+{
+	iscsi_bhs_parse(c->hdr, ISCSI_BHS_LEN, &c->bhs);
+	if (c->hdigest && (c->bhs.ahs_words || iscsi_crc32c(c->hdr, ISCSI_BHS_LEN) !=
+	                                           iscsi_get_digest(c->hdr + ISCSI_BHS_LEN))) {
+		/* ERL 0: a header that fails its digest cannot be trusted, not
+		 * even its length. */
+		log_warnx("%s: header digest error; closing", c->peer_str);
+		conn_close(c);
+		return -1;
+	}
+	uint32_t limit = c->phase == PH_LOGIN ? ISCSI_LOGIN_MAX_DSL : ISCSI_OUR_MAX_RECV_DSL;
+	if (c->bhs.dlen > limit) {
+		log_warnx("%s: data segment of %u bytes exceeds %u", c->peer_str, c->bhs.dlen,
+		          limit);
+		if (c->phase == PH_FFP)
+			iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL, c->hdr);
+		conn_close(c);
+		return -1;
+	}
+	c->body_len = (size_t)iscsi_pdu_body_len(&c->bhs) + (c->ddigest && c->bhs.dlen ? 4 : 0);
+	c->body_got = 0;
+	free(c->body);
+	c->body = NULL;
+	/* Write data is received straight into the task's buffer when it
+	 * can be: a Data-Out whose place is known now, or a write command
+	 * whose buffer the task will adopt. */
+	c->direct = c->phase == PH_FFP ? iscsi_data_out_dest(c, &c->bhs) : NULL;
+	size_t alloc = c->body_len;
+	if (c->phase == PH_FFP && !c->direct)
+		alloc = iscsi_cmd_buffer_size(c, &c->bhs, alloc);
+	if (c->body_len && !c->direct) {
+		c->body = malloc(alloc + 1);
+		if (!c->body) {
+			log_warnx("%s: out of memory", c->peer_str);
+			conn_close(c);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Take the header (and its digest) from the staging buffer. */
+static enum rx_step rx_header(struct iscsi_conn *c)
+{
+	size_t hlen = ISCSI_BHS_LEN + (c->hdigest ? 4 : 0);
+	if (c->hdr_got >= hlen)
+		return RX_DONE;
+	size_t k = hlen - c->hdr_got, avail = c->rb_end - c->rb_start;
+	if (k > avail)
+		k = avail;
+	memcpy(c->hdr + c->hdr_got, c->rb + c->rb_start, k);
+	c->hdr_got += k;
+	c->rb_start += k;
+	if (c->hdr_got < hlen)
+		return RX_AGAIN;
+	return rx_header_done(c) < 0 ? RX_STOP : RX_DONE;
+}
+
+/* Take the body: from the staging buffer while it holds some, else
+ * straight from the socket into place (large segments). A direct body
+ * puts the data segment in the task's buffer and the padding and digest
+ * in c->pad. */
+static enum rx_step rx_body(struct iscsi_conn *c)
+{
+	if (c->body_got >= c->body_len)
+		return RX_DONE;
+	size_t avail = c->rb_end - c->rb_start;
+	size_t k = c->body_len - c->body_got;
+	uint8_t *dst = c->body + c->body_got;
+	if (c->direct && c->body_got < c->bhs.dlen) {
+		dst = c->direct + c->body_got;
+		k = c->bhs.dlen - c->body_got;
+	} else if (c->direct) {
+		dst = c->pad + (c->body_got - c->bhs.dlen);
+	}
+	if (avail) {
+		if (k > avail)
+			k = avail;
+		memcpy(dst, c->rb + c->rb_start, k);
+		c->rb_start += k;
+	} else {
+		ssize_t n = read(c->fd, dst, k);
+		if (n < 0 && errno == EINTR)
+			return RX_AGAIN;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return RX_STOP;
+		if (n <= 0) {
+			conn_close(c);
+			return RX_STOP;
+		}
+		k = (size_t)n;
+	}
+	c->body_got += k;
+	return c->body_got < c->body_len ? RX_AGAIN : RX_DONE;
+}
+
+/* A whole PDU is in: check its data digest and handle it. */
+static enum rx_step rx_complete(struct iscsi_conn *c)
+{
+	if (c->body)
+		c->body[c->body_len] = 0;
+	c->hdr_got = 0;
+	if (c->ddigest && c->bhs.dlen) {
+		/* The data digest follows the padded data segment. */
+		size_t at = (size_t)c->bhs.ahs_words * 4, pl = iscsi_pad4(c->bhs.dlen);
+		if (!c->body ||
+		    iscsi_crc32c(c->body + at, pl) != iscsi_get_digest(c->body + at + pl)) {
+			log_warnx("%s: data digest error; closing", c->peer_str);
+			iscsi_send_reject(c, ISCSI_REJECT_DIGEST, c->hdr);
+			conn_close(c);
+			return RX_STOP;
+		}
+	}
+	int rc = dispatch(c);
+	if (rc < 0 || c->want_close) {
+		conn_close(c);
+		return RX_STOP;
+	}
+	return c->phase == PH_CLOSING ? RX_STOP : RX_AGAIN;
+}
+
+/* Read and process whatever the socket holds (network thread): PDU by
+ * PDU, each a header, then its body, then its handling. */
 static void conn_input(struct iscsi_conn *c)
 {
 	for (;;) {
 		if (c->hdr_got == 0 && input_paused(c))
 			return;
-		if (c->rb_start == c->rb_end) {
-			c->rb_start = c->rb_end = 0;
-			ssize_t n = read(c->fd, c->rb, ISCSI_RX_BUF);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				return;
-			if (n <= 0) {
-				conn_close(c);
-				return;
-			}
-			c->rb_end = (size_t)n;
-		}
-		size_t avail = c->rb_end - c->rb_start;
-		size_t hlen = ISCSI_BHS_LEN + (c->hdigest ? 4 : 0);
-		if (c->hdr_got < hlen) {
-			size_t k = hlen - c->hdr_got;
-			if (k > avail)
-				k = avail;
-			memcpy(c->hdr + c->hdr_got, c->rb + c->rb_start, k);
-			c->hdr_got += k;
-			c->rb_start += k;
-			if (c->hdr_got < hlen)
-				continue;
-			iscsi_bhs_parse(c->hdr, ISCSI_BHS_LEN, &c->bhs);
-			if (c->hdigest &&
-			    (c->bhs.ahs_words || iscsi_crc32c(c->hdr, ISCSI_BHS_LEN) !=
-			                             iscsi_get_digest(c->hdr + ISCSI_BHS_LEN))) {
-				/* ERL 0: a header that fails its digest cannot be
-				 * trusted, not even its length. */
-				log_warnx("%s: header digest error; closing", c->peer_str);
-				conn_close(c);
-				return;
-			}
-			uint32_t limit =
-			    c->phase == PH_LOGIN ? ISCSI_LOGIN_MAX_DSL : ISCSI_OUR_MAX_RECV_DSL;
-			if (c->bhs.dlen > limit) {
-				log_warnx("%s: data segment of %u bytes exceeds %u", c->peer_str,
-				          c->bhs.dlen, limit);
-				if (c->phase == PH_FFP)
-					iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL, c->hdr);
-				conn_close(c);
-				return;
-			}
-			c->body_len = (size_t)iscsi_pdu_body_len(&c->bhs) +
-			              (c->ddigest && c->bhs.dlen ? 4 : 0);
-			c->body_got = 0;
-			free(c->body);
-			c->body = NULL;
-			/* Write data is received straight into the task's buffer
-			 * when it can be: a Data-Out whose place is known now, or
-			 * a write command whose buffer the task will adopt. */
-			c->direct = c->phase == PH_FFP ? iscsi_data_out_dest(c, &c->bhs) : NULL;
-			size_t alloc = c->body_len;
-			if (c->phase == PH_FFP && !c->direct)
-				alloc = iscsi_cmd_buffer_size(c, &c->bhs, alloc);
-			if (c->body_len && !c->direct) {
-				c->body = malloc(alloc + 1);
-				if (!c->body) {
-					log_warnx("%s: out of memory", c->peer_str);
-					conn_close(c);
-					return;
-				}
-			}
-			avail = c->rb_end - c->rb_start;
-		}
-		if (c->body_got < c->body_len) {
-			size_t k = c->body_len - c->body_got;
-			uint8_t *dst = c->body + c->body_got;
-			if (c->direct && c->body_got < c->bhs.dlen) {
-				dst = c->direct + c->body_got;
-				k = c->bhs.dlen - c->body_got;
-			} else if (c->direct) {
-				dst = c->pad + (c->body_got - c->bhs.dlen);
-			}
-			if (avail) {
-				if (k > avail)
-					k = avail;
-				memcpy(dst, c->rb + c->rb_start, k);
-				c->rb_start += k;
-			} else {
-				/* Large segments go straight into place. */
-				ssize_t n = read(c->fd, dst, k);
-				if (n < 0 && errno == EINTR)
-					continue;
-				if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-					return;
-				if (n <= 0) {
-					conn_close(c);
-					return;
-				}
-				k = (size_t)n;
-			}
-			c->body_got += k;
-			if (c->body_got < c->body_len)
-				continue;
-		}
-		if (c->body)
-			c->body[c->body_len] = 0;
-		c->hdr_got = 0;
-		if (c->ddigest && c->bhs.dlen) {
-			/* The data digest follows the padded data segment. */
-			size_t at = (size_t)c->bhs.ahs_words * 4, pl = iscsi_pad4(c->bhs.dlen);
-			if (!c->body ||
-			    iscsi_crc32c(c->body + at, pl) != iscsi_get_digest(c->body + at + pl)) {
-				log_warnx("%s: data digest error; closing", c->peer_str);
-				iscsi_send_reject(c, ISCSI_REJECT_DIGEST, c->hdr);
-				conn_close(c);
-				return;
-			}
-		}
-		int rc = dispatch(c);
-		if (rc < 0 || c->want_close) {
-			conn_close(c);
-			return;
-		}
-		if (c->phase == PH_CLOSING)
+		enum rx_step s = rx_fill(c);
+		if (s == RX_DONE)
+			s = rx_header(c);
+		if (s == RX_DONE)
+			s = rx_body(c);
+		if (s == RX_DONE)
+			s = rx_complete(c);
+		if (s == RX_STOP)
 			return;
 	}
 }
@@ -604,10 +662,14 @@ static void sweep(struct fb_iscsi_target *t, int timeouts)
 	struct iscsi_conn *c = t->conns;
 	while (c) {
 		struct iscsi_conn *next = c->next;
-		pthread_mutex_lock(&c->lock);
-		int w = c->want_close, in = c->want_input, busy = c->login_busy;
-		c->want_input = 0;
-		pthread_mutex_unlock(&c->lock);
+		int w, in, busy;
+		{
+			ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+			w = c->want_close;
+			in = c->want_input;
+			busy = c->login_busy;
+			c->want_input = 0;
+		}
 		/* A login job that takes long (a base image being verified)
 		 * is our delay, not the initiator's. */
 		if (!w && !busy && timeouts && c->phase == PH_LOGIN &&
@@ -652,11 +714,8 @@ static void *net_main(void *arg)
 				continue;
 			}
 			struct iscsi_conn *c = p;
-			if (evs[i].events & EPOLLOUT) {
-				pthread_mutex_lock(&c->lock);
-				flush_locked(c);
-				pthread_mutex_unlock(&c->lock);
-			}
+			if (evs[i].events & EPOLLOUT)
+				iscsi_conn_flush(c);
 			/* A socket that hung up while its input is paused would
 			 * be reported again at once, forever: close it now. */
 			if ((evs[i].events & (EPOLLHUP | EPOLLERR)) && input_paused(c))
@@ -689,11 +748,12 @@ void iscsi_queue_task(struct iscsi_task *task)
 	 * thread stops reading when too much is outstanding. */
 	uint32_t cap = (task->flags & ISCSI_CMD_W) ? ISCSI_MAX_EDTL : SCSI_MAX_XFER_BYTES;
 	task->acct = task->edtl < cap ? task->edtl : cap;
-	pthread_mutex_lock(&c->lock);
-	c->refs++;
-	c->task_bytes += task->acct;
-	task->state = TASK_QUEUED;
-	pthread_mutex_unlock(&c->lock);
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+		c->refs++;
+		c->task_bytes += task->acct;
+		task->state = TASK_QUEUED;
+	}
 	/* A read whose data is all in memory, or a small write into the page
 	 * cache, runs here and now: handing it to an I/O thread and its reply
 	 * back would cost two thread wake-ups, several times the copy itself.
@@ -755,21 +815,49 @@ void iscsi_dispatch(struct fb_iscsi_target *t)
 	iscsi_inline_flush(t);
 	if (!t->bn)
 		return;
-	pthread_mutex_lock(&t->qlock);
-	if (t->qt)
-		t->qt->qnext = t->bh;
-	else
-		t->qh = t->bh;
-	t->qt = t->bt;
-	t->qlen += t->bn;
-	if (t->bn >= (unsigned)t->nio)
-		pthread_cond_broadcast(&t->qcond);
-	else
-		for (unsigned i = 0; i < t->bn; i++)
-			pthread_cond_signal(&t->qcond);
-	pthread_mutex_unlock(&t->qlock);
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&t->qlock);
+		if (t->qt)
+			t->qt->qnext = t->bh;
+		else
+			t->qh = t->bh;
+		t->qt = t->bt;
+		t->qlen += t->bn;
+		if (t->bn >= (unsigned)t->nio)
+			pthread_cond_broadcast(&t->qcond);
+		else
+			for (unsigned i = 0; i < t->bn; i++)
+				pthread_cond_signal(&t->qcond);
+	}
 	t->bh = t->bt = NULL;
 	t->bn = 0;
+}
+
+/* An I/O thread's next batch of tasks (a list linked by qnext), waiting
+ * for work; NULL once the target stops and the queue is empty. Takes a
+ * fair share of the queue (up to 8) so busy periods cost fewer lock round
+ * trips and wake-ups. */
+static struct iscsi_task *io_take_batch(struct fb_iscsi_target *t)
+{
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&t->qlock);
+	while (!t->qh && !t->stopping)
+		pthread_cond_wait(&t->qcond, &t->qlock);
+	if (!t->qh)
+		return NULL;
+	unsigned take = t->qlen / (unsigned)t->nio;
+	take = take < 1 ? 1 : take > 8 ? 8 : take;
+	struct iscsi_task *list = t->qh, *last = list;
+	unsigned n = 1;
+	while (n < take && last->qnext) {
+		last = last->qnext;
+		n++;
+	}
+	t->qh = last->qnext;
+	if (!t->qh)
+		t->qt = NULL;
+	t->qlen -= n;
+	last->qnext = NULL;
+	return list;
 }
 
 static void *io_main(void *arg)
@@ -779,29 +867,9 @@ static void *io_main(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	for (;;) {
-		pthread_mutex_lock(&t->qlock);
-		while (!t->qh && !t->stopping)
-			pthread_cond_wait(&t->qcond, &t->qlock);
-		if (!t->qh) {
-			pthread_mutex_unlock(&t->qlock);
+		struct iscsi_task *list = io_take_batch(t);
+		if (!list)
 			return NULL;
-		}
-		/* Take a fair share of the queue (up to 8) so busy periods
-		 * cost fewer lock round trips and wake-ups. */
-		unsigned take = t->qlen / (unsigned)t->nio;
-		take = take < 1 ? 1 : take > 8 ? 8 : take;
-		struct iscsi_task *list = t->qh, *last = list;
-		unsigned n = 1;
-		while (n < take && last->qnext) {
-			last = last->qnext;
-			n++;
-		}
-		t->qh = last->qnext;
-		if (!t->qh)
-			t->qt = NULL;
-		t->qlen -= n;
-		last->qnext = NULL;
-		pthread_mutex_unlock(&t->qlock);
 		/* Run the batch, then send each connection's replies with one
 		 * write (the tasks' references keep the connections alive). */
 		struct iscsi_conn *conns[8];
@@ -903,11 +971,12 @@ void fb_iscsi_target_stop(struct fb_iscsi_target *t)
 {
 	if (!t)
 		return;
-	pthread_mutex_lock(&t->qlock);
-	t->stopping = 1;
-	pthread_cond_broadcast(&t->qcond);
-	pthread_cond_broadcast(&t->lcond);
-	pthread_mutex_unlock(&t->qlock);
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&t->qlock);
+		t->stopping = 1;
+		pthread_cond_broadcast(&t->qcond);
+		pthread_cond_broadcast(&t->lcond);
+	}
 	iscsi_wake(t);
 	if (t->net)
 		pthread_join(t->net, NULL);

@@ -4,8 +4,11 @@
  * Every PDU starts with a 48-byte Basic Header Segment (BHS). Its layout is
  * shared enough between opcodes that one decoded form serves all of them:
  * the opcode-specific words at byte offsets 20..44 are kept as plain
- * numbers (w20 .. w44) and the target names them per opcode. Text and login
+ * numbers (w20 .. w44), and the bhs_*() accessors below name them per
+ * opcode (bhs_ttt, bhs_cmdsn, bhs_datasn, ...). Text and login
  * data segments are NUL-separated key=value pairs (RFC 7143 section 6).
+ *
+ * Nothing here keeps state: every function may be called from any thread.
  */
 #ifndef FB_ISCSI_PDU_H
 #define FB_ISCSI_PDU_H
@@ -74,7 +77,7 @@ struct iscsi_bhs {
 	uint32_t dlen;                              /* DataSegmentLength (24 bits) */
 	uint64_t lun;                               /* bytes 8..15 (LUN, or ISID+TSIH at login) */
 	uint32_t itt;                               /* Initiator Task Tag, bytes 16..19 */
-	uint32_t w20, w24, w28, w32, w36, w40, w44; /* words at those offsets */
+	uint32_t w20, w24, w28, w32, w36, w40, w44; /* words at those offsets (bhs_*) */
 	uint8_t cdb[16];                            /* bytes 32..47: a SCSI command's CDB */
 };
 
@@ -87,6 +90,67 @@ uint64_t iscsi_pdu_body_len(const struct iscsi_bhs *h);
 static inline size_t iscsi_pad4(size_t n)
 {
 	return (n + 3) & ~(size_t)3;
+}
+
+/*
+ * Named fields of the opcode-specific words (RFC 7143 section 11). Each
+ * word means different things in different PDUs; the accessor names the
+ * field, and the comment the PDUs that have it. bhs_NAME(h) reads the
+ * field, bhs_set_NAME(h, v) writes it.
+ */
+#define ISCSI_BHS_FIELD(name, word)                                                                \
+	static inline uint32_t bhs_##name(const struct iscsi_bhs *h)                               \
+	{                                                                                          \
+		return h->word;                                                                    \
+	}                                                                                          \
+	static inline void bhs_set_##name(struct iscsi_bhs *h, uint32_t v)                         \
+	{                                                                                          \
+		h->word = v;                                                                       \
+	}
+/* Bytes 20..23. */
+ISCSI_BHS_FIELD(edtl, w20)    /* SCSI Command: Expected Data Transfer Length */
+ISCSI_BHS_FIELD(ttt, w20)     /* Target Transfer Tag: NOP, Text, Data-Out/In, R2T */
+ISCSI_BHS_FIELD(ref_itt, w20) /* Task Management: Referenced Task Tag */
+/* Bytes 24..27. */
+ISCSI_BHS_FIELD(cmdsn, w24)  /* initiator requests (not Data-Out): CmdSN */
+ISCSI_BHS_FIELD(statsn, w24) /* target responses: StatSN */
+/* Bytes 28..31. */
+ISCSI_BHS_FIELD(exp_statsn, w28) /* initiator PDUs: ExpStatSN */
+ISCSI_BHS_FIELD(exp_cmdsn, w28)  /* target PDUs: ExpCmdSN */
+/* Bytes 32..35. */
+ISCSI_BHS_FIELD(max_cmdsn, w32) /* target PDUs: MaxCmdSN */
+ISCSI_BHS_FIELD(ref_cmdsn, w32) /* Task Management: RefCmdSN */
+/* Bytes 36..39. */
+ISCSI_BHS_FIELD(datasn, w36)     /* Data-Out, Data-In: DataSN */
+ISCSI_BHS_FIELD(r2tsn, w36)      /* R2T: R2TSN */
+ISCSI_BHS_FIELD(exp_datasn, w36) /* SCSI Response: ExpDataSN */
+/* Bytes 40..43. */
+ISCSI_BHS_FIELD(buffer_offset, w40) /* Data-Out, Data-In, R2T: Buffer Offset */
+/* Bytes 44..47. */
+ISCSI_BHS_FIELD(residual, w44)    /* Data-In, SCSI Response: Residual Count */
+ISCSI_BHS_FIELD(desired_len, w44) /* R2T: Desired Data Transfer Length */
+#undef ISCSI_BHS_FIELD
+
+/* Byte offsets of the sequence numbers in an encoded target PDU, for
+ * stamping a header that is already built. */
+#define ISCSI_BHS_STATSN_AT    24
+#define ISCSI_BHS_EXP_CMDSN_AT 28
+#define ISCSI_BHS_MAX_CMDSN_AT 32
+
+/* Login Request: the CID, bytes 20..21. */
+static inline uint16_t bhs_login_cid(const struct iscsi_bhs *h)
+{
+	return (uint16_t)(h->w20 >> 16);
+}
+/* Login Response: Status-Class and Status-Detail (class << 8 | detail),
+ * bytes 36..37. */
+static inline uint16_t bhs_login_status(const struct iscsi_bhs *h)
+{
+	return (uint16_t)(h->w36 >> 16);
+}
+static inline void bhs_set_login_status(struct iscsi_bhs *h, uint16_t status)
+{
+	h->w36 = (uint32_t)status << 16;
 }
 
 /* Login helpers: bytes 8..13 are the ISID, 14..15 the TSIH. */

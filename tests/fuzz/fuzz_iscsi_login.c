@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "log.h"
 #include "ram_bdev.h"
 #include "iscsi/iscsi_int.h"
@@ -140,31 +141,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (c->bhs.dlen + ahs > size)
 				break;
 		}
-		uint8_t *body = calloc(1, body_len + 1);
+		CLEANUP_FREE uint8_t *body = calloc(1, body_len + 1);
 		memcpy(body, data, body_len < size ? body_len : size);
 		size_t used = body_len < size ? body_len : size;
 		data += used;
 		size -= used;
 		if (c->phase == PH_LOGIN) {
 			if (c->bhs.opcode != ISCSI_OP_LOGIN_REQ ||
-			    iscsi_login_pdu(c, &c->bhs, body + ahs, c->bhs.dlen) < 0) {
-				free(body);
+			    iscsi_login_pdu(c, &c->bhs, body + ahs, c->bhs.dlen) < 0)
 				break;
-			}
-			pthread_mutex_lock(&c->lock);
+			ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
 			iscsi_login_finish(c);
-			pthread_mutex_unlock(&c->lock);
 		} else if (iscsi_ffp_pdu(c, &c->bhs, body, body_len) < 0) {
-			free(body);
 			break;
 		}
-		free(body);
 		run_queue(&t);
 		drain(sv[1]);
 	}
-	pthread_mutex_lock(&c->lock);
-	c->dead = 1;
-	pthread_mutex_unlock(&c->lock);
+	{
+		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
+		c->dead = 1;
+	}
 	iscsi_session_cleanup(c);
 	run_queue(&t);
 	iscsi_conn_unref(c); /* closes sv[0], frees the connection */
