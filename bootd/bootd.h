@@ -32,8 +32,8 @@ struct bootd_machine {
 	uint8_t mac[6];
 	char macid[FB_MACID_LEN];
 	char image[FB_REF_LEN];
-	char mode[16];
-	char protocol[8];
+	enum fb_mode mode;
+	enum fb_protocol protocol;
 	struct in_addr ip; /* reserved; 0 = none */
 	char secret[FB_SECRET_LEN];
 	int installed; /* install mode, and its last stage was "installed" */

@@ -22,7 +22,7 @@
 
 struct sd_ctx {
 	struct fb_config cfg;
-	char proto[8];
+	enum fb_protocol proto;
 	pthread_mutex_t lock;
 	struct fb_db *db;
 	struct sd_disk *disks;         /* open disks (lock) */
@@ -48,7 +48,7 @@ int sd_secret_equal(const char *a, const char *b)
 	return CRYPTO_memcmp(a, b, la) == 0;
 }
 
-struct sd_ctx *sd_new(const struct fb_config *cfg, const char *proto, char *why, size_t whylen)
+struct sd_ctx *sd_new(const struct fb_config *cfg, enum fb_protocol proto, char *why, size_t whylen)
 {
 	struct sd_ctx *ctx = calloc(1, sizeof(*ctx));
 	char dir[4200];
@@ -59,7 +59,7 @@ struct sd_ctx *sd_new(const struct fb_config *cfg, const char *proto, char *why,
 		return NULL;
 	}
 	ctx->cfg = *cfg;
-	fb_strlcpy(ctx->proto, proto, sizeof(ctx->proto));
+	ctx->proto = proto;
 	pthread_mutex_init(&ctx->lock, NULL);
 	sd_verify_dir(cfg, ctx->verify_dir, sizeof(ctx->verify_dir));
 	snprintf(dir, sizeof(dir), "%s/overlays", cfg->state_dir);
@@ -323,7 +323,7 @@ static struct sd_disk *open_locked(struct sd_ctx *ctx, const char *mac, char *wh
 		errno = ENOENT;
 		return NULL;
 	}
-	if (!strcmp(m.mode, "readonly") || !strcmp(m.mode, "install")) {
+	if (m.mode == FB_MODE_READONLY || m.mode == FB_MODE_INSTALL) {
 		if ((rc = fb_db_image_resolve(ctx->db, m.image, &img)) < 0) {
 			snprintf(why, whylen, "machine %s: image %s: %s", mac, m.image,
 			         strerror(-rc));
@@ -344,7 +344,7 @@ static struct sd_disk *open_locked(struct sd_ctx *ctx, const char *mac, char *wh
 		goto wrap;
 	}
 
-	ephemeral = !strcmp(m.mode, "ephemeral");
+	ephemeral = m.mode == FB_MODE_EPHEMERAL;
 	sd_overlay_path(&ctx->cfg, mac, path, sizeof(path));
 	have_row = fb_db_overlay_get(ctx->db, mac, &row) == 0;
 
@@ -470,7 +470,7 @@ wrap:;
 	d->bd.ops = &wrap_ops;
 	d->bd.priv = d;
 	fb_strlcpy(d->mac, mac, sizeof(d->mac));
-	fb_strlcpy(d->mode, m.mode, sizeof(d->mode));
+	d->mode = m.mode;
 	return d;
 fail:
 	cow_base_put(base);
@@ -542,7 +542,8 @@ static void set_machine_status(struct sd_ctx *ctx, const struct sd_disk *d, int 
 		snprintf(val, sizeof(val),
 		         "%s connected peer=%s mode=%s read=%" PRIu64 " written=%" PRIu64
 		         " overlay=%" PRIu64,
-		         ctx->proto, d->peer, d->mode, __atomic_load_n(&d->rd, __ATOMIC_RELAXED),
+		         fb_protocol_name(ctx->proto), d->peer, fb_mode_name(d->mode),
+		         __atomic_load_n(&d->rd, __ATOMIC_RELAXED),
 		         __atomic_load_n(&d->wr, __ATOMIC_RELAXED),
 		         d->ovl ? cow_ovl_bytes(d->ovl) : 0);
 	else
@@ -628,7 +629,7 @@ void sd_report(struct sd_ctx *ctx)
 	}
 #define PUT(name, fmt, v)                                                                          \
 	do {                                                                                       \
-		snprintf(key, sizeof(key), "storaged.%s.%s", ctx->proto, name);                    \
+		snprintf(key, sizeof(key), "storaged.%s.%s", fb_protocol_name(ctx->proto), name);  \
 		snprintf(val, sizeof(val), fmt, v);                                                \
 		fb_db_status_set(ctx->db, key, val);                                               \
 	} while (0)

@@ -170,7 +170,15 @@ int web_machine_apply(json_t *obj, struct fb_machine *m, int create, int *rotate
 {
 	const char *key;
 	json_t *v;
+	/* The mode and the protocol stay text until fb_machine_validate_text,
+	 * so a bad one is reported in the same order as any other field. */
+	char mode[FB_MODE_TEXT_LEN], protocol[FB_PROTOCOL_TEXT_LEN];
+	const char *mode_text = NULL, *protocol_text = NULL;
 	*rotate = 0;
+	if (create) {
+		m->mode = FB_MODE_PERSISTENT;
+		m->protocol = FB_PROTOCOL_NBD;
+	}
 	if (!json_is_object(obj))
 		return why_set(why, whylen, "body: must be a JSON object");
 	if (create && !json_object_get(obj, "mac"))
@@ -193,10 +201,11 @@ int web_machine_apply(json_t *obj, struct fb_machine *m, int create, int *rotate
 		} else if (!strcmp(key, "image")) {
 			rc = take_string(v, "image", m->image, sizeof(m->image), why, whylen);
 		} else if (!strcmp(key, "mode")) {
-			rc = take_string(v, "mode", m->mode, sizeof(m->mode), why, whylen);
+			rc = take_string(v, "mode", mode, sizeof(mode), why, whylen);
+			mode_text = mode;
 		} else if (!strcmp(key, "protocol")) {
-			rc = take_string(v, "protocol", m->protocol, sizeof(m->protocol), why,
-			                 whylen);
+			rc = take_string(v, "protocol", protocol, sizeof(protocol), why, whylen);
+			protocol_text = protocol;
 		} else if (!strcmp(key, "ip")) {
 			rc = take_string(v, "ip", m->ip, sizeof(m->ip), why, whylen);
 		} else if (!strcmp(key, "group")) {
@@ -216,11 +225,12 @@ int web_machine_apply(json_t *obj, struct fb_machine *m, int create, int *rotate
 		if (rc < 0)
 			return -1;
 	}
-	if (!m->mode[0])
-		snprintf(m->mode, sizeof(m->mode), "persistent");
-	if (!m->protocol[0])
-		snprintf(m->protocol, sizeof(m->protocol), "nbd");
-	if (fb_machine_validate(m, why, whylen) < 0)
+	/* An empty mode or protocol asks for the default. */
+	if (mode_text && !mode_text[0])
+		mode_text = "persistent";
+	if (protocol_text && !protocol_text[0])
+		protocol_text = "nbd";
+	if (fb_machine_validate_text(m, mode_text, protocol_text, why, whylen) < 0)
 		return -1;
 	return 0;
 }
