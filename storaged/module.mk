@@ -5,6 +5,10 @@ SD_DISK_SRCS := storaged/disk.c
 STORAGED_SRCS := storaged/main.c storaged/nbdkit.c storaged/backend.c $(SD_DISK_SRCS)
 PLUGIN_SRCS := storaged/nbd_plugin.c $(SD_DISK_SRCS)
 
+# The daemon links the iSCSI target (libfbiscsi.a); main.c serves NBD only
+# unless told the target is there.
+$(B)/storaged/main.o: CFLAGS += -DFB_HAVE_ISCSI=1
+
 PROGRAMS += $(B)/bin/fleetboot-storaged $(B)/bin/nbdkit-fleetboot-plugin.so
 $(eval $(call link,$(B)/bin/fleetboot-storaged,\
 	$(STORAGED_SRCS:%.c=$(B)/%.o) $(LIBISCSI) $(LIBCOW) $(LIBDB) $(LIBFB),$(SYS_LIBS)))
