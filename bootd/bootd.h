@@ -32,8 +32,8 @@ struct bootd_machine {
 	uint8_t mac[6];
 	char macid[FB_MACID_LEN];
 	char image[FB_REF_LEN];
-	char mode[16];
-	char protocol[8];
+	enum fb_mode mode;
+	enum fb_protocol protocol;
 	struct in_addr ip; /* reserved; 0 = none */
 	char secret[FB_SECRET_LEN];
 	int installed; /* install mode, and its last stage was "installed" */
@@ -135,10 +135,10 @@ struct bootd_client *client_by_ip(struct bootd_state *s, struct in_addr ip);
 void client_set_ip(struct bootd_state *s, struct bootd_client *cl, struct in_addr ip);
 /* Load persisted leases at start-up. */
 int state_load_leases(struct bootd_state *s, struct fb_db *db);
-/* Which MAC holds ip now (a live lease or a reservation)? 0 or -1. Takes
- * the lock itself. */
 /* The machine's boot script was served: its next PXE DHCP starts a new boot. */
 void state_mark_script_served(struct bootd_state *s, const uint8_t mac[6]);
+/* Which MAC holds ip now (a live lease or a reservation)? 0 or -1. Takes
+ * the lock itself. */
 int state_mac_of_ip(struct bootd_state *s, struct in_addr ip, uint8_t mac[6]);
 
 /* writer.c: the database thread */

@@ -34,6 +34,17 @@ struct dhcp_in {
 	int from_pxe_port;
 	struct in_addr sid;    /* our server identifier on this interface */
 	struct in_addr server; /* next-server / URL host */
+
+	/* Worked out by dhcp() for the per-type functions. */
+	int64_t now;                      /* unix time the request is handled at */
+	char macid[FB_MACID_LEN];         /* the client's MAC as a machine id */
+	int arch;                         /* client architecture (option 93); -1 = none */
+	int ipxe;                         /* the client is iPXE */
+	int pxe;                          /* a PXE, UEFI HTTP Boot or iPXE client */
+	const struct bootd_machine *mach; /* the machine; NULL = unknown */
+	enum boot_kind bk;                /* what it boots; BOOT_NONE = no boot information */
+	char file[160];                   /* boot file name or URL for bk */
+	struct in_addr req;               /* requested address (option 50); 0 = none */
 };
 
 /* Bad packets are logged at most once a second (then at debug level), so
@@ -312,148 +323,186 @@ static void dhcp_event(struct dhcp_in *in, struct bootd_client *cl, int arch, in
 	writer_event(b->wr, mac, "dhcp", detail);
 }
 
-static void handle(struct dhcp_in *in)
+/* ---- one function per message type (authoritative mode) ---------------- */
+
+/* DISCOVER: offer the client an address (its lease, its reservation or a
+ * free one from the pool), held for a while so no one else gets it. */
+static void dhcpdiscover(struct dhcp_in *in, struct bootd_client *cl)
+{
+	struct bootd *b = in->b;
+	struct in_addr ip;
+	if (in->pxe)
+		dhcp_event(in, cl, in->arch, in->ipxe);
+	if (choose_addr(b, cl, in->mach, in->req, &ip, in->now) < 0) {
+		warn_limited("no free address for %s", in->macid);
+		return;
+	}
+	if (!(cl->ip.s_addr == ip.s_addr && cl->state == LEASE_BOUND && cl->expires > in->now)) {
+		assign(b, cl, ip);
+		cl->state = LEASE_OFFERED;
+		cl->expires = in->now + OFFER_HOLD_S;
+	}
+	reply(in, FB_DHCPOFFER, ip, in->bk, in->file, 1);
+}
+
+/* REQUEST: selecting our offer, or renewing or rebooting with an address;
+ * bind it when it is the client's to have, NAK it when it is not. */
+static void dhcprequest(struct dhcp_in *in, struct bootd_client *cl)
+{
+	struct bootd *b = in->b;
+	const struct fb_dhcp_msg *m = &in->m;
+	struct in_addr want = in->req.s_addr ? in->req : m->ciaddr, sid = {0};
+	if (fb_dhcp_opt_ip(m, FB_OPT_SERVER_ID, &sid) == 0 && sid.s_addr != in->sid.s_addr) {
+		/* The client took another server's offer. */
+		if (cl->state == LEASE_OFFERED) {
+			client_set_ip(&b->st, cl, (struct in_addr){0});
+			cl->state = LEASE_NONE;
+		}
+		return;
+	}
+	if (!want.s_addr)
+		return;
+	int ok;
+	if (in->mach && in->mach->ip.s_addr)
+		ok = want.s_addr == in->mach->ip.s_addr;
+	else
+		ok = in_pool(b, want) && addr_usable(b, cl, want, in->now);
+	if (!ok) {
+		/* Authoritative: a wrong address for this network, or one
+		 * somebody else holds, gets a NAK so the client restarts. */
+		reply(in, FB_DHCPNAK, (struct in_addr){0}, BOOT_NONE, NULL, 0);
+		return;
+	}
+	assign(b, cl, want);
+	cl->state = LEASE_BOUND;
+	cl->expires = in->now + b->cfg.lease_time;
+	if (fb_dhcp_opt_str(m, FB_OPT_HOSTNAME, cl->hostname, sizeof(cl->hostname)) < 0)
+		cl->hostname[0] = 0;
+	writer_lease(b->wr, cl);
+	reply(in, FB_DHCPACK, want, in->bk, in->file, 1);
+}
+
+/* RELEASE: the client gives its bound address back. */
+static void dhcprelease(struct dhcp_in *in, struct bootd_client *cl)
+{
+	if (cl->ip.s_addr && cl->ip.s_addr == in->m.ciaddr.s_addr && cl->state == LEASE_BOUND) {
+		cl->state = LEASE_RELEASED;
+		cl->expires = in->now;
+		writer_lease(in->b->wr, cl);
+	}
+}
+
+/* DECLINE: the client found its address in use; nobody gets that address
+ * for a while. */
+static void dhcpdecline(struct dhcp_in *in, struct bootd_client *cl)
+{
+	struct bootd *b = in->b;
+	struct in_addr req = in->req;
+	if (!req.s_addr || cl->ip.s_addr != req.s_addr)
+		return;
+	void *p = realloc(b->st.declined, (b->st.n_declined + 1) * sizeof(*b->st.declined));
+	if (p) {
+		b->st.declined = p;
+		b->st.declined[b->st.n_declined].ip = req;
+		b->st.declined[b->st.n_declined].until = in->now + DECLINE_HOLD_S;
+		b->st.n_declined++;
+	}
+	cl->state = LEASE_DECLINED;
+	writer_lease(b->wr, cl);
+	client_set_ip(&b->st, cl, (struct in_addr){0});
+	cl->state = LEASE_NONE;
+	char a[FB_IP_LEN];
+	log_warnx("%s declined %s (in use by someone else?)", in->macid, ip4_format(req, a));
+}
+
+/* INFORM: a client with an address of its own asks for the rest. */
+static void dhcpinform(struct dhcp_in *in)
+{
+	if (in->m.ciaddr.s_addr)
+		reply(in, FB_DHCPACK, (struct in_addr){0}, in->bk, in->file, 0);
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+/* Whether a PXE client may get boot information. An unknown one is
+ * registered (on DISCOVER) or ignored, as unknown_machines says. */
+static int unknown_may_boot(struct dhcp_in *in)
+{
+	struct bootd *b = in->b;
+	switch (b->cfg.unknown_machines) {
+	case FB_UNKNOWN_IGNORE:
+		return 0;
+	case FB_UNKNOWN_REGISTER:
+		if (in->m.type == FB_DHCPDISCOVER)
+			writer_register(b->wr, in->macid, "");
+		break;
+	case FB_UNKNOWN_BOOT:
+		if (in->m.type == FB_DHCPDISCOVER)
+			writer_register(b->wr, in->macid, b->cfg.unknown_image);
+		break;
+	}
+	return 1;
+}
+
+/* One request: work out who the client is and what it may boot, then
+ * answer as the port and the mode say, one function per message type. */
+static void dhcp(struct dhcp_in *in)
 {
 	struct bootd *b = in->b;
 	struct fb_dhcp_msg *m = &in->m;
-	int64_t now = fb_now();
-	char macid[FB_MACID_LEN];
-	mac_format(m->chaddr, macid);
-
-	int arch = fb_dhcp_client_arch(m);
-	int ipxe = fb_dhcp_is_ipxe(m);
-	int pxe = ipxe || arch >= 0 || fb_dhcp_vendor_is(m, "PXEClient") ||
+	in->now = fb_now();
+	mac_format(m->chaddr, in->macid);
+	in->arch = fb_dhcp_client_arch(m);
+	in->ipxe = fb_dhcp_is_ipxe(m);
+	in->pxe = in->ipxe || in->arch >= 0 || fb_dhcp_vendor_is(m, "PXEClient") ||
 	          fb_dhcp_vendor_is(m, "HTTPClient");
-
-	const struct bootd_machine *mach = cache_machine(b->st.cache, m->chaddr);
-	int may_boot = pxe;
-	if (pxe && !mach) {
-		switch (b->cfg.unknown_machines) {
-		case FB_UNKNOWN_IGNORE:
-			may_boot = 0;
-			break;
-		case FB_UNKNOWN_REGISTER:
-			if (m->type == FB_DHCPDISCOVER)
-				writer_register(b->wr, macid, "");
-			break;
-		case FB_UNKNOWN_BOOT:
-			if (m->type == FB_DHCPDISCOVER)
-				writer_register(b->wr, macid, b->cfg.unknown_image);
-			break;
-		}
-	}
-	char file[160] = "";
-	enum boot_kind bk =
-	    may_boot ? dhcp_boot_file(m, in->server, b->cfg.http_port, file, sizeof(file))
+	in->mach = cache_machine(b->st.cache, m->chaddr);
+	int may_boot = in->pxe && (in->mach || unknown_may_boot(in));
+	in->file[0] = '\0';
+	in->bk = may_boot
+	             ? dhcp_boot_file(m, in->server, b->cfg.http_port, in->file, sizeof(in->file))
 	             : BOOT_NONE;
 
 	/* The PXE port: boot information for a REQUEST, in either mode. */
 	if (in->from_pxe_port) {
-		if ((m->type == FB_DHCPREQUEST || m->type == FB_DHCPINFORM) && bk != BOOT_NONE)
-			reply(in, FB_DHCPACK, (struct in_addr){0}, bk, file, 0);
+		if ((m->type == FB_DHCPREQUEST || m->type == FB_DHCPINFORM) && in->bk != BOOT_NONE)
+			reply(in, FB_DHCPACK, (struct in_addr){0}, in->bk, in->file, 0);
 		return;
 	}
 
 	if (b->cfg.dhcp == FB_DHCP_PROXY) {
-		if (m->type != FB_DHCPDISCOVER || bk == BOOT_NONE)
+		if (m->type != FB_DHCPDISCOVER || in->bk == BOOT_NONE)
 			return; /* the other server does the rest */
 		struct bootd_client *cl = client_get(&b->st, m->chaddr, 1);
-		dhcp_event(in, cl, arch, ipxe);
-		reply(in, FB_DHCPOFFER, (struct in_addr){0}, bk, file, 0);
+		dhcp_event(in, cl, in->arch, in->ipxe);
+		reply(in, FB_DHCPOFFER, (struct in_addr){0}, in->bk, in->file, 0);
 		return;
 	}
 
 	/* Authoritative. */
-	struct in_addr req = {0}, sid = {0};
-	fb_dhcp_opt_ip(m, FB_OPT_REQ_IP, &req);
-	int has_sid = fb_dhcp_opt_ip(m, FB_OPT_SERVER_ID, &sid) == 0;
+	in->req.s_addr = 0;
+	fb_dhcp_opt_ip(m, FB_OPT_REQ_IP, &in->req);
 	struct bootd_client *cl = client_get(&b->st, m->chaddr, 1);
 	if (!cl)
 		return;
-
 	switch (m->type) {
-	case FB_DHCPDISCOVER: {
-		struct in_addr ip;
-		if (pxe)
-			dhcp_event(in, cl, arch, ipxe);
-		if (choose_addr(b, cl, mach, req, &ip, now) < 0) {
-			warn_limited("no free address for %s", macid);
-			return;
-		}
-		if (!(cl->ip.s_addr == ip.s_addr && cl->state == LEASE_BOUND &&
-		      cl->expires > now)) {
-			assign(b, cl, ip);
-			cl->state = LEASE_OFFERED;
-			cl->expires = now + OFFER_HOLD_S;
-		}
-		reply(in, FB_DHCPOFFER, ip, bk, file, 1);
-		return;
-	}
-	case FB_DHCPREQUEST: {
-		struct in_addr want = req.s_addr ? req : m->ciaddr;
-		if (has_sid && sid.s_addr != in->sid.s_addr) {
-			/* The client took another server's offer. */
-			if (cl->state == LEASE_OFFERED) {
-				client_set_ip(&b->st, cl, (struct in_addr){0});
-				cl->state = LEASE_NONE;
-			}
-			return;
-		}
-		if (!want.s_addr)
-			return;
-		int ok;
-		if (mach && mach->ip.s_addr)
-			ok = want.s_addr == mach->ip.s_addr;
-		else
-			ok = in_pool(b, want) && addr_usable(b, cl, want, now);
-		if (!ok) {
-			/* Authoritative: a wrong address for this network, or one
-			 * somebody else holds, gets a NAK so the client restarts. */
-			reply(in, FB_DHCPNAK, (struct in_addr){0}, BOOT_NONE, NULL, 0);
-			return;
-		}
-		assign(b, cl, want);
-		cl->state = LEASE_BOUND;
-		cl->expires = now + b->cfg.lease_time;
-		if (fb_dhcp_opt_str(m, FB_OPT_HOSTNAME, cl->hostname, sizeof(cl->hostname)) < 0)
-			cl->hostname[0] = 0;
-		writer_lease(b->wr, cl);
-		reply(in, FB_DHCPACK, want, bk, file, 1);
-		return;
-	}
+	case FB_DHCPDISCOVER:
+		dhcpdiscover(in, cl);
+		break;
+	case FB_DHCPREQUEST:
+		dhcprequest(in, cl);
+		break;
 	case FB_DHCPRELEASE:
-		if (cl->ip.s_addr && cl->ip.s_addr == m->ciaddr.s_addr &&
-		    cl->state == LEASE_BOUND) {
-			cl->state = LEASE_RELEASED;
-			cl->expires = now;
-			writer_lease(b->wr, cl);
-		}
-		return;
+		dhcprelease(in, cl);
+		break;
 	case FB_DHCPDECLINE:
-		if (req.s_addr && cl->ip.s_addr == req.s_addr) {
-			void *p = realloc(b->st.declined,
-			                  (b->st.n_declined + 1) * sizeof(*b->st.declined));
-			if (p) {
-				b->st.declined = p;
-				b->st.declined[b->st.n_declined].ip = req;
-				b->st.declined[b->st.n_declined].until = now + DECLINE_HOLD_S;
-				b->st.n_declined++;
-			}
-			cl->state = LEASE_DECLINED;
-			writer_lease(b->wr, cl);
-			client_set_ip(&b->st, cl, (struct in_addr){0});
-			cl->state = LEASE_NONE;
-			char a[FB_IP_LEN];
-			log_warnx("%s declined %s (in use by someone else?)", macid,
-			          ip4_format(req, a));
-		}
-		return;
+		dhcpdecline(in, cl);
+		break;
 	case FB_DHCPINFORM:
-		if (m->ciaddr.s_addr)
-			reply(in, FB_DHCPACK, (struct in_addr){0}, bk, file, 0);
-		return;
+		dhcpinform(in);
+		break;
 	default:
-		return;
+		break;
 	}
 }
 
@@ -494,7 +543,7 @@ static void on_packet(struct bootd *b, int pxe_port, const uint8_t *buf, size_t 
 	pthread_rwlock_wrlock(&b->st.lock);
 	if (b->st.n_declined)
 		prune_declined(b, fb_now());
-	handle(&in);
+	dhcp(&in);
 	pthread_rwlock_unlock(&b->st.lock);
 }
 

@@ -36,7 +36,8 @@ void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct
                     const struct bootd_image *img)
 {
 	char root[160];
-	if (!strcmp(m->protocol, "iscsi"))
+	const char *mode = fb_mode_name(m->mode);
+	if (m->protocol == FB_PROTOCOL_ISCSI)
 		snprintf(root, sizeof(root), "iscsi:%s:%d:iqn.2026-11.org.fleetboot:%s:0",
 		         x->server, x->iscsi_port, m->macid);
 	else
@@ -51,10 +52,10 @@ void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct
 	              "fleetboot.report=http://%s:%d/boot/%s/stage console=ttyS0 console=tty0%s%s\n"
 	              "initrd --name initrd.img http://%s:%d/images/%s/%d/initrd.img\n"
 	              "boot\n",
-	              m->macid, img->name, img->version, m->mode, x->server, x->http_port,
-	              img->name, img->version, x->server, m->macid, m->mode, root, m->secret,
-	              x->server, x->http_port, m->macid, img->cmdline[0] ? " " : "", img->cmdline,
-	              x->server, x->http_port, img->name, img->version);
+	              m->macid, img->name, img->version, mode, x->server, x->http_port, img->name,
+	              img->version, x->server, m->macid, mode, root, m->secret, x->server,
+	              x->http_port, m->macid, img->cmdline[0] ? " " : "", img->cmdline, x->server,
+	              x->http_port, img->name, img->version);
 }
 
 void script_menu(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,

@@ -99,10 +99,10 @@ static int load_machine(void *arg, const struct fb_machine *m)
 	if (mac_parse(m->mac, bm->mac))
 		return 0;
 	fb_strlcpy(bm->macid, m->mac, sizeof(bm->macid));
-	bm->installed = !strcmp(m->mode, "install") && install_done(x->db, m->mac);
+	bm->installed = m->mode == FB_MODE_INSTALL && install_done(x->db, m->mac);
 	fb_strlcpy(bm->image, m->image, sizeof(bm->image));
-	fb_strlcpy(bm->mode, m->mode, sizeof(bm->mode));
-	fb_strlcpy(bm->protocol, m->protocol, sizeof(bm->protocol));
+	bm->mode = m->mode;
+	bm->protocol = m->protocol;
 	fb_strlcpy(bm->secret, m->secret, sizeof(bm->secret));
 	if (m->ip[0])
 		ip4_parse(m->ip, &bm->ip);

@@ -388,6 +388,34 @@ static void send_error_to(struct bootd *b, const struct sockaddr_in *to, int cod
 		sendto(b->tftp_fd, e, (size_t)n, 0, (const struct sockaddr *)to, sizeof(*to));
 }
 
+/* Take the options the client asked for (RFC 2347-2349, 7440) into x and
+ * into the OACK o that acknowledges them. */
+static void negotiate(struct xfer *x, const struct fb_tftp_req *r, struct fb_tftp_oack *o)
+{
+	if (r->has_blksize) {
+		/* Never more than the path MTU allows without fragments. */
+		int mtu = 0;
+		socklen_t ml = sizeof(mtu);
+		unsigned bs = r->blksize;
+		if (getsockopt(x->fd, IPPROTO_IP, IP_MTU, &mtu, &ml) == 0 && mtu > 100 &&
+		    bs > (unsigned)mtu - 32)
+			bs = (unsigned)mtu - 32;
+		x->blksize = o->blksize = bs;
+	}
+	if (r->has_tsize) {
+		o->has_tsize = 1;
+		o->tsize = x->size;
+	}
+	if (r->has_timeout) {
+		x->base_timeout_ms = r->timeout * 1000;
+		o->timeout = r->timeout;
+	}
+	if (r->has_windowsize) {
+		x->window = r->windowsize > MAX_WINDOW ? MAX_WINDOW : r->windowsize;
+		o->windowsize = x->window;
+	}
+}
+
 static void start(struct bootd *b, const uint8_t *pkt, size_t len, const struct sockaddr_in *peer,
                   struct in_addr local)
 {
@@ -441,28 +469,7 @@ static void start(struct bootd *b, const uint8_t *pkt, size_t len, const struct 
 	x->base_timeout_ms = 1000;
 
 	struct fb_tftp_oack o = {0};
-	if (r.has_blksize) {
-		/* Never more than the path MTU allows without fragments. */
-		int mtu = 0;
-		socklen_t ml = sizeof(mtu);
-		unsigned bs = r.blksize;
-		if (getsockopt(fd, IPPROTO_IP, IP_MTU, &mtu, &ml) == 0 && mtu > 100 &&
-		    bs > (unsigned)mtu - 32)
-			bs = (unsigned)mtu - 32;
-		x->blksize = o.blksize = bs;
-	}
-	if (r.has_tsize) {
-		o.has_tsize = 1;
-		o.tsize = x->size;
-	}
-	if (r.has_timeout) {
-		x->base_timeout_ms = r.timeout * 1000;
-		o.timeout = r.timeout;
-	}
-	if (r.has_windowsize) {
-		x->window = r.windowsize > MAX_WINDOW ? MAX_WINDOW : r.windowsize;
-		o.windowsize = x->window;
-	}
+	negotiate(x, &r, &o);
 	x->timeout_ms = x->base_timeout_ms;
 	x->last = x->size / x->blksize + 1;
 	x->buf = malloc(x->blksize + 4);

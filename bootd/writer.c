@@ -124,8 +124,8 @@ static void do_register(struct writer *w, const char *mac, const char *image)
 	memset(&m, 0, sizeof(m));
 	fb_strlcpy(m.mac, mac, sizeof(m.mac));
 	fb_strlcpy(m.image, image, sizeof(m.image));
-	fb_strlcpy(m.mode, "ephemeral", sizeof(m.mode));
-	fb_strlcpy(m.protocol, "nbd", sizeof(m.protocol));
+	m.mode = FB_MODE_EPHEMERAL;
+	m.protocol = FB_PROTOCOL_NBD;
 	m.registered = 1;
 	int rc = fb_db_machine_add(w->db, &m);
 	if (rc < 0 && rc != -EEXIST)

@@ -133,6 +133,76 @@ static int write_manifest(const char *dir, const char *manifest_in, const struct
 	return rc;
 }
 
+/* Copy the three files into tmp, hashing them into img (and taking the
+ * root file system's size). CLI_OK, or CLI_ERR (said) with tmp removed. */
+static int import_copy(const char *tmp, const char *name, const char *rootfs, const char *kernel,
+                       const char *initrd, struct fb_image *img)
+{
+	char p[FB_PATH_LEN];
+	struct {
+		const char *src, *leaf;
+		char *sha;
+	} files[] = {{rootfs, "rootfs.img", img->sha256},
+	             {kernel, "vmlinuz", img->kernel_sha256},
+	             {initrd, "initrd.img", img->initrd_sha256}};
+	for (int i = 0; i < 3; i++) {
+		char label[64];
+		snprintf(label, sizeof(label), "copying %s", files[i].leaf);
+		snprintf(p, sizeof(p), "%s/%s", tmp, files[i].leaf);
+		if (fb_copy_file(files[i].src, p, files[i].sha, import_progress, label) < 0) {
+			int e = errno;
+			fb_rm_rf(tmp);
+			if (e == ECANCELED)
+				return cli_error("import of %s interrupted; nothing registered",
+				                 name);
+			return cli_error("%s: %s", files[i].src, strerror(e));
+		}
+		if (i == 0) {
+			struct stat st;
+			stat(p, &st);
+			img->size = st.st_size;
+		}
+	}
+	return CLI_OK;
+}
+
+/* Move the complete version from tmp to final and register it. CLI_OK, or
+ * CLI_ERR (said) with nothing left behind. */
+static int import_register(struct cli_ctx *ctx, struct fb_db *db, const char *name_dir,
+                           const char *tmp, const char *final, struct fb_image *img)
+{
+	char p[FB_PATH_LEN];
+	fb_fsync_dir(tmp);
+	if (interrupted) {
+		fb_rm_rf(tmp);
+		return cli_error("import of %s interrupted; nothing registered", img->name);
+	}
+	if (rename(tmp, final) < 0) {
+		int e = errno;
+		fb_rm_rf(tmp);
+		return cli_error("%s: %s", final, strerror(e));
+	}
+	fb_fsync_dir(name_dir);
+	fb_strlcpy(img->dir, final, sizeof(img->dir));
+	if (fb_db_image_add(db, img) < 0) {
+		fb_rm_rf(final);
+		return cli_error("cannot register %s@%d: %s", img->name, img->version,
+		                 fb_db_errmsg(db));
+	}
+	/* The hash just taken is storaged's verification too: recorded, the
+	 * first machine to boot it does not wait for a second full hash. */
+	char vdir[FB_PATH_LEN];
+	cow_verify_dir(ctx->cfg.state_dir, vdir, sizeof(vdir));
+	snprintf(p, sizeof(p), "%s/rootfs.img", final);
+	if (cow_base_record(img->id, p, img->sha256, vdir) < 0)
+		(void)cli_error(
+		    "warning: cannot record the verification of %s: storaged will hash it once", p);
+	char sz[32];
+	printf("imported %s@%d (%s, sha256 %.16s...)\n", img->name, img->version,
+	       fb_format_size((uint64_t)img->size, sz, sizeof(sz)), img->sha256);
+	return CLI_OK;
+}
+
 static int do_import(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct cli_opt o[] = {{"rootfs", 1, NULL},  {"kernel", 1, NULL},   {"initrd", 1, NULL},
@@ -165,7 +235,7 @@ static int do_import(struct cli_ctx *ctx, int argc, char **argv)
 	if (!db)
 		return CLI_ERR;
 
-	char name_dir[FB_PATH_LEN], tmp[FB_PATH_LEN], final[FB_PATH_LEN], p[FB_PATH_LEN];
+	char name_dir[FB_PATH_LEN], tmp[FB_PATH_LEN], final[FB_PATH_LEN];
 	snprintf(name_dir, sizeof(name_dir), "%s/images/%s", ctx->cfg.state_dir, name);
 	if (fb_mkdir_p(name_dir, 0755) < 0)
 		return cli_error("%s: %s", name_dir, strerror(errno));
@@ -184,30 +254,8 @@ static int do_import(struct cli_ctx *ctx, int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	struct {
-		const char *src, *leaf;
-		char *sha;
-	} files[] = {{rootfs, "rootfs.img", img.sha256},
-	             {kernel, "vmlinuz", img.kernel_sha256},
-	             {initrd, "initrd.img", img.initrd_sha256}};
-	for (int i = 0; i < 3; i++) {
-		char label[64];
-		snprintf(label, sizeof(label), "copying %s", files[i].leaf);
-		snprintf(p, sizeof(p), "%s/%s", tmp, files[i].leaf);
-		if (fb_copy_file(files[i].src, p, files[i].sha, import_progress, label) < 0) {
-			int e = errno;
-			fb_rm_rf(tmp);
-			if (e == ECANCELED)
-				return cli_error("import of %s interrupted; nothing registered",
-				                 name);
-			return cli_error("%s: %s", files[i].src, strerror(e));
-		}
-		if (i == 0) {
-			struct stat st;
-			stat(p, &st);
-			img.size = st.st_size;
-		}
-	}
+	if ((rc = import_copy(tmp, name, rootfs, kernel, initrd, &img)) != CLI_OK)
+		return rc;
 	if (cmdline)
 		fb_strlcpy(img.cmdline, cmdline, sizeof(img.cmdline));
 	const char *source = cli_optval(o, no, "source");
@@ -219,34 +267,7 @@ static int do_import(struct cli_ctx *ctx, int argc, char **argv)
 		fb_rm_rf(tmp);
 		return cli_error("%s", why);
 	}
-	fb_fsync_dir(tmp);
-	if (interrupted) {
-		fb_rm_rf(tmp);
-		return cli_error("import of %s interrupted; nothing registered", name);
-	}
-	if (rename(tmp, final) < 0) {
-		int e = errno;
-		fb_rm_rf(tmp);
-		return cli_error("%s: %s", final, strerror(e));
-	}
-	fb_fsync_dir(name_dir);
-	fb_strlcpy(img.dir, final, sizeof(img.dir));
-	if ((rc = fb_db_image_add(db, &img)) < 0) {
-		fb_rm_rf(final);
-		return cli_error("cannot register %s@%d: %s", name, img.version, fb_db_errmsg(db));
-	}
-	/* The hash just taken is storaged's verification too: recorded, the
-	 * first machine to boot it does not wait for a second full hash. */
-	char vdir[FB_PATH_LEN];
-	cow_verify_dir(ctx->cfg.state_dir, vdir, sizeof(vdir));
-	snprintf(p, sizeof(p), "%s/rootfs.img", final);
-	if (cow_base_record(img.id, p, img.sha256, vdir) < 0)
-		(void)cli_error(
-		    "warning: cannot record the verification of %s: storaged will hash it once", p);
-	char sz[32];
-	printf("imported %s@%d (%s, sha256 %.16s...)\n", name, img.version,
-	       fb_format_size((uint64_t)img.size, sz, sizeof(sz)), img.sha256);
-	return CLI_OK;
+	return import_register(ctx, db, name_dir, tmp, final, &img);
 }
 
 static json_t *image_json(const struct fb_image *img)

@@ -32,9 +32,9 @@ json_t *cli_machine_json(const struct fb_machine *m, int full);
 json_t *cli_machine_json(const struct fb_machine *m, int full)
 {
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "mac", m->mac,
-	                      "name", m->name, "image", m->image, "mode", m->mode, "protocol",
-	                      m->protocol, "ip", m->ip, "group", m->group, "stage", m->stage,
-	                      "last_seen", (json_int_t)m->last_seen);
+	                      "name", m->name, "image", m->image, "mode", fb_mode_name(m->mode),
+	                      "protocol", fb_protocol_name(m->protocol), "ip", m->ip, "group",
+	                      m->group, "stage", m->stage, "last_seen", (json_int_t)m->last_seen);
 	if (j && full) {
 		json_object_set_new(j, "secret", json_string(m->secret));
 		json_object_set_new(j, "created", json_integer(m->created));
@@ -55,17 +55,19 @@ static int check_image(struct cli_ctx *ctx, const char *ref)
 	return 0;
 }
 
-/* Apply the shared options to m; fields given as "" are cleared. */
+/* Apply the shared options to m; fields given as "" are cleared. The mode
+ * and the protocol stay text until fb_machine_validate_text, so a bad one is
+ * reported in the same order as any other field. */
 static int apply_opts(struct cli_ctx *ctx, struct cli_opt *o, size_t no, struct fb_machine *m)
 {
+	char mode[FB_MODE_TEXT_LEN], protocol[FB_PROTOCOL_TEXT_LEN];
 	struct {
 		const char *opt;
 		char *field;
 		size_t len;
-	} map[] = {
-	    {"name", m->name, sizeof(m->name)}, {"image", m->image, sizeof(m->image)},
-	    {"mode", m->mode, sizeof(m->mode)}, {"protocol", m->protocol, sizeof(m->protocol)},
-	    {"ip", m->ip, sizeof(m->ip)},       {"group", m->group, sizeof(m->group)}};
+	} map[] = {{"name", m->name, sizeof(m->name)}, {"image", m->image, sizeof(m->image)},
+	           {"mode", mode, sizeof(mode)},       {"protocol", protocol, sizeof(protocol)},
+	           {"ip", m->ip, sizeof(m->ip)},       {"group", m->group, sizeof(m->group)}};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		const char *v = cli_optval(o, no, map[i].opt);
 		if (!v)
@@ -75,7 +77,9 @@ static int apply_opts(struct cli_ctx *ctx, struct cli_opt *o, size_t no, struct 
 		fb_strlcpy(map[i].field, v, map[i].len);
 	}
 	char why[256];
-	if (fb_machine_validate(m, why, sizeof(why)) < 0)
+	if (fb_machine_validate_text(m, cli_optval(o, no, "mode") ? mode : NULL,
+	                             cli_optval(o, no, "protocol") ? protocol : NULL, why,
+	                             sizeof(why)) < 0)
 		return cli_error("--%s", why);
 	return check_image(ctx, m->image);
 }
@@ -113,16 +117,17 @@ static int do_add(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage(&cmd_machine, "machine add needs a MAC");
 	if (macid_normalize(pos[0], m.mac) < 0)
 		return cli_error("'%s' is not a MAC address (use 52:54:00:12:34:56)", pos[0]);
-	strcpy(m.mode, "persistent");
-	strcpy(m.protocol, "nbd");
+	m.mode = FB_MODE_PERSISTENT;
+	m.protocol = FB_PROTOCOL_NBD;
 	if (!cli_db(ctx))
 		return CLI_ERR;
 	if ((rc = apply_opts(ctx, o, no, &m)))
 		return rc;
 	if ((rc = fb_db_machine_add(ctx->db, &m)) < 0)
 		return cli_error("%s", fb_db_errmsg(ctx->db));
-	printf("added %s%s%s (%s, %s, image %s)\n", m.mac, m.name[0] ? " " : "", m.name, m.mode,
-	       m.protocol, m.image[0] ? m.image : "unassigned");
+	printf("added %s%s%s (%s, %s, image %s)\n", m.mac, m.name[0] ? " " : "", m.name,
+	       fb_mode_name(m.mode), fb_protocol_name(m.protocol),
+	       m.image[0] ? m.image : "unassigned");
 	return CLI_OK;
 }
 
@@ -172,8 +177,8 @@ static int list_cb(void *arg, const struct fb_machine *m)
 	r[0] = strdup(m->mac);
 	r[1] = strdup(m->name);
 	r[2] = strdup(m->image[0] ? m->image : (m->registered ? "(new)" : "(unassigned)"));
-	r[3] = strdup(m->mode);
-	r[4] = strdup(m->protocol);
+	r[3] = strdup(fb_mode_name(m->mode));
+	r[4] = strdup(fb_protocol_name(m->protocol));
 	/* The table shows the address in use: the reservation, else the lease. */
 	struct fb_lease lease;
 	if (!m->ip[0] && a->db && fb_db_lease_get(a->db, m->mac, &lease) == 0 &&
@@ -256,9 +261,9 @@ static int do_show(struct cli_ctx *ctx, int argc, char **argv)
 	age_text(m.last_seen, seen, sizeof(seen));
 	printf("machine:  %s\nname:     %s\nimage:    %s\nmode:     %s\nprotocol: %s\n"
 	       "ip:       %s\ngroup:    %s\nstage:    %s (%s)\nsecret:   %s\n",
-	       m.mac, m.name, m.image[0] ? m.image : "(unassigned)", m.mode, m.protocol,
-	       m.ip[0] ? m.ip : "(from the pool)", m.group, m.stage[0] ? m.stage : "-", seen,
-	       m.secret);
+	       m.mac, m.name, m.image[0] ? m.image : "(unassigned)", fb_mode_name(m.mode),
+	       fb_protocol_name(m.protocol), m.ip[0] ? m.ip : "(from the pool)", m.group,
+	       m.stage[0] ? m.stage : "-", seen, m.secret);
 	if (has_lease)
 		printf("lease:    %s\n", lease.ip);
 	if (has_ov)
@@ -295,8 +300,7 @@ static int do_set(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_error("%s", fb_db_errmsg(ctx->db));
 	/* Asking for install mode (again) re-arms it: bootd serves an
 	 * installed machine its local disk until then. */
-	const char *mode = cli_optval(o, no, "mode");
-	if (mode && !strcmp(mode, "install") &&
+	if (cli_optval(o, no, "mode") && m.mode == FB_MODE_INSTALL &&
 	    fb_db_event_add(ctx->db, m.mac, "install-pending", "requested by admin") < 0)
 		return cli_error("%s", fb_db_errmsg(ctx->db));
 	printf("updated %s\n", m.mac);

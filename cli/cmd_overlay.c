@@ -193,92 +193,116 @@ static int write_manifest(const char *dir, const struct fb_image *img, const cha
 	return rc;
 }
 
-static int cmd_commit(struct cli_ctx *ctx, const char *mac, const char *name)
-{
-	struct fb_db *db = cli_db(ctx);
-	struct fb_overlay row;
-	struct fb_image from, img = {0};
-	struct cow_header h;
-	struct cow_base *base = NULL;
-	struct cow_ovl *ovl = NULL;
-	char path[FB_PATH_LEN], why[512], vdir[FB_PATH_LEN], basep[FB_PATH_LEN + 16];
-	char name_dir[FB_PATH_LEN], tmp[FB_PATH_LEN + 32], final[FB_PATH_LEN + 32];
-	char p[FB_PATH_LEN + 64], q[FB_PATH_LEN + 64];
-	int rc, fd = -1, ret = CLI_ERR;
+/* The overlay being committed, opened read-only over its base. */
+struct commit_src {
+	struct cow_header h;    /* the overlay's header */
+	struct fb_image from;   /* the base version it is pinned to */
+	struct cow_base *base;  /* NULL until opened */
+	struct cow_ovl *ovl;    /* NULL until opened */
+	char vdir[FB_PATH_LEN]; /* the bases' verification records */
+};
 
-	if (!db)
-		return CLI_ERR;
-	if (!fb_image_name_valid(name))
-		return cli_error("--as: invalid image name '%s'", name);
+/* Open mac's overlay over its base with a shared lock, so the machine
+ * cannot be writing while it is copied. CLI_OK or CLI_ERR (said); s holds
+ * whatever was opened either way, for the caller to close. */
+static int commit_open(struct cli_ctx *ctx, const char *mac, struct commit_src *s)
+{
+	struct fb_db *db = ctx->db;
+	struct fb_overlay row;
+	char path[FB_PATH_LEN], why[512], basep[FB_PATH_LEN + 16];
+	int rc;
+
 	overlay_path(ctx, mac, path, sizeof(path));
 	if (fb_db_overlay_get(db, mac, &row) < 0 && access(path, F_OK) < 0)
 		return cli_error("%s has no overlay", mac);
-	if ((rc = cow_ovl_read_header(path, &h, why, sizeof(why))) < 0)
+	if ((rc = cow_ovl_read_header(path, &s->h, why, sizeof(why))) < 0)
 		return cli_error("%s", why);
-	if ((rc = fb_db_image_get_id(db, h.image_id, &from)) < 0)
-		return cli_error("the overlay's base image (id %" PRId64 ") is gone", h.image_id);
-	cow_verify_dir(ctx->cfg.state_dir, vdir, sizeof(vdir));
-	snprintf(basep, sizeof(basep), "%s/rootfs.img", from.dir);
-	if ((rc = cow_base_get(from.id, basep, from.sha256, vdir, &base, why, sizeof(why))) < 0)
+	if ((rc = fb_db_image_get_id(db, s->h.image_id, &s->from)) < 0)
+		return cli_error("the overlay's base image (id %" PRId64 ") is gone",
+		                 s->h.image_id);
+	cow_verify_dir(ctx->cfg.state_dir, s->vdir, sizeof(s->vdir));
+	snprintf(basep, sizeof(basep), "%s/rootfs.img", s->from.dir);
+	if ((rc = cow_base_get(s->from.id, basep, s->from.sha256, s->vdir, &s->base, why,
+	                       sizeof(why))) < 0)
 		return cli_error("%s", why);
-	/* A shared lock: the machine must not be writing while we copy. */
-	rc = cow_ovl_open(path, base, COW_OPEN_RDONLY, &ovl, why, sizeof(why));
-	if (rc == -EBUSY) {
-		cli_error("%s is connected: shut it down before committing its overlay", mac);
+	rc = cow_ovl_open(path, s->base, COW_OPEN_RDONLY, &s->ovl, why, sizeof(why));
+	if (rc == -EBUSY)
+		return cli_error("%s is connected: shut it down before committing its overlay",
+		                 mac);
+	if (rc < 0)
+		return cli_error("%s", why);
+	return CLI_OK;
+}
+
+/* Write the new version's files into tmp: the overlay's contents as
+ * rootfs.img, the base's kernel and initrd, and the manifest; img gets their
+ * hashes and sizes. 0, or -1 (said). */
+static int commit_write(const struct commit_src *s, const char *mac, const char *tmp,
+                        struct fb_image *img)
+{
+	char p[FB_PATH_LEN + 64], q[FB_PATH_LEN + 64];
+	int rc = 0, ret = -1;
+	snprintf(p, sizeof(p), "%s/rootfs.img", tmp);
+	int fd = open(p, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd < 0 || (rc = cow_ovl_export(s->ovl, fd, img->sha256, commit_progress,
+	                                   (void *)"writing rootfs.img")) < 0) {
+		cli_error("%s: %s", p,
+		          rc == -ECANCELED ? "interrupted" : strerror(fd < 0 ? errno : -rc));
 		goto out;
 	}
-	if (rc < 0) {
-		cli_error("%s", why);
+	img->size = (int64_t)s->h.size;
+	const char *leaf[] = {"vmlinuz", "initrd.img"};
+	char *sha[] = {img->kernel_sha256, img->initrd_sha256};
+	for (int i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s/%s", s->from.dir, leaf[i]);
+		snprintf(q, sizeof(q), "%s/%s", tmp, leaf[i]);
+		if (fb_copy_file(p, q, sha[i], NULL, NULL) < 0) {
+			cli_error("%s: %s", p, strerror(errno));
+			goto out;
+		}
+	}
+	fb_strlcpy(img->cmdline, s->from.cmdline, sizeof(img->cmdline));
+	snprintf(img->source, sizeof(img->source), "commit:%s over %s@%d", mac, s->from.name,
+	         s->from.version);
+	if (write_manifest(tmp, img, mac, &s->from) < 0) {
+		cli_error("%s: cannot write manifest.json", tmp);
 		goto out;
 	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* Make the overlay's contents a new version of image name: written in a
+ * temporary directory, renamed into place, then registered. CLI_OK or
+ * CLI_ERR (said). */
+static int commit_publish(struct cli_ctx *ctx, const struct commit_src *s, const char *mac,
+                          const char *name)
+{
+	struct fb_db *db = ctx->db;
+	struct fb_image img = {0};
+	char name_dir[FB_PATH_LEN], tmp[FB_PATH_LEN + 32], final[FB_PATH_LEN + 32];
+	char p[FB_PATH_LEN + 64];
 
 	snprintf(name_dir, sizeof(name_dir), "%s/images/%s", ctx->cfg.state_dir, name);
-	if (fb_mkdir_p(name_dir, 0755) < 0) {
-		cli_error("%s: %s", name_dir, strerror(errno));
-		goto out;
-	}
+	if (fb_mkdir_p(name_dir, 0755) < 0)
+		return cli_error("%s: %s", name_dir, strerror(errno));
 	fb_strlcpy(img.name, name, sizeof(img.name));
-	if (fb_db_image_reserve_version(db, name, &img.version) < 0) {
-		cli_error("%s", fb_db_errmsg(db));
-		goto out;
-	}
+	if (fb_db_image_reserve_version(db, name, &img.version) < 0)
+		return cli_error("%s", fb_db_errmsg(db));
 	/* Same temp naming as image import, so its sweep removes leftovers. */
 	snprintf(tmp, sizeof(tmp), "%s/.tmp-%d-%d", name_dir, img.version, (int)getpid());
 	snprintf(final, sizeof(final), "%s/%d", name_dir, img.version);
-	if (mkdir(tmp, 0755) < 0) {
-		cli_error("%s: %s", tmp, strerror(errno));
-		goto out;
-	}
+	if (mkdir(tmp, 0755) < 0)
+		return cli_error("%s: %s", tmp, strerror(errno));
 	struct sigaction sa = {.sa_handler = on_interrupt};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	snprintf(p, sizeof(p), "%s/rootfs.img", tmp);
-	fd = open(p, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
-	if (fd < 0 || (rc = cow_ovl_export(ovl, fd, img.sha256, commit_progress,
-	                                   (void *)"writing rootfs.img")) < 0) {
-		cli_error("%s: %s", p,
-		          rc == -ECANCELED ? "interrupted" : strerror(fd < 0 ? errno : -rc));
+	if (commit_write(s, mac, tmp, &img) < 0)
 		goto fail;
-	}
-	img.size = (int64_t)h.size;
-	const char *leaf[] = {"vmlinuz", "initrd.img"};
-	char *sha[] = {img.kernel_sha256, img.initrd_sha256};
-	for (int i = 0; i < 2; i++) {
-		snprintf(p, sizeof(p), "%s/%s", from.dir, leaf[i]);
-		snprintf(q, sizeof(q), "%s/%s", tmp, leaf[i]);
-		if (fb_copy_file(p, q, sha[i], NULL, NULL) < 0) {
-			cli_error("%s: %s", p, strerror(errno));
-			goto fail;
-		}
-	}
-	fb_strlcpy(img.cmdline, from.cmdline, sizeof(img.cmdline));
-	snprintf(img.source, sizeof(img.source), "commit:%s over %s@%d", mac, from.name,
-	         from.version);
-	if (write_manifest(tmp, &img, mac, &from) < 0) {
-		cli_error("%s: cannot write manifest.json", tmp);
-		goto fail;
-	}
 	fb_fsync_dir(tmp);
 	if (interrupted) {
 		cli_error("commit interrupted; nothing registered");
@@ -293,23 +317,34 @@ static int cmd_commit(struct cli_ctx *ctx, const char *mac, const char *name)
 	if (fb_db_image_add(db, &img) < 0) {
 		cli_error("cannot register %s@%d: %s", name, img.version, fb_db_errmsg(db));
 		fb_rm_rf(final);
-		goto out;
+		return CLI_ERR;
 	}
 	snprintf(p, sizeof(p), "%s/rootfs.img", final);
-	if (cow_base_record(img.id, p, img.sha256, vdir) < 0)
+	if (cow_base_record(img.id, p, img.sha256, s->vdir) < 0)
 		(void)cli_error(
 		    "warning: cannot record the verification of %s: storaged will hash it once", p);
-	printf("committed %s's overlay over %s@%d as %s@%d (sha256 %.16s...)\n", mac, from.name,
-	       from.version, name, img.version, img.sha256);
-	ret = CLI_OK;
-	goto out;
+	printf("committed %s's overlay over %s@%d as %s@%d (sha256 %.16s...)\n", mac, s->from.name,
+	       s->from.version, name, img.version, img.sha256);
+	return CLI_OK;
 fail:
 	fb_rm_rf(tmp);
-out:
-	if (fd >= 0)
-		close(fd);
-	cow_ovl_close(ovl);
-	cow_base_put(base);
+	return CLI_ERR;
+}
+
+static int cmd_commit(struct cli_ctx *ctx, const char *mac, const char *name)
+{
+	struct commit_src s = {0};
+	int ret;
+
+	if (!cli_db(ctx))
+		return CLI_ERR;
+	if (!fb_image_name_valid(name))
+		return cli_error("--as: invalid image name '%s'", name);
+	ret = commit_open(ctx, mac, &s);
+	if (ret == CLI_OK)
+		ret = commit_publish(ctx, &s, mac, name);
+	cow_ovl_close(s.ovl);
+	cow_base_put(s.base);
 	return ret;
 }
 

@@ -49,7 +49,12 @@ struct cow_base {
  * path, size, mtime, ctime and inode) so the next process does not rehash.
  * verify_dir NULL: always hash.
  */
-/* Where those verification records live under state_dir. */
+int cow_base_get(int64_t image_id, const char *path, const char *sha256, const char *verify_dir,
+                 struct cow_base **out, char *why, size_t whylen);
+/* Drop a reference from cow_base_get; the last one closes the file. NULL
+ * is ignored. */
+void cow_base_put(struct cow_base *b);
+/* Where cow_base_get's verification records live under state_dir. */
 void cow_verify_dir(const char *state_dir, char *out, size_t len);
 /* Record that path (image_id) was just hashed to sha256 by whoever made
  * it (import, commit), so the first open does not hash it again. */
@@ -58,9 +63,6 @@ int cow_base_record(int64_t image_id, const char *path, const char *sha256, cons
  * still matches the file as it is now; else 0. */
 int cow_base_record_ok(int64_t image_id, const char *path, const char *sha256,
                        const char *verify_dir);
-int cow_base_get(int64_t image_id, const char *path, const char *sha256, const char *verify_dir,
-                 struct cow_base **out, char *why, size_t whylen);
-void cow_base_put(struct cow_base *b);
 
 /* ---- overlays (cow_ovl.c, cow_io.c) ---- */
 

@@ -47,12 +47,42 @@ int fb_db_rollback(struct fb_db *db);
 
 /* ---- machines ---------------------------------------------------------- */
 
+/* What a machine's root disk is across boots (DESIGN.md, "Modes"). The
+ * database, the API, the CLI and the kernel command line carry the names
+ * fb_mode_name gives. */
+enum fb_mode {
+	FB_MODE_PERSISTENT, /* "persistent": the overlay is kept across boots */
+	FB_MODE_EPHEMERAL,  /* "ephemeral": the overlay is discarded at every boot */
+	FB_MODE_READONLY,   /* "readonly": the base, read-only; a RAM overlay on the machine */
+	FB_MODE_INSTALL,    /* "install": the image is written to the machine's own disk */
+};
+
+/* How the machine reaches its root disk. */
+enum fb_protocol {
+	FB_PROTOCOL_NBD,   /* "nbd" */
+	FB_PROTOCOL_ISCSI, /* "iscsi" */
+};
+
+/* The longest texts the CLI and the API take for a mode and a protocol,
+ * NUL included; longer ones are refused as too long before they are
+ * parsed (these were the sizes of the struct's text fields). */
+#define FB_MODE_TEXT_LEN     16
+#define FB_PROTOCOL_TEXT_LEN 8
+
+/* Parse a mode's or a protocol's name (exact, lower case). Returns 0 and
+ * sets *out, or -EINVAL for any other text (NULL included). */
+int fb_mode_parse(const char *s, enum fb_mode *out);
+int fb_protocol_parse(const char *s, enum fb_protocol *out);
+/* The name of a mode or protocol; NULL for a value outside the enum. */
+const char *fb_mode_name(enum fb_mode mode);
+const char *fb_protocol_name(enum fb_protocol protocol);
+
 struct fb_machine {
 	char mac[FB_MACID_LEN];     /* machine id, "52-54-00-12-34-56" */
 	char name[FB_NAME_LEN];     /* host name; "" = none */
 	char image[FB_REF_LEN];     /* "NAME", "NAME@V", "menu", or "" (unassigned) */
-	char mode[16];              /* persistent | ephemeral | readonly | install */
-	char protocol[8];           /* nbd | iscsi */
+	enum fb_mode mode;          /* what the root disk is across boots */
+	enum fb_protocol protocol;  /* NBD or iSCSI */
 	char ip[FB_IP_LEN];         /* reserved address; "" = from the pool */
 	char group[FB_NAME_LEN];    /* group name; "" = none */
 	char secret[FB_SECRET_LEN]; /* per-machine secret */
@@ -66,6 +96,13 @@ struct fb_machine {
  * image ref syntax). Returns 0 or -EINVAL with a message naming the field
  * in why. */
 int fb_machine_validate(const struct fb_machine *m, char *why, size_t whylen);
+/* The same, with the mode and the protocol given as the texts a user typed
+ * (NULL keeps m's own): on success m takes their values. The first bad
+ * field is reported in the order mac, name, image, mode, protocol, ip,
+ * group, secret, whether or not its value came as text; m is left
+ * unchanged on failure. */
+int fb_machine_validate_text(struct fb_machine *m, const char *mode, const char *protocol,
+                             char *why, size_t whylen);
 /* Add: m->secret is generated when empty, m->created set. -EEXIST when the
  * MAC exists, -EEXIST when the reserved ip belongs to another machine. */
 int fb_db_machine_add(struct fb_db *db, struct fb_machine *m);

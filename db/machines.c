@@ -23,7 +23,53 @@ static int name_ok(const char *s, size_t max)
 
 #define WHY(...) (snprintf(why, whylen, __VA_ARGS__), -EINVAL)
 
-int fb_machine_validate(const struct fb_machine *m, char *why, size_t whylen)
+/* Indexed by enum fb_mode and enum fb_protocol: the names the database's
+ * CHECK constraints allow (db/schema.c). */
+static const char *const mode_names[] = {"persistent", "ephemeral", "readonly", "install"};
+static const char *const protocol_names[] = {"nbd", "iscsi"};
+#define N_MODES     (sizeof(mode_names) / sizeof(mode_names[0]))
+#define N_PROTOCOLS (sizeof(protocol_names) / sizeof(protocol_names[0]))
+
+static int name_index(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (!strcmp(s, names[i]))
+			return (int)i;
+	return -EINVAL;
+}
+
+int fb_mode_parse(const char *s, enum fb_mode *out)
+{
+	int i = name_index(mode_names, N_MODES, s);
+	if (i < 0)
+		return i;
+	*out = (enum fb_mode)i;
+	return 0;
+}
+
+int fb_protocol_parse(const char *s, enum fb_protocol *out)
+{
+	int i = name_index(protocol_names, N_PROTOCOLS, s);
+	if (i < 0)
+		return i;
+	*out = (enum fb_protocol)i;
+	return 0;
+}
+
+const char *fb_mode_name(enum fb_mode mode)
+{
+	return (unsigned)mode < N_MODES ? mode_names[mode] : NULL;
+}
+
+const char *fb_protocol_name(enum fb_protocol protocol)
+{
+	return (unsigned)protocol < N_PROTOCOLS ? protocol_names[protocol] : NULL;
+}
+
+/* Both validations in one: mode_text and proto_text, when not NULL, stand
+ * for m's own fields and their parsed values go to *mode and *proto. */
+static int validate(const struct fb_machine *m, const char *mode_text, const char *proto_text,
+                    enum fb_mode *mode, enum fb_protocol *proto, char *why, size_t whylen)
 {
 	char id[FB_MACID_LEN], name[FB_NAME_LEN];
 	int ver;
@@ -36,12 +82,18 @@ int fb_machine_validate(const struct fb_machine *m, char *why, size_t whylen)
 		           m->name);
 	if (m->image[0] && strcmp(m->image, "menu") && fb_image_ref_parse(m->image, name, &ver) < 0)
 		return WHY("image: '%s' is not NAME, NAME@VERSION or menu", m->image);
-	if (strcmp(m->mode, "persistent") && strcmp(m->mode, "ephemeral") &&
-	    strcmp(m->mode, "readonly") && strcmp(m->mode, "install"))
+	*mode = m->mode;
+	if (mode_text && fb_mode_parse(mode_text, mode) < 0)
 		return WHY("mode: '%s' is not one of persistent, ephemeral, readonly, install",
-		           m->mode);
-	if (strcmp(m->protocol, "nbd") && strcmp(m->protocol, "iscsi"))
-		return WHY("protocol: '%s' is not nbd or iscsi", m->protocol);
+		           mode_text);
+	if (!fb_mode_name(*mode))
+		return WHY("mode: %d is not one of persistent, ephemeral, readonly, install",
+		           (int)*mode);
+	*proto = m->protocol;
+	if (proto_text && fb_protocol_parse(proto_text, proto) < 0)
+		return WHY("protocol: '%s' is not nbd or iscsi", proto_text);
+	if (!fb_protocol_name(*proto))
+		return WHY("protocol: %d is not nbd or iscsi", (int)*proto);
 	if (m->ip[0] && ip4_parse(m->ip, &a) < 0)
 		return WHY("ip: '%s' is not an IPv4 address", m->ip);
 	if (m->group[0] && !name_ok(m->group, FB_NAME_LEN))
@@ -54,6 +106,26 @@ int fb_machine_validate(const struct fb_machine *m, char *why, size_t whylen)
 			    isupper((unsigned char)m->secret[i]))
 				return WHY("secret: must be 32 lower-case hex characters");
 	}
+	return 0;
+}
+
+int fb_machine_validate(const struct fb_machine *m, char *why, size_t whylen)
+{
+	enum fb_mode mode;
+	enum fb_protocol proto;
+	return validate(m, NULL, NULL, &mode, &proto, why, whylen);
+}
+
+int fb_machine_validate_text(struct fb_machine *m, const char *mode, const char *protocol,
+                             char *why, size_t whylen)
+{
+	enum fb_mode md;
+	enum fb_protocol pr;
+	int rc = validate(m, mode, protocol, &md, &pr, why, whylen);
+	if (rc < 0)
+		return rc;
+	m->mode = md;
+	m->protocol = pr;
 	return 0;
 }
 
@@ -117,8 +189,8 @@ int fb_db_machine_add(struct fb_db *db, struct fb_machine *m)
 		db_bind_text(st, 1, m->mac);
 		db_bind_text(st, 2, m->name);
 		db_bind_text(st, 3, m->image);
-		db_bind_text(st, 4, m->mode);
-		db_bind_text(st, 5, m->protocol);
+		db_bind_text(st, 4, fb_mode_name(m->mode));
+		db_bind_text(st, 5, fb_protocol_name(m->protocol));
 		db_bind_text(st, 6, m->ip[0] ? m->ip : NULL);
 		db_bind_text(st, 7, m->group[0] ? m->group : NULL);
 		db_bind_text(st, 8, m->secret);
@@ -139,8 +211,9 @@ static void row_to_machine(sqlite3_stmt *st, struct fb_machine *m)
 	db_col_text(st, 0, m->mac, sizeof(m->mac));
 	db_col_text(st, 1, m->name, sizeof(m->name));
 	db_col_text(st, 2, m->image, sizeof(m->image));
-	db_col_text(st, 3, m->mode, sizeof(m->mode));
-	db_col_text(st, 4, m->protocol, sizeof(m->protocol));
+	/* The schema's CHECK constraints admit only the names these parse. */
+	fb_mode_parse((const char *)sqlite3_column_text(st, 3), &m->mode);
+	fb_protocol_parse((const char *)sqlite3_column_text(st, 4), &m->protocol);
 	db_col_text(st, 5, m->ip, sizeof(m->ip));
 	db_col_text(st, 6, m->group, sizeof(m->group));
 	db_col_text(st, 7, m->secret, sizeof(m->secret));
@@ -213,8 +286,8 @@ int fb_db_machine_update(struct fb_db *db, const struct fb_machine *m)
 	if (!rc) {
 		db_bind_text(st, 1, m->name);
 		db_bind_text(st, 2, m->image);
-		db_bind_text(st, 3, m->mode);
-		db_bind_text(st, 4, m->protocol);
+		db_bind_text(st, 3, fb_mode_name(m->mode));
+		db_bind_text(st, 4, fb_protocol_name(m->protocol));
 		db_bind_text(st, 5, m->ip[0] ? m->ip : NULL);
 		db_bind_text(st, 6, m->group[0] ? m->group : NULL);
 		db_bind_text(st, 7, m->secret[0] ? m->secret : old.secret);

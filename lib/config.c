@@ -319,28 +319,106 @@ static char *trim(char *s)
 	return s;
 }
 
+/* Where parsing is, for messages ("NAME:LINE: ..."). */
+struct parse_at {
+	const char *name; /* file name */
+	int lineno;       /* 1-based */
+	char *err;        /* message buffer */
+	size_t errlen;
+};
+
+/* "[section]" (s is trimmed, starts with '['): a section some key names
+ * becomes the current one. 0 or -1 with the message in at->err. */
+static int section_line(char *s, char section[32], const struct parse_at *at)
+{
+	char *e = strchr(s, ']');
+	if (!e || e[1]) {
+		errf(at->err, at->errlen, "%s:%d: malformed section header", at->name, at->lineno);
+		return -1;
+	}
+	*e = 0;
+	char *sec = trim(s + 1);
+	int known = 0;
+	for (size_t i = 0; i < NKEYS; i++)
+		known |= !strcmp(keys[i].section, sec);
+	if (!known) {
+		errf(at->err, at->errlen, "%s:%d: unknown section [%.32s]", at->name, at->lineno,
+		     sec);
+		return -1;
+	}
+	fb_strlcpy(section, sec, 32);
+	return 0;
+}
+
+/* "key = value" (s is trimmed) in section: a known key, set once, to a
+ * value its setter takes; seen[] records the line each key was set on. 0 or
+ * -1 with the message in at->err. */
+static int key_line(struct fb_config *c, char *s, const char *section, int seen[NKEYS],
+                    const struct parse_at *at)
+{
+	const char *name = at->name;
+	int lineno = at->lineno;
+	char *eq = strchr(s, '=');
+	if (!eq) {
+		errf(at->err, at->errlen, "%s:%d: expected 'key = value'", name, lineno);
+		return -1;
+	}
+	*eq = 0;
+	char *key = trim(s), *val = trim(eq + 1);
+	if (!section[0]) {
+		errf(at->err, at->errlen, "%s:%d: %.64s: key outside any [section]", name, lineno,
+		     key);
+		return -1;
+	}
+	size_t k;
+	for (k = 0; k < NKEYS; k++)
+		if (!strcmp(keys[k].section, section) && !strcmp(keys[k].name, key))
+			break;
+	if (k == NKEYS) {
+		errf(at->err, at->errlen, "%s:%d: %.64s: unknown key in [%s]", name, lineno, key,
+		     section);
+		return -1;
+	}
+	if (seen[k]) {
+		errf(at->err, at->errlen, "%s:%d: %s: already set on line %d", name, lineno, key,
+		     seen[k]);
+		return -1;
+	}
+	seen[k] = lineno;
+	if (!*val) {
+		errf(at->err, at->errlen, "%s:%d: %s: empty value", name, lineno, key);
+		return -1;
+	}
+	char why[256];
+	if (keys[k].set(c, val, why, sizeof(why)) < 0) {
+		errf(at->err, at->errlen, "%s:%d: %s: %s", name, lineno, key, why);
+		return -1;
+	}
+	return 0;
+}
+
 int fb_config_parse(struct fb_config *c, const char *name, const char *text, char *err,
                     size_t errlen)
 {
 	char section[32] = "";
 	int seen[NKEYS] = {0};
 	const char *p = text;
-	int lineno = 0;
+	struct parse_at at = {.name = name, .lineno = 0, .err = err, .errlen = errlen};
 
 	while (*p) {
 		char line[1024];
 		const char *nl = strchr(p, '\n');
 		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-		lineno++;
+		at.lineno++;
 		if (n >= sizeof(line)) {
-			errf(err, errlen, "%s:%d: line too long", name, lineno);
+			errf(err, errlen, "%s:%d: line too long", name, at.lineno);
 			return -1;
 		}
 		memcpy(line, p, n);
 		line[n] = 0;
 		p += n + (nl ? 1 : 0);
 		if (memchr(line, 0, n)) {
-			errf(err, errlen, "%s:%d: NUL byte in line", name, lineno);
+			errf(err, errlen, "%s:%d: NUL byte in line", name, at.lineno);
 			return -1;
 		}
 		/* Comments: a line starting with ; or #, or " ;" / " #" after a value. */
@@ -354,61 +432,8 @@ int fb_config_parse(struct fb_config *c, const char *name, const char *text, cha
 		char *s = trim(line);
 		if (!*s)
 			continue;
-		if (*s == '[') {
-			char *e = strchr(s, ']');
-			if (!e || e[1]) {
-				errf(err, errlen, "%s:%d: malformed section header", name, lineno);
-				return -1;
-			}
-			*e = 0;
-			char *sec = trim(s + 1);
-			int known = 0;
-			for (size_t i = 0; i < NKEYS; i++)
-				known |= !strcmp(keys[i].section, sec);
-			if (!known) {
-				errf(err, errlen, "%s:%d: unknown section [%.32s]", name, lineno,
-				     sec);
-				return -1;
-			}
-			fb_strlcpy(section, sec, sizeof(section));
-			continue;
-		}
-		char *eq = strchr(s, '=');
-		if (!eq) {
-			errf(err, errlen, "%s:%d: expected 'key = value'", name, lineno);
+		if (*s == '[' ? section_line(s, section, &at) : key_line(c, s, section, seen, &at))
 			return -1;
-		}
-		*eq = 0;
-		char *key = trim(s), *val = trim(eq + 1);
-		if (!section[0]) {
-			errf(err, errlen, "%s:%d: %.64s: key outside any [section]", name, lineno,
-			     key);
-			return -1;
-		}
-		size_t k;
-		for (k = 0; k < NKEYS; k++)
-			if (!strcmp(keys[k].section, section) && !strcmp(keys[k].name, key))
-				break;
-		if (k == NKEYS) {
-			errf(err, errlen, "%s:%d: %.64s: unknown key in [%s]", name, lineno, key,
-			     section);
-			return -1;
-		}
-		if (seen[k]) {
-			errf(err, errlen, "%s:%d: %s: already set on line %d", name, lineno, key,
-			     seen[k]);
-			return -1;
-		}
-		seen[k] = lineno;
-		if (!*val) {
-			errf(err, errlen, "%s:%d: %s: empty value", name, lineno, key);
-			return -1;
-		}
-		char why[256];
-		if (keys[k].set(c, val, why, sizeof(why)) < 0) {
-			errf(err, errlen, "%s:%d: %s: %s", name, lineno, key, why);
-			return -1;
-		}
 	}
 	if (c->dhcp == FB_DHCP_AUTHORITATIVE && !c->pool_first) {
 		errf(err, errlen, "%s: pool: required when dhcp = authoritative", name);

@@ -23,7 +23,7 @@
 
 struct sd_ctx {
 	struct fb_config cfg;
-	char proto[8];
+	enum fb_protocol proto;
 	pthread_mutex_t lock;
 	struct fb_db *db;
 	struct sd_disk *disks;         /* open disks (lock) */
@@ -41,7 +41,7 @@ void sd_verify_dir(const struct fb_config *cfg, char *out, size_t len)
 	cow_verify_dir(cfg->state_dir, out, len);
 }
 
-struct sd_ctx *sd_new(const struct fb_config *cfg, const char *proto, char *why, size_t whylen)
+struct sd_ctx *sd_new(const struct fb_config *cfg, enum fb_protocol proto, char *why, size_t whylen)
 {
 	struct sd_ctx *ctx = calloc(1, sizeof(*ctx));
 	char dir[4200];
@@ -52,7 +52,7 @@ struct sd_ctx *sd_new(const struct fb_config *cfg, const char *proto, char *why,
 		return NULL;
 	}
 	ctx->cfg = *cfg;
-	fb_strlcpy(ctx->proto, proto, sizeof(ctx->proto));
+	ctx->proto = proto;
 	pthread_mutex_init(&ctx->lock, NULL);
 	sd_verify_dir(cfg, ctx->verify_dir, sizeof(ctx->verify_dir));
 	snprintf(dir, sizeof(dir), "%s/overlays", cfg->state_dir);
@@ -290,18 +290,195 @@ static void menu_choice(struct sd_ctx *ctx, struct fb_machine *m)
 		fb_strlcpy(m->image, ref, sizeof(m->image));
 }
 
+/* A readonly or install machine is served its base image itself, read-only:
+ * there is no overlay to keep. Returns 0 or a negative errno (why says). */
+static int open_base_disk(struct sd_ctx *ctx, const struct fb_machine *m, const char *mac,
+                          struct fb_blockdev **inner, char *why, size_t whylen)
+{
+	struct fb_image img;
+	struct cow_base *base;
+	int rc;
+	if ((rc = fb_db_image_resolve(ctx->db, m->image, &img)) < 0) {
+		snprintf(why, whylen, "machine %s: image %s: %s", mac, m->image, strerror(-rc));
+		return rc;
+	}
+	if ((rc = base_for(ctx, &img, &base, why, whylen)) < 0)
+		return rc;
+	*inner = cow_bdev_base(base);
+	if (!*inner) {
+		cow_base_put(base);
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Before an overlay is opened: discard it when a reset has fallen due or
+ * when an ephemeral machine has begun a new boot, and refuse a persistent
+ * machine whose overlay file is gone (rather than attach an empty disk).
+ * *have_row says whether the overlay's DB row is (still) there. Returns 0 or
+ * a negative errno (why says).
+ */
+static int prepare_overlay(struct sd_ctx *ctx, const struct fb_machine *m, const char *mac,
+                           const char *path, int64_t boot_seq, int *have_row, char *why,
+                           size_t whylen)
+{
+	struct fb_overlay row;
+	struct cow_header h;
+	int ephemeral = m->mode == FB_MODE_EPHEMERAL;
+	*have_row = fb_db_overlay_get(ctx->db, mac, &row) == 0;
+
+	if (access(path, F_OK) == 0) {
+		/* Decide about discarding while holding the lock, so a live
+		 * holder elsewhere is never pulled from under. */
+		int lfd = cow_ovl_lock(path);
+		if (lfd == -EBUSY) {
+			snprintf(why, whylen, "machine %s: overlay in use by another connection",
+			         mac);
+			return -EBUSY;
+		}
+		if (lfd < 0 && lfd != -ENOENT) {
+			snprintf(why, whylen, "%s: %s", path, strerror(-lfd));
+			return lfd;
+		}
+		if (lfd >= 0) {
+			int rc = cow_ovl_read_header(path, &h, why, whylen);
+			int due = *have_row && sd_reset_due(&row, boot_seq);
+			int discard = due || (ephemeral && rc == 0 && h.boot_seq != boot_seq);
+			if (rc < 0 && !due) {
+				close(lfd);
+				return -EUCLEAN;
+			}
+			if (discard) {
+				log_info("%s: discarding overlay (%s)", mac,
+				         due ? "reset requested" : "ephemeral, new boot");
+				cow_ovl_discard(path, lfd);
+				fb_db_overlay_delete(ctx->db, mac);
+				*have_row = 0;
+			} else {
+				close(lfd);
+			}
+		}
+	} else if (*have_row && !row.reset_pending && !ephemeral) {
+		snprintf(why, whylen,
+		         "machine %s: its overlay %s is missing; refusing to attach an empty disk "
+		         "(fleetboot overlay reset %s starts afresh)",
+		         mac, path, mac);
+		return -EIO;
+	} else if (*have_row) {
+		fb_db_overlay_delete(ctx->db, mac);
+		*have_row = 0;
+	}
+	return 0;
+}
+
+/* The image version the overlay serves: the one an existing overlay is
+ * pinned to (while the machine's image ref still allows it), else the one
+ * the ref names now. Returns 0 or a negative errno (why says). */
+static int resolve_pin(struct sd_ctx *ctx, const struct fb_machine *m, const char *mac,
+                       const char *path, struct fb_image *img, char *why, size_t whylen)
+{
+	struct cow_header h;
+	int rc;
+	if (access(path, F_OK) != 0) {
+		if ((rc = fb_db_image_resolve(ctx->db, m->image, img)) < 0) {
+			snprintf(why, whylen, "machine %s: image %s: %s", mac, m->image,
+			         strerror(-rc));
+			return rc;
+		}
+		return 0;
+	}
+	if (cow_ovl_read_header(path, &h, why, whylen) < 0)
+		return -EUCLEAN;
+	if (fb_db_image_get_id(ctx->db, h.image_id, img) < 0) {
+		snprintf(why, whylen,
+		         "machine %s: overlay pinned to image id %" PRId64 " which is gone", mac,
+		         h.image_id);
+		return -ESTALE;
+	}
+	if (!pin_ok(m, img)) {
+		snprintf(why, whylen,
+		         "machine %s: overlay pinned to %s@%d but the machine is set to %s "
+		         "(fleetboot overlay reset %s)",
+		         mac, img->name, img->version, m->image, mac);
+		return -ESTALE;
+	}
+	return 0;
+}
+
+/* Open the overlay over img's base, creating it (and its DB row) when the
+ * machine has none. Returns 0 or a negative errno (why says). */
+static int attach_overlay(struct sd_ctx *ctx, const char *mac, const char *path,
+                          const struct fb_image *img, int64_t boot_seq, int have_row,
+                          struct cow_ovl **ovl, struct fb_blockdev **inner, char *why,
+                          size_t whylen)
+{
+	struct cow_base *base = NULL;
+	int rc;
+	if ((rc = base_for(ctx, img, &base, why, whylen)) < 0)
+		return rc;
+	if (access(path, F_OK) != 0) {
+		rc = cow_ovl_create(path, base->size, img->id, img->sha256, boot_seq, mac);
+		if (rc < 0 && rc != -EEXIST) {
+			snprintf(why, whylen, "%s: cannot create: %s", path, strerror(-rc));
+			goto fail;
+		}
+		log_info("%s: new overlay over %s@%d", mac, img->name, img->version);
+	}
+	if (!have_row) {
+		struct fb_overlay o = {0};
+		fb_strlcpy(o.mac, mac, sizeof(o.mac));
+		o.image_id = img->id;
+		fb_strlcpy(o.path, path, sizeof(o.path));
+		o.created = fb_now();
+		o.boot_seq = boot_seq;
+		if ((rc = fb_db_overlay_put(ctx->db, &o)) < 0)
+			log_warnx("%s: cannot record the overlay: %s", mac, strerror(-rc));
+	}
+	if ((rc = cow_ovl_open(path, base, 0, ovl, why, whylen)) < 0)
+		goto fail;
+	*inner = cow_bdev_overlay(*ovl);
+	if (!*inner) {
+		cow_ovl_close(*ovl);
+		*ovl = NULL;
+		rc = -ENOMEM;
+		snprintf(why, whylen, "out of memory");
+		goto fail;
+	}
+	return 0;
+fail:
+	cow_base_put(base);
+	return rc;
+}
+
+/* A persistent or ephemeral machine is served its overlay: prepared,
+ * pinned, then attached. Returns 0 or a negative errno (why says). */
+static int open_overlay_disk(struct sd_ctx *ctx, const struct fb_machine *m, const char *mac,
+                             int64_t boot_seq, struct cow_ovl **ovl, struct fb_blockdev **inner,
+                             char *why, size_t whylen)
+{
+	char path[FB_PATH_LEN];
+	struct fb_image img;
+	int have_row, rc;
+	sd_overlay_path(&ctx->cfg, mac, path, sizeof(path));
+	if ((rc = prepare_overlay(ctx, m, mac, path, boot_seq, &have_row, why, whylen)) < 0)
+		return rc;
+	if ((rc = resolve_pin(ctx, m, mac, path, &img, why, whylen)) < 0)
+		return rc;
+	return attach_overlay(ctx, mac, path, &img, boot_seq, have_row, ovl, inner, why, whylen);
+}
+
+/* Open a machine's disk as its mode says and wrap it in the counting
+ * device the front ends serve. NULL with errno set and why filled on
+ * failure. */
 static struct sd_disk *open_locked(struct sd_ctx *ctx, const char *mac, char *why, size_t whylen)
 {
 	struct fb_machine m;
-	struct fb_overlay row;
-	struct fb_image img;
-	struct cow_base *base = NULL;
 	struct cow_ovl *ovl = NULL;
 	struct fb_blockdev *inner = NULL;
-	struct cow_header h;
-	char path[FB_PATH_LEN];
 	int64_t boot_seq = 0;
-	int rc, have_row, ephemeral;
+	int rc;
 
 	if ((rc = fb_db_machine_get(ctx->db, mac, &m)) < 0) {
 		snprintf(why, whylen, "unknown machine %s", mac);
@@ -316,138 +493,14 @@ static struct sd_disk *open_locked(struct sd_ctx *ctx, const char *mac, char *wh
 		errno = ENOENT;
 		return NULL;
 	}
-	if (!strcmp(m.mode, "readonly") || !strcmp(m.mode, "install")) {
-		if ((rc = fb_db_image_resolve(ctx->db, m.image, &img)) < 0) {
-			snprintf(why, whylen, "machine %s: image %s: %s", mac, m.image,
-			         strerror(-rc));
-			errno = -rc;
-			return NULL;
-		}
-		if ((rc = base_for(ctx, &img, &base, why, whylen)) < 0) {
-			errno = -rc;
-			return NULL;
-		}
-		inner = cow_bdev_base(base);
-		if (!inner) {
-			cow_base_put(base);
-			snprintf(why, whylen, "out of memory");
-			errno = ENOMEM;
-			return NULL;
-		}
-		goto wrap;
-	}
-
-	ephemeral = !strcmp(m.mode, "ephemeral");
-	sd_overlay_path(&ctx->cfg, mac, path, sizeof(path));
-	have_row = fb_db_overlay_get(ctx->db, mac, &row) == 0;
-
-	if (access(path, F_OK) == 0) {
-		/* Decide about discarding while holding the lock, so a live
-		 * holder elsewhere is never pulled from under. */
-		int lfd = cow_ovl_lock(path);
-		if (lfd == -EBUSY) {
-			snprintf(why, whylen, "machine %s: overlay in use by another connection",
-			         mac);
-			errno = EBUSY;
-			return NULL;
-		}
-		if (lfd < 0 && lfd != -ENOENT) {
-			snprintf(why, whylen, "%s: %s", path, strerror(-lfd));
-			errno = -lfd;
-			return NULL;
-		}
-		if (lfd >= 0) {
-			rc = cow_ovl_read_header(path, &h, why, whylen);
-			int due = have_row && sd_reset_due(&row, boot_seq);
-			int discard = due || (ephemeral && rc == 0 && h.boot_seq != boot_seq);
-			if (rc < 0 && !due) {
-				close(lfd);
-				errno = EUCLEAN;
-				return NULL;
-			}
-			if (discard) {
-				log_info("%s: discarding overlay (%s)", mac,
-				         due ? "reset requested" : "ephemeral, new boot");
-				cow_ovl_discard(path, lfd);
-				fb_db_overlay_delete(ctx->db, mac);
-				have_row = 0;
-			} else {
-				close(lfd);
-			}
-		}
-	} else if (have_row && !row.reset_pending && !ephemeral) {
-		snprintf(why, whylen,
-		         "machine %s: its overlay %s is missing; refusing to attach an empty disk "
-		         "(fleetboot overlay reset %s starts afresh)",
-		         mac, path, mac);
-		errno = EIO;
-		return NULL;
-	} else if (have_row) {
-		fb_db_overlay_delete(ctx->db, mac);
-		have_row = 0;
-	}
-
-	if (access(path, F_OK) == 0) {
-		/* Existing overlay: serve its pinned version. */
-		if ((rc = cow_ovl_read_header(path, &h, why, whylen)) < 0) {
-			errno = EUCLEAN;
-			return NULL;
-		}
-		if ((rc = fb_db_image_get_id(ctx->db, h.image_id, &img)) < 0) {
-			snprintf(why, whylen,
-			         "machine %s: overlay pinned to image id %" PRId64 " which is gone",
-			         mac, h.image_id);
-			errno = ESTALE;
-			return NULL;
-		}
-		if (!pin_ok(&m, &img)) {
-			snprintf(why, whylen,
-			         "machine %s: overlay pinned to %s@%d but the machine is set to %s "
-			         "(fleetboot overlay reset %s)",
-			         mac, img.name, img.version, m.image, mac);
-			errno = ESTALE;
-			return NULL;
-		}
-	} else {
-		if ((rc = fb_db_image_resolve(ctx->db, m.image, &img)) < 0) {
-			snprintf(why, whylen, "machine %s: image %s: %s", mac, m.image,
-			         strerror(-rc));
-			errno = -rc;
-			return NULL;
-		}
-	}
-	if ((rc = base_for(ctx, &img, &base, why, whylen)) < 0) {
+	if (m.mode == FB_MODE_READONLY || m.mode == FB_MODE_INSTALL)
+		rc = open_base_disk(ctx, &m, mac, &inner, why, whylen);
+	else
+		rc = open_overlay_disk(ctx, &m, mac, boot_seq, &ovl, &inner, why, whylen);
+	if (rc < 0) {
 		errno = -rc;
 		return NULL;
 	}
-	if (access(path, F_OK) != 0) {
-		rc = cow_ovl_create(path, base->size, img.id, img.sha256, boot_seq, mac);
-		if (rc < 0 && rc != -EEXIST) {
-			snprintf(why, whylen, "%s: cannot create: %s", path, strerror(-rc));
-			goto fail;
-		}
-		log_info("%s: new overlay over %s@%d", mac, img.name, img.version);
-	}
-	if (!have_row) {
-		struct fb_overlay o = {0};
-		fb_strlcpy(o.mac, mac, sizeof(o.mac));
-		o.image_id = img.id;
-		fb_strlcpy(o.path, path, sizeof(o.path));
-		o.created = fb_now();
-		o.boot_seq = boot_seq;
-		if ((rc = fb_db_overlay_put(ctx->db, &o)) < 0)
-			log_warnx("%s: cannot record the overlay: %s", mac, strerror(-rc));
-	}
-	if ((rc = cow_ovl_open(path, base, 0, &ovl, why, whylen)) < 0)
-		goto fail;
-	inner = cow_bdev_overlay(ovl);
-	if (!inner) {
-		cow_ovl_close(ovl);
-		rc = -ENOMEM;
-		snprintf(why, whylen, "out of memory");
-		goto fail;
-	}
-wrap:;
 	struct sd_disk *d = calloc(1, sizeof(*d));
 	if (!d) {
 		inner->ops->close(inner);
@@ -463,12 +516,8 @@ wrap:;
 	d->bd.ops = &wrap_ops;
 	d->bd.priv = d;
 	fb_strlcpy(d->mac, mac, sizeof(d->mac));
-	fb_strlcpy(d->mode, m.mode, sizeof(d->mode));
+	d->mode = m.mode;
 	return d;
-fail:
-	cow_base_put(base);
-	errno = -rc;
-	return NULL;
 }
 
 /*
@@ -535,7 +584,8 @@ static void set_machine_status(struct sd_ctx *ctx, const struct sd_disk *d, int 
 		snprintf(val, sizeof(val),
 		         "%s connected peer=%s mode=%s read=%" PRIu64 " written=%" PRIu64
 		         " overlay=%" PRIu64,
-		         ctx->proto, d->peer, d->mode, __atomic_load_n(&d->rd, __ATOMIC_RELAXED),
+		         fb_protocol_name(ctx->proto), d->peer, fb_mode_name(d->mode),
+		         __atomic_load_n(&d->rd, __ATOMIC_RELAXED),
 		         __atomic_load_n(&d->wr, __ATOMIC_RELAXED),
 		         d->ovl ? cow_ovl_bytes(d->ovl) : 0);
 	else
@@ -621,7 +671,7 @@ void sd_report(struct sd_ctx *ctx)
 	}
 #define PUT(name, fmt, v)                                                                          \
 	do {                                                                                       \
-		snprintf(key, sizeof(key), "storaged.%s.%s", ctx->proto, name);                    \
+		snprintf(key, sizeof(key), "storaged.%s.%s", fb_protocol_name(ctx->proto), name);  \
 		snprintf(val, sizeof(val), fmt, v);                                                \
 		fb_db_status_set(ctx->db, key, val);                                               \
 	} while (0)

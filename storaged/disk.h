@@ -24,7 +24,7 @@ struct sd_disk {
 	struct fb_blockdev *inner; /* the engine's device */
 	struct cow_ovl *ovl;       /* NULL when serving a bare base read-only */
 	char mac[FB_MACID_LEN];
-	char mode[16];
+	enum fb_mode mode;
 	char peer[FB_IP_LEN]; /* address of the first connection */
 	int refs;             /* connections using it (ctx lock) */
 	uint64_t rd, wr;      /* bytes (atomic) */
@@ -34,8 +34,10 @@ struct sd_disk {
 	struct sd_disk *next;
 };
 
-/* proto ("nbd" or "iscsi") names the status keys this process writes. */
-struct sd_ctx *sd_new(const struct fb_config *cfg, const char *proto, char *why, size_t whylen);
+/* proto (the protocol this process serves) names the status keys it
+ * writes. */
+struct sd_ctx *sd_new(const struct fb_config *cfg, enum fb_protocol proto, char *why,
+                      size_t whylen);
 void sd_free(struct sd_ctx *ctx);
 
 /*

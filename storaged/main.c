@@ -137,7 +137,7 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		fatalx("%s: cannot open the database: %s (run 'fleetboot init')", s.cfg.state_dir,
 		       strerror(-rc));
-	s.ctx = sd_new(&s.cfg, "iscsi", err, sizeof(err));
+	s.ctx = sd_new(&s.cfg, FB_PROTOCOL_ISCSI, err, sizeof(err));
 	if (!s.ctx)
 		fatalx("%s", err);
 	if (fb_loop_add_signal(s.loop, SIGINT, on_signal, &s) < 0 ||

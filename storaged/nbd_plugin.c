@@ -91,7 +91,7 @@ static int fb_get_ready(void)
 {
 	char why[512];
 	log_init("nbdkit-fleetboot", 1, 0);
-	ctx = sd_new(&cfg, "nbd", why, sizeof(why));
+	ctx = sd_new(&cfg, FB_PROTOCOL_NBD, why, sizeof(why));
 	if (!ctx) {
 		nbdkit_error("%s", why);
 		return -1;
@@ -189,7 +189,7 @@ static void *fb_open(int readonly)
 		free(c);
 		return NULL;
 	}
-	nbdkit_debug("%s connected from %s (%s)", macid, peer, c->d->mode);
+	nbdkit_debug("%s connected from %s (%s)", macid, peer, fb_mode_name(c->d->mode));
 	return c;
 }
 

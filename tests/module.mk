@@ -46,9 +46,9 @@ FUZZERS := $(FUZZ_NAMES:%=$(B)/tests/fuzz/%)
 FUZZ_OBJS_fuzz_bootd_http := $(B)/bootd/http_route.o
 FUZZ_OBJS_fuzz_dhcp := $(B)/bootd/dhcp_policy.o
 FUZZ_OBJS_fuzz_tftp := $(B)/bootd/tftp_path.o
-FUZZ_OBJS_fuzz_web_json := $(B)/web/util.o
-FUZZ_OBJS_fuzz_web_path := $(B)/web/util.o
-FUZZ_OBJS_fuzz_web_query := $(B)/web/util.o
+FUZZ_OBJS_fuzz_web_json := $(B)/web/body.o $(B)/web/machine_fields.o $(B)/web/text.o
+FUZZ_OBJS_fuzz_web_path := $(B)/web/path.o $(B)/web/text.o
+FUZZ_OBJS_fuzz_web_query := $(B)/web/query.o $(B)/web/text.o
 $(foreach t,$(FUZZ_NAMES),$(eval $(call link,$(B)/tests/fuzz/$(t),\
 	$(B)/tests/fuzz/$(t).o $(FUZZ_OBJS_$(t)) $(LIBISCSI) $(LIBCOW) $(LIBDB) $(LIBFB),$(SYS_LIBS))))
 

@@ -3,7 +3,7 @@
  *
  * Field names are the CLI's (DESIGN.md). Input is checked by
  * web_machine_apply (types, lengths, unknown fields) and then by the DB's
- * fb_machine_validate, so both print the name of the offending field.
+ * fb_machine_validate_text, so both print the name of the offending field.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,10 +17,10 @@
 json_t *web_machine_json(const struct fb_machine *m, int with_secret)
 {
 	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:b}", "mac", m->mac,
-	                      "name", m->name, "image", m->image, "mode", m->mode, "protocol",
-	                      m->protocol, "ip", m->ip, "group", m->group, "stage", m->stage,
-	                      "last_seen", (json_int_t)m->last_seen, "created",
-	                      (json_int_t)m->created, "registered", m->registered);
+	                      "name", m->name, "image", m->image, "mode", fb_mode_name(m->mode),
+	                      "protocol", fb_protocol_name(m->protocol), "ip", m->ip, "group",
+	                      m->group, "stage", m->stage, "last_seen", (json_int_t)m->last_seen,
+	                      "created", (json_int_t)m->created, "registered", m->registered);
 	if (j && with_secret)
 		json_object_set_new(j, "secret", json_string(m->secret));
 	return j;

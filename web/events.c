@@ -127,8 +127,8 @@ static int sum_cb(void *arg, const struct fb_machine *m)
 	fnv(h, m->mac);
 	fnv(h, m->name);
 	fnv(h, m->image);
-	fnv(h, m->mode);
-	fnv(h, m->protocol);
+	fnv(h, fb_mode_name(m->mode));
+	fnv(h, fb_protocol_name(m->protocol));
 	fnv(h, m->ip);
 	fnv(h, m->group);
 	fnv(h, m->registered ? "r" : "-");

@@ -16,6 +16,7 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "db/db.h"
@@ -55,10 +56,21 @@ struct web_req {
 	int bad_uri;            /* the raw URI encodes a NUL or control byte */
 };
 
-/* ---- util.c: pure helpers (no MHD, no DB; fuzzed) ----------------------- */
+/* The request parsers below do no I/O and touch neither MHD nor the DB, so
+ * the fuzz targets call them directly (tests/fuzz/fuzz_web_*.c). Those that
+ * fail say why in a caller's buffer: WEB_WHY writes the message into the
+ * why[whylen] in scope and evaluates to -1. */
+#define WEB_WHY(...) (snprintf(why, whylen, __VA_ARGS__), -1)
+
+/* ---- text.c: character-level checks of untrusted text -------------------- */
 
 /* 1 when s[0..n) is well-formed UTF-8 (no overlongs, surrogates, NUL). */
 int web_utf8_valid(const char *s, size_t n);
+/* Metric-name-safe copy ([a-zA-Z0-9_], others become '_'). */
+void web_metric_name(const char *in, char *out, size_t len);
+
+/* ---- path.c: URL paths ---------------------------------------------------- */
+
 /* Split an API path into segments after "/api/v1/". Returns the count
  * (0..WEB_MAX_SEGS), or -1 when the path is not under /api/v1, has empty
  * segments, too many segments, or bytes that are not printable UTF-8. */
@@ -67,23 +79,30 @@ int web_api_split(const char *url, char segs[WEB_MAX_SEGS][128]);
  * "index.html"). -1 for anything that could leave the directory or name a
  * hidden file: "..", ".", backslashes, control bytes, odd characters. */
 int web_static_name(const char *url, char *out, size_t len);
+
+/* ---- query.c: query-string values ----------------------------------------- */
+
 /* Parse a decimal integer in [min, max]; -1 when not exactly that. */
 int web_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* Check event-list query values into f (machine normalised into macbuf).
+ * Returns 0 or -1 with a message naming the parameter. */
+int web_event_query(const char *machine, const char *stage, const char *after, const char *limit,
+                    struct fb_event_filter *f, char macbuf[FB_MACID_LEN], char *why, size_t whylen);
+
+/* ---- body.c: request bodies ----------------------------------------------- */
+
+/* Parse a JSON request body: an object, UTF-8, no duplicate keys. Returns
+ * the object or NULL with the reason in why. */
+json_t *web_parse_body(const char *body, size_t len, char *why, size_t whylen);
+
+/* ---- machine_fields.c: machine fields of POST and PATCH ------------------- */
+
 /* Apply the fields of a JSON object to a machine (create: POST, else PATCH).
  * Unknown fields, wrong types, bad values and over-long strings fail with a
  * message naming the field in why. Returns 0 or -1. rotate is set when the
  * object asks for a new secret. */
 int web_machine_apply(json_t *obj, struct fb_machine *m, int create, int *rotate, char *why,
                       size_t whylen);
-/* Check event-list query values into f (machine normalised into macbuf).
- * Returns 0 or -1 with a message naming the parameter. */
-int web_event_query(const char *machine, const char *stage, const char *after, const char *limit,
-                    struct fb_event_filter *f, char macbuf[FB_MACID_LEN], char *why, size_t whylen);
-/* Parse a JSON request body: an object, UTF-8, no duplicate keys. Returns
- * the object or NULL with the reason in why. */
-json_t *web_parse_body(const char *body, size_t len, char *why, size_t whylen);
-/* Metric-name-safe copy ([a-zA-Z0-9_], others become '_'). */
-void web_metric_name(const char *in, char *out, size_t len);
 
 /* ---- server.c: responses and dispatch ----------------------------------- */
 

@@ -25,8 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&m, 0, sizeof(m));
 	if (!create) {
 		snprintf(m.mac, sizeof(m.mac), "52-54-00-12-34-56");
-		snprintf(m.mode, sizeof(m.mode), "persistent");
-		snprintf(m.protocol, sizeof(m.protocol), "nbd");
+		m.mode = FB_MODE_PERSISTENT;
+		m.protocol = FB_PROTOCOL_NBD;
 	}
 	int rotate;
 	if (web_machine_apply(j, &m, create, &rotate, why, sizeof(why)) == 0) {

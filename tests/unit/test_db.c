@@ -30,6 +30,31 @@ static void test_schema(void)
 	fb_db_close(db);
 }
 
+/* Every mode and protocol name parses back to its value; the database,
+ * the API and the CLI rely on these exact names. */
+static void test_mode_names(void)
+{
+	static const char *const modes[] = {"persistent", "ephemeral", "readonly", "install"};
+	enum fb_mode md;
+	enum fb_protocol pr;
+	for (int i = 0; i < 4; i++) {
+		CHECK_INT(fb_mode_parse(modes[i], &md), 0);
+		CHECK_INT(md, i);
+		CHECK_STR(fb_mode_name(md), modes[i]);
+	}
+	CHECK_INT(fb_mode_parse("Persistent", &md), -EINVAL);
+	CHECK_INT(fb_mode_parse("", &md), -EINVAL);
+	CHECK_INT(fb_mode_parse(NULL, &md), -EINVAL);
+	CHECK(fb_mode_name((enum fb_mode)4) == NULL);
+	CHECK_INT(fb_protocol_parse("nbd", &pr), 0);
+	CHECK_INT(pr, FB_PROTOCOL_NBD);
+	CHECK_INT(fb_protocol_parse("iscsi", &pr), 0);
+	CHECK_INT(pr, FB_PROTOCOL_ISCSI);
+	CHECK_STR(fb_protocol_name(FB_PROTOCOL_ISCSI), "iscsi");
+	CHECK_INT(fb_protocol_parse("iscsi ", &pr), -EINVAL);
+	CHECK(fb_protocol_name((enum fb_protocol)2) == NULL);
+}
+
 static void test_machines(void)
 {
 	struct fb_db *db = open_db();
@@ -37,8 +62,8 @@ static void test_machines(void)
 	char why[256];
 
 	fb_strlcpy(m.mac, "52:54:00:AA:BB:01", sizeof(m.mac));
-	strcpy(m.mode, "persistent");
-	strcpy(m.protocol, "nbd");
+	m.mode = FB_MODE_PERSISTENT;
+	m.protocol = FB_PROTOCOL_NBD;
 	strcpy(m.ip, "10.0.0.50");
 	strcpy(m.group, "lab1");
 	CHECK_INT(fb_db_machine_add(db, &m), 0);
@@ -59,9 +84,29 @@ static void test_machines(void)
 	CHECK(strcmp(m2.secret, m.secret) != 0);
 
 	struct fb_machine bad = m2;
-	strcpy(bad.mode, "sometimes");
+	CHECK_INT(fb_machine_validate_text(&bad, "sometimes", NULL, why, sizeof(why)), -EINVAL);
+	CHECK_STR(why, "mode: 'sometimes' is not one of persistent, ephemeral, readonly, install");
+	CHECK_INT(fb_machine_validate_text(&bad, NULL, "Nbd", why, sizeof(why)), -EINVAL);
+	CHECK_STR(why, "protocol: 'Nbd' is not nbd or iscsi");
+	/* A bad name is reported before a bad mode, as when both were text. */
+	strcpy(bad.name, "bad name!");
+	CHECK_INT(fb_machine_validate_text(&bad, "sometimes", NULL, why, sizeof(why)), -EINVAL);
+	CHECK(strstr(why, "name:") == why);
+	bad = m2;
+	bad.mode = (enum fb_mode)42;
 	CHECK_INT(fb_machine_validate(&bad, why, sizeof(why)), -EINVAL);
 	CHECK(strstr(why, "mode:") == why);
+	CHECK_INT(fb_db_machine_update(db, &bad), -EINVAL);
+	bad = m2;
+	CHECK_INT(fb_machine_validate_text(&bad, "install", "iscsi", why, sizeof(why)), 0);
+	CHECK_INT(bad.mode, FB_MODE_INSTALL);
+	CHECK_INT(bad.protocol, FB_PROTOCOL_ISCSI);
+	CHECK_INT(fb_db_machine_update(db, &bad), 0);
+	CHECK_INT(fb_db_machine_get(db, bad.mac, &got), 0);
+	CHECK_INT(got.mode, FB_MODE_INSTALL);
+	CHECK_INT(got.protocol, FB_PROTOCOL_ISCSI);
+	CHECK_INT(fb_db_machine_update(db, &m2), 0);
+	bad = m2;
 	bad = m2;
 	strcpy(bad.image, "bad name!");
 	CHECK_INT(fb_machine_validate(&bad, why, sizeof(why)), -EINVAL);
@@ -191,8 +236,8 @@ static void test_concurrency(void)
 				snprintf(m.mac, sizeof(m.mac), "02-00-00-00-%02x-%02x", k,
 				         i & 0xff);
 				m.mac[9] = (char)('0' + (i >> 8)); /* 02-00-00-0X-.. */
-				strcpy(m.mode, "ephemeral");
-				strcpy(m.protocol, "iscsi");
+				m.mode = FB_MODE_EPHEMERAL;
+				m.protocol = FB_PROTOCOL_ISCSI;
 				int rc = fb_db_machine_add(db, &m);
 				if (rc) {
 					fprintf(stderr, "child %d: add %s: %d %s\n", k, m.mac, rc,
@@ -225,6 +270,7 @@ int main(void)
 		return 1;
 	snprintf(path, sizeof(path), "%s/fleetboot.db", dir);
 	RUN(test_schema);
+	RUN(test_mode_names);
 	RUN(test_machines);
 	RUN(test_images);
 	RUN(test_events_leases);

@@ -50,8 +50,8 @@ int main(int argc, char **argv)
 		struct fb_machine m;
 		memset(&m, 0, sizeof(m));
 		fb_strlcpy(m.mac, argv[3], sizeof(m.mac));
-		fb_strlcpy(m.mode, "persistent", sizeof(m.mode));
-		fb_strlcpy(m.protocol, "nbd", sizeof(m.protocol));
+		m.mode = FB_MODE_PERSISTENT;
+		m.protocol = FB_PROTOCOL_NBD;
 		m.registered = 1;
 		rc = fb_db_machine_add(db, &m);
 		if (rc == 0)
