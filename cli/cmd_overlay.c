@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "stateperm.h"
 #include "cow/cow.h"
 #include "util.h"
 
@@ -228,7 +229,10 @@ static int cmd_commit(struct cli_ctx *ctx, const char *mac, const char *name)
 	}
 
 	snprintf(name_dir, sizeof(name_dir), "%s/images/%s", ctx->cfg.state_dir, name);
-	if (fb_mkdir_p(name_dir, 0755) < 0) {
+	struct stat nst;
+	int made = stat(name_dir, &nst) < 0;
+	if (fb_mkdir_p(name_dir, 0750) < 0 ||
+	    (made && fb_state_give(ctx->cfg.state_dir, name_dir) < 0)) {
 		cli_error("%s: %s", name_dir, strerror(errno));
 		goto out;
 	}
@@ -240,7 +244,7 @@ static int cmd_commit(struct cli_ctx *ctx, const char *mac, const char *name)
 	/* Same temp naming as image import, so its sweep removes leftovers. */
 	snprintf(tmp, sizeof(tmp), "%s/.tmp-%d-%d", name_dir, img.version, (int)getpid());
 	snprintf(final, sizeof(final), "%s/%d", name_dir, img.version);
-	if (mkdir(tmp, 0755) < 0) {
+	if (mkdir(tmp, 0750) < 0) {
 		cli_error("%s: %s", tmp, strerror(errno));
 		goto out;
 	}
@@ -272,6 +276,11 @@ static int cmd_commit(struct cli_ctx *ctx, const char *mac, const char *name)
 	         from.version);
 	if (write_manifest(tmp, &img, mac, &from) < 0) {
 		cli_error("%s: cannot write manifest.json", tmp);
+		goto fail;
+	}
+	/* Root committing in the service user's tree: the daemons serve these. */
+	if (fb_state_give(ctx->cfg.state_dir, tmp) < 0) {
+		cli_error("%s: cannot give to the service user: %s", tmp, strerror(errno));
 		goto fail;
 	}
 	fb_fsync_dir(tmp);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "stateperm.h"
 
 static void usage(const char *name, const char *extra)
 {
@@ -25,6 +26,8 @@ void fb_daemon_init(int argc, char **argv, const char *name, const char *extra_u
 	char err[512];
 	int opt;
 
+	/* Nothing a daemon (or nbdkit, its child) creates is for other users. */
+	fb_umask_private();
 	while ((opt = getopt(argc, argv, "c:fnvh")) != -1) {
 		switch (opt) {
 		case 'c':
@@ -49,6 +52,15 @@ void fb_daemon_init(int argc, char **argv, const char *name, const char *extra_u
 	if (fb_config_load(cfg, o->conf, o->conf != NULL, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s: %s\n", name, err);
 		exit(1);
+	}
+	/* An install made before the state tree was kept private (0755) is
+	 * tightened on the next start; a check (-n) changes nothing. */
+	if (!o->check) {
+		int t = fb_state_tighten(cfg->state_dir);
+		if (t > 0)
+			log_info("%s: closed to other users (mode at most 0750)", cfg->state_dir);
+		else if (t < 0)
+			log_warn("%s: cannot close it to other users", cfg->state_dir);
 	}
 }
 
