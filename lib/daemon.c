@@ -53,15 +53,6 @@ void fb_daemon_init(int argc, char **argv, const char *name, const char *extra_u
 		fprintf(stderr, "%s: %s\n", name, err);
 		exit(1);
 	}
-	/* An install made before the state tree was kept private (0755) is
-	 * tightened on the next start; a check (-n) changes nothing. */
-	if (!o->check) {
-		int t = fb_state_tighten(cfg->state_dir);
-		if (t > 0)
-			log_info("%s: closed to other users (mode at most 0750)", cfg->state_dir);
-		else if (t < 0)
-			log_warn("%s: cannot close it to other users", cfg->state_dir);
-	}
 }
 
 struct passwd *fb_daemon_run_as(const struct fb_config *cfg)
@@ -85,7 +76,19 @@ static void caps_limit(uint64_t keep)
 		fatal("cannot keep the capabilities needed after dropping root");
 }
 
-void fb_daemon_drop(struct passwd *pw, uint64_t keep_caps)
+/* An install made before the state tree was kept private (0755) is
+ * tightened at the next start, by the tree's owner (root under systemd has
+ * no CAP_FOWNER to change another user's files). */
+static void state_tighten(const char *state_dir)
+{
+	int t = fb_state_tighten(state_dir);
+	if (t > 0)
+		log_info("%s: closed to other users (mode at most 0750)", state_dir);
+	else if (t < 0)
+		log_warn("%s: cannot close it to other users", state_dir);
+}
+
+void fb_daemon_drop(const struct fb_config *cfg, struct passwd *pw, uint64_t keep_caps)
 {
 	if (!pw) {
 		if (getuid() == 0)
@@ -94,6 +97,7 @@ void fb_daemon_drop(struct passwd *pw, uint64_t keep_caps)
 			          "'make install' creates, or chown -R the state directory to a "
 			          "service user)",
 			          FB_SERVICE_USER);
+		state_tighten(cfg->state_dir);
 		return;
 	}
 	if (keep_caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
@@ -111,4 +115,5 @@ void fb_daemon_drop(struct passwd *pw, uint64_t keep_caps)
 		         (unsigned long long)keep_caps);
 	else
 		log_info("running as %s", pw->pw_name);
+	state_tighten(cfg->state_dir);
 }

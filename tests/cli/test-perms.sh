@@ -56,6 +56,7 @@ fb machine add $A --image base --mode persistent --ip 10.77.1.2 >/dev/null || fa
 sd_net 1 10.77.1.2
 sd_start
 wait_for 10 grep -q "running as daemon" "$SD_LOG" || fail "storaged did not drop to daemon: $(cat "$SD_LOG")"
+wait_for 5 test "$(mode_of "$S")" = "750 daemon"
 assert_eq "$(mode_of "$S")" "750 daemon" "state directory after storaged started"
 assert_eq "$(mode_of "$DB")" "600 daemon" "database after storaged started"
 assert_eq "$(awk '/^Umask:/ {print $2}' "/proc/$SD_PID/status")" 0077 "storaged's umask"
