@@ -287,6 +287,8 @@ sleep 1
 "$EV" "$WEB_T/state" $MAC kernel "file=vmlinuz"
 "$EV" "$WEB_T/state" 52:54:00:aa:00:99 dhcp ""
 wait_for 4 grep -q '"stage":"kernel"' "$WEB_T/sse.out" || fail "event stream did not deliver: $(cat "$WEB_T/sse.out")"
+# The metrics below count what the poller has seen: wait for the last event.
+wait_for 4 grep -q 'aa-00-99' "$WEB_T/sse.out" || fail "event stream lacks the third event: $(cat "$WEB_T/sse.out")"
 grep -q '^id: 2$' "$WEB_T/sse.out" || fail "event stream lacks ids"
 kill $sse 2>/dev/null
 what="event list"
