@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "stateperm.h"
 #include "util.h"
 
 #define CHUNK (1024 * 1024) /* bytes per read request */
@@ -221,6 +222,7 @@ out:
 int main(int argc, char **argv)
 {
 	int quiet = 0, argi = 1;
+	fb_umask_private(); /* the fetched disk is the service's alone */
 	if (argi < argc && !strcmp(argv[argi], "-q")) {
 		quiet = 1;
 		argi++;
