@@ -26,7 +26,8 @@ void fb_daemon_init(int argc, char **argv, const char *name, const char *extra_u
 	char err[512];
 	int opt;
 
-	/* Nothing a daemon (or nbdkit, its child) creates is for other users. */
+	/* Nothing a daemon creates is for other users. (nbdkit, storaged's
+	 * child, sets 022 for its plugins; the fleetboot plugin sets 077 again.) */
 	fb_umask_private();
 	while ((opt = getopt(argc, argv, "c:fnvh")) != -1) {
 		switch (opt) {
