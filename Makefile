@@ -24,7 +24,7 @@ CC := gcc
 endif
 FUZZ_CC ?= clang
 
-PKGS := sqlite3 libnl-3.0 libnl-route-3.0 libmicrohttpd jansson libcrypto
+PKGS := sqlite3 libnl-3.0 libnl-route-3.0 libmicrohttpd jansson libcrypto libargon2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Wshadow -Wvla -Wformat=2 -Wmissing-prototypes \

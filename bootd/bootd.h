@@ -180,6 +180,7 @@ struct script_ctx {
 	int nbd_port, iscsi_port;
 	int menu_timeout;         /* seconds */
 	const char *menu_default; /* "local" or an image ref */
+	int menu_shell;           /* [bootd] menu_shell: offer the iPXE shell */
 };
 void script_generic(struct fb_buf *out, const struct script_ctx *x);
 void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,

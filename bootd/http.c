@@ -120,6 +120,7 @@ static void script_ctx_of(struct bootd *b, struct MHD_Connection *c, struct scri
 	x->iscsi_port = b->cfg.iscsi_port;
 	x->menu_timeout = b->cfg.menu_timeout;
 	x->menu_default = b->cfg.menu_default;
+	x->menu_shell = b->cfg.menu_shell;
 }
 
 static enum MHD_Result send_buf(struct MHD_Connection *c, struct fb_buf *out)

@@ -114,7 +114,7 @@ int main(int argc, char **argv)
 		fatalx("cannot start HTTP");
 	/* CAP_NET_ADMIN stays: neighbour entries let OFFERs and ACKs go unicast
 	 * to clients that have no address yet. */
-	fb_daemon_drop(fb_daemon_run_as(&b.cfg), 1ULL << CAP_NET_ADMIN);
+	fb_daemon_drop(&b.cfg, fb_daemon_run_as(&b.cfg), 1ULL << CAP_NET_ADMIN);
 	log_info("serving: dhcp %s, tftp %s, http port %d",
 	         b.cfg.dhcp == FB_DHCP_AUTHORITATIVE ? "authoritative"
 	         : b.cfg.dhcp == FB_DHCP_PROXY       ? "proxy"

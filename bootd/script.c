@@ -8,6 +8,10 @@
  * and only for the requester that is that machine, so a menu cannot be
  * used to learn another machine's secret or to boot a machine pinned to
  * one image into another.
+ *
+ * The menu's "iPXE shell" item is there only with [bootd] menu_shell = on:
+ * at the shell, whoever sits at the console can fetch anything the machine
+ * may fetch, so it is for labs where the console is trusted.
  */
 #include <stdio.h>
 #include <string.h>
@@ -88,10 +92,11 @@ void script_menu(struct fb_buf *out, const struct script_ctx *x, const struct bo
 	}
 	if (!n)
 		fb_buf_printf(out, "item --gap (no images are ready)\n");
+	fb_buf_printf(out, "item --gap Other:\n"
+	                   "item local Boot from the local disk\n");
+	if (x->menu_shell)
+		fb_buf_printf(out, "item shell iPXE shell\n");
 	fb_buf_printf(out,
-	              "item --gap Other:\n"
-	              "item local Boot from the local disk\n"
-	              "item shell iPXE shell\n"
 	              "choose --default %s --timeout %d target || goto local\n"
 	              "goto ${target}\n",
 	              def, x->menu_timeout * 1000);
@@ -103,9 +108,10 @@ void script_menu(struct fb_buf *out, const struct script_ctx *x, const struct bo
 		              x->server, x->http_port, m->macid, im->name, im->version);
 	}
 	fb_buf_printf(out, ":local\n"
-	                   "sanboot --no-describe --drive 0x80 || exit\n"
-	                   ":shell\n"
-	                   "shell\n");
+	                   "sanboot --no-describe --drive 0x80 || exit\n");
+	if (x->menu_shell)
+		fb_buf_printf(out, ":shell\n"
+		                   "shell\n");
 }
 
 void script_wait(struct fb_buf *out, const struct script_ctx *x, const char *macid)

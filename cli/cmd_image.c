@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "fileio.h"
+#include "stateperm.h"
 #include "image_check.h"
 #include "locate.h"
 #include "progress.h"
@@ -172,6 +173,12 @@ static int import_register(struct cli_ctx *ctx, struct fb_db *db, const char *na
                            const char *tmp, const char *final, struct fb_image *img)
 {
 	char p[FB_PATH_LEN];
+	/* Root importing into the service user's tree: the daemons serve these. */
+	if (fb_state_give(ctx->cfg.state_dir, tmp) < 0) {
+		int e = errno;
+		fb_rm_rf(tmp);
+		return cli_error("%s: cannot give to the service user: %s", tmp, strerror(e));
+	}
 	fb_fsync_dir(tmp);
 	if (interrupted) {
 		fb_rm_rf(tmp);
@@ -237,7 +244,10 @@ static int do_import(struct cli_ctx *ctx, int argc, char **argv)
 
 	char name_dir[FB_PATH_LEN], tmp[FB_PATH_LEN], final[FB_PATH_LEN];
 	snprintf(name_dir, sizeof(name_dir), "%s/images/%s", ctx->cfg.state_dir, name);
-	if (fb_mkdir_p(name_dir, 0755) < 0)
+	struct stat nst;
+	int made = stat(name_dir, &nst) < 0;
+	if (fb_mkdir_p(name_dir, 0750) < 0 ||
+	    (made && fb_state_give(ctx->cfg.state_dir, name_dir) < 0))
 		return cli_error("%s: %s", name_dir, strerror(errno));
 	sweep_stale(name_dir);
 
@@ -247,7 +257,7 @@ static int do_import(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_error("%s", fb_db_errmsg(db));
 	snprintf(tmp, sizeof(tmp), "%s/.tmp-%d-%d", name_dir, img.version, (int)getpid());
 	snprintf(final, sizeof(final), "%s/%d", name_dir, img.version);
-	if (mkdir(tmp, 0755) < 0)
+	if (mkdir(tmp, 0750) < 0)
 		return cli_error("%s: %s", tmp, strerror(errno));
 
 	struct sigaction sa = {.sa_handler = on_interrupt};

@@ -7,6 +7,10 @@
  * ("fleetboot", which `make install` creates; FLEETBOOT_USER names another),
  * so the daemons drop root after binding their ports: they run as the
  * owner of the state directory.
+ *
+ * The tree is the service's alone: the state directory is 0750 and the
+ * database 0600 (a tree made before that, 0755 and 0644, is tightened here
+ * and by the next daemon start); overlays and tmp are 0700.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -22,6 +26,7 @@
 #include "fileio.h"
 #include "pwhash.h"
 #include "sha256.h"
+#include "stateperm.h"
 #include "cow/cow.h"
 
 static const char *const ipxe_files[] = {"undionly.kpxe", "ipxe.efi", "snponly.efi"};
@@ -158,22 +163,34 @@ static int run_init(struct cli_ctx *ctx, int argc, char **argv)
 	static const struct {
 		const char *leaf;
 		mode_t mode;
-	} dirs[] = {{"", 0755},     {"images", 0755}, {"overlays", 0700},
-	            {"tftp", 0755}, {"tmp", 0700},    {"cache", 0755}};
+	} dirs[] = {{"", FB_STATE_DIR_MODE}, {"images", 0750}, {"overlays", 0700},
+	            {"tftp", 0750},          {"tmp", 0700},    {"cache", 0750}};
 	char path[FB_PATH_LEN];
 
 	if (argc > 1)
 		return cli_usage(&cmd_init, "init takes no arguments");
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		struct stat st;
 		snprintf(path, sizeof(path), "%s/%s", c->state_dir, dirs[i].leaf);
-		if (fb_mkdir_p(path, dirs[i].mode) < 0)
+		int made = stat(path, &st) < 0;
+		/* The umask (077) would leave a new folder 0700: set its mode. */
+		if (fb_mkdir_p(path, dirs[i].mode) < 0 || (made && chmod(path, dirs[i].mode) < 0))
 			return cli_error("%s: cannot create: %s", path, strerror(errno));
 		if (access(path, W_OK) < 0)
 			return cli_error("%s: not writable: %s", path, strerror(errno));
+		/* Folders new to a tree given to the service user earlier. */
+		if (made && i > 0 && fb_state_give(c->state_dir, path) < 0)
+			return cli_error("%s: cannot give to the service user: %s", path,
+			                 strerror(errno));
 	}
+	if (fb_state_tighten(c->state_dir) < 0)
+		return cli_error("%s: cannot close to other users: %s", c->state_dir,
+		                 strerror(errno));
 	snprintf(path, sizeof(path), "%s/tftp", c->state_dir);
 	if (copy_ipxe(path) < 0)
 		return CLI_ERR;
+	if (fb_state_give(c->state_dir, path) < 0)
+		return cli_error("%s: cannot give to the service user: %s", path, strerror(errno));
 
 	struct fb_db *db;
 	int rc = fb_db_open_state(&db, c->state_dir);

@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "clock.h"
+#include "stateperm.h"
 #include "cow/cow.h"
 #include "fileio.h"
 #include "progress.h"
@@ -287,7 +288,10 @@ static int commit_publish(struct cli_ctx *ctx, const struct commit_src *s, const
 	char p[FB_PATH_LEN + 64];
 
 	snprintf(name_dir, sizeof(name_dir), "%s/images/%s", ctx->cfg.state_dir, name);
-	if (fb_mkdir_p(name_dir, 0755) < 0)
+	struct stat nst;
+	int made = stat(name_dir, &nst) < 0;
+	if (fb_mkdir_p(name_dir, 0750) < 0 ||
+	    (made && fb_state_give(ctx->cfg.state_dir, name_dir) < 0))
 		return cli_error("%s: %s", name_dir, strerror(errno));
 	fb_strlcpy(img.name, name, sizeof(img.name));
 	if (fb_db_image_reserve_version(db, name, &img.version) < 0)
@@ -295,7 +299,7 @@ static int commit_publish(struct cli_ctx *ctx, const struct commit_src *s, const
 	/* Same temp naming as image import, so its sweep removes leftovers. */
 	snprintf(tmp, sizeof(tmp), "%s/.tmp-%d-%d", name_dir, img.version, (int)getpid());
 	snprintf(final, sizeof(final), "%s/%d", name_dir, img.version);
-	if (mkdir(tmp, 0755) < 0)
+	if (mkdir(tmp, 0750) < 0)
 		return cli_error("%s: %s", tmp, strerror(errno));
 	struct sigaction sa = {.sa_handler = on_interrupt};
 	sigaction(SIGINT, &sa, NULL);
@@ -303,6 +307,11 @@ static int commit_publish(struct cli_ctx *ctx, const struct commit_src *s, const
 
 	if (commit_write(s, mac, tmp, &img) < 0)
 		goto fail;
+	/* Root committing in the service user's tree: the daemons serve these. */
+	if (fb_state_give(ctx->cfg.state_dir, tmp) < 0) {
+		cli_error("%s: cannot give to the service user: %s", tmp, strerror(errno));
+		goto fail;
+	}
 	fb_fsync_dir(tmp);
 	if (interrupted) {
 		cli_error("commit interrupted; nothing registered");

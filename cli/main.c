@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "stateperm.h"
 
 static struct cli_cmd *commands;
 
@@ -162,6 +163,9 @@ int main(int argc, char **argv)
 	struct cli_ctx ctx = {0};
 	int i = 1;
 
+	/* What the command creates (the database, image files) and what it
+	 * runs (fleetboot-image, the daemons under `up`) is the service's alone. */
+	fb_umask_private();
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-c") && i + 1 < argc) {
 			ctx.conf_path = argv[++i];

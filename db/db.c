@@ -5,14 +5,21 @@
  * WAL lets readers run beside the one writer; writers take the lock up front
  * with BEGIN IMMEDIATE, so two writers never deadlock upgrading a read lock,
  * and the busy timeout makes a writer wait its turn instead of failing.
+ *
+ * The file holds every machine secret, password hash and token hash: it is
+ * created 0600, and an older one (0644) is made 0600 when opened, with its
+ * WAL and shared-memory files (SQLite gives those the database's mode).
  */
 #include "db_internal.h"
 #include "str.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define BUSY_TIMEOUT_MS 15000
 
@@ -138,6 +145,21 @@ int fb_db_rollback(struct fb_db *db)
 	return db_exec(db, "ROLLBACK");
 }
 
+/* Take group and other permissions away from the database and its WAL and
+ * shared-memory files. Only their owner (or root) may; for anyone else the
+ * open fails anyway on a 0600 file. */
+static void db_files_private(const char *path)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		char p[FB_PATH_LEN + 8];
+		struct stat st;
+		snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
+		if (stat(p, &st) == 0 && (st.st_mode & 077))
+			chmod(p, st.st_mode & 0700);
+	}
+}
+
 int fb_db_open(struct fb_db **out, const char *path)
 {
 	struct fb_db *db = calloc(1, sizeof(*db));
@@ -145,6 +167,12 @@ int fb_db_open(struct fb_db **out, const char *path)
 	*out = NULL;
 	if (!db)
 		return -ENOMEM;
+	/* SQLite would create the file 0644 less the umask; an empty file is an
+	 * empty database to it. */
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	db_files_private(path);
 	rc = sqlite3_open_v2(
 	    path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {

@@ -231,6 +231,11 @@ int fb_db_event_list(struct fb_db *db, const struct fb_event_filter *f, fb_event
 /* Password hashes are opaque strings made by web/ (salted, slow). */
 int fb_db_user_set(struct fb_db *db, const char *name, const char *pwhash);
 int fb_db_user_get(struct fb_db *db, const char *name, char *pwhash, size_t len);
+/* Replace the hash of name by new_hash only if it is still old_hash (a new
+ * hash of the same password after a login; a password changed meanwhile
+ * wins). -ENOENT when it was not old_hash. */
+int fb_db_user_rehash(struct fb_db *db, const char *name, const char *old_hash,
+                      const char *new_hash);
 int fb_db_user_exists_any(struct fb_db *db);
 
 struct fb_token {

@@ -22,6 +22,22 @@ int fb_db_user_set(struct fb_db *db, const char *name, const char *pwhash)
 	return db_step_done(db, st);
 }
 
+int fb_db_user_rehash(struct fb_db *db, const char *name, const char *old_hash,
+                      const char *new_hash)
+{
+	sqlite3_stmt *st;
+	int rc = db_prep(db, "UPDATE users SET pwhash=? WHERE name=? AND pwhash=?", &st);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, new_hash);
+	db_bind_text(st, 2, name);
+	db_bind_text(st, 3, old_hash);
+	rc = db_step_done(db, st);
+	if (rc == 0 && sqlite3_changes(db->h) == 0)
+		rc = -ENOENT;
+	return rc;
+}
+
 int fb_db_user_get(struct fb_db *db, const char *name, char *pwhash, size_t len)
 {
 	sqlite3_stmt *st;

@@ -27,6 +27,7 @@
 
 #include "fileio.h"
 #include "progress.h"
+#include "stateperm.h"
 #include "str.h"
 
 #define CHUNK (1024 * 1024) /* bytes per read request */
@@ -209,6 +210,7 @@ out:
 int main(int argc, char **argv)
 {
 	int quiet = 0, argi = 1;
+	fb_umask_private(); /* the fetched disk is the service's alone */
 	if (argi < argc && !strcmp(argv[argi], "-q")) {
 		quiet = 1;
 		argi++;

@@ -200,6 +200,13 @@ static int set_menu_timeout(struct fb_config *c, const char *v, char *why, size_
 	return 0;
 }
 
+static int set_menu_shell(struct fb_config *c, const char *v, char *why, size_t whylen)
+{
+	if (parse_bool(v, &c->menu_shell) < 0)
+		return WHY("'%s' is not on or off", v);
+	return 0;
+}
+
 static int set_busy_poll(struct fb_config *c, const char *v, char *why, size_t whylen)
 {
 	long n;
@@ -271,6 +278,7 @@ static const struct key keys[] = {
     {"bootd", "unknown_machines", set_unknown},
     {"bootd", "menu_timeout", set_menu_timeout},
     {"bootd", "menu_default", set_menu_default},
+    {"bootd", "menu_shell", set_menu_shell},
     {"bootd", "busy_poll", set_busy_poll},
     {"storaged", "nbd_port", set_nbd_port},
     {"storaged", "iscsi_port", set_iscsi_port},
@@ -491,8 +499,8 @@ void fb_config_print(const struct fb_config *c, FILE *out)
 	else
 		fprintf(out, "unknown_machines = %s\n",
 		        c->unknown_machines == FB_UNKNOWN_REGISTER ? "register" : "ignore");
-	fprintf(out, "menu_timeout = %d\nmenu_default = %s\nbusy_poll = %d\n", c->menu_timeout,
-	        c->menu_default, c->busy_poll);
+	fprintf(out, "menu_timeout = %d\nmenu_default = %s\nmenu_shell = %s\nbusy_poll = %d\n",
+	        c->menu_timeout, c->menu_default, c->menu_shell ? "on" : "off", c->busy_poll);
 	fprintf(out, "\n[storaged]\nnbd_port = %d\niscsi_port = %d\nrequire_lease_ip = %s\n",
 	        c->nbd_port, c->iscsi_port, c->require_lease_ip ? "on" : "off");
 	fprintf(out, "\n[web]\nlisten = %s:%d\n", c->web_host, c->web_port);

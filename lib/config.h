@@ -43,7 +43,8 @@ struct fb_config {
 	char unknown_image[128];                     /* IMAGE for boot:IMAGE */
 	int menu_timeout;                            /* seconds */
 	char menu_default[128];                      /* "local" or an image ref: the menu default */
-	int busy_poll; /* microseconds of polling without sleep after activity */
+	int menu_shell; /* on/off: an "iPXE shell" menu item (a console user acts as the machine) */
+	int busy_poll;  /* microseconds of polling without sleep after activity */
 
 	/* [storaged] */
 	int nbd_port;

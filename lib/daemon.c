@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "stateperm.h"
 
 static void usage(const char *name, const char *extra)
 {
@@ -25,6 +26,9 @@ void fb_daemon_init(int argc, char **argv, const char *name, const char *extra_u
 	char err[512];
 	int opt;
 
+	/* Nothing a daemon creates is for other users. (nbdkit, storaged's
+	 * child, sets 022 for its plugins; the fleetboot plugin sets 077 again.) */
+	fb_umask_private();
 	while ((opt = getopt(argc, argv, "c:fnvh")) != -1) {
 		switch (opt) {
 		case 'c':
@@ -73,7 +77,19 @@ static void caps_limit(uint64_t keep)
 		fatal("cannot keep the capabilities needed after dropping root");
 }
 
-void fb_daemon_drop(struct passwd *pw, uint64_t keep_caps)
+/* An install made before the state tree was kept private (0755) is
+ * tightened at the next start, by the tree's owner (root under systemd has
+ * no CAP_FOWNER to change another user's files). */
+static void state_tighten(const char *state_dir)
+{
+	int t = fb_state_tighten(state_dir);
+	if (t > 0)
+		log_info("%s: closed to other users (mode at most 0750)", state_dir);
+	else if (t < 0)
+		log_warn("%s: cannot close it to other users", state_dir);
+}
+
+void fb_daemon_drop(const struct fb_config *cfg, struct passwd *pw, uint64_t keep_caps)
 {
 	if (!pw) {
 		if (getuid() == 0)
@@ -82,6 +98,7 @@ void fb_daemon_drop(struct passwd *pw, uint64_t keep_caps)
 			          "'make install' creates, or chown -R the state directory to a "
 			          "service user)",
 			          FB_SERVICE_USER);
+		state_tighten(cfg->state_dir);
 		return;
 	}
 	if (keep_caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
@@ -99,4 +116,5 @@ void fb_daemon_drop(struct passwd *pw, uint64_t keep_caps)
 		         (unsigned long long)keep_caps);
 	else
 		log_info("running as %s", pw->pw_name);
+	state_tighten(cfg->state_dir);
 }

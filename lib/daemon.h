@@ -40,7 +40,8 @@ void fb_daemon_init(int argc, char **argv, const char *name, const char *extra_u
 struct passwd *fb_daemon_run_as(const struct fb_config *cfg);
 /* Become pw for good (fatal if that fails), keeping only the capabilities
  * in keep_caps (a mask of 1 << CAP_*; 0 keeps none); with pw NULL under
- * root, log that root is kept. */
-void fb_daemon_drop(struct passwd *pw, uint64_t keep_caps);
+ * root, log that root is kept. Then close cfg's state directory to other
+ * users (mode at most 0750) if an older install left it open. */
+void fb_daemon_drop(const struct fb_config *cfg, struct passwd *pw, uint64_t keep_caps);
 
 #endif

@@ -164,7 +164,7 @@ int main(int argc, char **argv)
 	s.nbd.run_user = pw ? pw->pw_name : NULL;
 	if (s.cfg.nbd_port > 0 && sd_nbdkit_start(&s.nbd) < 0)
 		fatalx("cannot start nbdkit");
-	fb_daemon_drop(pw, 0);
+	fb_daemon_drop(&s.cfg, pw, 0);
 
 	fb_timer_init(&s.status, status_cb, &s);
 	fb_timer_arm(s.loop, &s.status, 100);

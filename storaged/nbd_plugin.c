@@ -31,6 +31,7 @@
 #include "config.h"
 #include "log.h"
 #include "netaddr.h"
+#include "stateperm.h"
 #include "storaged/disk.h"
 #include "str.h"
 
@@ -90,6 +91,9 @@ static int fb_config_complete(void)
 static int fb_get_ready(void)
 {
 	char why[512];
+	/* nbdkit sets umask 022 for its plugins; overlays and the database's
+	 * WAL are the service's alone. */
+	fb_umask_private();
 	log_init("nbdkit-fleetboot", 1, 0);
 	ctx = sd_new(&cfg, FB_PROTOCOL_NBD, why, sizeof(why));
 	if (!ctx) {

@@ -8,13 +8,16 @@
  * X-CSRF-Token header on every change. Bearer tokens are checked by their
  * sha256 against the tokens table, so the database never holds a token.
  *
- * Failed logins are counted per client address and per user name; after
- * three, each further attempt must wait twice as long as the one before
- * (1 s, 2 s, 4 s ... up to 5 minutes), and attempts in that window are
- * refused without touching the password hash.
+ * Failed logins are counted per client address and per user name at that
+ * address; after three, each further attempt must wait twice as long as the
+ * one before (1 s, 2 s, 4 s ... up to 5 minutes), and attempts in that
+ * window are refused without touching the password hash. Never per user
+ * name alone: then anyone could lock the admin out by failing on purpose,
+ * while this way the admin can always log in from another address.
  *
  * Everything here runs in the MHD thread, so the tables need no lock.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +49,7 @@ struct session {
 /* Times are on the monotonic clock in microseconds: with whole seconds, a
  * "1 s" wait that began at x.999 would end a millisecond later. */
 struct backoff {
-	char key[96];  /* "ip:ADDR" or "user:NAME"; "" = free */
+	char key[144]; /* "ip:ADDR" or "user:NAME@ADDR"; "" = free */
 	int fails;     /* consecutive failures */
 	int64_t last;  /* time of the last failure, us */
 	int64_t until; /* no attempt before this time, us */
@@ -131,7 +134,7 @@ static struct session *session_new(const char *user)
 
 static struct backoff *backoff_get(const char *kind, const char *val, int create)
 {
-	char key[96];
+	char key[sizeof(((struct backoff *)0)->key)];
 	snprintf(key, sizeof(key), "%s:%s", kind, val);
 	struct backoff *oldest = NULL;
 	int64_t now = (int64_t)fb_mono_us();
@@ -291,7 +294,9 @@ enum MHD_Result web_login(struct MHD_Connection *c, struct web_req *req)
 	if (!pw)
 		return MHD_NO;
 
-	int64_t wait = backoff_wait("ip", req->peer), w2 = backoff_wait("user", user);
+	char user_at[FB_NAME_LEN + sizeof(req->peer) + 1];
+	snprintf(user_at, sizeof(user_at), "%s@%s", user, req->peer);
+	int64_t wait = backoff_wait("ip", req->peer), w2 = backoff_wait("user", user_at);
 	if (w2 > wait)
 		wait = w2;
 	if (wait > 0) {
@@ -305,23 +310,36 @@ enum MHD_Result web_login(struct MHD_Connection *c, struct web_req *req)
 	int ok = 0;
 	if (fb_db_user_get(web_g.db, user, stored, sizeof(stored)) == 0) {
 		ok = fb_pwhash_check(pw, stored) == 1;
+		/* A hash of an older kind (PBKDF2) or weaker parameters: the
+		 * password is at hand, so store today's kind of hash. */
+		char fresh[FB_PWHASH_LEN];
+		if (ok && fb_pwhash_needs_rehash(stored) &&
+		    fb_pwhash_make(pw, fresh, sizeof(fresh)) == 0) {
+			int rc = fb_db_user_rehash(web_g.db, user, stored, fresh);
+			if (rc == 0)
+				log_info("password hash of '%s' renewed (argon2id)", user);
+			else if (rc != -ENOENT) /* ENOENT: the password changed meanwhile */
+				log_warnx("cannot renew the password hash of '%s': %s", user,
+				          fb_db_errmsg(web_g.db));
+		}
 	} else {
-		/* Spend the same time on unknown users as on known ones. */
-		char dummy[FB_PWHASH_LEN];
-		if (fb_pwhash_make("x", dummy, sizeof(dummy)) == 0)
+		/* Spend the same time on unknown users as on known ones: one
+		 * check against a hash made once. */
+		static char dummy[FB_PWHASH_LEN];
+		if (dummy[0] || fb_pwhash_make("x", dummy, sizeof(dummy)) == 0)
 			fb_pwhash_check(pw, dummy);
 	}
 	explicit_bzero(pw, strlen(pw));
 	free(pw);
 	if (!ok) {
 		backoff_fail("ip", req->peer);
-		backoff_fail("user", user);
+		backoff_fail("user", user_at);
 		web_g.login_failures++;
 		log_warnx("failed login for '%s' from %s", user, req->peer);
 		return web_error(c, MHD_HTTP_UNAUTHORIZED, "user or password: wrong");
 	}
 	backoff_clear("ip", req->peer);
-	backoff_clear("user", user);
+	backoff_clear("user", user_at);
 	struct session *s = session_new(user);
 	if (!s)
 		return web_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "session: cannot create");

@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 	int lfd = web_bind();
 	if (lfd < 0)
 		fatalx("cannot listen on [web] listen");
-	fb_daemon_drop(fb_daemon_run_as(&web_g.cfg), 0);
+	fb_daemon_drop(&web_g.cfg, fb_daemon_run_as(&web_g.cfg), 0);
 
 	int rc = fb_db_open_state(&web_g.db, web_g.cfg.state_dir);
 	if (rc < 0)

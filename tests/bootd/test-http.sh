@@ -110,9 +110,18 @@ grep -q "^menu " "$T/menu" || fail "no menu"
 grep -q "img1@1" "$T/menu" || fail "menu lacks the image"
 grep -q "^choose --default local --timeout 7000 " "$T/menu" || fail "choose line"
 grep -q "^sanboot --no-describe --drive 0x80" "$T/menu" || fail "no local-disk item"
+# No iPXE shell unless [bootd] menu_shell = on (a console user would act as
+# the machine); with it, the item and its label.
+grep -Eq "^item shell|^:shell|^shell" "$T/menu" && fail "the menu offers the iPXE shell by default"
 grep -q "$SA" "$T/menu" && fail "the menu carries the secret"
 c "$U/boot/52-54-00-00-00-01.ipxe?image=img1@1" | grep -q "fleetboot.secret=$SA" || fail "menu choice"
 assert_eq "$(code "$U/boot/52-54-00-00-00-01.ipxe?image=nope@1")" 404 "menu choice of a missing image"
+bootd_stop
+echo "menu_shell = on" >>"$CONF"
+bootd_start
+c $U/boot/52-54-00-00-00-01.ipxe >"$T/menu-shell"
+grep -q "^item shell iPXE shell$" "$T/menu-shell" || fail "menu_shell = on: no shell item: $(cat "$T/menu-shell")"
+grep -q "^:shell$" "$T/menu-shell" || fail "menu_shell = on: no :shell label"
 fb -c "$CONF" machine set 52:54:00:00:00:01 --image img1 >/dev/null
 sleep 1.3
 assert_eq "$(code "$U/boot/52-54-00-00-00-01.ipxe?image=img1@1")" 403 "image choice when not on the menu"

@@ -25,6 +25,10 @@ assert_eq "$(json_get "$m" .kernel_version | grep -c 'cloud-amd64$')" 1 "busybox
 # The root has the userspace init and the kernel for install mode.
 debugfs -R 'stat /sbin/init' "$(image_dir bb 1)/rootfs.img" 2>/dev/null | grep -q 'Type: regular' ||
 	fail "the busybox root has no /sbin/init"
+# The builder runs with umask 077, but the image's own files keep their
+# usual modes: an ordinary user of the client reads /etc/hostname.
+debugfs -R 'stat /etc/hostname' "$(image_dir bb 1)/rootfs.img" 2>/dev/null | grep -q 'Mode:  0644' ||
+	fail "/etc/hostname in the busybox root is not 0644: $(debugfs -R 'stat /etc/hostname' "$(image_dir bb 1)/rootfs.img" 2>/dev/null | head -n 3)"
 kv=$(json_get "$m" .kernel_version)
 debugfs -R "stat /boot/vmlinuz-$kv" "$(image_dir bb 1)/rootfs.img" 2>/dev/null | grep -q 'Type: regular' ||
 	fail "the busybox root has no /boot/vmlinuz-$kv"

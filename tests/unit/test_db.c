@@ -2,6 +2,8 @@
  * two processes writing at once. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +55,48 @@ static void test_mode_names(void)
 	CHECK_STR(fb_protocol_name(FB_PROTOCOL_ISCSI), "iscsi");
 	CHECK_INT(fb_protocol_parse("iscsi ", &pr), -EINVAL);
 	CHECK(fb_protocol_name((enum fb_protocol)2) == NULL);
+}
+
+/* The database holds every secret: 0600 whatever the umask, and an older
+ * 0644 file (with its WAL) is made 0600 when opened. */
+static void test_mode(void)
+{
+	struct stat st;
+	char wal[160];
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	mode_t old = umask(022);
+	struct fb_db *db = open_db();
+	CHECK_INT(stat(path, &st), 0);
+	CHECK_INT(st.st_mode & 0777, 0600);
+	CHECK_INT(chmod(path, 0644), 0);
+	struct fb_db *db2 = open_db(); /* db keeps the WAL there */
+	CHECK_INT(stat(path, &st), 0);
+	CHECK_INT(st.st_mode & 0777, 0600);
+	CHECK_INT(chmod(wal, 0644), 0);
+	fb_db_close(db2);
+	db2 = open_db();
+	CHECK_INT(stat(wal, &st), 0);
+	CHECK_INT(st.st_mode & 0777, 0600);
+	fb_db_close(db2);
+	fb_db_close(db);
+	umask(old);
+}
+
+/* A new hash after a login replaces the old one only if the password was
+ * not changed meanwhile. */
+static void test_users(void)
+{
+	struct fb_db *db = open_db();
+	char h[160];
+	CHECK_INT(fb_db_user_set(db, "ann", "pbkdf2-sha256$old"), 0);
+	CHECK_INT(fb_db_user_rehash(db, "ann", "pbkdf2-sha256$old", "$argon2id$new"), 0);
+	CHECK_INT(fb_db_user_get(db, "ann", h, sizeof(h)), 0);
+	CHECK_STR(h, "$argon2id$new");
+	CHECK_INT(fb_db_user_rehash(db, "ann", "pbkdf2-sha256$old", "$argon2id$other"), -ENOENT);
+	CHECK_INT(fb_db_user_get(db, "ann", h, sizeof(h)), 0);
+	CHECK_STR(h, "$argon2id$new");
+	CHECK_INT(fb_db_user_rehash(db, "nobody", "x", "y"), -ENOENT);
+	fb_db_close(db);
 }
 
 static void test_machines(void)
@@ -271,6 +315,8 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/fleetboot.db", dir);
 	RUN(test_schema);
 	RUN(test_mode_names);
+	RUN(test_mode);
+	RUN(test_users);
 	RUN(test_machines);
 	RUN(test_images);
 	RUN(test_events_leases);

@@ -15,6 +15,7 @@
 #include "fileio.h"
 #include "hex.h"
 #include "netaddr.h"
+#include "pwhash.h"
 #include "secret.h"
 #include "sha256.h"
 #include "size.h"
@@ -394,6 +395,32 @@ static void test_crc32c(void)
 	CHECK_INT(fb_crc32c(0, moved + 1, sizeof(big)), whole);
 }
 
+/* Passwords: new hashes are argon2id; a PBKDF2 hash made before (by the
+ * 120000-iteration code) still verifies and is reported for rehashing. */
+static void test_pwhash(void)
+{
+	static const char old[] =
+	    "pbkdf2-sha256$120000$000102030405060708090a0b0c0d0e0f$"
+	    "12e8376f214007f6825591f72e330e6aee96a944404bb477960f2e79bf487fc8";
+	char h[FB_PWHASH_LEN], h2[FB_PWHASH_LEN];
+	CHECK_INT(fb_pwhash_check("old-password-1", old), 1);
+	CHECK_INT(fb_pwhash_check("old-password-2", old), 0);
+	CHECK_INT(fb_pwhash_needs_rehash(old), 1);
+	CHECK_INT(fb_pwhash_make("new-password-1", h, sizeof(h)), 0);
+	CHECK(!strncmp(h, "$argon2id$v=19$m=65536,t=3,p=1$", 31));
+	CHECK_INT(fb_pwhash_needs_rehash(h), 0);
+	CHECK_INT(fb_pwhash_check("new-password-1", h), 1);
+	CHECK_INT(fb_pwhash_check("new-password-2", h), 0);
+	/* Salted: the same password never gives the same hash. */
+	CHECK_INT(fb_pwhash_make("new-password-1", h2, sizeof(h2)), 0);
+	CHECK(strcmp(h, h2) != 0);
+	/* Weaker argon2id parameters are renewed too; garbage is malformed. */
+	CHECK_INT(fb_pwhash_needs_rehash("$argon2id$v=19$m=4096,t=1,p=1$c2FsdHNhbHQ$aGFzaA"), 1);
+	CHECK_INT(fb_pwhash_check("x", "$argon2id$v=19$m=65536,t=3,p=1$!!$!!"), -1);
+	CHECK_INT(fb_pwhash_check("x", "plain"), -1);
+	CHECK_INT(fb_pwhash_make("x", h, 40), -1); /* too small a buffer */
+}
+
 int main(void)
 {
 	RUN(test_mac);
@@ -409,5 +436,6 @@ int main(void)
 	RUN(test_secret_equal);
 	RUN(test_byteorder);
 	RUN(test_crc32c);
+	RUN(test_pwhash);
 	return HARNESS_EXIT();
 }
