@@ -78,6 +78,9 @@ if [ $unit_only = 0 ]; then
 	for t in "${scripts[@]}"; do
 		[ -f "$t" ] || continue
 		case "$t" in tests/unit/*) continue ;; esac
+		# A glob like 'cli/*' also names the folder's other files: only
+		# test-*.sh scripts are tests.
+		case "$(basename "$t")" in test-*.sh) ;; *) continue ;; esac
 		name=${t#tests/}
 		limit=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$t" | head -n 1)
 		run_one "${name%.sh}" "${limit:-600}" bash "$t"
