@@ -71,7 +71,10 @@ done
 if [ $unit_only = 0 ]; then
 	patterns=${FB_TESTS:-*/test-*.sh}
 	scripts=()
-	for p in $patterns; do
+	# Split on spaces without expanding: 'cli/*' must match under tests/,
+	# not the top folder's cli/.
+	read -ra globs <<<"$patterns"
+	for p in "${globs[@]}"; do
 		# shellcheck disable=SC2206 # the glob is meant to expand here
 		scripts+=(tests/$p)
 	done
