@@ -230,45 +230,7 @@ static enum MHD_Result too_many(struct MHD_Connection *c, int64_t wait)
 	json_t *j = json_pack("{s:s,s:I}", "error",
 	                      "login: too many failed attempts; wait before trying again",
 	                      "retry_after", (json_int_t)wait);
-	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	if (!s)
-		return MHD_NO;
-	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(s);
-		return MHD_NO;
-	}
-	web_common_headers(r);
-	MHD_add_response_header(r, "Content-Type", "application/json");
-	MHD_add_response_header(r, "Retry-After", secs);
-	MHD_add_response_header(r, "Cache-Control", "no-store");
-	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_TOO_MANY_REQUESTS, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-static enum MHD_Result with_cookie(struct MHD_Connection *c, unsigned status, json_t *j,
-                                   const char *cookie)
-{
-	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-	json_decref(j);
-	if (!s)
-		return MHD_NO;
-	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(s);
-		return MHD_NO;
-	}
-	web_common_headers(r);
-	MHD_add_response_header(r, "Content-Type", "application/json");
-	MHD_add_response_header(r, "Cache-Control", "no-store");
-	MHD_add_response_header(r, "Set-Cookie", cookie);
-	enum MHD_Result ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	return web_json_header(c, MHD_HTTP_TOO_MANY_REQUESTS, j, "Retry-After", secs);
 }
 
 enum MHD_Result web_login(struct MHD_Connection *c, struct web_req *req)
@@ -347,8 +309,9 @@ enum MHD_Result web_login(struct MHD_Connection *c, struct web_req *req)
 	char cookie[256];
 	snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d",
 	         WEB_COOKIE, s->id, WEB_SESSION_LIFE);
-	return with_cookie(c, MHD_HTTP_OK, json_pack("{s:s,s:s}", "user", s->user, "csrf", s->csrf),
-	                   cookie);
+	return web_json_header(c, MHD_HTTP_OK,
+	                       json_pack("{s:s,s:s}", "user", s->user, "csrf", s->csrf),
+	                       "Set-Cookie", cookie);
 }
 
 enum MHD_Result web_logout(struct MHD_Connection *c, struct web_req *req)
@@ -361,7 +324,8 @@ enum MHD_Result web_logout(struct MHD_Connection *c, struct web_req *req)
 	char cookie[128];
 	snprintf(cookie, sizeof(cookie), "%s=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
 	         WEB_COOKIE);
-	return with_cookie(c, MHD_HTTP_OK, json_pack("{s:b}", "logged_out", 1), cookie);
+	return web_json_header(c, MHD_HTTP_OK, json_pack("{s:b}", "logged_out", 1), "Set-Cookie",
+	                       cookie);
 }
 
 enum MHD_Result web_session_info(struct MHD_Connection *c, struct web_req *req)

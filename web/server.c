@@ -41,7 +41,8 @@ enum MHD_Result web_text(struct MHD_Connection *c, unsigned status, const char *
 	return ret;
 }
 
-enum MHD_Result web_json(struct MHD_Connection *c, unsigned status, json_t *j)
+enum MHD_Result web_json_header(struct MHD_Connection *c, unsigned status, json_t *j,
+                                const char *header, const char *value)
 {
 	if (!j)
 		return MHD_NO; /* allocation failed: drop this request only */
@@ -49,9 +50,8 @@ enum MHD_Result web_json(struct MHD_Connection *c, unsigned status, json_t *j)
 	json_decref(j);
 	if (!s)
 		return MHD_NO;
-	size_t l = strlen(s);
-	s[l] = '\0';
-	struct MHD_Response *r = MHD_create_response_from_buffer(l, s, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(s);
 		return MHD_NO;
@@ -61,9 +61,16 @@ enum MHD_Result web_json(struct MHD_Connection *c, unsigned status, json_t *j)
 	MHD_add_response_header(r, "Cache-Control", "no-store");
 	if (status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"fleetboot\"");
+	if (header)
+		MHD_add_response_header(r, header, value);
 	enum MHD_Result ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+enum MHD_Result web_json(struct MHD_Connection *c, unsigned status, json_t *j)
+{
+	return web_json_header(c, status, j, NULL, NULL);
 }
 
 enum MHD_Result web_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)

@@ -116,6 +116,9 @@ int web_start(int listen_fd);
 void web_stop(void);
 /* Queue a JSON response (steals j); adds the no-store and nosniff headers. */
 enum MHD_Result web_json(struct MHD_Connection *c, unsigned status, json_t *j);
+/* web_json with one more response header (header NULL: none). */
+enum MHD_Result web_json_header(struct MHD_Connection *c, unsigned status, json_t *j,
+                                const char *header, const char *value);
 /* {"error": "..."} with status. */
 enum MHD_Result web_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
