@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "image_version.h"
 #include "clock.h"
 #include "fileio.h"
 #include "stateperm.h"
@@ -43,41 +44,13 @@ static struct cli_cmd cmd_image = {
 };
 CLI_COMMAND(cmd_image)
 
-static volatile sig_atomic_t interrupted;
-
-static void on_interrupt(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
 static int import_progress(void *label, uint64_t done, uint64_t total)
 {
-	if (interrupted)
+	if (image_version_interrupted())
 		return 1;
 	if (total >= (64u << 20))
 		fb_progress_stderr(label, done, total);
 	return 0;
-}
-
-/* Remove temp folders of imports whose process is gone. */
-static void sweep_stale(const char *name_dir)
-{
-	DIR *d = opendir(name_dir);
-	struct dirent *e;
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		int ver, pid;
-		if (sscanf(e->d_name, ".tmp-%d-%d", &ver, &pid) != 2)
-			continue;
-		if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM))
-			continue;
-		char p[FB_PATH_LEN];
-		if (snprintf(p, sizeof(p), "%s/%s", name_dir, e->d_name) < (int)sizeof(p))
-			fb_rm_rf(p);
-	}
-	closedir(d);
 }
 
 static json_t *file_entry(const char *path, const char *sha)
@@ -167,49 +140,6 @@ static int import_copy(const char *tmp, const char *name, const char *rootfs, co
 	return CLI_OK;
 }
 
-/* Move the complete version from tmp to final and register it. CLI_OK, or
- * CLI_ERR (said) with nothing left behind. */
-static int import_register(struct cli_ctx *ctx, struct fb_db *db, const char *name_dir,
-                           const char *tmp, const char *final, struct fb_image *img)
-{
-	char p[FB_PATH_LEN];
-	/* Root importing into the service user's tree: the daemons serve these. */
-	if (fb_state_give(ctx->cfg.state_dir, tmp) < 0) {
-		int e = errno;
-		fb_rm_rf(tmp);
-		return cli_error("%s: cannot give to the service user: %s", tmp, strerror(e));
-	}
-	fb_fsync_dir(tmp);
-	if (interrupted) {
-		fb_rm_rf(tmp);
-		return cli_error("import of %s interrupted; nothing registered", img->name);
-	}
-	if (rename(tmp, final) < 0) {
-		int e = errno;
-		fb_rm_rf(tmp);
-		return cli_error("%s: %s", final, strerror(e));
-	}
-	fb_fsync_dir(name_dir);
-	fb_strlcpy(img->dir, final, sizeof(img->dir));
-	if (fb_db_image_add(db, img) < 0) {
-		fb_rm_rf(final);
-		return cli_error("cannot register %s@%d: %s", img->name, img->version,
-		                 fb_db_errmsg(db));
-	}
-	/* The hash just taken is storaged's verification too: recorded, the
-	 * first machine to boot it does not wait for a second full hash. */
-	char vdir[FB_PATH_LEN];
-	cow_verify_dir(ctx->cfg.state_dir, vdir, sizeof(vdir));
-	snprintf(p, sizeof(p), "%s/rootfs.img", final);
-	if (cow_base_record(img->id, p, img->sha256, vdir) < 0)
-		(void)cli_error(
-		    "warning: cannot record the verification of %s: storaged will hash it once", p);
-	char sz[32];
-	printf("imported %s@%d (%s, sha256 %.16s...)\n", img->name, img->version,
-	       fb_format_size((uint64_t)img->size, sz, sizeof(sz)), img->sha256);
-	return CLI_OK;
-}
-
 static int do_import(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct cli_opt o[] = {{"rootfs", 1, NULL},  {"kernel", 1, NULL},   {"initrd", 1, NULL},
@@ -242,42 +172,31 @@ static int do_import(struct cli_ctx *ctx, int argc, char **argv)
 	if (!db)
 		return CLI_ERR;
 
-	char name_dir[FB_PATH_LEN], tmp[FB_PATH_LEN], final[FB_PATH_LEN];
-	snprintf(name_dir, sizeof(name_dir), "%s/images/%s", ctx->cfg.state_dir, name);
-	struct stat nst;
-	int made = stat(name_dir, &nst) < 0;
-	if (fb_mkdir_p(name_dir, 0750) < 0 ||
-	    (made && fb_state_give(ctx->cfg.state_dir, name_dir) < 0))
-		return cli_error("%s: %s", name_dir, strerror(errno));
-	sweep_stale(name_dir);
-
-	struct fb_image img = {0};
-	fb_strlcpy(img.name, name, sizeof(img.name));
-	if ((rc = fb_db_image_reserve_version(db, name, &img.version)) < 0)
-		return cli_error("%s", fb_db_errmsg(db));
-	snprintf(tmp, sizeof(tmp), "%s/.tmp-%d-%d", name_dir, img.version, (int)getpid());
-	snprintf(final, sizeof(final), "%s/%d", name_dir, img.version);
-	if (mkdir(tmp, 0750) < 0)
-		return cli_error("%s: %s", tmp, strerror(errno));
-
-	struct sigaction sa = {.sa_handler = on_interrupt};
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
-	if ((rc = import_copy(tmp, name, rootfs, kernel, initrd, &img)) != CLI_OK)
+	struct image_version v;
+	if ((rc = image_version_begin(ctx, name, 1, &v)) != CLI_OK)
+		return rc;
+	struct fb_image *img = &v.img;
+	if ((rc = import_copy(v.tmp, name, rootfs, kernel, initrd, img)) != CLI_OK)
 		return rc;
 	if (cmdline)
-		fb_strlcpy(img.cmdline, cmdline, sizeof(img.cmdline));
+		fb_strlcpy(img->cmdline, cmdline, sizeof(img->cmdline));
 	const char *source = cli_optval(o, no, "source");
 	if (source)
-		fb_strlcpy(img.source, source, sizeof(img.source));
+		fb_strlcpy(img->source, source, sizeof(img->source));
 	else
-		snprintf(img.source, sizeof(img.source), "import:%s", rootfs);
-	if (write_manifest(tmp, cli_optval(o, no, "manifest"), &img, why, sizeof(why)) < 0) {
-		fb_rm_rf(tmp);
+		snprintf(img->source, sizeof(img->source), "import:%s", rootfs);
+	if (write_manifest(v.tmp, cli_optval(o, no, "manifest"), img, why, sizeof(why)) < 0) {
+		fb_rm_rf(v.tmp);
 		return cli_error("%s", why);
 	}
-	return import_register(ctx, db, name_dir, tmp, final, &img);
+	char what[FB_NAME_LEN + 16];
+	snprintf(what, sizeof(what), "import of %s", name);
+	if ((rc = image_version_publish(ctx, &v, what)) != CLI_OK)
+		return rc;
+	char sz[32];
+	printf("imported %s@%d (%s, sha256 %.16s...)\n", img->name, img->version,
+	       fb_format_size((uint64_t)img->size, sz, sizeof(sz)), img->sha256);
+	return CLI_OK;
 }
 
 static json_t *image_json(const struct fb_image *img)

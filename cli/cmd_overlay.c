@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "image_version.h"
 #include "clock.h"
 #include "stateperm.h"
 #include "cow/cow.h"
@@ -163,15 +164,9 @@ static int cmd_reset(struct cli_ctx *ctx, const char *mac)
 	return CLI_OK;
 }
 
-static volatile sig_atomic_t interrupted;
-static void on_interrupt(int sig)
-{
-	interrupted = 1;
-}
-
 static int commit_progress(void *arg, uint64_t done, uint64_t total)
 {
-	if (interrupted)
+	if (image_version_interrupted())
 		return 1;
 	return fb_progress_stderr(arg, done, total);
 }
@@ -276,68 +271,24 @@ out:
 	return ret;
 }
 
-/* Make the overlay's contents a new version of image name: written in a
- * temporary directory, renamed into place, then registered. CLI_OK or
+/* Make the overlay's contents a new version of image name. CLI_OK or
  * CLI_ERR (said). */
 static int commit_publish(struct cli_ctx *ctx, const struct commit_src *s, const char *mac,
                           const char *name)
 {
-	struct fb_db *db = ctx->db;
-	struct fb_image img = {0};
-	char name_dir[FB_PATH_LEN], tmp[FB_PATH_LEN + 32], final[FB_PATH_LEN + 32];
-	char p[FB_PATH_LEN + 64];
-
-	snprintf(name_dir, sizeof(name_dir), "%s/images/%s", ctx->cfg.state_dir, name);
-	struct stat nst;
-	int made = stat(name_dir, &nst) < 0;
-	if (fb_mkdir_p(name_dir, 0750) < 0 ||
-	    (made && fb_state_give(ctx->cfg.state_dir, name_dir) < 0))
-		return cli_error("%s: %s", name_dir, strerror(errno));
-	fb_strlcpy(img.name, name, sizeof(img.name));
-	if (fb_db_image_reserve_version(db, name, &img.version) < 0)
-		return cli_error("%s", fb_db_errmsg(db));
-	/* Same temp naming as image import, so its sweep removes leftovers. */
-	snprintf(tmp, sizeof(tmp), "%s/.tmp-%d-%d", name_dir, img.version, (int)getpid());
-	snprintf(final, sizeof(final), "%s/%d", name_dir, img.version);
-	if (mkdir(tmp, 0750) < 0)
-		return cli_error("%s: %s", tmp, strerror(errno));
-	struct sigaction sa = {.sa_handler = on_interrupt};
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
-	if (commit_write(s, mac, tmp, &img) < 0)
-		goto fail;
-	/* Root committing in the service user's tree: the daemons serve these. */
-	if (fb_state_give(ctx->cfg.state_dir, tmp) < 0) {
-		cli_error("%s: cannot give to the service user: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	fb_fsync_dir(tmp);
-	if (interrupted) {
-		cli_error("commit interrupted; nothing registered");
-		goto fail;
-	}
-	if (rename(tmp, final) < 0) {
-		cli_error("%s: %s", final, strerror(errno));
-		goto fail;
-	}
-	fb_fsync_dir(name_dir);
-	fb_strlcpy(img.dir, final, sizeof(img.dir));
-	if (fb_db_image_add(db, &img) < 0) {
-		cli_error("cannot register %s@%d: %s", name, img.version, fb_db_errmsg(db));
-		fb_rm_rf(final);
+	struct image_version v;
+	int rc = image_version_begin(ctx, name, 0, &v);
+	if (rc != CLI_OK)
+		return rc;
+	if (commit_write(s, mac, v.tmp, &v.img) < 0) {
+		fb_rm_rf(v.tmp);
 		return CLI_ERR;
 	}
-	snprintf(p, sizeof(p), "%s/rootfs.img", final);
-	if (cow_base_record(img.id, p, img.sha256, s->vdir) < 0)
-		(void)cli_error(
-		    "warning: cannot record the verification of %s: storaged will hash it once", p);
+	if ((rc = image_version_publish(ctx, &v, "commit")) != CLI_OK)
+		return rc;
 	printf("committed %s's overlay over %s@%d as %s@%d (sha256 %.16s...)\n", mac, s->from.name,
-	       s->from.version, name, img.version, img.sha256);
+	       s->from.version, name, v.img.version, v.img.sha256);
 	return CLI_OK;
-fail:
-	fb_rm_rf(tmp);
-	return CLI_ERR;
 }
 
 static int cmd_commit(struct cli_ctx *ctx, const char *mac, const char *name)
