@@ -120,6 +120,19 @@ int cow_ovl_read(struct cow_ovl *o, void *buf, uint64_t len, uint64_t off)
 	return cow_ovl_read_flags(o, buf, len, off, 0);
 }
 
+/* The run of clusters in one state that starts at pos, cut at end: its
+ * end, and the state in *state. */
+static uint64_t run_from(struct cow_ovl *o, uint64_t pos, uint64_t end, uint8_t *state)
+{
+	uint64_t c = pos >> SHIFT;
+	uint8_t s = cow_get(o, c);
+	uint64_t c2 = c + 1;
+	while ((c2 << SHIFT) < end && cow_get(o, c2) == s)
+		c2++;
+	*state = s;
+	return (c2 << SHIFT) < end ? (c2 << SHIFT) : end;
+}
+
 int cow_ovl_read_flags(struct cow_ovl *o, void *buf, uint64_t len, uint64_t off, unsigned flags)
 {
 	unsigned nowait = flags & FB_PREAD_NOWAIT;
@@ -129,12 +142,8 @@ int cow_ovl_read_flags(struct cow_ovl *o, void *buf, uint64_t len, uint64_t off,
 	if (end < off || end > o->h.size)
 		return -EINVAL;
 	while (pos < end) {
-		uint64_t c = pos >> SHIFT;
-		uint8_t s = cow_get(o, c);
-		uint64_t c2 = c + 1;
-		while ((c2 << SHIFT) < end && cow_get(o, c2) == s)
-			c2++;
-		uint64_t run_end = (c2 << SHIFT) < end ? (c2 << SHIFT) : end;
+		uint8_t s;
+		uint64_t run_end = run_from(o, pos, end, &s);
 		int rc = read_run(o, s, p, run_end - pos, pos, nowait);
 		if (rc < 0)
 			return rc;
@@ -346,12 +355,8 @@ int cow_ovl_extents(struct cow_ovl *o, uint64_t len, uint64_t off, cow_extent_fn
 	if (end < off || end > o->h.size)
 		return -EINVAL;
 	while (pos < end) {
-		uint64_t c = pos >> SHIFT;
-		uint8_t s = cow_get(o, c);
-		uint64_t c2 = c + 1;
-		while ((c2 << SHIFT) < end && cow_get(o, c2) == s)
-			c2++;
-		uint64_t run_end = (c2 << SHIFT) < end ? (c2 << SHIFT) : end;
+		uint8_t s;
+		uint64_t run_end = run_from(o, pos, end, &s);
 		if (s != COW_BASE) {
 			if (fn(arg, pos, run_end - pos, s, 0))
 				return 0;
