@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 		fb_strlcpy(b.ifaces[i].name, b.cfg.interfaces[i], IF_NAMESIZE);
 	b.n_ifaces = b.cfg.n_interfaces;
 
-	if (state_init(&b.st) < 0)
+	if (state_init(&b.st) < 0 || pthread_mutex_init(&b.reg.lock, NULL))
 		fatalx("out of memory");
 	struct fb_db *db;
 	int rc = fb_db_open_state(&db, b.cfg.state_dir);

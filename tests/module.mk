@@ -8,7 +8,7 @@ $(foreach t,$(UNIT_NAMES),$(eval $(call link,$(B)/tests/unit/$(t),\
 	$(B)/tests/unit/$(t).o $(LIBCOW) $(LIBDB) $(LIBFB),$(SYS_LIBS))))
 
 # DHCP, TFTP and PXE clients for tests/bootd and bench/bootd-*.sh.
-BOOTD_TOOLS := dhcpload pxeprobe tftpget
+BOOTD_TOOLS := dhcpforge dhcpload pxeprobe tftpget
 TEST_TOOLS += $(BOOTD_TOOLS:%=$(B)/tests/bootd/%)
 $(foreach t,$(BOOTD_TOOLS),$(eval $(call link,$(B)/tests/bootd/$(t),\
 	$(B)/tests/bootd/tools/$(t).o $(LIBFB),$(SYS_LIBS))))
