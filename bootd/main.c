@@ -4,7 +4,8 @@
  *
  *   fleetboot-bootd [-c FILE] [-f] [-n] [-v]
  *
- * Privileges: all ports are bound first; then, when started as root, the
+ * Privileges: all ports are bound first (and the DHCP packet socket,
+ * which needs CAP_NET_RAW, opened); then, when started as root, the
  * process becomes the owner of the state directory (the user "fleetboot"
  * once `fleetboot init` has run as root), since bootd must keep writing the
  * database. A root-owned state directory keeps bootd as root, and says so
