@@ -27,7 +27,7 @@ RATE=${FB_BENCH_RATE:-40000}
 CLIENTS=200000
 
 bootd_env "dhcp = authoritative" "pool = 10.64.1.1-10.127.255.250" "netmask = 255.192.0.0" \
-	"lease_time = 3600"
+	"lease_time = 3600" "relays = 10.77.0.2" # perfdhcp and dhcpload talk as this relay
 bootd_net
 ip -n "$CLI" addr add 10.77.0.2/10 dev bc0
 ip -n "$SRV" addr flush dev bs0

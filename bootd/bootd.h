@@ -36,7 +36,8 @@ struct bootd_machine {
 	enum fb_protocol protocol;
 	struct in_addr ip; /* reserved; 0 = none */
 	char secret[FB_SECRET_LEN];
-	int installed; /* install mode, and its last stage was "installed" */
+	int installed;  /* install mode, and its last stage was "installed" */
+	int registered; /* added by bootd itself (unknown_machines) */
 	struct bootd_machine *next_mac, *next_ip; /* hash chains */
 };
 
@@ -57,6 +58,8 @@ struct bootd_cache {
 	size_t nbuckets;
 	struct bootd_image *images;
 	size_t n_images;
+	size_t n_registered;       /* machines bootd registered (unknown_machines) */
+	uint64_t reg_done_at_load; /* writer's registrations done when this was read */
 };
 
 enum lease_state { LEASE_NONE = 0, LEASE_OFFERED, LEASE_BOUND, LEASE_RELEASED, LEASE_DECLINED };
@@ -86,6 +89,21 @@ struct bootd_state {
 	size_t n_declined;
 };
 
+/* Registrations of unknown machines: the caps of register_per_minute and
+ * register_max (register.c). */
+struct bootd_reg {
+	pthread_mutex_t lock;   /* DHCP and HTTP both register */
+	int64_t window_start;   /* unix time the current minute began */
+	int window_count;       /* registrations in it */
+	uint64_t issued;        /* registrations queued since start-up */
+	uint64_t done;          /* ...of which the writer has done (atomic) */
+	uint64_t refused;       /* refused by a cap since start-up */
+	uint64_t last_log_ms;   /* the refusal log line is rate-limited */
+	uint8_t recent[256][6]; /* MACs queued lately: DISCOVER retries are not counted twice */
+	int64_t recent_at[256]; /* when (unix time) */
+	unsigned recent_next;   /* next slot to reuse */
+};
+
 struct bootd {
 	struct fb_config cfg;
 	struct fb_loop *loop;
@@ -94,6 +112,7 @@ struct bootd {
 	struct bootd_iface ifaces[FB_MAX_IFACES];
 	int n_ifaces;
 	int dhcp_fd, pxe_fd, tftp_fd;
+	int pkt_fd; /* AF_PACKET: every DHCP frame with its Ethernet source */
 	struct fb_timer iface_timer;
 	struct bootd_state st;
 	struct writer *wr;
@@ -104,6 +123,8 @@ struct bootd {
 	uint64_t stats_dhcp, stats_tftp;
 	int tftp_active;
 	struct xfer *tftp_xfers; /* transfers under way (tftp.c's list) */
+	struct bootd_reg reg;
+	uint64_t dropped_spoofed, dropped_relay; /* DHCP messages dropped, by reason */
 };
 
 /* iface.c: interfaces, addresses, neighbours through libnl-route */
@@ -140,19 +161,54 @@ void state_mark_script_served(struct bootd_state *s, const uint8_t mac[6]);
 /* Which MAC holds ip now (a live lease or a reservation)? 0 or -1. Takes
  * the lock itself. */
 int state_mac_of_ip(struct bootd_state *s, struct in_addr ip, uint8_t mac[6]);
+/* Does the machine mac hold ip: a live lease of its own, or its
+ * reservation? Takes the lock itself. */
+int state_ip_held_by(struct bootd_state *s, struct in_addr ip, const uint8_t mac[6]);
+/* Index a cache's machines by MAC and address (cache_load does it; tests
+ * and fuzzers that build a cache by hand too). 0 or -1. */
+int cache_index(struct bootd_cache *c);
 
 /* writer.c: the database thread */
 struct writer *writer_start(struct bootd *b, struct fb_db *db);
 void writer_stop(struct writer *w);
 void writer_lease(struct writer *w, const struct bootd_client *cl);
 void writer_event(struct writer *w, const char *macid, const char *stage, const char *detail);
-/* Register an unknown machine (image "" or boot:IMAGE's image). */
-void writer_register(struct writer *w, const char *macid, const char *image);
+/* Register an unknown machine (image "" or boot:IMAGE's image). 0, or -1
+ * when it could not be queued. */
+int writer_register(struct writer *w, const char *macid, const char *image);
 /* Ask for a cache refresh soon. */
 void writer_poke(struct writer *w);
 
-/* dhcp.c */
+/* register.c: registrations of unknown machines, capped by [bootd]
+ * register_per_minute and register_max. Queue one (image "" or boot:IMAGE's
+ * image) unless a cap says no; 1 when queued (or queued moments ago), 0 when
+ * refused (logged). The caller holds b->st.lock (read or write). */
+int register_unknown(struct bootd *b, const uint8_t mac[6], const char *image, int64_t now);
+
+/* One DHCP datagram as the packet socket saw it (dhcp_io.c fills it in). */
+struct dhcp_frame {
+	uint8_t src_mac[6];     /* the Ethernet frame's source address */
+	struct sockaddr_in src; /* IP source address and UDP source port */
+	int pxe_port;           /* sent to port 4011 (else 67) */
+	const uint8_t *data;    /* the DHCP message: the UDP payload */
+	size_t len;
+};
+
+/* dhcp.c: the DHCP server proper, from a frame to the reply it sends.
+ * Identity: a message counts only when its chaddr is the frame's source
+ * MAC, or when a configured relay (giaddr in relays) sent it. */
+void dhcp_frame_in(struct bootd *b, struct bootd_iface *ifc, const struct dhcp_frame *f);
+/* Forget declined addresses whose hold has passed. */
+void dhcp_prune(struct bootd *b, int64_t now);
+
+/* dhcp_io.c: the sockets. A packet socket reads every DHCP frame (with its
+ * source MAC); the UDP sockets on 67 and 4011 only send (a filter drops
+ * whatever they would receive). */
 int dhcp_open(struct bootd *b);
+/* Send a reply out of port 67 (or 4011) to dst, on ifindex (0: by route)
+ * from src. 0 or -1 with errno. */
+int dhcp_send(struct bootd *b, int pxe_port, const void *pkt, size_t len,
+              const struct sockaddr_in *dst, int ifindex, struct in_addr src);
 /* dhcp_policy.c: boot file by client, for tests too */
 struct fb_dhcp_msg;
 enum boot_kind { BOOT_NONE, BOOT_TFTP, BOOT_URL };

@@ -4,27 +4,36 @@
  * DHCP server), on port 67 and on the PXE port 4011.
  *
  * Everything here runs from memory on the event loop; the database sees
- * leases and boot events later, through the writer thread. One socket per
- * port serves every interface: IP_PKTINFO tells which interface a request
- * came in on (for the server identifier and next-server), and picks the
- * interface and source address of the reply.
+ * leases and boot events later, through the writer thread. The sockets are
+ * dhcp_io.c's: it hands over each frame with the interface it came in on
+ * and its Ethernet source address, and sends the replies built here (so a
+ * fuzzer can drive this whole state machine with frames).
+ *
+ * Identity is the frame's source MAC, never an address: a message that did
+ * not come through a configured relay counts only when its chaddr is the
+ * MAC that sent the frame (an ordinary user on a client can send any DHCP
+ * payload from a UDP port, but not frames with another source address).
+ * RELEASE, DECLINE and REQUEST then act only on the sender's own lease, a
+ * valid lease never moves to another MAC, and a reservation is its
+ * machine's alone.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "bootd.h"
 #include "clock.h"
 #include "log.h"
 #include "proto/dhcp.h"
 
-#define OFFER_HOLD_S   60    /* an offered address is kept for this long */
-#define DECLINE_HOLD_S 600   /* a declined address is not offered again for this long */
-#define NEWBOOT_GAP_MS 60000 /* an iPXE DHCP this long after the last one is a new boot */
+#define OFFER_HOLD_S   60  /* an offered address is kept for this long */
+#define DECLINE_HOLD_S 600 /* a declined address is not offered again for this long */
+#define NEWBOOT_GAP_MS 60000
+#define MAX_DECLINED                                                                               \
+	1024 /* declined addresses remembered at once */ /* an iPXE DHCP this long after the last  \
+	                                                    one is a new boot */
 
 struct dhcp_in {
 	struct bootd *b;
@@ -67,27 +76,6 @@ static void warn_limited(const char *fmt, ...)
 	}
 }
 
-static int open_udp(int port)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
-	setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
-	int sz = 4 << 20;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
 /* ---- addresses --------------------------------------------------------- */
 
 static int in_pool(const struct bootd *b, struct in_addr ip)
@@ -125,14 +113,30 @@ static int addr_usable(struct bootd *b, struct bootd_client *cl, struct in_addr 
 	return !declined(b, ip, now) && !is_ours(b, ip);
 }
 
-static void assign(struct bootd *b, struct bootd_client *cl, struct in_addr ip)
+/* Is this a lease nobody may take: bound or offered, and not expired? */
+static int lease_valid(const struct bootd_client *c, int64_t now)
+{
+	return (c->state == LEASE_BOUND || c->state == LEASE_OFFERED) && c->expires > now;
+}
+
+/* Give ip to cl. A valid lease of another MAC on ip is never taken
+ * away: -1 (logged) and nothing changes. */
+static int assign(struct bootd *b, struct bootd_client *cl, struct in_addr ip, int64_t now)
 {
 	struct bootd_client *other = client_by_ip(&b->st, ip);
 	if (other && other != cl) {
+		if (lease_valid(other, now)) {
+			char a[FB_IP_LEN], m1[FB_MACID_LEN], m2[FB_MACID_LEN];
+			warn_limited("%s may not have %s: %s holds a valid lease of it",
+			             mac_format(cl->mac, m1), ip4_format(ip, a),
+			             mac_format(other->mac, m2));
+			return -1;
+		}
 		client_set_ip(&b->st, other, (struct in_addr){0});
 		other->state = LEASE_NONE;
 	}
 	client_set_ip(&b->st, cl, ip);
+	return 0;
 }
 
 /* The address to offer: reservation, current lease, requested, next free. */
@@ -199,27 +203,7 @@ static void send_reply(struct dhcp_in *in, const uint8_t *pkt, size_t len, int t
 		dst.sin_addr.s_addr = INADDR_BROADCAST;
 	}
 
-	union {
-		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
-		struct cmsghdr align;
-	} cm;
-	memset(&cm, 0, sizeof(cm));
-	struct iovec iov = {(void *)pkt, len};
-	struct msghdr mh = {.msg_name = &dst,
-	                    .msg_namelen = sizeof(dst),
-	                    .msg_iov = &iov,
-	                    .msg_iovlen = 1,
-	                    .msg_control = cm.buf,
-	                    .msg_controllen = sizeof(cm.buf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = IPPROTO_IP;
-	c->cmsg_type = IP_PKTINFO;
-	c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
-	struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(c);
-	pi->ipi_ifindex = ifindex;
-	pi->ipi_spec_dst = in->ifc->addr;
-	int fd = in->from_pxe_port ? b->pxe_fd : b->dhcp_fd;
-	if (sendmsg(fd, &mh, 0) < 0) {
+	if (dhcp_send(b, in->from_pxe_port, pkt, len, &dst, ifindex, in->ifc->addr) < 0) {
 		char a[FB_IP_LEN];
 		warn_limited("cannot send a reply to %s: %s", ip4_format(dst.sin_addr, a),
 		             strerror(errno));
@@ -338,7 +322,8 @@ static void dhcpdiscover(struct dhcp_in *in, struct bootd_client *cl)
 		return;
 	}
 	if (!(cl->ip.s_addr == ip.s_addr && cl->state == LEASE_BOUND && cl->expires > in->now)) {
-		assign(b, cl, ip);
+		if (assign(b, cl, ip, in->now) < 0)
+			return; /* a reservation another MAC still holds a lease of */
 		cl->state = LEASE_OFFERED;
 		cl->expires = in->now + OFFER_HOLD_S;
 	}
@@ -363,17 +348,24 @@ static void dhcprequest(struct dhcp_in *in, struct bootd_client *cl)
 	if (!want.s_addr)
 		return;
 	int ok;
-	if (in->mach && in->mach->ip.s_addr)
+	if (m->ciaddr.s_addr && (cl->ip.s_addr != m->ciaddr.s_addr || cl->state != LEASE_BOUND)) {
+		/* Renewing or rebinding (ciaddr set): only the address this
+		 * MAC holds a lease of can be renewed. */
+		char a[FB_IP_LEN];
+		warn_limited("%s asked to renew %s, which is not its lease: NAK", in->macid,
+		             ip4_format(m->ciaddr, a));
+		ok = 0;
+	} else if (in->mach && in->mach->ip.s_addr) {
 		ok = want.s_addr == in->mach->ip.s_addr;
-	else
+	} else {
 		ok = in_pool(b, want) && addr_usable(b, cl, want, in->now);
-	if (!ok) {
+	}
+	if (!ok || assign(b, cl, want, in->now) < 0) {
 		/* Authoritative: a wrong address for this network, or one
 		 * somebody else holds, gets a NAK so the client restarts. */
 		reply(in, FB_DHCPNAK, (struct in_addr){0}, BOOT_NONE, NULL, 0);
 		return;
 	}
-	assign(b, cl, want);
 	cl->state = LEASE_BOUND;
 	cl->expires = in->now + b->cfg.lease_time;
 	if (fb_dhcp_opt_str(m, FB_OPT_HOSTNAME, cl->hostname, sizeof(cl->hostname)) < 0)
@@ -400,7 +392,11 @@ static void dhcpdecline(struct dhcp_in *in, struct bootd_client *cl)
 	struct in_addr req = in->req;
 	if (!req.s_addr || cl->ip.s_addr != req.s_addr)
 		return;
-	void *p = realloc(b->st.declined, (b->st.n_declined + 1) * sizeof(*b->st.declined));
+	/* Bounded: one client declining address after address cannot grow
+	 * the list without end (it still gets a new address each time). */
+	void *p = b->st.n_declined < MAX_DECLINED
+	              ? realloc(b->st.declined, (b->st.n_declined + 1) * sizeof(*b->st.declined))
+	              : NULL;
 	if (p) {
 		b->st.declined = p;
 		b->st.declined[b->st.n_declined].ip = req;
@@ -434,11 +430,11 @@ static int unknown_may_boot(struct dhcp_in *in)
 		return 0;
 	case FB_UNKNOWN_REGISTER:
 		if (in->m.type == FB_DHCPDISCOVER)
-			writer_register(b->wr, in->macid, "");
+			return register_unknown(b, in->m.chaddr, "", in->now);
 		break;
 	case FB_UNKNOWN_BOOT:
 		if (in->m.type == FB_DHCPDISCOVER)
-			writer_register(b->wr, in->macid, b->cfg.unknown_image);
+			return register_unknown(b, in->m.chaddr, b->cfg.unknown_image, in->now);
 		break;
 	}
 	return 1;
@@ -506,7 +502,7 @@ static void dhcp(struct dhcp_in *in)
 	}
 }
 
-static void prune_declined(struct bootd *b, int64_t now)
+void dhcp_prune(struct bootd *b, int64_t now)
 {
 	size_t j = 0;
 	for (size_t i = 0; i < b->st.n_declined; i++)
@@ -515,101 +511,80 @@ static void prune_declined(struct bootd *b, int64_t now)
 	b->st.n_declined = j;
 }
 
-static void on_packet(struct bootd *b, int pxe_port, const uint8_t *buf, size_t len,
-                      const struct sockaddr_in *src, int ifindex)
+static int is_relay(const struct bootd *b, struct in_addr a)
+{
+	for (int i = 0; i < b->cfg.n_relays; i++)
+		if (b->cfg.relays[i].s_addr == a.s_addr)
+			return 1;
+	return 0;
+}
+
+/* Does this message count? Relayed (giaddr set): only from a configured
+ * relay, sent by a relay's address (a relay may send from another of its
+ * addresses than giaddr; list both). Direct: only when the frame's source
+ * MAC is the chaddr, so a client speaks for itself alone. */
+static int sender_ok(struct dhcp_in *in, const struct dhcp_frame *f)
+{
+	struct bootd *b = in->b;
+	const struct fb_dhcp_msg *m = &in->m;
+	char a[FB_IP_LEN], g[FB_IP_LEN], c[FB_MACID_LEN], s[FB_MACID_LEN];
+	if (m->giaddr.s_addr) {
+		if (!is_relay(b, m->giaddr)) {
+			b->dropped_relay++;
+			warn_limited(
+			    "dropped a relayed %s for %s from %s: giaddr %s is not in [bootd] "
+			    "relays",
+			    fb_dhcp_type_name(m->type), mac_format(m->chaddr, c),
+			    ip4_format(f->src.sin_addr, a), ip4_format(m->giaddr, g));
+			return 0;
+		}
+		if (!is_relay(b, f->src.sin_addr)) {
+			b->dropped_relay++;
+			warn_limited(
+			    "dropped a relayed %s for %s from %s: giaddr %s is a relay, but "
+			    "the sender is not",
+			    fb_dhcp_type_name(m->type), mac_format(m->chaddr, c),
+			    ip4_format(f->src.sin_addr, a), ip4_format(m->giaddr, g));
+			return 0;
+		}
+		return 1;
+	}
+	if (memcmp(f->src_mac, m->chaddr, 6)) {
+		b->dropped_spoofed++;
+		warn_limited("dropped a %s from %s (%s): chaddr %s is not the frame's source MAC "
+		             "(%llu such)",
+		             fb_dhcp_type_name(m->type), ip4_format(f->src.sin_addr, a),
+		             mac_format(f->src_mac, s), mac_format(m->chaddr, c),
+		             (unsigned long long)b->dropped_spoofed);
+		return 0;
+	}
+	return 1;
+}
+
+void dhcp_frame_in(struct bootd *b, struct bootd_iface *ifc, const struct dhcp_frame *f)
 {
 	static struct dhcp_in in; /* large (option table); the loop is single-threaded */
 	char a[FB_IP_LEN];
 	in.b = b;
-	in.from_pxe_port = pxe_port;
-	in.src = *src;
-	in.ifc = iface_by_index(b, ifindex);
-	if (!in.ifc || !in.ifc->addr.s_addr) {
-		log_debug("ignoring DHCP from %s on interface %d (not served)",
-		          ip4_format(src->sin_addr, a), ifindex);
-		return;
-	}
+	in.from_pxe_port = f->pxe_port;
+	in.src = f->src;
+	in.ifc = ifc;
 	const char *why;
-	if (fb_dhcp_parse(&in.m, buf, len, &why) < 0) {
-		warn_limited("malformed DHCP packet from %s: %s", ip4_format(src->sin_addr, a),
+	if (fb_dhcp_parse(&in.m, f->data, f->len, &why) < 0) {
+		warn_limited("malformed DHCP packet from %s: %s", ip4_format(f->src.sin_addr, a),
 		             why);
 		return;
 	}
 	if (in.m.op != 1 || !fb_dhcp_has_ether(&in.m) || !in.m.type)
 		return; /* replies, non-Ethernet and plain BOOTP are not ours */
-	in.sid = in.ifc->addr;
-	in.server = iface_server_addr(b, in.ifc);
+	if (!sender_ok(&in, f))
+		return;
+	in.sid = ifc->addr;
+	in.server = iface_server_addr(b, ifc);
 	__atomic_fetch_add(&b->stats_dhcp, 1, __ATOMIC_RELAXED);
 	pthread_rwlock_wrlock(&b->st.lock);
 	if (b->st.n_declined)
-		prune_declined(b, fb_now());
+		dhcp_prune(b, fb_now());
 	dhcp(&in);
 	pthread_rwlock_unlock(&b->st.lock);
-}
-
-static void on_readable(struct fb_loop *l, int fd, uint32_t events, void *arg)
-{
-	struct bootd *b = arg;
-	for (int i = 0; i < 64; i++) {
-		uint8_t buf[FB_DHCP_MAX_LEN + 1];
-		struct sockaddr_in src;
-		union {
-			char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
-			struct cmsghdr align;
-		} cm;
-		struct iovec iov = {buf, sizeof(buf)};
-		struct msghdr mh = {.msg_name = &src,
-		                    .msg_namelen = sizeof(src),
-		                    .msg_iov = &iov,
-		                    .msg_iovlen = 1,
-		                    .msg_control = cm.buf,
-		                    .msg_controllen = sizeof(cm.buf)};
-		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				log_warn("recvmsg");
-			return;
-		}
-		int ifindex = 0;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
-				ifindex = ((struct in_pktinfo *)CMSG_DATA(c))->ipi_ifindex;
-		if (mh.msg_flags & MSG_TRUNC) {
-			char a[FB_IP_LEN];
-			warn_limited("oversized DHCP datagram from %s",
-			             ip4_format(src.sin_addr, a));
-			continue;
-		}
-		on_packet(b, fd == b->pxe_fd, buf, (size_t)n, &src, ifindex);
-	}
-}
-
-static void on_iface_timer(struct fb_loop *l, void *arg)
-{
-	struct bootd *b = arg;
-	iface_refresh(b);
-	fb_timer_arm(l, &b->iface_timer, 5000);
-}
-
-int dhcp_open(struct bootd *b)
-{
-	b->dhcp_fd = b->pxe_fd = -1;
-	fb_timer_init(&b->iface_timer, on_iface_timer, b);
-	fb_timer_arm(b->loop, &b->iface_timer, 5000);
-	if (b->cfg.dhcp == FB_DHCP_OFF)
-		return 0;
-	b->dhcp_fd = open_udp(67);
-	if (b->dhcp_fd < 0) {
-		log_warn("cannot bind UDP port 67");
-		return -1;
-	}
-	b->pxe_fd = open_udp(4011);
-	if (b->pxe_fd < 0) {
-		log_warn("cannot bind UDP port 4011");
-		return -1;
-	}
-	if (fb_loop_add_fd(b->loop, b->dhcp_fd, EPOLLIN, on_readable, b) < 0 ||
-	    fb_loop_add_fd(b->loop, b->pxe_fd, EPOLLIN, on_readable, b) < 0)
-		return -1;
-	return 0;
 }

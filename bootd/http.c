@@ -11,10 +11,15 @@
  *
  * A machine script holds the machine's secret, so it goes only to the
  * requester that is the machine: its address holds the machine's lease or
- * reservation, or the kernel's neighbour table maps it to the machine's
- * MAC. A stage report needs the same, or the machine's secret (query
- * "secret=" or header "X-Fleetboot-Secret"), since the initramfs may run
- * with an address bootd did not hand out.
+ * reservation AND the kernel's neighbour table maps it to the machine's
+ * MAC when the answer is made (an address alone is no identity: any user
+ * can make a connection from an address, and root on a client can set any
+ * address on it). In proxy mode another server leases the addresses, so
+ * the neighbour entry is all there is; a neighbour entry that changes its
+ * MAC within a boot is logged and recorded as takeover-suspected. A stage
+ * report needs the same, or the machine's secret (query "secret=" or
+ * header "X-Fleetboot-Secret"), since the initramfs may run with an
+ * address bootd did not hand out.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +35,7 @@
 #include "bootd.h"
 #include "bootd/http_route.h"
 #include "buf.h"
+#include "clock.h"
 #include "log.h"
 #include "secret.h"
 #include "str.h"
@@ -89,25 +95,96 @@ static void local_addr(struct bootd *b, struct MHD_Connection *c, char out[FB_IP
 		fb_strlcpy(out, "0.0.0.0", FB_IP_LEN);
 }
 
-/* Which MAC is this requester? Lease/reservation first, then neighbours. */
-static int requester_mac(struct bootd *b, struct in_addr ip, uint8_t mac[6])
+/* ---- who is asking -------------------------------------------------- */
+
+#define WATCH_SLOTS 1024 /* addresses remembered for takeover detection */
+#define WATCH_S     600  /* a neighbour MAC that changes within this is suspect */
+
+/* The MAC each address was last seen with: an address whose neighbour MAC
+ * changes between two requests of one boot is a takeover (a forged ARP
+ * entry, or a spoofed MAC), or at best a reassigned address. */
+static struct {
+	pthread_mutex_t lock;
+	struct watch {
+		struct in_addr ip;
+		uint8_t mac[6];
+		int64_t seen;
+	} slot[WATCH_SLOTS];
+} watch = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void watch_neigh(struct bootd *b, struct in_addr ip, const uint8_t mac[6])
 {
-	if (!ip.s_addr)
-		return -1;
-	if (state_mac_of_ip(&b->st, ip, mac) == 0)
-		return 0;
-	return neigh_lookup(ip, mac);
+	int64_t now = fb_now();
+	uint8_t was[6];
+	int changed = 0;
+	size_t h = (size_t)((ntohl(ip.s_addr) * 2654435761u) % WATCH_SLOTS);
+	pthread_mutex_lock(&watch.lock);
+	struct watch *w = &watch.slot[h];
+	if (w->ip.s_addr == ip.s_addr && now - w->seen < WATCH_S && memcmp(w->mac, mac, 6)) {
+		changed = 1;
+		memcpy(was, w->mac, 6);
+	}
+	w->ip = ip;
+	memcpy(w->mac, mac, 6);
+	w->seen = now;
+	pthread_mutex_unlock(&watch.lock);
+	if (!changed)
+		return;
+	char a[FB_IP_LEN], m_was[FB_MACID_LEN], m_now[FB_MACID_LEN], detail[120];
+	ip4_format(ip, a);
+	mac_format(was, m_was);
+	mac_format(mac, m_now);
+	log_warnx("takeover suspected: %s was %s, now the neighbour table says %s", a, m_was,
+	          m_now);
+	snprintf(detail, sizeof(detail), "address %s moved from %s to %s", a, m_was, m_now);
+	pthread_rwlock_rdlock(&b->st.lock);
+	int known_was = cache_machine(b->st.cache, was) != NULL;
+	int known_now = cache_machine(b->st.cache, mac) != NULL;
+	pthread_rwlock_unlock(&b->st.lock);
+	if (known_now)
+		writer_event(b->wr, m_now, "takeover-suspected", detail);
+	if (known_was)
+		writer_event(b->wr, m_was, "takeover-suspected", detail);
 }
 
-static int requester_is(struct bootd *b, struct in_addr ip, const uint8_t want[6])
+/* The MAC the neighbour table gives for ip now (and the watch told). */
+static int neigh_now(struct bootd *b, struct in_addr ip, uint8_t mac[6])
+{
+	if (!ip.s_addr || neigh_lookup(ip, mac) < 0)
+		return -1;
+	watch_neigh(b, ip, mac);
+	return 0;
+}
+
+/* Is the requester at ip the machine want? The neighbour table must map
+ * ip to want, and (bootd leasing the addresses) ip must hold want's lease
+ * or reservation. 1, or 0 with the reason in why. */
+static int requester_is(struct bootd *b, struct in_addr ip, const uint8_t want[6], const char **why)
 {
 	uint8_t mac[6];
-	/* A lease or reservation names one machine; if that is not the one
-	 * asked for, the neighbour table still decides (a machine may hold a
-	 * stale lease record from before an address change). */
-	if (state_mac_of_ip(&b->st, ip, mac) == 0 && !memcmp(mac, want, 6))
-		return 1;
-	return neigh_lookup(ip, mac) == 0 && !memcmp(mac, want, 6);
+	if (neigh_now(b, ip, mac) < 0) {
+		*why = "no neighbour entry for the address";
+		return 0;
+	}
+	if (memcmp(mac, want, 6)) {
+		*why = "the neighbour table maps the address to another MAC";
+		return 0;
+	}
+	if (b->cfg.dhcp == FB_DHCP_AUTHORITATIVE && !state_ip_held_by(&b->st, ip, want)) {
+		*why = "the address holds neither the machine's lease nor its reservation";
+		return 0;
+	}
+	return 1;
+}
+
+/* Which machine is this requester (for boot events)? Both tests above. */
+static int requester_mac(struct bootd *b, struct in_addr ip, uint8_t mac[6])
+{
+	if (neigh_now(b, ip, mac) < 0)
+		return -1;
+	if (b->cfg.dhcp == FB_DHCP_AUTHORITATIVE && !state_ip_held_by(&b->st, ip, mac))
+		return -1;
+	return 0;
 }
 
 static void script_ctx_of(struct bootd *b, struct MHD_Connection *c, struct script_ctx *x,
@@ -146,8 +223,10 @@ static enum MHD_Result do_script(struct bootd *b, struct MHD_Connection *c, cons
 	script_ctx_of(b, c, &x, server);
 	const char *want_image = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "image");
 
-	if (!requester_is(b, pa, mac)) {
-		log_warnx("refused the script of %s to %s: not that machine", rt->mac, peer);
+	const char *why = "";
+	if (!requester_is(b, pa, mac, &why)) {
+		log_warnx("refused the script of %s to %s: not that machine (%s)", rt->mac, peer,
+		          why);
 		return send_msg(c, 403, "forbidden: this script belongs to another machine");
 	}
 	pthread_rwlock_rdlock(&b->st.lock);
@@ -156,17 +235,14 @@ static enum MHD_Result do_script(struct bootd *b, struct MHD_Connection *c, cons
 	if (mp)
 		m = *mp;
 	if (!mp) {
+		int ok = b->cfg.unknown_machines != FB_UNKNOWN_IGNORE &&
+		         register_unknown(
+		             b, mac,
+		             b->cfg.unknown_machines == FB_UNKNOWN_BOOT ? b->cfg.unknown_image : "",
+		             fb_now());
 		pthread_rwlock_unlock(&b->st.lock);
-		switch (b->cfg.unknown_machines) {
-		case FB_UNKNOWN_IGNORE:
+		if (!ok)
 			return send_msg(c, 404, "unknown machine");
-		case FB_UNKNOWN_REGISTER:
-			writer_register(b->wr, rt->mac, "");
-			break;
-		case FB_UNKNOWN_BOOT:
-			writer_register(b->wr, rt->mac, b->cfg.unknown_image);
-			break;
-		}
 		script_wait(&out, &x, rt->mac);
 		return send_buf(c, &out);
 	}
@@ -240,11 +316,12 @@ static enum MHD_Result do_stage(struct bootd *b, struct MHD_Connection *c, const
 	/* An empty known secret (unset) matches nothing; then only the
 	 * machine itself may report its stage. */
 	int ok = fb_secret_equal(secret, known_secret);
+	const char *why = "";
 	if (!ok)
-		ok = requester_is(b, pa, mac);
+		ok = requester_is(b, pa, mac, &why);
 	if (!ok) {
-		log_warnx("refused stage %s for %s from %s: not that machine and no secret", name,
-		          rt->mac, peer);
+		log_warnx("refused stage %s for %s from %s: not that machine (%s) and no secret",
+		          name, rt->mac, peer, why);
 		return send_msg(c, 403, "forbidden: not that machine (send its secret)");
 	}
 	snprintf(detail, sizeof(detail), "from=%s", peer);

@@ -4,7 +4,8 @@
  *
  *   fleetboot-bootd [-c FILE] [-f] [-n] [-v]
  *
- * Privileges: all ports are bound first; then, when started as root, the
+ * Privileges: all ports are bound first (and the DHCP packet socket,
+ * which needs CAP_NET_RAW, opened); then, when started as root, the
  * process becomes the owner of the state directory (the user "fleetboot"
  * once `fleetboot init` has run as root), since bootd must keep writing the
  * database. A root-owned state directory keeps bootd as root, and says so
@@ -81,7 +82,7 @@ int main(int argc, char **argv)
 		fb_strlcpy(b.ifaces[i].name, b.cfg.interfaces[i], IF_NAMESIZE);
 	b.n_ifaces = b.cfg.n_interfaces;
 
-	if (state_init(&b.st) < 0)
+	if (state_init(&b.st) < 0 || pthread_mutex_init(&b.reg.lock, NULL))
 		fatalx("out of memory");
 	struct fb_db *db;
 	int rc = fb_db_open_state(&db, b.cfg.state_dir);

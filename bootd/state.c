@@ -103,6 +103,8 @@ static int load_machine(void *arg, const struct fb_machine *m)
 	fb_strlcpy(bm->image, m->image, sizeof(bm->image));
 	bm->mode = m->mode;
 	bm->protocol = m->protocol;
+	bm->registered = m->registered;
+	c->n_registered += m->registered != 0;
 	fb_strlcpy(bm->secret, m->secret, sizeof(bm->secret));
 	if (m->ip[0])
 		ip4_parse(m->ip, &bm->ip);
@@ -133,6 +135,27 @@ static int load_image(void *arg, const struct fb_image *img)
 	return 0;
 }
 
+int cache_index(struct bootd_cache *c)
+{
+	c->nbuckets = c->n_machines * 2 + 1;
+	c->by_mac = calloc(c->nbuckets, sizeof(*c->by_mac));
+	c->by_ip = calloc(c->nbuckets, sizeof(*c->by_ip));
+	if (!c->by_mac || !c->by_ip)
+		return -1;
+	for (size_t i = 0; i < c->n_machines; i++) {
+		struct bootd_machine *m = &c->machines[i];
+		size_t h = hash_mac(m->mac, c->nbuckets);
+		m->next_mac = c->by_mac[h];
+		c->by_mac[h] = m;
+		if (m->ip.s_addr) {
+			h = hash_ip(m->ip, c->nbuckets);
+			m->next_ip = c->by_ip[h];
+			c->by_ip[h] = m;
+		}
+	}
+	return 0;
+}
+
 struct bootd_cache *cache_load(struct fb_db *db)
 {
 	struct bootd_cache *c = calloc(1, sizeof(*c));
@@ -146,22 +169,8 @@ struct bootd_cache *cache_load(struct fb_db *db)
 	rc = fb_db_image_list(db, NULL, load_image, &x);
 	if (rc < 0 || x.failed)
 		goto fail;
-	c->nbuckets = c->n_machines * 2 + 1;
-	c->by_mac = calloc(c->nbuckets, sizeof(*c->by_mac));
-	c->by_ip = calloc(c->nbuckets, sizeof(*c->by_ip));
-	if (!c->by_mac || !c->by_ip)
+	if (cache_index(c) < 0)
 		goto fail;
-	for (size_t i = 0; i < c->n_machines; i++) {
-		struct bootd_machine *m = &c->machines[i];
-		size_t h = hash_mac(m->mac, c->nbuckets);
-		m->next_mac = c->by_mac[h];
-		c->by_mac[h] = m;
-		if (m->ip.s_addr) {
-			h = hash_ip(m->ip, c->nbuckets);
-			m->next_ip = c->by_ip[h];
-			c->by_ip[h] = m;
-		}
-	}
 	return c;
 fail:
 	if (rc < 0)
@@ -339,4 +348,22 @@ int state_mac_of_ip(struct bootd_state *s, struct in_addr ip, uint8_t mac[6])
 	}
 	pthread_rwlock_unlock(&s->lock);
 	return rc;
+}
+
+int state_ip_held_by(struct bootd_state *s, struct in_addr ip, const uint8_t mac[6])
+{
+	int held = 0;
+	if (!ip.s_addr)
+		return 0;
+	pthread_rwlock_rdlock(&s->lock);
+	const struct bootd_machine *m = cache_machine(s->cache, mac);
+	if (m && m->ip.s_addr == ip.s_addr) {
+		held = 1;
+	} else {
+		struct bootd_client *c = client_get(s, mac, 0);
+		held = c && c->ip.s_addr == ip.s_addr && c->state == LEASE_BOUND &&
+		       c->expires >= fb_now();
+	}
+	pthread_rwlock_unlock(&s->lock);
+	return held;
 }

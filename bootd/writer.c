@@ -99,13 +99,15 @@ void writer_event(struct writer *w, const char *macid, const char *stage, const 
 	push(w, &op);
 }
 
-void writer_register(struct writer *w, const char *macid, const char *image)
+int writer_register(struct writer *w, const char *macid, const char *image)
 {
 	struct wop op = {.kind = W_REGISTER};
 	fb_strlcpy(op.u.reg.mac, macid, sizeof(op.u.reg.mac));
 	fb_strlcpy(op.u.reg.image, image ? image : "", sizeof(op.u.reg.image));
-	if (push(w, &op) == 0)
-		writer_poke(w);
+	if (push(w, &op) < 0)
+		return -1;
+	writer_poke(w);
+	return 0;
 }
 
 void writer_poke(struct writer *w)
@@ -171,8 +173,11 @@ static int commit_batch(struct writer *w, struct wop *ops, size_t n)
 	free(leases);
 	if (fb_db_commit(w->db) < 0)
 		log_warnx("commit failed: %s", fb_db_errmsg(w->db));
-	if (regs)
+	if (regs) {
 		w->poke = 1;
+		/* After the commit: a cache read from now on holds them. */
+		__atomic_fetch_add(&w->b->reg.done, (uint64_t)regs, __ATOMIC_RELEASE);
+	}
 	return 0;
 }
 
@@ -222,9 +227,12 @@ static void requeue(struct writer *w, struct wop *ops, size_t n)
 
 static void refresh(struct writer *w)
 {
+	uint64_t done = __atomic_load_n(&w->b->reg.done, __ATOMIC_ACQUIRE);
 	struct bootd_cache *c = cache_load(w->db);
-	if (c)
+	if (c) {
+		c->reg_done_at_load = done;
 		state_set_cache(&w->b->st, c);
+	}
 }
 
 static void *writer_main(void *arg)

@@ -65,6 +65,17 @@ static int set_server_address(struct fb_config *c, const char *v, char *why, siz
 	return 0;
 }
 
+/* Strip white space at both ends of t (in place). */
+static char *trim_in_place(char *t)
+{
+	while (isspace((unsigned char)*t))
+		t++;
+	char *e = t + strlen(t);
+	while (e > t && isspace((unsigned char)e[-1]))
+		*--e = 0;
+	return t;
+}
+
 static int set_interface(struct fb_config *c, const char *v, char *why, size_t whylen)
 {
 	char tmp[512];
@@ -216,6 +227,48 @@ static int set_busy_poll(struct fb_config *c, const char *v, char *why, size_t w
 	return 0;
 }
 
+static int set_relays(struct fb_config *c, const char *v, char *why, size_t whylen)
+{
+	char tmp[512];
+	if (fb_strlcpy(tmp, v, sizeof(tmp)) >= sizeof(tmp))
+		return WHY("list too long");
+	c->n_relays = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		t = trim_in_place(t);
+		struct in_addr a;
+		if (ip4_parse(t, &a) < 0 || !a.s_addr || a.s_addr == INADDR_BROADCAST)
+			return WHY("'%s' is not a relay's IPv4 address", t);
+		if (c->n_relays == FB_MAX_RELAYS)
+			return WHY("more than %d relays", FB_MAX_RELAYS);
+		for (int i = 0; i < c->n_relays; i++)
+			if (c->relays[i].s_addr == a.s_addr)
+				return WHY("'%s' named twice", t);
+		c->relays[c->n_relays++] = a;
+	}
+	if (!c->n_relays)
+		return WHY("no relay named");
+	return 0;
+}
+
+static int set_register_per_minute(struct fb_config *c, const char *v, char *why, size_t whylen)
+{
+	long n;
+	if (parse_int(v, 1, 100000, &n) < 0)
+		return WHY("'%s' is not a number from 1 to 100000", v);
+	c->register_per_minute = (int)n;
+	return 0;
+}
+
+static int set_register_max(struct fb_config *c, const char *v, char *why, size_t whylen)
+{
+	long n;
+	if (parse_int(v, 1, 1000000, &n) < 0)
+		return WHY("'%s' is not a number from 1 to 1000000", v);
+	c->register_max = (int)n;
+	return 0;
+}
+
 static int set_menu_default(struct fb_config *c, const char *v, char *why, size_t whylen)
 {
 	/* "local", or NAME / NAME@VERSION (checked against the images at boot). */
@@ -280,6 +333,9 @@ static const struct key keys[] = {
     {"bootd", "menu_default", set_menu_default},
     {"bootd", "menu_shell", set_menu_shell},
     {"bootd", "busy_poll", set_busy_poll},
+    {"bootd", "relays", set_relays},
+    {"bootd", "register_per_minute", set_register_per_minute},
+    {"bootd", "register_max", set_register_max},
     {"storaged", "nbd_port", set_nbd_port},
     {"storaged", "iscsi_port", set_iscsi_port},
     {"storaged", "require_lease_ip", set_require_lease_ip},
@@ -300,6 +356,8 @@ void fb_config_defaults(struct fb_config *c)
 	c->menu_timeout = 5;
 	strcpy(c->menu_default, "local");
 	c->busy_poll = 50;
+	c->register_per_minute = 60;
+	c->register_max = 1000;
 	c->nbd_port = 10809;
 	c->iscsi_port = 3260;
 	c->require_lease_ip = 1;
@@ -501,6 +559,14 @@ void fb_config_print(const struct fb_config *c, FILE *out)
 		        c->unknown_machines == FB_UNKNOWN_REGISTER ? "register" : "ignore");
 	fprintf(out, "menu_timeout = %d\nmenu_default = %s\nmenu_shell = %s\nbusy_poll = %d\n",
 	        c->menu_timeout, c->menu_default, c->menu_shell ? "on" : "off", c->busy_poll);
+	if (c->n_relays) {
+		fprintf(out, "relays = ");
+		for (int i = 0; i < c->n_relays; i++)
+			fprintf(out, "%s%s", i ? ", " : "", ip4_format(c->relays[i], a));
+		fprintf(out, "\n");
+	}
+	fprintf(out, "register_per_minute = %d\nregister_max = %d\n", c->register_per_minute,
+	        c->register_max);
 	fprintf(out, "\n[storaged]\nnbd_port = %d\niscsi_port = %d\nrequire_lease_ip = %s\n",
 	        c->nbd_port, c->iscsi_port, c->require_lease_ip ? "on" : "off");
 	fprintf(out, "\n[web]\nlisten = %s:%d\n", c->web_host, c->web_port);

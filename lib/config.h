@@ -17,6 +17,7 @@
 #include "netaddr.h"
 
 #define FB_MAX_IFACES 16
+#define FB_MAX_RELAYS 16
 
 enum fb_dhcp_mode { FB_DHCP_PROXY, FB_DHCP_AUTHORITATIVE, FB_DHCP_OFF };
 enum fb_unknown { FB_UNKNOWN_REGISTER, FB_UNKNOWN_IGNORE, FB_UNKNOWN_BOOT };
@@ -45,6 +46,10 @@ struct fb_config {
 	char menu_default[128];                      /* "local" or an image ref: the menu default */
 	int menu_shell; /* on/off: an "iPXE shell" menu item (a console user acts as the machine) */
 	int busy_poll;  /* microseconds of polling without sleep after activity */
+	struct in_addr relays[FB_MAX_RELAYS]; /* relays = a, b: the DHCP relays (giaddr) answered */
+	int n_relays;                         /* 0: no relayed request is answered */
+	int register_per_minute;              /* unknown machines registered per minute, at most */
+	int register_max;                     /* self-registered machines in all, at most */
 
 	/* [storaged] */
 	int nbd_port;

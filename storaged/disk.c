@@ -106,25 +106,28 @@ int sd_authorize(struct sd_ctx *ctx, const char *mac, const char *secret, const 
 		goto out;
 	}
 	if (peer && ctx->cfg.require_lease_ip) {
-		int ok = m.ip[0] && !strcmp(m.ip, peer);
-		/* A lease counts while it is current and not given back. */
-		if (!ok && fb_db_lease_get(ctx->db, mac, &l) == 0 && !strcmp(l.ip, peer) &&
-		    l.expires >= fb_now() && strcmp(l.state, "released") &&
-		    strcmp(l.state, "declined"))
-			ok = 1;
-		/* Proxy DHCP: another server leased the address; the neighbour
-		 * table still says which MAC stands behind the peer. */
+		/* Issue 13: an address is no identity. The peer must hold the
+		 * machine's reservation or current lease (bootd leasing) AND
+		 * map to the machine's MAC in the neighbour table now; in proxy
+		 * mode another server leases, and the neighbour entry is what
+		 * there is. */
+		int held =
+		    ctx->cfg.dhcp != FB_DHCP_AUTHORITATIVE || (m.ip[0] && !strcmp(m.ip, peer));
+		if (!held && fb_db_lease_get(ctx->db, mac, &l) == 0 && !strcmp(l.ip, peer) &&
+		    l.expires >= fb_now() && !strcmp(l.state, "bound"))
+			held = 1;
 		struct in_addr pa;
 		uint8_t nmac[6];
-		char nid[FB_MACID_LEN];
-		if (!ok && ip4_parse(peer, &pa) == 0 && fb_neigh_lookup(pa, nmac) == 0 &&
-		    !strcmp(mac_format(nmac, nid), m.mac))
-			ok = 1;
-		if (!ok) {
+		char nid[FB_MACID_LEN] = "none";
+		if (ip4_parse(peer, &pa) == 0 && fb_neigh_lookup(pa, nmac) == 0)
+			mac_format(nmac, nid);
+		if (!held || strcmp(nid, m.mac)) {
 			snprintf(why, whylen,
-			         "peer %s is neither machine %s's leased or reserved address nor "
-			         "its MAC in the neighbour table",
-			         peer, mac);
+			         !held
+			             ? "peer %s is not machine %s's leased or reserved address"
+			             : "peer %s is not machine %s's MAC in the neighbour table (it "
+			               "maps to %s)",
+			         peer, mac, nid);
 			rc = -EACCES;
 			goto out;
 		}

@@ -8,7 +8,7 @@ $(foreach t,$(UNIT_NAMES),$(eval $(call link,$(B)/tests/unit/$(t),\
 	$(B)/tests/unit/$(t).o $(LIBCOW) $(LIBDB) $(LIBFB),$(SYS_LIBS))))
 
 # DHCP, TFTP and PXE clients for tests/bootd and bench/bootd-*.sh.
-BOOTD_TOOLS := dhcpload pxeprobe tftpget
+BOOTD_TOOLS := dhcpforge dhcpload pxeprobe tftpget
 TEST_TOOLS += $(BOOTD_TOOLS:%=$(B)/tests/bootd/%)
 $(foreach t,$(BOOTD_TOOLS),$(eval $(call link,$(B)/tests/bootd/$(t),\
 	$(B)/tests/bootd/tools/$(t).o $(LIBFB),$(SYS_LIBS))))
@@ -40,11 +40,15 @@ $(eval $(call link,$(B)/tests/web/web_event_add,$(B)/tests/web/event_add.o $(LIB
 # `make fuzz` builds them with clang into build-fuzz/ (SAN=fuzz: every
 # object instrumented for coverage, ASan and UBSan) and runs each on its
 # corpus (tests/fuzz/corpus/NAME/).
-FUZZ_NAMES := fuzz_bootd_http fuzz_cow_overlay fuzz_dhcp fuzz_iscsi_login fuzz_iscsi_pdu \
+FUZZ_NAMES := fuzz_bootd_http fuzz_cow_overlay fuzz_dhcp fuzz_dhcp_lease fuzz_iscsi_login fuzz_iscsi_pdu \
 	fuzz_scsi_cdb fuzz_tftp fuzz_web_json fuzz_web_path fuzz_web_query
 FUZZERS := $(FUZZ_NAMES:%=$(B)/tests/fuzz/%)
 FUZZ_OBJS_fuzz_bootd_http := $(B)/bootd/http_route.o
 FUZZ_OBJS_fuzz_dhcp := $(B)/bootd/dhcp_policy.o
+# The real DHCP state machine, without its sockets (dhcp_io.c) or the
+# database thread (writer.c): the fuzzer stands in for both.
+FUZZ_OBJS_fuzz_dhcp_lease := $(B)/bootd/dhcp.o $(B)/bootd/dhcp_policy.o $(B)/bootd/register.o \
+	$(B)/bootd/state.o
 FUZZ_OBJS_fuzz_tftp := $(B)/bootd/tftp_path.o
 FUZZ_OBJS_fuzz_web_json := $(B)/web/body.o $(B)/web/machine_fields.o $(B)/web/text.o
 FUZZ_OBJS_fuzz_web_path := $(B)/web/path.o $(B)/web/text.o

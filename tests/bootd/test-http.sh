@@ -53,14 +53,22 @@ grep -q "refused the script of 52-54-00-00-00-02 to 10.77.0.1" "$T/bootd.log" ||
 ip netns exec "$SRV" curl -s -o /dev/null -w '%{http_code}' $U/boot/52-54-00-00-00-01.ipxe |
 	grep -q 403 || fail "the server itself got machine A's script"
 
-# iSCSI machine's root (checked through a reservation for its address).
+# iSCSI machine's root (checked through a reservation for its address):
+# the client becomes machine B (its MAC too; an address alone is no
+# identity, test-identity.sh), then A again.
 fb -c "$CONF" machine set 52:54:00:00:00:02 --ip 10.77.0.60 >/dev/null
 sleep 1.3
 ip -n "$CLI" addr add 10.77.0.60/24 dev bc0
+assert_eq "$(code --interface 10.77.0.60 $U/boot/52-54-00-00-00-02.ipxe)" 403 \
+	"B's script to B's reserved address on A's MAC"
+ip -n "$CLI" link set bc0 address 52:54:00:00:00:02
+ip netns exec "$SRV" ip neigh flush dev bs0
 c --interface 10.77.0.60 $U/boot/52-54-00-00-00-02.ipxe | grep -q \
 	"fleetboot.root=iscsi:10.77.0.1:3260:iqn.2026-11.org.fleetboot:52-54-00-00-00-02:0" ||
 	fail "iscsi root for the reserved address"
 ip -n "$CLI" addr del 10.77.0.60/24 dev bc0
+ip -n "$CLI" link set bc0 address 52:54:00:00:00:01
+ip netns exec "$SRV" ip neigh flush dev bs0
 
 # Kernel and initrd: Content-Length, HEAD, Range, sendfile; bytes intact.
 K=$T/img-img1/vmlinuz

@@ -6,8 +6,9 @@
 . "$(dirname "$0")/common.sh"
 requires perfdhcp
 
+# Both talk as the relay 10.77.0.2: bootd answers only configured relays.
 bootd_env "dhcp = authoritative" "pool = 10.77.4.1-10.77.7.250" "netmask = 255.255.0.0" \
-	"lease_time = 600"
+	"lease_time = 600" "relays = 10.77.0.2"
 bootd_net
 ip -n "$CLI" addr add 10.77.0.2/24 dev bc0
 bootd_start

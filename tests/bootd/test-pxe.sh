@@ -9,7 +9,24 @@
 P=$BOOTD_TOOLS/pxeprobe
 [ -x "$P" ] || skip "pxeprobe not built"
 
-probe() { ip netns exec "$CLI" "$P" -i bc0 "$@"; }
+# bootd answers a client only for its own MAC (the frame's source is the
+# chaddr), so the client's interface takes on the MAC each probe names.
+as_mac() { # NS IFACE ARGS...: the -m MAC in ARGS becomes the interface's
+	local ns=$1 dev=$2 mac=52:54:00:aa:bb:01 prev=
+	shift 2
+	for a in "$@"; do
+		[ "$prev" = -m ] && mac=$a
+		prev=$a
+	done
+	if [ "$(ip netns exec "$ns" cat "/sys/class/net/$dev/address")" != "$mac" ]; then
+		ip -n "$ns" link set "$dev" address "$mac"
+		ip netns exec "$SRV" ip neigh flush all
+	fi
+}
+probe() {
+	as_mac "$CLI" bc0 "$@"
+	ip netns exec "$CLI" "$P" -i bc0 "$@"
+}
 expect() { # DESCRIPTION PATTERN -- probe args
 	local what=$1 pat=$2
 	shift 3
@@ -71,6 +88,7 @@ ip -n "$SRV" addr add 10.78.0.1/24 dev bs1
 ip -n "$SRV" link set bs1 up
 ip -n "$CLI2" link set bc1 up
 bootd_start
+as_mac "$CLI2" bc1 -m 52:54:00:aa:00:40
 out=$(ip netns exec "$CLI2" "$P" -i bc1 -m 52:54:00:aa:00:40 -a 0 -V PXEClient) || fail "no answer on the second interface"
 echo "second interface: $out"
 echo "$out" | grep -q "siaddr=10.78.0.1 file=undionly.kpxe sid=10.78.0.1 .*from=10.78.0.1:67" ||

@@ -25,6 +25,9 @@ sd_setup() {
 	cat >"$CONF" <<EOF
 [global]
 state_dir = $T/state
+[bootd]
+dhcp = authoritative
+pool = 10.77.250.10-10.77.250.20
 [storaged]
 nbd_port = 10809
 iscsi_port = 3260
@@ -43,14 +46,19 @@ EOF
 	SRV=$(netns_new srv)
 }
 
-sd_net() { # N CLIENT_IP
-	local n=$1 ip=$2 ns
+# The client's MAC is MAC when given, else that of the machine reserved at
+# CLIENT_IP (storaged wants the address and the MAC behind it to match).
+sd_net() { # N CLIENT_IP [MAC]
+	local n=$1 ip=$2 mac=${3:-} ns
+	[ -n "$mac" ] || mac=$(fb machine list --json | tr -d ' \n' | tr '{' '\n' |
+		sed -n "s/.*\"mac\":\"\([0-9a-f-]*\)\".*\"ip\":\"$ip\".*/\1/p" | head -n 1)
 	ns=$(netns_new "c$n")
 	ip link add "sd$$s$n" netns "$SRV" type veth peer name eth0 netns "$ns" ||
 		fail "veth for client $n"
 	ip -n "$SRV" addr add "10.77.$n.1/24" dev "sd$$s$n"
 	ip -n "$SRV" link set "sd$$s$n" up
 	ip -n "$ns" addr add "$ip/24" dev eth0
+	[ -n "$mac" ] && ip -n "$ns" link set eth0 address "${mac//-/:}"
 	ip -n "$ns" link set eth0 up
 	eval "CLIENT_NS_$n=$ns"
 }

@@ -23,7 +23,12 @@ sd_net 4 10.77.4.14
 sd_net 5 10.77.5.99 # an address no machine holds
 L=52-54-00-aa-00-06 # no reserved address: allowed by its lease only
 fb machine add $L --image base --mode persistent >/dev/null || fail "add L"
-sd_net 6 10.77.6.16
+sd_net 6 10.77.6.16 $L
+# X: reserved 10.77.7.17, which a client with another MAC holds (issue 13:
+# the address alone is no identity).
+X=52-54-00-aa-00-08
+sd_net 7 10.77.7.17
+fb machine add $X --image base --mode persistent --ip 10.77.7.17 >/dev/null || fail "add X"
 sd_start
 
 base_sha=$(sha256sum <"$T/state/images/base/1/rootfs.img" | cut -d' ' -f1)
@@ -82,6 +87,9 @@ logged "peer 10.77.5.99 is .*machine $A's" "unleased peer"
 in_client 1 nbdinfo "nbd://10.77.1.1:10809/52-54-00-ff-ff-ff.0123456789abcdef0123456789abcdef" \
 	>/dev/null 2>&1 && fail "unknown machine accepted"
 logged "unknown machine 52-54-00-ff-ff-ff" "unknown machine"
+
+in_client 7 nbdinfo "$(sd_uri 7 $X)" >/dev/null 2>&1 && fail "X's reserved address on another MAC got X's disk"
+logged "peer 10.77.7.17 is not machine $X's MAC in the neighbour table" "reserved address, other MAC"
 
 in_client 6 nbdinfo "$(sd_uri 6 $L)" >/dev/null 2>&1 && fail "L served without a lease"
 logged "peer 10.77.6.16 is .*machine $L's" "L without lease"
@@ -171,6 +179,8 @@ grep -qs "images/bad/1/rootfs.img" "$T"/state/overlays/.verified/* ||
 	fail "import did not record the verification"
 V=52-54-00-aa-00-07
 fb machine add $V --image bad --mode persistent --ip 10.77.5.99 >/dev/null || fail "add V"
+in_client 5 ip link set eth0 address 52:54:00:aa:00:07
+ip netns exec "$SRV" ip neigh flush all
 printf 'X' | dd of="$T/state/images/bad/1/rootfs.img" bs=1 seek=2000000 conv=notrunc status=none
 in_client 5 nbdinfo "$(sd_uri 5 $V)" >/dev/null 2>&1 && fail "corrupt base served"
 logged "images/bad/1/rootfs.img: sha256 [0-9a-f]* does not match the recorded" "corrupt base"
