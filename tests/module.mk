@@ -41,7 +41,7 @@ $(eval $(call link,$(B)/tests/web/web_event_add,$(B)/tests/web/event_add.o $(LIB
 # object instrumented for coverage, ASan and UBSan) and runs each on its
 # corpus (tests/fuzz/corpus/NAME/).
 FUZZ_NAMES := fuzz_bootd_http fuzz_cow_overlay fuzz_dhcp fuzz_iscsi_login fuzz_iscsi_pdu \
-	fuzz_scsi_cdb fuzz_tftp fuzz_web_json fuzz_web_path fuzz_web_query
+	fuzz_iscsi_session fuzz_scsi_cdb fuzz_tftp fuzz_web_json fuzz_web_path fuzz_web_query
 FUZZERS := $(FUZZ_NAMES:%=$(B)/tests/fuzz/%)
 FUZZ_OBJS_fuzz_bootd_http := $(B)/bootd/http_route.o
 FUZZ_OBJS_fuzz_dhcp := $(B)/bootd/dhcp_policy.o
