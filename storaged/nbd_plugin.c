@@ -452,4 +452,7 @@ static struct nbdkit_plugin plugin = {
     .errno_is_preserved = 0,
 };
 
+/* What NBDKIT_REGISTER_PLUGIN defines (declared for -Wmissing-prototypes;
+ * tests/fuzz/fuzz_nbd_open.c calls it too). */
+struct nbdkit_plugin *plugin_init(void);
 NBDKIT_REGISTER_PLUGIN(plugin)

@@ -175,7 +175,8 @@ static void feed(struct sess *x, const uint8_t raw[ISCSI_BHS_LEN], const uint8_t
 			return;
 		}
 		CLEANUP_FREE uint8_t *body = calloc(1, dlen + 1);
-		memcpy(body, data, dlen);
+		if (dlen)
+			memcpy(body, data, dlen);
 		if (iscsi_login_pdu(c, &c->bhs, body, dlen) < 0)
 			c->phase = PH_CLOSING;
 		ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&c->lock);
@@ -183,14 +184,15 @@ static void feed(struct sess *x, const uint8_t raw[ISCSI_BHS_LEN], const uint8_t
 	} else if (c->phase == PH_FFP) {
 		uint8_t *dest = iscsi_data_out_dest(c, &c->bhs);
 		if (dest) {
-			memcpy(dest, data, dlen);
+			memcpy(dest, data, dlen); /* dest: dlen > 0 */
 			iscsi_ffp_pdu(c, &c->bhs, dest, dlen);
 		} else {
 			size_t blen = iscsi_pad4(dlen);
 			size_t cap = iscsi_cmd_buffer_size(c, &c->bhs, blen);
 			c->body = calloc(1, cap + 1);
 			if (c->body) {
-				memcpy(c->body, data, dlen);
+				if (dlen)
+					memcpy(c->body, data, dlen);
 				iscsi_ffp_pdu(c, &c->bhs, c->body, blen);
 			}
 			free(c->body);
