@@ -65,7 +65,6 @@ int nbdkit_add_extent(struct nbdkit_extents *e, uint64_t offset, uint64_t length
 	return 0;
 }
 
-
 /* ---- a state dir with a base image and three machines ---- */
 static const char *macs[3] = {"52-54-00-f0-00-01", "52-54-00-f0-00-02", "52-54-00-f0-00-03"};
 static const char *secrets[3] = {"00112233445566778899aabbccddeeff",
