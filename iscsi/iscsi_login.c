@@ -857,9 +857,8 @@ int iscsi_login_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *da
 	/* The values of rq's keys point into text until the function ends. */
 	CLEANUP_FREE char *text = NULL;
 	status = login_read_keys(c, &rq, &text);
-	if (status)
-		return login_fail(c, h, status, rq.why);
-	status = login_identify(c, &rq);
+	if (!status)
+		status = login_identify(c, &rq);
 	if (!status && rq.csg == 0)
 		status = login_security(c, &rq);
 	if (!status)
