@@ -151,6 +151,7 @@ struct iscsi_conn {
 	size_t body_got; /* ... received so far */
 
 	int closed;       /* conn_close ran (network thread) */
+	int prelogin;     /* counted in t->prelogin (network thread) */
 	uint64_t born_ms; /* accepted at (monotonic), for the login timeout */
 	enum iscsi_phase phase;
 	int discovery; /* SessionType=Discovery */
@@ -160,10 +161,15 @@ struct iscsi_conn {
 	int chap_step; /* 0 none, 1 challenge sent, 2 authenticated */
 	uint8_t chap_id;
 	uint8_t chap_chal[16];
-	char macid[64];
-	char target_name[256];
-	char initiator_name[256];
-	char secret[33];
+	char macid[64];           /* canonical MACID (macid_normalize), set once */
+	char target_name[256];    /* fixed by the first login PDU naming it */
+	char initiator_name[256]; /* ... likewise */
+	char secret[33];          /* CHAP secret the initiator proves */
+	char mutual[33];          /* the target's own secret for mutual CHAP */
+	/* The machine may not log in (unknown, or its address refused): CHAP
+	 * runs on against a random secret and then fails like a wrong
+	 * response, so the initiator cannot tell which; this says why (log). */
+	const char *refused;
 	enum iscsi_phase login_next; /* the phase the login job decided */
 	int login_reinstate;         /* it completed a login: end older sessions */
 	uint64_t isid;
@@ -214,6 +220,11 @@ struct fb_iscsi_target {
 	struct iscsi_conn *inl;        /* connections with replies of inline tasks */
 	uint64_t inl_writes_off_until; /* monotonic ms: writes not inline till then */
 	int stopping;
+
+	/* Connections not yet logged in (network thread), the caps on them,
+	 * and the rate-limited log of connections refused over a cap. */
+	unsigned prelogin, prelogin_per_address, prelogin_max;
+	uint64_t over_cap, over_cap_logged_ms;
 
 	pthread_mutex_t tsih_lock;
 	uint16_t next_tsih;

@@ -11,6 +11,18 @@
  * A discovery session's SendTargets lists only the target of the machine
  * that authenticated, because the initiator's own IQN says nothing
  * trustworthy about which machine is asking.
+ *
+ * Machine ids are taken in the canonical form only (macid_normalize: the
+ * initiator may spell the MAC with colons or in capitals, and still means
+ * one machine, one overlay); what does not parse is no machine. The target
+ * name and initiator name are fixed by the first login PDU that carries
+ * them, and the machine with them: a later PDU that names another is a
+ * login error, never a way to act on another machine's session.
+ *
+ * Failures do not tell an unknown machine, a refused address and a wrong
+ * CHAP response apart: the first two run CHAP on against a random secret
+ * and fail at the response with the same status (Authentication failure)
+ * as a wrong answer does. Only the log says which it was.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,6 +35,8 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "logsafe.h"
+#include "netaddr.h"
 #include "iscsi/iscsi_int.h"
 #include "str.h"
 
@@ -105,9 +119,12 @@ static void login_reply(struct iscsi_conn *c, const struct iscsi_bhs *req, int t
 static int login_fail(struct iscsi_conn *c, const struct iscsi_bhs *req, int status,
                       const char *why)
 {
+	char ini[FB_LOG_ESCAPE_LEN], tgt[FB_LOG_ESCAPE_LEN];
 	log_warnx("iSCSI login from %s (%s, target %s) refused: %s", c->peer_str,
-	          c->initiator_name[0] ? c->initiator_name : "?",
-	          c->target_name[0] ? c->target_name : (c->discovery ? "discovery" : "?"), why);
+	          c->initiator_name[0] ? fb_log_escape(c->initiator_name, ini, sizeof(ini)) : "?",
+	          c->target_name[0] ? fb_log_escape(c->target_name, tgt, sizeof(tgt))
+	                            : (c->discovery ? "discovery" : "?"),
+	          why);
 	login_reply(c, req, 0, 0, status, NULL);
 	c->login_next = PH_CLOSING;
 	return 0;
@@ -327,24 +344,58 @@ static void send_targets(struct iscsi_conn *c, const char *v, struct fb_buf *out
 	iscsi_text_addf(out, "TargetAddress", "%s:%u,1", addr, ntohs(c->local.sin_port));
 }
 
-/* Look the machine up; fills c->secret. Returns a login status or 0. */
+/* A random secret nobody knows, for a login that is to fail: CHAP runs
+ * on against it so the answer and its timing say nothing about why. */
+static void random_secret(char out[33])
+{
+	uint8_t r[16];
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		memset(r, 0x5a, sizeof(r)); /* still never matches: refused is set */
+	static const char d[] = "0123456789abcdef";
+	for (int i = 0; i < 16; i++) {
+		out[2 * i] = d[r[i] >> 4];
+		out[2 * i + 1] = d[r[i] & 15];
+	}
+	out[32] = 0;
+}
+
+/* This machine may not log in (why: for the log). The login goes on to
+ * fail at the CHAP response, as a wrong response does. */
+static void refuse_later(struct iscsi_conn *c, const char *why)
+{
+	if (!c->refused)
+		c->refused = why;
+	random_secret(c->secret);
+	random_secret(c->mutual);
+}
+
+/* Look the machine up; fills c->secret and c->mutual. An unknown machine
+ * or a refused address is not answered here (refuse_later). A login status
+ * for a lookup that could not be made, or 0. */
 static int lookup_machine(struct iscsi_conn *c, const char **why)
 {
 	const struct fb_iscsi_backend *be = &c->t->be;
-	int rc = be->lookup ? be->lookup(be->arg, c->macid, &c->peer, c->secret) : -ENOENT;
+	int rc =
+	    be->lookup ? be->lookup(be->arg, c->macid, &c->peer, c->secret, c->mutual) : -ENOENT;
 	if (rc == -ENOENT) {
-		*why = "unknown machine";
-		return ST_NOT_FOUND;
+		refuse_later(c, "unknown machine");
+		return 0;
 	}
 	if (rc == -EACCES) {
-		*why = "peer address not allowed for this machine";
-		return ST_FORBIDDEN;
+		refuse_later(c, "peer address not allowed for this machine");
+		return 0;
 	}
 	if (rc < 0) {
 		*why = "lookup failed";
 		return ST_TARGET_ERR;
 	}
 	c->secret[32] = 0;
+	c->mutual[32] = 0;
+	if (!strcmp(c->secret, c->mutual)) {
+		/* A backend that hands out one secret for both ways would let
+		 * the initiator answer as the target: no mutual CHAP then. */
+		random_secret(c->mutual);
+	}
 	return 0;
 }
 
@@ -395,8 +446,27 @@ struct login_req {
 	 * CHAP steps depend on several of them, not on their order. */
 	const char *auth, *chap_a, *chap_n, *chap_r, *chap_i, *chap_c;
 	struct fb_buf out; /* the response's text */
+	int status;        /* a key handler's login status (0: none) */
 	const char *why;   /* reason for a failed status (logged) */
 };
+
+/* Set a login name from the request: the first PDU that carries it fixes
+ * it; a different value later is a login error (the machine and session
+ * reinstatement follow from these names). */
+static void set_login_name(struct login_req *rq, char *dst, size_t size, const char *v,
+                           const char *what)
+{
+	if (strlen(v) >= size) {
+		rq->status = ST_INIT_ERR;
+		rq->why = what[0] == 'T' ? "TargetName too long" : "InitiatorName too long";
+	} else if (dst[0] && strcmp(dst, v)) {
+		rq->status = ST_INIT_ERR;
+		rq->why = what[0] == 'T' ? "TargetName changed during login"
+		                         : "InitiatorName changed during login";
+	} else {
+		fb_strlcpy(dst, v, size);
+	}
+}
 
 /*
  * Login keys with a handler of their own; the rest are operational keys
@@ -404,12 +474,12 @@ struct login_req {
  */
 static void key_initiator_name(struct iscsi_conn *c, struct login_req *rq, const char *v)
 {
-	fb_strlcpy(c->initiator_name, v, sizeof(c->initiator_name));
+	set_login_name(rq, c->initiator_name, sizeof(c->initiator_name), v, "InitiatorName");
 }
 
 static void key_target_name(struct iscsi_conn *c, struct login_req *rq, const char *v)
 {
-	fb_strlcpy(c->target_name, v, sizeof(c->target_name));
+	set_login_name(rq, c->target_name, sizeof(c->target_name), v, "TargetName");
 }
 
 static void key_session_type(struct iscsi_conn *c, struct login_req *rq, const char *v)
@@ -541,32 +611,35 @@ static int login_read_keys(struct iscsi_conn *c, struct login_req *rq, char **te
 		}
 	}
 	fb_buf_reset(&c->login_text);
-	for (int i = 0; i < nkv; i++)
+	for (int i = 0; i < nkv && !rq->status; i++)
 		login_take_key(c, rq, kv[i].key, kv[i].value);
-	return 0;
+	return rq->status;
 }
 
 /* The first request names the initiator and, for a normal session, the
- * target; from the target name follows the machine. A login status, or 0. */
+ * target; from the target name follows the machine, in the canonical form.
+ * A name that is no machine of ours is refused like an unknown machine
+ * (refuse_later). A login status, or 0. */
 static int login_identify(struct iscsi_conn *c, struct login_req *rq)
 {
 	if (!c->initiator_name[0]) {
 		rq->why = "no InitiatorName";
 		return ST_MISSING_PARAM;
 	}
-	if (c->discovery || c->macid[0])
+	if (c->discovery || c->macid[0] || c->refused)
 		return 0;
 	size_t pl = strlen(FB_ISCSI_IQN_PREFIX);
-	int status;
+	char mac[FB_MACID_LEN];
+	int status = 0;
 	if (!c->target_name[0]) {
-		status = ST_MISSING_PARAM;
 		rq->why = "no TargetName";
-	} else if (strncmp(c->target_name, FB_ISCSI_IQN_PREFIX, pl) ||
-	           strlen(c->target_name + pl) >= sizeof(c->macid) || !c->target_name[pl]) {
-		status = ST_NOT_FOUND;
-		rq->why = "not a fleetboot target name";
+		return ST_MISSING_PARAM;
+	}
+	if (strncmp(c->target_name, FB_ISCSI_IQN_PREFIX, pl) ||
+	    macid_normalize(c->target_name + pl, mac) < 0) {
+		refuse_later(c, "not a fleetboot target name");
 	} else {
-		fb_strlcpy(c->macid, c->target_name + pl, sizeof(c->macid));
+		fb_strlcpy(c->macid, mac, sizeof(c->macid));
 		status = lookup_machine(c, &rq->why);
 	}
 	if (!status) /* the first response of a normal session carries it */
@@ -611,33 +684,45 @@ static int chap_challenge(struct iscsi_conn *c, struct login_req *rq)
 }
 
 /* CHAP_N and CHAP_R: the name must be the machine's (a discovery session
- * learns the machine from it) and the response must prove its secret. */
+ * learns the machine from it) and the response must prove its secret. The
+ * response is checked in every case, the refused ones included, and every
+ * failure gets the same status, so neither answer nor timing tells an
+ * unknown machine, a refused address or a wrong name from a wrong
+ * secret. */
 static int chap_check_response(struct iscsi_conn *c, struct login_req *rq)
 {
 	uint8_t resp[64], want[16];
+	char name[FB_MACID_LEN];
 	int rl = rq->chap_r ? iscsi_val_binary(rq->chap_r, resp, sizeof(resp)) : -1;
 	if (c->chap_step != 1 || !rq->chap_n || rl != 16) {
 		rq->why = "CHAP exchange out of order or malformed";
 		return ST_AUTH_FAIL;
 	}
-	if (c->discovery) {
-		if (strlen(rq->chap_n) >= sizeof(c->macid)) {
-			rq->why = "CHAP name too long";
-			return ST_AUTH_FAIL;
+	int named = macid_normalize(rq->chap_n, name) == 0;
+	if (c->discovery && !c->macid[0] && !c->refused) {
+		if (!named) {
+			refuse_later(c, "CHAP name is not a machine id");
+		} else {
+			fb_strlcpy(c->macid, name, sizeof(c->macid));
+			int status = lookup_machine(c, &rq->why);
+			if (status)
+				return status;
 		}
-		fb_strlcpy(c->macid, rq->chap_n, sizeof(c->macid));
-		int status = lookup_machine(c, &rq->why);
-		if (status)
-			return status;
-	} else if (strcmp(rq->chap_n, c->macid)) {
-		rq->why = "CHAP name is not this target's machine";
-		return ST_AUTH_FAIL;
 	}
 	if (chap_response(c->chap_id, c->secret, c->chap_chal, sizeof(c->chap_chal), want) < 0) {
 		rq->why = "MD5 unavailable";
 		return ST_TARGET_ERR;
 	}
-	if (CRYPTO_memcmp(want, resp, 16)) {
+	int right = !CRYPTO_memcmp(want, resp, 16);
+	if (c->refused) {
+		rq->why = c->refused;
+		return ST_AUTH_FAIL;
+	}
+	if (!named || strcmp(name, c->macid)) {
+		rq->why = "CHAP name is not this target's machine";
+		return ST_AUTH_FAIL;
+	}
+	if (!right) {
 		rq->why = "wrong CHAP secret";
 		return ST_AUTH_FAIL;
 	}
@@ -662,7 +747,8 @@ static int chap_mutual(struct iscsi_conn *c, struct login_req *rq)
 		rq->why = "mutual CHAP challenge reflects ours";
 		return ST_AUTH_FAIL;
 	}
-	if (chap_response((uint8_t)iid, c->secret, ic, (size_t)cl, r) < 0) {
+	/* The target's own secret, never the initiator's (see lookup). */
+	if (chap_response((uint8_t)iid, c->mutual, ic, (size_t)cl, r) < 0) {
 		rq->why = "MD5 unavailable";
 		return ST_TARGET_ERR;
 	}
@@ -732,8 +818,10 @@ static int login_advance(struct iscsi_conn *c, struct login_req *rq)
 		c->hdigest = c->hdigest_neg;
 		c->ddigest = c->ddigest_neg;
 	}
+	char ini[FB_LOG_ESCAPE_LEN];
 	log_info("iSCSI %s session: %s from %s as machine %s%s",
-	         c->discovery ? "discovery" : "normal", c->initiator_name, c->peer_str, c->macid,
+	         c->discovery ? "discovery" : "normal",
+	         fb_log_escape(c->initiator_name, ini, sizeof(ini)), c->peer_str, c->macid,
 	         c->hdigest ? " (header digest CRC32C)" : "");
 	return 0;
 }
@@ -769,9 +857,8 @@ int iscsi_login_pdu(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_t *da
 	/* The values of rq's keys point into text until the function ends. */
 	CLEANUP_FREE char *text = NULL;
 	status = login_read_keys(c, &rq, &text);
-	if (status)
-		return login_fail(c, h, status, rq.why);
-	status = login_identify(c, &rq);
+	if (!status)
+		status = login_identify(c, &rq);
 	if (!status && rq.csg == 0)
 		status = login_security(c, &rq);
 	if (!status)

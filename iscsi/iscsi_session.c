@@ -151,6 +151,27 @@ static void write_progress(struct iscsi_conn *c, struct iscsi_task *task)
 		send_r2t(c, task);
 }
 
+/*
+ * Does a Data-Out with this tag, TTT, DataSN, offset and length fit the
+ * task's data transfer exactly where it is now? Every Data-Out, solicited
+ * or not, must carry the next DataSN, start where the data so far ends
+ * (DataPDUInOrder=Yes) and stay within EDTL; an unsolicited one must also
+ * stay within the first burst before the initiator said it was done, a
+ * solicited one within the window of the R2T it answers. So no region is
+ * ever taken twice and `received` never passes EDTL.
+ */
+static int data_out_fits(const struct iscsi_task *task, uint32_t ttt, uint32_t datasn, uint32_t off,
+                         uint64_t len)
+{
+	uint64_t end = (uint64_t)off + len;
+	if (datasn != task->datasn || off != task->received || end > task->edtl)
+		return 0;
+	if (ttt == ISCSI_RSVD_TAG)
+		return !task->unsol_done && end <= task->unsol_limit;
+	return task->r2t_active && ttt == task->r2t_ttt &&
+	       end <= (uint64_t)task->r2t_off + task->r2t_len;
+}
+
 uint8_t *iscsi_data_out_dest(struct iscsi_conn *c, const struct iscsi_bhs *h)
 {
 	/* With data digests the payload is checked before use: no shortcut. */
@@ -160,12 +181,8 @@ uint8_t *iscsi_data_out_dest(struct iscsi_conn *c, const struct iscsi_bhs *h)
 	struct iscsi_task *task = find_collecting(c, h->itt);
 	if (!task || !task->data)
 		return NULL;
-	uint32_t ttt = bhs_ttt(h), off = bhs_buffer_offset(h);
-	uint64_t end = (uint64_t)off + h->dlen;
-	int ok = ttt == ISCSI_RSVD_TAG ? !task->unsol_done && end <= task->unsol_limit
-	                               : task->r2t_active && ttt == task->r2t_ttt &&
-	                                     end <= (uint64_t)task->r2t_off + task->r2t_len;
-	if (!ok || bhs_datasn(h) != task->datasn || off != task->received || end > task->edtl)
+	uint32_t off = bhs_buffer_offset(h);
+	if (!data_out_fits(task, bhs_ttt(h), bhs_datasn(h), off, h->dlen))
 		return NULL;
 	return task->data + off;
 }
@@ -262,11 +279,7 @@ static void data_out(struct iscsi_conn *c, const struct iscsi_bhs *h, const uint
 	uint32_t ttt = bhs_ttt(h), datasn = bhs_datasn(h), off = bhs_buffer_offset(h);
 	int final = (h->flags & ISCSI_FLAG_F) != 0;
 	int solicited = ttt != ISCSI_RSVD_TAG;
-	uint64_t end = (uint64_t)off + dlen;
-	if (solicited ? (!task->r2t_active || ttt != task->r2t_ttt ||
-	                 end > (uint64_t)task->r2t_off + task->r2t_len)
-	              : (task->unsol_done || end > task->unsol_limit) || datasn != task->datasn ||
-	                    off != task->received || end > task->edtl) {
+	if (!task->data || !data_out_fits(task, ttt, datasn, off, dlen)) {
 		log_warnx("%s: bad Data-Out for task 0x%08x (DataSN %u, offset %u, %zu bytes)",
 		          c->peer_str, task->itt, datasn, off, dlen);
 		fail_task(task, SCSI_SENSE_ABORTED_COMMAND, 0x4b, 0x00);

@@ -23,6 +23,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "log.h"
+#include "logsafe.h"
 #include "iscsi/iscsi_int.h"
 
 #define TAG_LISTEN ((void *)1)
@@ -279,6 +280,16 @@ void iscsi_conn_send(struct iscsi_conn *c, struct iscsi_out *o, int locked)
 		pthread_mutex_unlock(&c->lock);
 }
 
+/* The connection left the login phase (or closed): it no longer counts
+ * against the pre-login caps. Network thread. */
+static void prelogin_done(struct iscsi_conn *c)
+{
+	if (c->prelogin) {
+		c->prelogin = 0;
+		c->t->prelogin--;
+	}
+}
+
 /* Close a connection (network thread). Tasks still running keep the
  * memory alive through their references; their output is dropped. */
 static void conn_close(struct iscsi_conn *c)
@@ -287,6 +298,7 @@ static void conn_close(struct iscsi_conn *c)
 	if (c->closed)
 		return;
 	c->closed = 1;
+	prelogin_done(c);
 	epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	shutdown(c->fd, SHUT_RDWR);
 	{
@@ -308,20 +320,62 @@ static void conn_close(struct iscsi_conn *c)
 	iscsi_conn_unref(c);
 }
 
+/*
+ * A new session of the same initiator (InitiatorName and ISID, RFC 7143
+ * 6.3.5) replaces the old one. It only ever ends a session of the same
+ * authenticated machine: the machine id is canonical and fixed by the
+ * first login PDU, and CHAP proved it, so no initiator can end another
+ * machine's session by naming its target.
+ */
 void iscsi_conn_reinstate(struct iscsi_conn *c)
 {
+	char ini[FB_LOG_ESCAPE_LEN];
+	if (c->discovery || c->chap_step != 2 || !c->macid[0])
+		return;
 	for (struct iscsi_conn *o = c->t->conns; o; o = o->next) {
-		if (o == c || o->phase != PH_FFP || o->isid != c->isid ||
-		    strcmp(o->initiator_name, c->initiator_name) ||
-		    strcmp(o->target_name, c->target_name))
+		if (o == c || o->phase != PH_FFP || o->discovery || o->chap_step != 2 ||
+		    o->isid != c->isid || strcmp(o->initiator_name, c->initiator_name) ||
+		    strcmp(o->macid, c->macid))
 			continue;
-		log_info("iSCSI session of %s reinstated; closing the old one", c->initiator_name);
+		log_info("iSCSI session of %s (machine %s) reinstated; closing the old one",
+		         fb_log_escape(c->initiator_name, ini, sizeof(ini)), c->macid);
 		{
 			ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&o->lock);
 			o->want_close = 1;
 		}
 		iscsi_wake(c->t); /* it closes the old one on its next turn */
 	}
+}
+
+/* May one more connection from peer wait for its login? Over a cap it is
+ * closed at once; a log line says so at most every 10 s, with how many
+ * went since the last one. Network thread. */
+static int prelogin_admit(struct fb_iscsi_target *t, const struct sockaddr_in *peer)
+{
+	unsigned same = 0;
+	if (t->prelogin < t->prelogin_max) {
+		for (struct iscsi_conn *o = t->conns; o; o = o->next)
+			if (o->prelogin && o->peer.sin_addr.s_addr == peer->sin_addr.s_addr)
+				same++;
+		if (same < t->prelogin_per_address)
+			return 1;
+	}
+	t->over_cap++;
+	uint64_t now = fb_mono_ms();
+	if (!t->over_cap_logged_ms || now - t->over_cap_logged_ms >= 10000) {
+		char ip[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &peer->sin_addr, ip, sizeof(ip));
+		log_warnx("iSCSI: connection from %s closed: %s (%u not logged in; cap %u per "
+		          "address, %u in all); %llu refused over the caps so far",
+		          ip,
+		          t->prelogin >= t->prelogin_max
+		              ? "too many connections not logged in"
+		              : "too many from this address not logged in",
+		          t->prelogin, t->prelogin_per_address, t->prelogin_max,
+		          (unsigned long long)t->over_cap);
+		t->over_cap_logged_ms = now;
+	}
+	return 0;
 }
 
 static void accept_all(struct fb_iscsi_target *t)
@@ -335,6 +389,10 @@ static void accept_all(struct fb_iscsi_target *t)
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				log_warn("accept");
 			return;
+		}
+		if (!prelogin_admit(t, &peer)) {
+			close(fd);
+			continue;
 		}
 		struct iscsi_conn *c = calloc(1, sizeof(*c));
 		uint8_t *rb = malloc(ISCSI_RX_BUF);
@@ -380,6 +438,8 @@ static void accept_all(struct fb_iscsi_target *t)
 		if (t->conns)
 			t->conns->prev = c;
 		t->conns = c;
+		c->prelogin = 1;
+		t->prelogin++;
 		log_debug("iSCSI connection from %s", c->peer_str);
 	}
 }
@@ -445,6 +505,8 @@ void iscsi_login_finish(struct iscsi_conn *c)
 	c->login_done = 0;
 	if (c->login_next != PH_LOGIN)
 		c->phase = c->login_next;
+	if (c->phase == PH_FFP)
+		prelogin_done(c);
 	if (c->login_reinstate) {
 		c->login_reinstate = 0;
 		pthread_mutex_unlock(&c->lock);
@@ -903,6 +965,9 @@ struct fb_iscsi_target *fb_iscsi_target_start(const char *addr, int port,
 	t->be = *be;
 	t->port = port;
 	t->next_tsih = 1;
+	t->prelogin_per_address =
+	    be->prelogin_per_address ? be->prelogin_per_address : FB_ISCSI_PRELOGIN_PER_ADDRESS;
+	t->prelogin_max = be->prelogin_max ? be->prelogin_max : FB_ISCSI_PRELOGIN_MAX;
 	pthread_mutex_init(&t->qlock, NULL);
 	pthread_cond_init(&t->qcond, NULL);
 	pthread_cond_init(&t->lcond, NULL);

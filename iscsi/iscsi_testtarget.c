@@ -4,11 +4,12 @@
  * database. For tests and iscsi-test-cu until the daemon integration lands.
  *
  *   fleetboot-iscsi-testtarget [-f] [-v] [-l ADDR] [-p PORT] [-t THREADS]
- *       [-P PIDFILE] [-r] [-a PEER] -m MACID:SECRET:FILE [-m ...]
+ *       [-P PIDFILE] [-r] [-a PEER] [-L PER_ADDRESS:MAX] -m MACID:SECRET:FILE [-m ...]
  *
  * Target iqn.2026-11.org.fleetboot:MACID, CHAP user MACID, secret SECRET.
  * -a PEER refuses every peer address but PEER (like require_lease_ip).
- * -r serves the files read-only.
+ * -r serves the files read-only. -L caps connections not yet logged in.
+ * The mutual CHAP secret (the target's) is SECRET reversed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,7 +45,8 @@ static struct machine *find(const char *macid)
 	return NULL;
 }
 
-static int tt_lookup(void *arg, const char *macid, const struct sockaddr_in *peer, char secret[33])
+static int tt_lookup(void *arg, const char *macid, const struct sockaddr_in *peer, char secret[33],
+                     char mutual[33])
 {
 	struct machine *m = find(macid);
 	if (!m)
@@ -52,6 +54,12 @@ static int tt_lookup(void *arg, const char *macid, const struct sockaddr_in *pee
 	if (have_allowed_peer && peer->sin_addr.s_addr != allowed_peer.s_addr)
 		return -EACCES;
 	memcpy(secret, m->secret, 33);
+	/* The target's own secret for mutual CHAP: the initiator's, reversed
+	 * (tests compute it the same way; storaged derives it with HMAC). */
+	size_t n = strlen(m->secret);
+	for (size_t i = 0; i < n; i++)
+		mutual[i] = m->secret[n - 1 - i];
+	mutual[n] = 0;
 	return 0;
 }
 
@@ -71,8 +79,9 @@ static void tt_release(void *arg, const char *macid, struct fb_blockdev *bd)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: fleetboot-iscsi-testtarget [-f] [-v] [-r] [-l ADDR] [-p PORT] "
-	                "[-t THREADS] [-P PIDFILE] [-a PEER] -m MACID:SECRET:FILE ...\n");
+	fprintf(stderr,
+	        "usage: fleetboot-iscsi-testtarget [-f] [-v] [-r] [-l ADDR] [-p PORT] "
+	        "[-t THREADS] [-P PIDFILE] [-a PEER] [-L PER:MAX] -m MACID:SECRET:FILE ...\n");
 	exit(2);
 }
 
@@ -80,9 +89,10 @@ int main(int argc, char **argv)
 {
 	const char *addr = NULL, *pidfile = NULL;
 	int port = 3260, threads = 4, verbose = 0, readonly = 0, opt;
+	unsigned cap_per = 0, cap_max = 0;
 	char *specs[MAX_MACHINES];
 	int nspecs = 0;
-	while ((opt = getopt(argc, argv, "fvrl:p:t:P:a:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "fvrl:p:t:P:a:m:L:")) != -1) {
 		switch (opt) {
 		case 'f':
 			break;
@@ -108,6 +118,10 @@ int main(int argc, char **argv)
 			if (inet_pton(AF_INET, optarg, &allowed_peer) != 1)
 				usage();
 			have_allowed_peer = 1;
+			break;
+		case 'L':
+			if (sscanf(optarg, "%u:%u", &cap_per, &cap_max) != 2)
+				usage();
 			break;
 		case 'm':
 			if (nspecs == MAX_MACHINES)
@@ -141,8 +155,12 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	struct fb_iscsi_backend be = {
-	    .lookup = tt_lookup, .open = tt_open, .release = tt_release, .arg = NULL};
+	struct fb_iscsi_backend be = {.lookup = tt_lookup,
+	                              .open = tt_open,
+	                              .release = tt_release,
+	                              .arg = NULL,
+	                              .prelogin_per_address = cap_per,
+	                              .prelogin_max = cap_max};
 	struct fb_iscsi_target *t = fb_iscsi_target_start(addr, port, &be, threads);
 	if (!t)
 		fatal("cannot listen on %s:%d", addr ? addr : "*", port);

@@ -5,7 +5,9 @@
  * target itself knows nothing of the database or the copy-on-write engine.
  *
  * Target names are iqn.2026-11.org.fleetboot:MACID, LUN 0; CHAP user MACID,
- * secret the machine's secret (DESIGN.md).
+ * secret the boot's credential (DESIGN.md). MACID may be spelt with
+ * colons or hyphens, in either case: the target turns it into the
+ * canonical form before anything uses it, and refuses what does not parse.
  */
 #ifndef FB_ISCSI_TARGET_H
 #define FB_ISCSI_TARGET_H
@@ -18,12 +20,16 @@
 #define FB_ISCSI_IQN_PREFIX "iqn.2026-11.org.fleetboot:"
 
 struct fb_iscsi_backend {
-	/* May the initiator at peer log in to machine macid? Fills the CHAP
-	 * secret (32 hex + NUL). 0, -ENOENT (unknown machine) or -EACCES
-	 * (peer address refused by require_lease_ip). Called from target
-	 * threads: must be thread-safe. */
-	int (*lookup)(void *arg, const char *macid, const struct sockaddr_in *peer,
-	              char secret[33]);
+	/* May the initiator at peer log in to machine macid (always in the
+	 * canonical form, 52-54-00-12-34-56)? Fills the CHAP secret the
+	 * initiator must prove (32 hex + NUL) and the distinct secret the
+	 * target proves itself with in mutual CHAP (never the same: an
+	 * initiator that knows one must not learn to answer as the target).
+	 * 0, -ENOENT (unknown machine) or -EACCES (peer address refused by
+	 * require_lease_ip). The initiator is told neither apart from a wrong
+	 * CHAP response. Called from target threads: must be thread-safe. */
+	int (*lookup)(void *arg, const char *macid, const struct sockaddr_in *peer, char secret[33],
+	              char mutual[33]);
 	/* Open the machine's disk after a successful login. NULL with errno
 	 * (EBUSY: another writer holds the overlay). */
 	struct fb_blockdev *(*open)(void *arg, const char *macid, const struct sockaddr_in *peer);
@@ -31,7 +37,13 @@ struct fb_iscsi_backend {
 	 * daemon's business, not the target's). */
 	void (*release)(void *arg, const char *macid, struct fb_blockdev *bd);
 	void *arg;
+	/* Connections that have not completed login, per source address and
+	 * in all; one over either cap is closed at accept (0: the defaults). */
+	unsigned prelogin_per_address, prelogin_max;
 };
+
+#define FB_ISCSI_PRELOGIN_PER_ADDRESS 8
+#define FB_ISCSI_PRELOGIN_MAX         256
 
 struct fb_iscsi_target;
 

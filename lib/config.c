@@ -300,6 +300,32 @@ static int set_require_lease_ip(struct fb_config *c, const char *v, char *why, s
 	return 0;
 }
 
+/* A connection cap: 1 to 65535. */
+static int set_cap(unsigned *out, const char *v, char *why, size_t whylen)
+{
+	long n;
+	if (parse_int(v, 1, 65535, &n) < 0)
+		return WHY("'%s' is not a number of connections from 1 to 65535", v);
+	*out = (unsigned)n;
+	return 0;
+}
+
+static int set_iscsi_prelogin_per_address(struct fb_config *c, const char *v, char *why,
+                                          size_t whylen)
+{
+	return set_cap(&c->iscsi_prelogin_per_address, v, why, whylen);
+}
+
+static int set_iscsi_prelogin_max(struct fb_config *c, const char *v, char *why, size_t whylen)
+{
+	return set_cap(&c->iscsi_prelogin_max, v, why, whylen);
+}
+
+static int set_nbd_conns_per_machine(struct fb_config *c, const char *v, char *why, size_t whylen)
+{
+	return set_cap(&c->nbd_conns_per_machine, v, why, whylen);
+}
+
 static int set_listen(struct fb_config *c, const char *v, char *why, size_t whylen)
 {
 	char host[64];
@@ -339,6 +365,9 @@ static const struct key keys[] = {
     {"storaged", "nbd_port", set_nbd_port},
     {"storaged", "iscsi_port", set_iscsi_port},
     {"storaged", "require_lease_ip", set_require_lease_ip},
+    {"storaged", "iscsi_prelogin_per_address", set_iscsi_prelogin_per_address},
+    {"storaged", "iscsi_prelogin_max", set_iscsi_prelogin_max},
+    {"storaged", "nbd_conns_per_machine", set_nbd_conns_per_machine},
     {"web", "listen", set_listen},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -361,6 +390,9 @@ void fb_config_defaults(struct fb_config *c)
 	c->nbd_port = 10809;
 	c->iscsi_port = 3260;
 	c->require_lease_ip = 1;
+	c->iscsi_prelogin_per_address = 8;
+	c->iscsi_prelogin_max = 256;
+	c->nbd_conns_per_machine = 8;
 	strcpy(c->web_host, "127.0.0.1");
 	c->web_port = 8080;
 }
@@ -569,6 +601,10 @@ void fb_config_print(const struct fb_config *c, FILE *out)
 	        c->register_max);
 	fprintf(out, "\n[storaged]\nnbd_port = %d\niscsi_port = %d\nrequire_lease_ip = %s\n",
 	        c->nbd_port, c->iscsi_port, c->require_lease_ip ? "on" : "off");
+	fprintf(out,
+	        "iscsi_prelogin_per_address = %u\niscsi_prelogin_max = %u\n"
+	        "nbd_conns_per_machine = %u\n",
+	        c->iscsi_prelogin_per_address, c->iscsi_prelogin_max, c->nbd_conns_per_machine);
 	fprintf(out, "\n[web]\nlisten = %s:%d\n", c->web_host, c->web_port);
 }
 

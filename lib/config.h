@@ -55,6 +55,9 @@ struct fb_config {
 	int nbd_port;
 	int iscsi_port;
 	int require_lease_ip;
+	unsigned iscsi_prelogin_per_address; /* iSCSI connections not logged in, per address */
+	unsigned iscsi_prelogin_max;         /* ... and in all */
+	unsigned nbd_conns_per_machine;      /* NBD connections open per machine */
 
 	/* [web] */
 	char web_host[64];

@@ -1,11 +1,25 @@
 /*
  * backend.c - what the iSCSI target asks of the daemon: may this
- * initiator log in as that machine (and with which CHAP secret), and the
+ * initiator log in as that machine (and with which CHAP secrets), and the
  * machine's disk once it has. Everything is delegated to disk.c, which is
  * thread-safe, and every refusal is logged here.
+ *
+ * CHAP secrets. The initiator proves the secret sd_authorize gives out
+ * (the machine's credential). In mutual CHAP the target proves a secret of
+ * its own, derived from that one: the first 32 hex digits of
+ * HMAC-SHA256(credential, "fleetboot iscsi mutual chap"). The initiator
+ * is told both; knowing the initiator's secret never lets anyone answer
+ * as the target without also knowing the derivation and the credential it
+ * starts from, and the two are never the same string. Whatever
+ * credential sd_authorize hands out (the machine secret, or a per-boot
+ * credential), the mutual secret follows from it the same way.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
@@ -18,11 +32,34 @@ static void peer_ip(const struct sockaddr_in *peer, char out[FB_IP_LEN])
 		inet_ntop(AF_INET, &peer->sin_addr, out, FB_IP_LEN);
 }
 
-static int be_lookup(void *arg, const char *macid, const struct sockaddr_in *peer, char secret[33])
+int sd_mutual_secret(const char *secret, char out[33])
+{
+	static const char label[] = "fleetboot iscsi mutual chap", d[] = "0123456789abcdef";
+	uint8_t mac[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	if (!HMAC(EVP_sha256(), secret, (int)strlen(secret), (const uint8_t *)label,
+	          sizeof(label) - 1, mac, &len) ||
+	    len < 16)
+		return -1;
+	for (int i = 0; i < 16; i++) {
+		out[2 * i] = d[mac[i] >> 4];
+		out[2 * i + 1] = d[mac[i] & 15];
+	}
+	out[32] = 0;
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return 0;
+}
+
+static int be_lookup(void *arg, const char *macid, const struct sockaddr_in *peer, char secret[33],
+                     char mutual[33])
 {
 	char ip[FB_IP_LEN], why[512];
 	peer_ip(peer, ip);
 	int rc = sd_authorize(arg, macid, NULL, ip[0] ? ip : NULL, secret, why, sizeof(why));
+	if (rc == 0 && sd_mutual_secret(secret, mutual) < 0) {
+		snprintf(why, sizeof(why), "cannot derive the mutual CHAP secret");
+		rc = -EIO;
+	}
 	if (rc < 0)
 		log_warnx("iSCSI login refused for %s from %s: %s", macid, ip, why);
 	return rc == -ENOENT || rc == -EACCES ? rc : rc < 0 ? -EACCES : 0;

@@ -150,8 +150,10 @@ int main(int argc, char **argv)
 	/* FB_STORAGED_NO_ISCSI=1: NBD only (tests of the NBD side). */
 	const char *no_iscsi = getenv("FB_STORAGED_NO_ISCSI");
 	if (s.cfg.iscsi_port > 0 && !(no_iscsi && !strcmp(no_iscsi, "1"))) {
-		struct fb_iscsi_backend be;
+		struct fb_iscsi_backend be = {0};
 		sd_iscsi_backend(s.ctx, &be);
+		be.prelogin_per_address = s.cfg.iscsi_prelogin_per_address;
+		be.prelogin_max = s.cfg.iscsi_prelogin_max;
 		s.iscsi = fb_iscsi_target_start(NULL, s.cfg.iscsi_port, &be, 4);
 		if (!s.iscsi)
 			fatal("iSCSI target on port %d", s.cfg.iscsi_port);

@@ -12,7 +12,14 @@
  *
  * Connections of one machine share one opened disk (disk.c), so a flush on
  * any of them makes every connection's completed writes durable: that is
- * what makes advertising multi-conn honest.
+ * what makes advertising multi-conn honest. A machine may hold at most
+ * [storaged] nbd_conns_per_machine connections; one more is refused at
+ * open, with a log line at most every 10 s.
+ *
+ * Logs never hold the export name (it carries the credential): the
+ * machine is named by its MACID, and the text of a name that is no
+ * MACID.CREDENTIAL is not logged at all. verbose=1 (storaged -vv) logs
+ * each connection, by MACID.
  */
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
@@ -45,10 +52,76 @@ static int status_running;
 static pthread_mutex_t status_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t status_cond = PTHREAD_COND_INITIALIZER;
 static int status_stop;
+static int verbose;
 
 struct conn {
 	struct sd_disk *d;
+	char mac[FB_MACID_LEN]; /* counted in conns_of */
 };
+
+/* Open connections per machine, for nbd_conns_per_machine. A short list:
+ * machines with a connection open now. */
+struct mac_count {
+	char mac[FB_MACID_LEN];
+	unsigned n;
+	struct mac_count *next;
+};
+static struct mac_count *conns_of;
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t conns_refused;
+static time_t conns_logged;
+
+/* Count one more connection of mac unless it has cap already. 0, or
+ * -EMFILE over the cap (logged, rate-limited), -ENOMEM. */
+static int conn_count_take(const char *mac, const char *peer, unsigned cap)
+{
+	pthread_mutex_lock(&conns_lock);
+	struct mac_count *m = conns_of;
+	while (m && strcmp(m->mac, mac))
+		m = m->next;
+	int rc = 0;
+	if (m && m->n >= cap) {
+		time_t now = time(NULL);
+		conns_refused++;
+		if (!conns_logged || now - conns_logged >= 10) {
+			nbdkit_error("refused export for %s from %s: %u connections open, the cap "
+			             "(nbd_conns_per_machine); %llu refused over caps so far",
+			             mac, peer, m->n, (unsigned long long)conns_refused);
+			conns_logged = now;
+		}
+		rc = -EMFILE;
+	} else if (!m) {
+		m = calloc(1, sizeof(*m));
+		if (!m) {
+			rc = -ENOMEM;
+		} else {
+			fb_strlcpy(m->mac, mac, sizeof(m->mac));
+			m->n = 1;
+			m->next = conns_of;
+			conns_of = m;
+		}
+	} else {
+		m->n++;
+	}
+	pthread_mutex_unlock(&conns_lock);
+	return rc;
+}
+
+static void conn_count_drop(const char *mac)
+{
+	pthread_mutex_lock(&conns_lock);
+	for (struct mac_count **pp = &conns_of; *pp; pp = &(*pp)->next) {
+		struct mac_count *m = *pp;
+		if (strcmp(m->mac, mac))
+			continue;
+		if (--m->n == 0) {
+			*pp = m->next;
+			free(m);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&conns_lock);
+}
 
 static void fb_unload(void)
 {
@@ -74,7 +147,11 @@ static int fb_config(const char *key, const char *value)
 		conf_path = nbdkit_realpath(value);
 		return conf_path ? 0 : -1;
 	}
-	nbdkit_error("unknown parameter '%s' (only config=FILE)", key);
+	if (!strcmp(key, "verbose")) {
+		verbose = !strcmp(value, "1");
+		return 0;
+	}
+	nbdkit_error("unknown parameter '%s' (only config=FILE, verbose=1)", key);
 	return -1;
 }
 
@@ -94,7 +171,7 @@ static int fb_get_ready(void)
 	/* nbdkit sets umask 022 for its plugins; overlays and the database's
 	 * WAL are the service's alone. */
 	fb_umask_private();
-	log_init("nbdkit-fleetboot", 1, 0);
+	log_init("nbdkit-fleetboot", 1, verbose);
 	ctx = sd_new(&cfg, FB_PROTOCOL_NBD, why, sizeof(why));
 	if (!ctx) {
 		nbdkit_error("%s", why);
@@ -185,15 +262,23 @@ static void *fb_open(int readonly)
 		nbdkit_error("out of memory");
 		return NULL;
 	}
+	rc = conn_count_take(macid, peer, cfg.nbd_conns_per_machine);
+	if (rc < 0) {
+		nbdkit_set_error(rc == -EMFILE ? EAGAIN : ENOMEM);
+		free(c);
+		return NULL;
+	}
+	fb_strlcpy(c->mac, macid, sizeof(c->mac));
 	c->d = sd_open(ctx, macid, peer, why, sizeof(why));
 	if (!c->d) {
 		int e = errno;
 		nbdkit_error("refused export for %s from %s: %s", macid, peer, why);
 		nbdkit_set_error(e);
+		conn_count_drop(c->mac);
 		free(c);
 		return NULL;
 	}
-	nbdkit_debug("%s connected from %s (%s)", macid, peer, fb_mode_name(c->d->mode));
+	log_debug("NBD: %s connected from %s (%s)", macid, peer, fb_mode_name(c->d->mode));
 	return c;
 }
 
@@ -201,6 +286,8 @@ static void fb_close(void *h)
 {
 	struct conn *c = h;
 	sd_release(ctx, c->d);
+	conn_count_drop(c->mac);
+	log_debug("NBD: %s disconnected", c->mac);
 	free(c);
 }
 
@@ -337,7 +424,8 @@ static struct nbdkit_plugin plugin = {
     .version = "1",
     .description = "Serves each machine's copy-on-write root disk (export MACID.SECRET).",
     .config = fb_config,
-    .config_help = "config=FILE   fleetboot.conf (default /etc/fleetboot/fleetboot.conf)",
+    .config_help = "config=FILE   fleetboot.conf (default /etc/fleetboot/fleetboot.conf)\n"
+                   "verbose=1     log each connection (by MACID only)",
     .config_complete = fb_config_complete,
     .get_ready = fb_get_ready,
     .after_fork = fb_after_fork,
@@ -364,4 +452,7 @@ static struct nbdkit_plugin plugin = {
     .errno_is_preserved = 0,
 };
 
+/* What NBDKIT_REGISTER_PLUGIN defines (declared for -Wmissing-prototypes;
+ * tests/fuzz/fuzz_nbd_open.c calls it too). */
+struct nbdkit_plugin *plugin_init(void);
 NBDKIT_REGISTER_PLUGIN(plugin)

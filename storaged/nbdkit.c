@@ -62,10 +62,13 @@ int sd_nbdkit_start(struct sd_nbdkit *n)
 		argv[i++] = "-u";
 		argv[i++] = n->run_user;
 	}
-	if (n->verbose)
-		argv[i++] = "-v";
+	/* Not nbdkit's own -v: its debug lines quote the export name, and
+	 * the export name holds the credential. The plugin's verbose log
+	 * names machines by MACID only. */
 	argv[i++] = plugin;
 	argv[i++] = conf;
+	if (n->verbose)
+		argv[i++] = "verbose=1";
 	argv[i] = NULL;
 
 	pid = fork();

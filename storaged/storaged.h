@@ -36,5 +36,8 @@ void sd_nbdkit_stop(struct sd_nbdkit *n);
 
 /* backend.c */
 void sd_iscsi_backend(struct sd_ctx *ctx, struct fb_iscsi_backend *be);
+/* The target's mutual CHAP secret for a machine whose initiator proves
+ * secret (32 hex + NUL); see backend.c. 0, or -1. */
+int sd_mutual_secret(const char *secret, char out[33]);
 
 #endif

@@ -40,8 +40,9 @@ $(eval $(call link,$(B)/tests/web/web_event_add,$(B)/tests/web/event_add.o $(LIB
 # `make fuzz` builds them with clang into build-fuzz/ (SAN=fuzz: every
 # object instrumented for coverage, ASan and UBSan) and runs each on its
 # corpus (tests/fuzz/corpus/NAME/).
-FUZZ_NAMES := fuzz_bootd_http fuzz_cow_overlay fuzz_dhcp fuzz_dhcp_lease fuzz_iscsi_login fuzz_iscsi_pdu \
-	fuzz_scsi_cdb fuzz_tftp fuzz_web_json fuzz_web_path fuzz_web_query
+FUZZ_NAMES := fuzz_bootd_http fuzz_cow_overlay fuzz_dhcp fuzz_dhcp_lease fuzz_iscsi_login \
+	fuzz_iscsi_pdu fuzz_iscsi_session fuzz_nbd_open fuzz_scsi_cdb fuzz_tftp fuzz_web_json \
+	fuzz_web_path fuzz_web_query
 FUZZERS := $(FUZZ_NAMES:%=$(B)/tests/fuzz/%)
 FUZZ_OBJS_fuzz_bootd_http := $(B)/bootd/http_route.o
 FUZZ_OBJS_fuzz_dhcp := $(B)/bootd/dhcp_policy.o
@@ -49,6 +50,7 @@ FUZZ_OBJS_fuzz_dhcp := $(B)/bootd/dhcp_policy.o
 # database thread (writer.c): the fuzzer stands in for both.
 FUZZ_OBJS_fuzz_dhcp_lease := $(B)/bootd/dhcp.o $(B)/bootd/dhcp_policy.o $(B)/bootd/register.o \
 	$(B)/bootd/state.o
+FUZZ_OBJS_fuzz_nbd_open := $(B)/storaged/nbd_plugin.o $(B)/storaged/disk.o
 FUZZ_OBJS_fuzz_tftp := $(B)/bootd/tftp_path.o
 FUZZ_OBJS_fuzz_web_json := $(B)/web/body.o $(B)/web/machine_fields.o $(B)/web/text.o
 FUZZ_OBJS_fuzz_web_path := $(B)/web/path.o $(B)/web/text.o

@@ -46,11 +46,13 @@ static struct fb_blockdev ram_bd = {.ops = &ram_ops, .size = RAM_SIZE, .block_si
 
 #define MACID "52-54-00-00-00-01"
 
-static int be_lookup(void *arg, const char *macid, const struct sockaddr_in *peer, char secret[33])
+static int be_lookup(void *arg, const char *macid, const struct sockaddr_in *peer, char secret[33],
+                     char mutual[33])
 {
 	if (strcmp(macid, MACID))
 		return -ENOENT;
 	memcpy(secret, "0123456789abcdef0123456789abcdef", 33);
+	memcpy(mutual, "fedcba9876543210fedcba9876543210", 33);
 	return 0;
 }
 static struct fb_blockdev *be_open(void *arg, const char *macid, const struct sockaddr_in *peer)
@@ -120,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] & 2) {
 		/* Start in the operational stage with the machine known. */
 		snprintf(c->macid, sizeof(c->macid), MACID);
-		be_lookup(NULL, MACID, NULL, c->secret);
+		be_lookup(NULL, MACID, NULL, c->secret, c->mutual);
 	}
 	data++;
 	size--;

@@ -5,9 +5,21 @@
  * the target answers the way RFC 7143 / SPC-4 say (reject, login failure,
  * CHECK CONDITION, silence, or a closed connection) within a time limit.
  *
- *   iscsi-badclient HOST PORT MACID SECRET
+ *   iscsi-badclient HOST PORT MACID SECRET [CASE [ARGS]]
  *
- * Prints one line per case and exits non-zero if any case failed.
+ * Prints one line per case and exits non-zero if any case failed. With
+ * CASE, only that attack (issue 13) runs:
+ *   dataout                 solicited Data-Out replayed and overlapping
+ *   switch MAC2 SECRET2     MAC2 logs in; then MACID, with the same
+ *                           InitiatorName and ISID, names MAC2's target
+ *                           in a later login PDU
+ *   loginbytes              log in, print the login response that
+ *                           failed as hex ("RESP ...") or "LOGGED-IN"
+ *   spell TARGETMAC CHAPN   log in with these spellings of the MAC
+ *                           (exit 0 when logged in)
+ *   mutual                  mutual CHAP: the target's answer must not be
+ *                           made with the initiator's secret
+ * BADCLIENT_SRC=ADDR binds the client's source address.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -49,6 +62,15 @@ static void result(const char *name, int ok, const char *fmt, ...)
 static int conn_open(int timeout_ms)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	const char *src = getenv("BADCLIENT_SRC");
+	if (src && *src) {
+		struct sockaddr_in me = {.sin_family = AF_INET};
+		inet_pton(AF_INET, src, &me.sin_addr);
+		if (bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0) {
+			close(fd);
+			return -1;
+		}
+	}
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	inet_pton(AF_INET, host, &sin.sin_addr);
 	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
@@ -187,6 +209,31 @@ static int ipxe_keys;
 static int want_hd;
 /* Log in for a discovery session instead of a normal one. */
 static int discovery;
+/* Spellings for the attacks: the target's MAC (default: user), the CHAP
+ * name (default: user), a TargetName sent again in the operational stage
+ * (NULL: none), and a mutual CHAP challenge to send. */
+static const char *target_mac, *chap_name, *op_target;
+static int ask_mutual;
+/* The failed login response, header and text, for loginbytes. */
+static uint8_t fail_pdu[ISCSI_BHS_LEN + 1024];
+static size_t fail_len;
+/* The target's mutual CHAP response (hex), if one came. */
+static char mutual_resp[64];
+static uint8_t mutual_id = 7, mutual_chal[16] = "fleetboot-mutual";
+
+/* Receive a login response; keep it in fail_pdu when its status is not
+ * success. 0 when it is a success, -1 otherwise. */
+static int login_rsp(int fd, struct iscsi_bhs *h, uint8_t *data, size_t max)
+{
+	if (recv_pdu(fd, h, data, max))
+		return -1;
+	if (!(h->w36 >> 16))
+		return 0;
+	fail_len = ISCSI_BHS_LEN + (h->dlen < 1024 ? h->dlen : 1024);
+	iscsi_bhs_build(h, fail_pdu);
+	memcpy(fail_pdu + ISCSI_BHS_LEN, data, fail_len - ISCSI_BHS_LEN);
+	return -1;
+}
 
 /* Full login with CHAP. Returns 0 when in full feature phase. */
 static int login(int fd, const char *user, const char *pass)
@@ -196,7 +243,8 @@ static int login(int fd, const char *user, const char *pass)
 	static struct fb_buf t; /* reused: early returns leak nothing */
 	char target[128];
 	fb_buf_reset(&t);
-	snprintf(target, sizeof(target), "iqn.2026-11.org.fleetboot:%s", user);
+	snprintf(target, sizeof(target), "iqn.2026-11.org.fleetboot:%s",
+	         target_mac ? target_mac : user);
 	cmdsn = 1;
 	expstatsn = 0;
 	iscsi_text_add(&t, "InitiatorName", "iqn.2026-11.test:badclient");
@@ -210,13 +258,13 @@ static int login(int fd, const char *user, const char *pass)
 	login_hdr(&h, 0, 1, ipxe_keys); /* iPXE always asks to transit */
 	send_pdu(fd, &h, t.data, t.len);
 	fb_buf_reset(&t);
-	if (recv_pdu(fd, &h, data, sizeof(data)) || h.w36 >> 16)
+	if (login_rsp(fd, &h, data, sizeof(data)))
 		return -1;
 	iscsi_text_add(&t, "CHAP_A", "5");
 	login_hdr(&h, 0, 1, ipxe_keys);
 	send_pdu(fd, &h, t.data, t.len);
 	fb_buf_reset(&t);
-	if (recv_pdu(fd, &h, data, sizeof(data)) || h.w36 >> 16)
+	if (login_rsp(fd, &h, data, sizeof(data)))
 		return -1;
 	const char *ci = find_key(data, h.dlen, "CHAP_I"), *cc = find_key(data, h.dlen, "CHAP_C");
 	uint8_t chal[64], buf[256], md[16];
@@ -232,13 +280,24 @@ static int login(int fd, const char *user, const char *pass)
 	char hex[40] = "0x";
 	for (int i = 0; i < 16; i++)
 		sprintf(hex + 2 + 2 * i, "%02x", md[i]);
-	iscsi_text_add(&t, "CHAP_N", user);
+	iscsi_text_add(&t, "CHAP_N", chap_name ? chap_name : user);
 	iscsi_text_add(&t, "CHAP_R", hex);
+	if (ask_mutual) {
+		char mc[40] = "0x";
+		for (int i = 0; i < 16; i++)
+			sprintf(mc + 2 + 2 * i, "%02x", mutual_chal[i]);
+		iscsi_text_addf(&t, "CHAP_I", "%u", mutual_id);
+		iscsi_text_add(&t, "CHAP_C", mc);
+	}
 	login_hdr(&h, 0, 1, 1);
 	send_pdu(fd, &h, t.data, t.len);
 	fb_buf_reset(&t);
-	if (recv_pdu(fd, &h, data, sizeof(data)) || h.w36 >> 16 || !(h.flags & ISCSI_FLAG_T))
+	if (login_rsp(fd, &h, data, sizeof(data)) || !(h.flags & ISCSI_FLAG_T))
 		return -1;
+	const char *mr = find_key(data, h.dlen, "CHAP_R");
+	snprintf(mutual_resp, sizeof(mutual_resp), "%s", mr ? mr : "");
+	if (op_target)
+		iscsi_text_add(&t, "TargetName", op_target);
 	iscsi_text_add(&t, "HeaderDigest", want_hd ? "CRC32C,None" : "None");
 	iscsi_text_add(&t, "DataDigest", want_hd ? "CRC32C,None" : "None");
 	if (ipxe_keys) { /* what iPXE sends */
@@ -264,7 +323,7 @@ static int login(int fd, const char *user, const char *pass)
 	login_hdr(&h, 1, 3, 1);
 	send_pdu(fd, &h, t.data, t.len);
 	fb_buf_reset(&t);
-	if (recv_pdu(fd, &h, data, sizeof(data)) || h.w36 >> 16 || !(h.flags & ISCSI_FLAG_T))
+	if (login_rsp(fd, &h, data, sizeof(data)) || !(h.flags & ISCSI_FLAG_T))
 		return -1;
 	last_text_len = h.dlen < sizeof(last_text) ? h.dlen : sizeof(last_text);
 	memcpy(last_text, data, last_text_len);
@@ -859,16 +918,184 @@ static void case_header_digest(void)
 	close(fd);
 }
 
+/* MD5(id || secret || challenge) as 0x-hex. */
+static void chap_hex(uint8_t id, const char *sec, const uint8_t *chal, size_t cl, char hex[40])
+{
+	uint8_t buf[256], md[16];
+	unsigned int mdl;
+	size_t sl = strlen(sec);
+	buf[0] = id;
+	memcpy(buf + 1, sec, sl);
+	memcpy(buf + 1 + sl, chal, cl);
+	EVP_Digest(buf, 1 + sl + cl, md, &mdl, EVP_md5(), NULL);
+	strcpy(hex, "0x");
+	for (int i = 0; i < 16; i++)
+		sprintf(hex + 2 + 2 * i, "%02x", md[i]);
+}
+
+/* Send one Data-Out of a write: n bytes of pattern at off. */
+static void data_out_pdu(int fd, uint32_t task_itt, uint32_t ttt, uint32_t sn, uint32_t off,
+                         uint32_t n, int final, const uint8_t *pat)
+{
+	struct iscsi_bhs d = {0};
+	d.opcode = ISCSI_OP_DATA_OUT;
+	d.flags = final ? ISCSI_FLAG_F : 0;
+	d.itt = task_itt;
+	d.w20 = ttt;
+	d.w28 = expstatsn;
+	d.w36 = sn;
+	d.w40 = off;
+	send_pdu(fd, &d, pat + off, n);
+}
+
+/*
+ * Solicited Data-Out replayed and overlapping (issue 13 item 3): a WRITE
+ * of 40 blocks with EDTL 16 KiB gets one R2T for 16 KiB. Data-Out at 0
+ * (8 KiB), again at 0 (4 KiB), again at 0 (8 KiB) stay inside the R2T's
+ * window but add up to 20 KiB: a target that checks only the window runs
+ * the write with 20 KiB of data from a 16 KiB buffer. The right answer is
+ * CHECK CONDITION (ABORTED COMMAND) at the first replay, and a session
+ * that goes on working.
+ */
+static void case_dataout_replay(void)
+{
+	int fd = conn_open(5000);
+	ipxe_keys = 1; /* InitialR2T=Yes: every byte solicited */
+	int ok = fd >= 0 && login(fd, macid, secret) == 0;
+	ipxe_keys = 0;
+	if (!ok) {
+		result("login for the Data-Out replay", 0, "");
+		close(fd);
+		return;
+	}
+	enum { EDTL = 16384, BLOCKS = 40, LBA = 2048 };
+	static uint8_t pat[EDTL];
+	memset(pat, 0xa5, sizeof(pat));
+	uint8_t cdb[16] = {0x2a}; /* WRITE 10 */
+	fb_put_be32(cdb + 2, LBA);
+	cdb[8] = BLOCKS;
+	struct iscsi_bhs h = {0}, r;
+	h.opcode = ISCSI_OP_SCSI_CMD;
+	h.flags = ISCSI_FLAG_F | ISCSI_CMD_W;
+	h.itt = ++itt;
+	h.w20 = EDTL;
+	h.w24 = cmdsn++;
+	h.w28 = expstatsn;
+	uint8_t raw[ISCSI_BHS_LEN], seg[9000];
+	iscsi_bhs_build(&h, raw);
+	memcpy(raw + 32, cdb, 16);
+	send_all(fd, raw, sizeof(raw));
+	int rc = recv_pdu(fd, &r, seg, sizeof(seg));
+	if (rc || r.opcode != ISCSI_OP_R2T || r.w40 != 0 || r.w44 != EDTL) {
+		result("R2T for the whole write", 0, "rc %d opcode 0x%02x", rc, r.opcode);
+		close(fd);
+		return;
+	}
+	uint32_t ttt = r.w20;
+	data_out_pdu(fd, h.itt, ttt, 0, 0, 8192, 0, pat);
+	data_out_pdu(fd, h.itt, ttt, 1, 0, 4096, 0, pat); /* replay of bytes 0..4K */
+	data_out_pdu(fd, h.itt, ttt, 2, 0, 8192, 0, pat); /* and 0..8K once more */
+	rc = recv_pdu(fd, &r, seg, sizeof(seg));
+	int key = rc == 0 && r.opcode == ISCSI_OP_SCSI_RSP && r.dlen >= 4 ? seg[2 + 2] & 0x0f : -1;
+	result("replayed solicited Data-Out: CHECK CONDITION, ABORTED COMMAND",
+	       rc == 0 && r.opcode == ISCSI_OP_SCSI_RSP && r.b3 == 0x02 && key == 0x0b,
+	       "rc %d opcode 0x%02x status 0x%02x sense key %d", rc, r.opcode, r.b3, key);
+	result("session still answers after the replay", nop_ok(fd), "");
+	close(fd);
+}
+
+/*
+ * TargetName switch (issue 13 item 4): the victim logs in; the attacker,
+ * logged in as itself with the victim's InitiatorName and ISID, names the
+ * victim's target in its operational-stage login PDU. Its login must
+ * fail and the victim's session must live on.
+ */
+static void case_target_switch(const char *vmac, const char *vsecret)
+{
+	int vfd = conn_open(5000);
+	int ok = vfd >= 0 && login(vfd, vmac, vsecret) == 0;
+	result("victim logs in", ok, "");
+	if (!ok) {
+		close(vfd);
+		return;
+	}
+	char vt[128];
+	snprintf(vt, sizeof(vt), "iqn.2026-11.org.fleetboot:%s", vmac);
+	int afd = conn_open(5000);
+	op_target = vt;
+	int arc = afd >= 0 ? login(afd, macid, secret) : -1;
+	op_target = NULL;
+	result("login that switches TargetName fails", arc < 0, "");
+	usleep(500 * 1000); /* a reinstatement would close the victim by now */
+	result("victim's session survives", nop_ok(vfd), "");
+	close(afd);
+	close(vfd);
+}
+
+static void case_mutual(void)
+{
+	int fd = conn_open(5000);
+	ask_mutual = 1;
+	int ok = fd >= 0 && login(fd, macid, secret) == 0;
+	ask_mutual = 0;
+	char own[40];
+	chap_hex(mutual_id, secret, mutual_chal, sizeof(mutual_chal), own);
+	result("mutual CHAP login", ok && mutual_resp[0], "");
+	result("mutual CHAP answer not made with the initiator's secret",
+	       mutual_resp[0] && strcasecmp(mutual_resp, own), "%s", mutual_resp);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 5) {
-		fprintf(stderr, "usage: iscsi-badclient HOST PORT MACID SECRET\n");
+	if (argc < 5) {
+		fprintf(stderr, "usage: iscsi-badclient HOST PORT MACID SECRET [CASE [ARGS]]\n");
 		return 2;
 	}
 	host = argv[1];
 	port = atoi(argv[2]);
 	macid = argv[3];
 	secret = argv[4];
+	const char *only = argc > 5 ? argv[5] : NULL;
+	if (only && !strcmp(only, "dataout")) {
+		case_dataout_replay();
+		return failures ? 1 : 0;
+	}
+	if (only && !strcmp(only, "switch") && argc == 8) {
+		case_target_switch(argv[6], argv[7]);
+		return failures ? 1 : 0;
+	}
+	if (only && !strcmp(only, "mutual")) {
+		case_mutual();
+		return failures ? 1 : 0;
+	}
+	if (only && !strcmp(only, "loginbytes")) {
+		int fd = conn_open(5000);
+		if (fd >= 0 && login(fd, macid, secret) == 0) {
+			printf("LOGGED-IN\n");
+		} else {
+			printf("RESP ");
+			for (size_t i = 0; i < fail_len; i++)
+				printf("%02x", fail_pdu[i]);
+			printf("\n");
+		}
+		close(fd);
+		return 0;
+	}
+	if (only && !strcmp(only, "spell") && argc == 8) {
+		target_mac = argv[6];
+		chap_name = argv[7];
+		int fd = conn_open(5000);
+		int ok = fd >= 0 && login(fd, macid, secret) == 0 && nop_ok(fd);
+		printf("%s target %s, CHAP_N %s\n", ok ? "logged in" : "refused", target_mac,
+		       chap_name);
+		close(fd);
+		return ok ? 0 : 1;
+	}
+	if (only) {
+		fprintf(stderr, "iscsi-badclient: unknown case %s\n", only);
+		return 2;
+	}
 	case_login_ok();
 	case_wrong_secret();
 	case_truncated();

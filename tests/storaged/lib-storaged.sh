@@ -6,6 +6,7 @@
 #   sd_setup            state dir, config, base image "base" (sets T, CONF)
 #   sd_net N IP         client namespace N: server side 10.77.N.1, client IP
 #   sd_start            run fleetboot-storaged -f in the server namespace
+#                       (more options in SD_ARGS, e.g. -vv)
 #   sd_start_iscsi      the same with its iSCSI target, once it listens
 #   sd_stop             stop it (SIGTERM)
 #   sd_uri N MAC        nbd:// URI from client N for machine MAC
@@ -79,8 +80,9 @@ sd_uri() { # N MAC [SECRET]
 
 sd_start() {
 	SD_LOG=$T/storaged.log
+	# shellcheck disable=SC2086 # SD_ARGS: options, split on purpose
 	FB_STORAGED_NO_ISCSI=${FB_STORAGED_NO_ISCSI:-1} ip netns exec "$SRV" \
-		"$FB_BIN/fleetboot-storaged" -f -c "$CONF" >>"$SD_LOG" 2>&1 &
+		"$FB_BIN/fleetboot-storaged" -f -c "$CONF" ${SD_ARGS:-} >>"$SD_LOG" 2>&1 &
 	SD_PID=$!
 	echo "$SD_PID" >"$T/storaged.pid"
 	kill_at_exit "$T/storaged.pid"

@@ -14,6 +14,7 @@
 #include "evloop.h"
 #include "fileio.h"
 #include "hex.h"
+#include "logsafe.h"
 #include "netaddr.h"
 #include "pwhash.h"
 #include "secret.h"
@@ -36,6 +37,25 @@ static void test_mac(void)
 	CHECK_INT(mac_parse("52:54:00:12:34:567", m), -1);
 	CHECK_INT(mac_parse("", m), -1);
 	CHECK_INT(mac_parse(NULL, m), -1);
+}
+
+static void test_log_escape(void)
+{
+	char o[FB_LOG_ESCAPE_LEN], small[8];
+	CHECK_STR(fb_log_escape("iqn.2026-11.x:a", o, sizeof(o)), "iqn.2026-11.x:a");
+	CHECK_STR(fb_log_escape("a\nb\\c\x1b[31m\xff", o, sizeof(o)),
+	          "a\\x0ab\\x5cc\\x1b[31m\\xff");
+	CHECK_STR(fb_log_escape(NULL, o, sizeof(o)), "(null)");
+	CHECK_STR(fb_log_escape_n("abcdef", 3, o, sizeof(o)), "abc");
+	CHECK_STR(fb_log_escape("abcdefghij", small, sizeof(small)), "abcd...");
+	char big[1000];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	fb_log_escape(big, o, sizeof(o));
+	CHECK_INT((int)strlen(o), FB_LOG_ESCAPE_MAX + 3);
+	memset(big, '\n', sizeof(big) - 1);
+	fb_log_escape(big, o, sizeof(o));
+	CHECK(strlen(o) < sizeof(o) && !strchr(o, '\n'));
 }
 
 static void test_ip(void)
@@ -424,6 +444,7 @@ static void test_pwhash(void)
 int main(void)
 {
 	RUN(test_mac);
+	RUN(test_log_escape);
 	RUN(test_ip);
 	RUN(test_buf);
 	RUN(test_size);
