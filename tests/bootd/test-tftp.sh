@@ -51,11 +51,16 @@ cmp "$TR/mid.bin" "$T/mid" || fail "lossy copy differs"
 # Windows go out as UDP GSO bursts. When the path MTU falls below the
 # block size mid-transfer, the kernel refuses GSO for it: bootd goes on a
 # datagram at a time (the kernel fragments them), logs it, and the copy is
-# intact. The loss (-d 13) stretches the transfer well past the change.
-head -c $((16 << 20)) "$TR/big.bin" >"$TR/mid16.bin"
+# intact. The MTU changes once the first MiB has arrived (a fixed sleep lost
+# the race on a fast, idle machine); the loss (-d 13) and the 64 MiB file
+# keep the transfer going well past the change.
+cp "$TR/big.bin" "$TR/mid16.bin"
 in_cli "$G" -b 1468 -w 32 -d 13 -o "$T/mid16" 10.77.0.1 mid16.bin >"$T/mtu.out" 2>&1 &
 mtu_pid=$!
-sleep 0.3
+for _ in $(seq 1000); do
+	[ "$(stat -c %s "$T/mid16" 2>/dev/null || echo 0)" -ge $((1 << 20)) ] && break
+	sleep 0.01
+done
 ip -n "$SRV" link set bs0 mtu 1400
 wait $mtu_pid || fail "windowsize transfer across an MTU change: $(cat "$T/mtu.out")"
 ip -n "$SRV" link set bs0 mtu 1500
