@@ -23,24 +23,11 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "quiet_log.h"
 #include "ram_bdev.h"
 #include "iscsi/iscsi_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-void log_at(enum fb_log_level lvl, int with_errno, const char *func, const char *fmt, ...)
-{
-	char b[256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(b, sizeof(b), fmt, ap);
-	va_end(ap);
-}
-
-void log_fatal(int with_errno, const char *func, const char *fmt, ...)
-{
-	abort();
-}
 
 static struct fb_blockdev ram_bd = {.ops = &ram_ops, .size = RAM_SIZE, .block_size = 512};
 

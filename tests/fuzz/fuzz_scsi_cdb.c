@@ -15,6 +15,7 @@
 
 #include "byteorder.h"
 #include "log.h"
+#include "quiet_log.h"
 #include "ram_bdev.h"
 #include "proto/scsi_cdb.h"
 #include "iscsi/scsi_lu.h"
@@ -22,20 +23,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Quiet logging for the fuzzer (lib/log.c is not linked). */
-void log_at(enum fb_log_level lvl, int with_errno, const char *func, const char *fmt, ...)
-{
-	char b[256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(b, sizeof(b), fmt, ap);
-	va_end(ap);
-}
-
-void log_fatal(int with_errno, const char *func, const char *fmt, ...)
-{
-	abort();
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fb_blockdev bd = {.ops = &ram_ops, .size = RAM_SIZE, .block_size = 512};
