@@ -103,7 +103,6 @@ static int load_machine(void *arg, const struct fb_machine *m)
 	fb_strlcpy(bm->image, m->image, sizeof(bm->image));
 	bm->mode = m->mode;
 	bm->protocol = m->protocol;
-	fb_strlcpy(bm->secret, m->secret, sizeof(bm->secret));
 	if (m->ip[0])
 		ip4_parse(m->ip, &bm->ip);
 	c->n_machines++;
