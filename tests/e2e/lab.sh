@@ -171,7 +171,14 @@ lab_assert_no_leak() {
 	grep -aq 'FLEETBOOT-LEAKSCAN done uid=65534' "$log" ||
 		fail "the guest's leak scan did not run as nobody: $(grep -a LEAKSCAN "$log" | tail -n 3)"
 	echo "leak scan: $(grep -ac 'FLEETBOOT-LEAKSCAN hex=' "$log") hex strings readable by nobody"
-	grep -aq "$cred" "$log" && fail "this boot's credential is readable on the running client"
-	grep -aq "$secret" "$log" && fail "the machine's secret is readable on the running client"
+	cp "$log" "$FB_ARTIFACTS/logs/leakscan-$mac-$(basename "$log")" 2>/dev/null
+	if grep -aq "$cred" "$log"; then
+		grep -an "$cred" "$log" | head -n 5
+		fail "this boot's credential is readable on the running client"
+	fi
+	if grep -aq "$secret" "$log"; then
+		grep -an "$secret" "$log" | head -n 5
+		fail "the machine's secret is readable on the running client"
+	fi
 	return 0
 }
