@@ -167,7 +167,9 @@ lab_assert_no_leak() {
 		fail "no credential was handed out for $mac"
 	secret=$("$FB_BIN/fleetboot" -c "$conf" machine show "$mac" --json |
 		sed -n 's/.*"secret": *"\([0-9a-f]*\)".*/\1/p')
-	[ ${#cred} -ge 32 ] && [ ${#secret} = 32 ] || fail "cannot read the credential and secret of $mac"
+	if [ ${#cred} -lt 32 ] || [ ${#secret} != 32 ]; then
+		fail "cannot read the credential and secret of $mac"
+	fi
 	grep -aq 'FLEETBOOT-LEAKSCAN done uid=65534' "$log" ||
 		fail "the guest's leak scan did not run as nobody: $(grep -a LEAKSCAN "$log" | tail -n 3)"
 	echo "leak scan: $(grep -ac 'FLEETBOOT-LEAKSCAN hex=' "$log") hex strings readable by nobody"
