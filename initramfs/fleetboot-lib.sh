@@ -26,22 +26,23 @@ fb_log() {
 	fi
 }
 
-# fb_report STAGE: POST the stage to fleetboot.report (with this boot's
-# credential while the initramfs has it). Never blocks the boot for long
-# and never fails it: reports are for the admin's view.
+# fb_report STAGE: POST the stage to fleetboot.report. Never blocks the
+# boot for long and never fails it: reports are for the admin's view.
+# bootd takes a report from the machine's own address; the boot's
+# credential (which bootd also takes, in X-Fleetboot-Credential) is not
+# sent from here, because it would be in wget's argv, and busybox's
+# timeout leaves a watcher process with a copy of that argv behind.
 fb_report() {
 	[ -n "${FB_REPORT:-}" ] || return 0
 	fb_url="$FB_REPORT?name=$1"
-	fb_hdr=''
-	[ -z "${FB_CRED:-}" ] || fb_hdr="X-Fleetboot-Credential: $FB_CRED"
 	# busybox-static's wget crashes with -T (Debian 1.35): bound it with
 	# timeout instead.
 	if command -v wget >/dev/null 2>&1; then
-		timeout 10 wget -q -O /dev/null ${fb_hdr:+--header "$fb_hdr"} --post-data "stage=$1" \
-			"$fb_url" 2>/dev/null || fb_log "could not report stage $1 to $FB_REPORT"
+		timeout 10 wget -q -O /dev/null --post-data "stage=$1" "$fb_url" 2>/dev/null ||
+			fb_log "could not report stage $1 to $FB_REPORT"
 	elif command -v curl >/dev/null 2>&1; then
-		curl -fsS -m 5 -o /dev/null ${fb_hdr:+-H "$fb_hdr"} -d "stage=$1" "$fb_url" \
-			2>/dev/null || fb_log "could not report stage $1 to $FB_REPORT"
+		curl -fsS -m 5 -o /dev/null -d "stage=$1" "$fb_url" 2>/dev/null ||
+			fb_log "could not report stage $1 to $FB_REPORT"
 	else
 		fb_log "no wget or curl: stage $1 not reported"
 	fi

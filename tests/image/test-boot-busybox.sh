@@ -118,8 +118,7 @@ grep -q "FLEETBOOT-USERSPACE-OK machine=$mid mode=persistent host=bbhost" "$T/bo
 grep -q "FLEETBOOT-TEST write /var/fbtest ok" "$T/boot1.log" || fail "boot 1: test write failed"
 grep -q "FLEETBOOT-TEST poweroff" "$T/boot1.log" || fail "boot 1: did not power off"
 grep -q "GET /boot/$mid/credential" "$T/reports" || fail "the initramfs did not fetch its credential"
-grep -q "POST /boot/$mid/stage?name=root-attached (credential)" "$T/reports" ||
-	fail "no root-attached report with the credential: $(cat "$T/reports")"
+grep -q "POST /boot/$mid/stage?name=root-attached" "$T/reports" || fail "no root-attached report"
 grep -q "$cred" "$T/boot1.log" && fail "boot 1: the credential was printed on the console"
 grep -q "POST /boot/$mid/stage?name=userspace" "$T/reports" || fail "no userspace report"
 # The write reached the server's disk, and the machine got its own id.
