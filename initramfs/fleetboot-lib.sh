@@ -92,7 +92,7 @@ fb_wait_file() {
 fb_fetch_credential() {
 	FB_CRED=''
 	[ -n "${FB_CRED_URL:-}" ] || { FB_ERROR="no credential URL (fleetboot.report missing)"; return 1; }
-	mkdir -p "$FB_RUN_PRIVATE" && chmod 0700 "$FB_RUN_PRIVATE" ||
+	{ mkdir -p "$FB_RUN_PRIVATE" && chmod 0700 "$FB_RUN_PRIVATE"; } ||
 		{ FB_ERROR="cannot make $FB_RUN_PRIVATE"; return 1; }
 	fb_tries=0
 	while :; do
