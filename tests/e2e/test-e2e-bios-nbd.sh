@@ -8,7 +8,7 @@
 #      argv or environment, or any readable file (fleetboot.test=leakscan).
 # Asserts what the machine printed on its serial console and the boot
 # events fleetboot recorded, in order.
-# timeout: 600
+# timeout: 900
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lab.sh"
 lab_new
