@@ -57,8 +57,12 @@ www=$LAB_DIR/www
 mkdir -p "$www"
 ln -s "$img/vmlinuz" "$www/vmlinuz"
 ln -s "$img/initrd.img" "$www/initrd.img"
+# The initramfs fetches its boot credential beside the report URL (the
+# peer's nbdkit ignores the export name).
+mkdir -p "$www/boot/$id"
+echo "$secret" >"$www/boot/$id/credential"
 cmd="ip=dhcp fleetboot.server=$LAB_SERVER fleetboot.machine=$id fleetboot.mode=ephemeral"
-cmd="$cmd fleetboot.root=nbd:$LAB_SERVER:10809:$id.$secret fleetboot.secret=$secret"
+cmd="$cmd fleetboot.root=nbd:$LAB_SERVER:10809 fleetboot.report=http://$LAB_SERVER:8067/boot/$id/stage"
 cmd="$cmd console=ttyS0 console=tty0 console=ttyS0 fleetboot.test=poweroff"
 printf '#!ipxe\nkernel http://%s:8067/vmlinuz initrd=initrd.img %s\ninitrd --name initrd.img http://%s:8067/initrd.img\nboot\n' \
 	"$LAB_SERVER" "$cmd" "$LAB_SERVER" >"$www/boot.ipxe"

@@ -35,9 +35,8 @@ struct bootd_machine {
 	enum fb_mode mode;
 	enum fb_protocol protocol;
 	struct in_addr ip; /* reserved; 0 = none */
-	char secret[FB_SECRET_LEN];
-	int installed;  /* install mode, and its last stage was "installed" */
-	int registered; /* added by bootd itself (unknown_machines) */
+	int installed;     /* install mode, and its last stage was "installed" */
+	int registered;    /* added by bootd itself (unknown_machines) */
 	struct bootd_machine *next_mac, *next_ip; /* hash chains */
 };
 
@@ -117,6 +116,11 @@ struct bootd {
 	struct bootd_state st;
 	struct writer *wr;
 	struct MHD_Daemon *mhd;
+	/* HTTP's own database handle, for what must be decided in the database
+	 * before the answer goes out: handing out a boot's credential (once)
+	 * and checking one. Rare (a few requests per boot), under cred_lock. */
+	struct fb_db *cred_db;
+	pthread_mutex_t cred_lock;
 	struct nl_sock *nl; /* main thread's netlink socket */
 	uint64_t pool_cursor;
 	int64_t pool_full_until; /* no pool scan before this (exhausted) */

@@ -5,21 +5,28 @@
  *   GET /boot.ipxe                       generic script: chain this machine's
  *   GET /boot/MAC.ipxe[?image=REF]       the machine's script or its menu
  *   POST /boot/MAC/stage?name=STAGE      a boot stage from the initramfs
+ *   GET /boot/MAC/credential             this boot's credential, once
  *   GET /images/NAME/VERSION/vmlinuz|initrd.img   (HEAD, Range; sendfile)
  *   GET /tftp/FILE                       TFTP-root files (UEFI HTTP Boot)
  *   GET /healthz
  *
- * A machine script holds the machine's secret, so it goes only to the
- * requester that is the machine: its address holds the machine's lease or
- * reservation AND the kernel's neighbour table maps it to the machine's
- * MAC when the answer is made (an address alone is no identity: any user
- * can make a connection from an address, and root on a client can set any
- * address on it). In proxy mode another server leases the addresses, so
- * the neighbour entry is all there is; a neighbour entry that changes its
- * MAC within a boot is logged and recorded as takeover-suspected. A stage
- * report needs the same, or the machine's secret (query "secret=" or
- * header "X-Fleetboot-Secret"), since the initramfs may run with an
- * address bootd did not hand out.
+ * A machine script goes only to the requester that is the machine
+ * (requester_is): its address holds the machine's lease or reservation AND
+ * the kernel's neighbour table maps it to the machine's MAC when the answer
+ * is made (an address alone is no identity: any user can make a connection
+ * from an address, and root on a client can set any address on it). In
+ * proxy mode another server leases the addresses, so the neighbour entry is
+ * all there is; a neighbour entry that changes its MAC within a boot is
+ * logged and recorded as takeover-suspected.
+ *
+ * The script holds no secret: the machine's long-lived secret never leaves
+ * the server. The initramfs fetches its boot's credential instead
+ * (db/credentials.c), from the same requester only, and only once per boot:
+ * a second request in the same boot is refused and recorded as a
+ * takeover-suspected event, since either the machine's own initramfs or
+ * someone else has it already. A stage report needs the requester to be the
+ * machine, or this boot's credential (header "X-Fleetboot-Credential"),
+ * since the initramfs may run with an address bootd did not hand out.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -289,6 +296,77 @@ static enum MHD_Result do_script(struct bootd *b, struct MHD_Connection *c, cons
 	return send_buf(c, &out);
 }
 
+/* Does the presented credential open this boot of mac? */
+static int credential_ok(struct bootd *b, const char *macid, const char *presented)
+{
+	char cred[FB_SECRET_LEN];
+	if (!presented || !b->cred_db)
+		return 0;
+	pthread_mutex_lock(&b->cred_lock);
+	int ok = fb_db_credential_current(b->cred_db, macid, cred) == 0 &&
+	         fb_secret_equal(presented, cred);
+	pthread_mutex_unlock(&b->cred_lock);
+	memset(cred, 0, sizeof(cred));
+	return ok;
+}
+
+/*
+ * GET /boot/MAC/credential: this boot's credential, handed out once, to the
+ * requester that is the machine. The decision is made in the database (one
+ * transaction), so two requests at once, or a request after a restart of
+ * bootd, still get one answer between them.
+ */
+static enum MHD_Result do_credential(struct bootd *b, struct MHD_Connection *c,
+                                     const struct route *rt)
+{
+	uint8_t mac[6];
+	char peer[FB_IP_LEN], detail[160], how[64], cred[FB_SECRET_LEN + 1];
+	struct in_addr pa = peer_addr(c);
+	int64_t seq = 0;
+	ip4_format(pa, peer);
+	mac_parse(rt->mac, mac);
+	pthread_rwlock_rdlock(&b->st.lock);
+	int known = cache_machine(b->st.cache, mac) != NULL;
+	pthread_rwlock_unlock(&b->st.lock);
+	if (!known)
+		return send_msg(c, 404, "unknown machine");
+	const char *why = "";
+	if (!requester_is(b, pa, mac, &why)) {
+		/* Logged, not recorded as an event: anyone on the LAN can ask,
+		 * and must not be able to flood a machine's event list. */
+		log_warnx("refused the credential of %s to %s: not that machine (%s)", rt->mac,
+		          peer, why);
+		return send_msg(c, 403, "forbidden: this credential belongs to another machine");
+	}
+	if (!b->cred_db)
+		return send_msg(c, 503, "no database");
+	snprintf(how, sizeof(how), "bootd to %s", peer);
+	pthread_mutex_lock(&b->cred_lock);
+	int rc = fb_db_credential_issue(b->cred_db, rt->mac, 0, how, cred, &seq);
+	if (rc < 0 && rc != -EALREADY)
+		log_warnx("cannot issue a credential for %s: %s", rt->mac,
+		          fb_db_errmsg(b->cred_db));
+	pthread_mutex_unlock(&b->cred_lock);
+	if (rc == -EALREADY) {
+		log_warnx("refused a second credential for %s's boot %lld to %s: takeover "
+		          "suspected",
+		          rt->mac, (long long)seq, peer);
+		snprintf(detail, sizeof(detail),
+		         "second credential request in one boot, from %s: refused", peer);
+		writer_event(b->wr, rt->mac, "takeover-suspected", detail);
+		return send_msg(c, 403, "forbidden: this boot's credential was already handed out");
+	}
+	if (rc < 0)
+		return send_msg(c, 503, "cannot issue a credential now");
+	snprintf(detail, sizeof(detail), "handed out to %s", peer);
+	writer_event(b->wr, rt->mac, "credential", detail);
+	size_t n = strlen(cred);
+	cred[n++] = '\n';
+	enum MHD_Result r = send_text(c, 200, "text/plain", cred, n);
+	memset(cred, 0, sizeof(cred));
+	return r;
+}
+
 static enum MHD_Result do_stage(struct bootd *b, struct MHD_Connection *c, const struct route *rt)
 {
 	uint8_t mac[6];
@@ -297,32 +375,27 @@ static enum MHD_Result do_stage(struct bootd *b, struct MHD_Connection *c, const
 	ip4_format(pa, peer);
 	mac_parse(rt->mac, mac);
 	const char *name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "name");
-	const char *secret = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "secret");
-	if (!secret)
-		secret = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Fleetboot-Secret");
+	const char *cred =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Fleetboot-Credential");
 	if (!name || !http_stage_name_ok(name))
 		return send_msg(c, 400, "name: expected a stage name ([a-z0-9-], 1-23 chars)");
-	char known_secret[FB_SECRET_LEN] = "";
-	int found = 0;
 	pthread_rwlock_rdlock(&b->st.lock);
-	const struct bootd_machine *mp = cache_machine(b->st.cache, mac);
-	if (mp) {
-		found = 1;
-		fb_strlcpy(known_secret, mp->secret, sizeof(known_secret));
-	}
+	int found = cache_machine(b->st.cache, mac) != NULL;
 	pthread_rwlock_unlock(&b->st.lock);
 	if (!found)
 		return send_msg(c, 404, "unknown machine");
-	/* An empty known secret (unset) matches nothing; then only the
-	 * machine itself may report its stage. */
-	int ok = fb_secret_equal(secret, known_secret);
+	/* The machine itself, or whoever holds this boot's credential (never
+	 * the long-lived secret, which stays on the server). */
 	const char *why = "";
+	int ok = requester_is(b, pa, mac, &why);
 	if (!ok)
-		ok = requester_is(b, pa, mac, &why);
+		ok = credential_ok(b, rt->mac, cred);
 	if (!ok) {
-		log_warnx("refused stage %s for %s from %s: not that machine (%s) and no secret",
-		          name, rt->mac, peer, why);
-		return send_msg(c, 403, "forbidden: not that machine (send its secret)");
+		log_warnx(
+		    "refused stage %s for %s from %s: not that machine (%s) and no credential",
+		    name, rt->mac, peer, why);
+		return send_msg(c, 403,
+		                "forbidden: not that machine (send this boot's credential)");
 	}
 	snprintf(detail, sizeof(detail), "from=%s", peer);
 	writer_event(b->wr, rt->mac, name, detail);
@@ -462,6 +535,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return do_script(b, c, &rt);
 	case R_STAGE:
 		return do_stage(b, c, &rt);
+	case R_CREDENTIAL:
+		return do_credential(b, c, &rt);
 	case R_IMAGE:
 		return do_image(b, c, &rt);
 	case R_TFTP:
@@ -490,6 +565,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 int http_start(struct bootd *b)
 {
+	pthread_mutex_init(&b->cred_lock, NULL);
+	if (fb_db_open_state(&b->cred_db, b->cfg.state_dir) < 0) {
+		log_warnx("cannot open the database for boot credentials");
+		return -1;
+	}
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = ncpu > 1 ? (unsigned)(ncpu > 8 ? 8 : ncpu) : 1;
 	b->mhd = MHD_start_daemon(
@@ -500,6 +580,8 @@ int http_start(struct bootd *b)
 	    (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
 	if (!b->mhd) {
 		log_warnx("cannot start the HTTP server on port %d", b->cfg.http_port);
+		fb_db_close(b->cred_db);
+		b->cred_db = NULL;
 		return -1;
 	}
 	return 0;
@@ -510,4 +592,6 @@ void http_stop(struct bootd *b)
 	if (b->mhd)
 		MHD_stop_daemon(b->mhd);
 	b->mhd = NULL;
+	fb_db_close(b->cred_db);
+	b->cred_db = NULL;
 }

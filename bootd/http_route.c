@@ -78,6 +78,18 @@ int http_route(const char *method, const char *path, struct route *r, const char
 				return 405;
 			}
 			return 0;
+		} else if (n == 17 + 11 && !strcmp(p + 17, "/credential")) {
+			if (mac_of(p, 17, r->mac) < 0) {
+				*why = "bad MAC address";
+				return 400;
+			}
+			r->kind = R_CREDENTIAL;
+			/* Handed out once: a HEAD would spend it for nothing. */
+			if (!get) {
+				*why = "use GET";
+				return 405;
+			}
+			return 0;
 		} else {
 			*why = "not found";
 			return 404;

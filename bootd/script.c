@@ -6,8 +6,7 @@
  * accepts too. Menu choices chain /boot/MAC.ipxe?image=REF: HTTP honours
  * that query only for a machine set to the menu, only for a ready image,
  * and only for the requester that is that machine, so a menu cannot be
- * used to learn another machine's secret or to boot a machine pinned to
- * one image into another.
+ * used to boot a machine pinned to one image into another.
  *
  * The menu's "iPXE shell" item is there only with [bootd] menu_shell = on:
  * at the shell, whoever sits at the console can fetch anything the machine
@@ -45,21 +44,23 @@ void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct
 		snprintf(root, sizeof(root), "iscsi:%s:%d:iqn.2026-11.org.fleetboot:%s:0",
 		         x->server, x->iscsi_port, m->macid);
 	else
-		snprintf(root, sizeof(root), "nbd:%s:%d:%s.%s", x->server, x->nbd_port, m->macid,
-		         m->secret);
+		snprintf(root, sizeof(root), "nbd:%s:%d", x->server, x->nbd_port);
+	/* No secret and no credential here: every user of the booted machine
+	 * can read /proc/cmdline. The initramfs fetches this boot's credential
+	 * from /boot/MACID/credential, beside the report URL. */
 	fb_buf_printf(out,
 	              "#!ipxe\n"
 	              "echo fleetboot: %s booting %s@%d (%s)\n"
 	              "kernel http://%s:%d/images/%s/%d/vmlinuz initrd=initrd.img ip=dhcp "
 	              "fleetboot.server=%s fleetboot.machine=%s fleetboot.mode=%s "
-	              "fleetboot.root=%s fleetboot.secret=%s "
+	              "fleetboot.root=%s "
 	              "fleetboot.report=http://%s:%d/boot/%s/stage console=ttyS0 console=tty0%s%s\n"
 	              "initrd --name initrd.img http://%s:%d/images/%s/%d/initrd.img\n"
 	              "boot\n",
 	              m->macid, img->name, img->version, mode, x->server, x->http_port, img->name,
-	              img->version, x->server, m->macid, mode, root, m->secret, x->server,
-	              x->http_port, m->macid, img->cmdline[0] ? " " : "", img->cmdline, x->server,
-	              x->http_port, img->name, img->version);
+	              img->version, x->server, m->macid, mode, root, x->server, x->http_port,
+	              m->macid, img->cmdline[0] ? " " : "", img->cmdline, x->server, x->http_port,
+	              img->name, img->version);
 }
 
 void script_menu(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,

@@ -105,7 +105,6 @@ static int load_machine(void *arg, const struct fb_machine *m)
 	bm->protocol = m->protocol;
 	bm->registered = m->registered;
 	c->n_registered += m->registered != 0;
-	fb_strlcpy(bm->secret, m->secret, sizeof(bm->secret));
 	if (m->ip[0])
 		ip4_parse(m->ip, &bm->ip);
 	c->n_machines++;

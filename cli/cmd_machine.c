@@ -1,4 +1,4 @@
-/* cmd_machine.c - `fleetboot machine add|list|show|set|rm`. */
+/* cmd_machine.c - `fleetboot machine add|list|show|set|rm|credential`. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -22,7 +22,8 @@ static struct cli_cmd cmd_machine = {
              "              [--protocol nbd|iscsi] [--ip ADDR] [--group G]\n"
              "  machine list [--json] | show MAC [--json] | rm MAC\n"
              "  machine set MAC [--name ..] [--image ..] [--mode ..] [--protocol ..] [--ip ..] "
-             "[--group ..] [--rotate-secret]\n",
+             "[--group ..] [--rotate-secret]\n"
+             "  machine credential MAC   (a boot credential by hand; starts a new boot)\n",
     .run = run_machine,
 };
 CLI_COMMAND(cmd_machine)
@@ -330,6 +331,38 @@ static int do_rm(struct cli_ctx *ctx, int argc, char **argv)
 	return CLI_OK;
 }
 
+/*
+ * `machine credential MAC`: issue a boot credential by hand, so a tool
+ * (nbdinfo, iscsi-ls, the tests) can attach the machine's disk with it. It
+ * starts a new boot, as a real boot would: the machine's previous
+ * credential stops opening its disk, and an ephemeral overlay starts
+ * afresh at the next attach.
+ */
+static int do_credential(struct cli_ctx *ctx, int argc, char **argv)
+{
+	char *pos[1], cred[FB_SECRET_LEN];
+	int npos, rc;
+	int64_t seq = 0;
+	struct fb_machine m;
+	if ((rc = cli_parse(&cmd_machine, argc, argv, NULL, 0, pos, 1, &npos)))
+		return rc;
+	if (npos != 1)
+		return cli_usage(&cmd_machine, "machine credential needs a MAC");
+	if ((rc = get_machine(ctx, pos[0], &m)))
+		return rc;
+	if (fb_db_credential_issue(ctx->db, m.mac, 1, "cli", cred, &seq) < 0)
+		return cli_error("%s", fb_db_errmsg(ctx->db));
+	char detail[64];
+	snprintf(detail, sizeof(detail), "issued by hand (fleetboot machine credential), boot %lld",
+	         (long long)seq);
+	if (fb_db_event_add(ctx->db, m.mac, "credential", detail) < 0)
+		fprintf(stderr, "fleetboot: warning: event not recorded: %s\n",
+		        fb_db_errmsg(ctx->db));
+	printf("%s\n", cred);
+	memset(cred, 0, sizeof(cred));
+	return CLI_OK;
+}
+
 static int run_machine(struct cli_ctx *ctx, int argc, char **argv)
 {
 	if (argc < 2)
@@ -345,5 +378,7 @@ static int run_machine(struct cli_ctx *ctx, int argc, char **argv)
 		return do_set(ctx, argc - 2, argv + 2);
 	if (!strcmp(sub, "rm"))
 		return do_rm(ctx, argc - 2, argv + 2);
+	if (!strcmp(sub, "credential"))
+		return do_credential(ctx, argc - 2, argv + 2);
 	return cli_usage(&cmd_machine, "unknown machine subcommand '%s'", sub);
 }

@@ -215,6 +215,21 @@ int fb_db_event_add(struct fb_db *db, const char *mac, const char *stage, const 
 int fb_db_machine_new_boot(struct fb_db *db, const char *mac, int64_t *boot_seq);
 int fb_db_machine_boot_seq(struct fb_db *db, const char *mac, int64_t *boot_seq);
 
+/* ---- per-boot credentials (credentials.c) ------------------------------ */
+
+/*
+ * Issue the credential of the machine's current boot (new_boot: start a
+ * new boot first, as `fleetboot machine credential` does). how says who
+ * asked ("bootd from 10.0.0.5", "cli"). Returns 0 with cred (32 hex + NUL)
+ * and the boot number, -EALREADY when this boot's credential was already
+ * handed out (it is handed out once), -ENOENT for an unknown machine.
+ */
+int fb_db_credential_issue(struct fb_db *db, const char *mac, int new_boot, const char *how,
+                           char cred[FB_SECRET_LEN], int64_t *boot_seq);
+/* The credential of the machine's current boot into cred; -ENOENT when none
+ * was issued for this boot (an earlier boot's credential is not valid). */
+int fb_db_credential_current(struct fb_db *db, const char *mac, char cred[FB_SECRET_LEN]);
+
 struct fb_event_filter {
 	const char *mac;   /* NULL = all */
 	const char *stage; /* NULL = all */

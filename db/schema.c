@@ -86,6 +86,15 @@ static const char *const migrations[] = {
     "  key TEXT PRIMARY KEY,\n"
     "  value TEXT NOT NULL,\n"
     "  updated INTEGER NOT NULL);\n",
+    /* 2: per-boot credentials (credentials.c): one row per machine, the
+     * credential of the boot numbered boot_seq. Kept in clear text because
+     * the iSCSI target needs the clear secret to check a CHAP response. */
+    "CREATE TABLE credentials(\n"
+    "  mac TEXT PRIMARY KEY REFERENCES machines(mac) ON DELETE CASCADE,\n"
+    "  boot_seq INTEGER NOT NULL,\n"
+    "  credential TEXT NOT NULL,\n"
+    "  issued INTEGER NOT NULL,\n"
+    "  how TEXT NOT NULL DEFAULT '');\n",
 };
 
 int db_migrate(struct fb_db *db)

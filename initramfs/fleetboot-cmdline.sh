@@ -13,10 +13,15 @@
 #   1  no fleetboot.root: not a fleetboot network boot (boot the local root)
 #   2  malformed: FB_ERROR says which parameter and why
 #
-# Variables set: FB_SERVER FB_MACHINE FB_MODE FB_SECRET FB_REPORT FB_ROOT
-# FB_ROOT_PROTO (nbd|iscsi) FB_ROOT_HOST FB_ROOT_PORT FB_ROOT_EXPORT (nbd)
+# Variables set: FB_SERVER FB_MACHINE FB_MODE FB_REPORT FB_CRED_URL FB_ROOT
+# FB_ROOT_PROTO (nbd|iscsi) FB_ROOT_HOST FB_ROOT_PORT
 # FB_ROOT_IQN FB_ROOT_LUN (iscsi) FB_IP FB_TESTS (newline-separated
 # fleetboot.test actions) FB_RESCUE_TIMEOUT FB_INSTALL_DISK FB_WARN.
+#
+# No secret or credential is ever on the command line (/proc/cmdline is
+# readable by every user of the booted machine): the initramfs fetches its
+# boot's credential from FB_CRED_URL (the report URL's /credential
+# sibling) once, and keeps it in memory only (fleetboot-lib.sh).
 
 # fb__is_digits STR: STR is one or more decimal digits.
 fb__is_digits() {
@@ -75,7 +80,7 @@ fb__machine_id() {
 }
 
 # fb__parse_root VALUE: split fleetboot.root into FB_ROOT_* fields.
-#   nbd:HOST:PORT:EXPORT
+#   nbd:HOST:PORT                    (export MACID.CREDENTIAL, made later)
 #   iscsi:HOST:PORT:TARGET_IQN:LUN   (the IQN itself contains ':')
 fb__parse_root() {
 	fb__v=$1
@@ -84,14 +89,11 @@ fb__parse_root() {
 		FB_ROOT_PROTO=nbd
 		fb__v=${fb__v#nbd:}
 		FB_ROOT_HOST=${fb__v%%:*}
-		[ "$FB_ROOT_HOST" != "$fb__v" ] || { FB_ERROR="fleetboot.root: expected nbd:HOST:PORT:EXPORT, got '$1'"; return 2; }
-		fb__v=${fb__v#*:}
-		FB_ROOT_PORT=${fb__v%%:*}
-		[ "$FB_ROOT_PORT" != "$fb__v" ] || { FB_ERROR="fleetboot.root: expected nbd:HOST:PORT:EXPORT, got '$1'"; return 2; }
-		FB_ROOT_EXPORT=${fb__v#*:}
-		case $FB_ROOT_EXPORT in
-		'' | *[!A-Za-z0-9._-]*)
-			FB_ERROR="fleetboot.root: bad NBD export name '$FB_ROOT_EXPORT' (letters, digits, '.', '_', '-')"
+		[ "$FB_ROOT_HOST" != "$fb__v" ] || { FB_ERROR="fleetboot.root: expected nbd:HOST:PORT, got '$1'"; return 2; }
+		FB_ROOT_PORT=${fb__v#*:}
+		case $FB_ROOT_PORT in
+		*:*)
+			FB_ERROR="fleetboot.root: expected nbd:HOST:PORT, got '$1' (the export name is not on the command line: it holds this boot's credential)"
 			return 2
 			;;
 		esac
@@ -162,9 +164,9 @@ fb__check_test() {
 			;;
 		esac
 		;;
-	poweroff | reboot | sleep:*) ;;
+	poweroff | reboot | sleep:* | leakscan) ;;
 	*)
-		FB_ERROR="fleetboot.test: unknown action '$1' (write:/PATH:VALUE, append:/PATH:VALUE, check:/PATH:VALUE, sleep:N, poweroff, reboot)"
+		FB_ERROR="fleetboot.test: unknown action '$1' (write:/PATH:VALUE, append:/PATH:VALUE, check:/PATH:VALUE, sleep:N, leakscan, poweroff, reboot)"
 		return 2
 		;;
 	esac
@@ -175,8 +177,8 @@ fb__check_test() {
 }
 
 fb_cmdline_parse() {
-	FB_SERVER='' FB_MACHINE='' FB_MODE='' FB_SECRET='' FB_REPORT='' FB_ROOT=''
-	FB_ROOT_PROTO='' FB_ROOT_HOST='' FB_ROOT_PORT='' FB_ROOT_EXPORT=''
+	FB_SERVER='' FB_MACHINE='' FB_MODE='' FB_REPORT='' FB_CRED_URL='' FB_ROOT=''
+	FB_ROOT_PROTO='' FB_ROOT_HOST='' FB_ROOT_PORT=''
 	FB_ROOT_IQN='' FB_ROOT_LUN='' FB_IP='' FB_TESTS='' FB_ERROR='' FB_WARN=''
 	FB_RESCUE_TIMEOUT=30 FB_INSTALL_DISK=''
 	fb__seen_root=0
@@ -215,12 +217,8 @@ fb_cmdline_parse() {
 			fb__parse_root "$fb__val" || return 2
 			;;
 		fleetboot.secret=*)
-			fb__is_hex "$fb__val" || { FB_ERROR="fleetboot.secret: not a hex string"; return 2; }
-			if [ ${#fb__val} -lt 16 ] || [ ${#fb__val} -gt 128 ]; then
-				FB_ERROR="fleetboot.secret: wrong length ${#fb__val} (expected 32 hex digits)"
-				return 2
-			fi
-			FB_SECRET=$fb__val
+			# Never on the command line any more: say so, use nothing.
+			FB_WARN="${FB_WARN}fleetboot.secret ignored (secrets do not belong on the command line); "
 			;;
 		fleetboot.report=*)
 			case $fb__val in
@@ -273,13 +271,12 @@ fb_cmdline_parse() {
 		FB_ERROR="fleetboot.machine: missing (needed with fleetboot.root)"
 		return 2
 	fi
-	if [ "$FB_ROOT_PROTO" = iscsi ] && [ -z "$FB_SECRET" ]; then
-		FB_ERROR="fleetboot.secret: missing (iSCSI logs in with CHAP user MACID and the secret)"
+	case $FB_REPORT in
+	*/stage) FB_CRED_URL=${FB_REPORT%/stage}/credential ;;
+	*)
+		FB_ERROR="fleetboot.report: missing or not .../boot/MACID/stage (the boot's credential is fetched beside it)"
 		return 2
-	fi
-	if [ "$FB_ROOT_PROTO" = nbd ] && [ -n "$FB_SECRET" ] &&
-		[ "$FB_ROOT_EXPORT" != "$FB_MACHINE.$FB_SECRET" ]; then
-		FB_WARN="${FB_WARN}NBD export is not MACID.SECRET; "
-	fi
+		;;
+	esac
 	return 0
 }

@@ -11,6 +11,10 @@
 # modprobe, mount, dd); each flavour's hook copies them in.
 
 FB_RUN=/run/fleetboot
+# Scratch space (wget's errors while fetching the credential): in the
+# initramfs's own root file system, which switch_root empties (unlike
+# /run, which moves into the booted system).
+FB_RUN_PRIVATE=/tmp/fleetboot-private
 FB_NBD_DEV=/dev/nbd0
 
 fb_log() {
@@ -24,6 +28,10 @@ fb_log() {
 
 # fb_report STAGE: POST the stage to fleetboot.report. Never blocks the
 # boot for long and never fails it: reports are for the admin's view.
+# bootd takes a report from the machine's own address; the boot's
+# credential (which bootd also takes, in X-Fleetboot-Credential) is not
+# sent from here, because it would be in wget's argv, and busybox's
+# timeout leaves a watcher process with a copy of that argv behind.
 fb_report() {
 	[ -n "${FB_REPORT:-}" ] || return 0
 	fb_url="$FB_REPORT?name=$1"
@@ -75,11 +83,64 @@ fb_wait_file() {
 	done
 }
 
-# fb_attach_nbd: connect /dev/nbd0 to the machine's export. -persist makes
-# nbd-client reconnect when the server restarts (storaged keeps every
-# acknowledged write), -systemd-mark keeps systemd from killing the client
-# that serves the root file system at shutdown, and no -timeout: I/O to
-# the root waits for the server rather than failing.
+# fb_fetch_credential: this boot's credential, from bootd, into FB_CRED (a
+# shell variable of this initramfs only: never exported, never written to
+# a file, gone with the initramfs at switch_root). bootd hands it out once
+# per boot, so a refusal (HTTP 403) is final: someone already has it, and
+# bootd recorded a takeover-suspected event. Only when the server could
+# not be reached is the request tried again.
+fb_fetch_credential() {
+	FB_CRED=''
+	[ -n "${FB_CRED_URL:-}" ] || { FB_ERROR="no credential URL (fleetboot.report missing)"; return 1; }
+	{ mkdir -p "$FB_RUN_PRIVATE" && chmod 0700 "$FB_RUN_PRIVATE"; } ||
+		{ FB_ERROR="cannot make $FB_RUN_PRIVATE"; return 1; }
+	fb_tries=0
+	while :; do
+		if command -v wget >/dev/null 2>&1; then
+			FB_CRED=$(timeout 15 wget -q -O - "$FB_CRED_URL" 2>"$FB_RUN_PRIVATE/err") && break
+		else
+			FB_CRED=$(curl -fsS -m 15 "$FB_CRED_URL" 2>"$FB_RUN_PRIVATE/err") && break
+		fi
+		FB_CRED=''
+		fb_err=$(cat "$FB_RUN_PRIVATE/err" 2>/dev/null)
+		case $fb_err in
+		*403* | *404*)
+			FB_ERROR="bootd refused this boot's credential ($fb_err): it was handed out already (takeover suspected) or this is not the machine"
+			return 1
+			;;
+		esac
+		fb_tries=$((fb_tries + 1))
+		if [ $fb_tries -ge 5 ]; then
+			FB_ERROR="could not fetch this boot's credential from $FB_CRED_URL ($fb_err)"
+			return 1
+		fi
+		sleep 2
+	done
+	rm -f "$FB_RUN_PRIVATE/err"
+	case $FB_CRED in
+	'' | *[!0-9a-f]*)
+		FB_CRED=''
+		FB_ERROR="bootd sent a malformed credential"
+		return 1
+		;;
+	esac
+	[ ${#FB_CRED} -ge 32 ] || { FB_CRED=''; FB_ERROR="bootd sent a short credential"; return 1; }
+	return 0
+}
+
+# fb_forget_credential: drop the credential before the booted system runs.
+fb_forget_credential() {
+	FB_CRED=''
+	unset FB_CRED
+	rm -rf "$FB_RUN_PRIVATE" 2>/dev/null || :
+}
+
+# fb_attach_nbd: connect /dev/nbd0 to the export MACID.CREDENTIAL.
+# nbd-client configures the device through the kernel's netlink interface
+# and exits (no -persist: a client that stays would keep the export name,
+# and so the credential, in its argv, readable by every user through ps).
+# Without a client that stays there is no reconnect: a restart of storaged
+# fails the root's I/O (see initramfs/README.md).
 fb_attach_nbd() {
 	fb_modprobe nbd
 	fb_wait_file 5 "$FB_NBD_DEV" || { FB_ERROR="no $FB_NBD_DEV (nbd module missing?)"; return 1; }
@@ -88,13 +149,13 @@ fb_attach_nbd() {
 	fb_tries=0
 	while :; do
 		# shellcheck disable=SC2086 # fb_ro is one word or empty
-		if nbd-client "$FB_ROOT_HOST" "$FB_ROOT_PORT" "$FB_NBD_DEV" -N "$FB_ROOT_EXPORT" \
-			-persist -systemd-mark $fb_ro; then
+		if nbd-client "$FB_ROOT_HOST" "$FB_ROOT_PORT" "$FB_NBD_DEV" \
+			-N "$FB_MACHINE.$FB_CRED" $fb_ro; then
 			break
 		fi
 		fb_tries=$((fb_tries + 1))
 		if [ $fb_tries -ge 5 ]; then
-			FB_ERROR="nbd-client could not attach export of $FB_MACHINE at $FB_ROOT_HOST:$FB_ROOT_PORT (wrong secret, unknown machine or server down)"
+			FB_ERROR="nbd-client could not attach export of $FB_MACHINE at $FB_ROOT_HOST:$FB_ROOT_PORT (credential refused, unknown machine or server down)"
 			return 1
 		fi
 		sleep 2
@@ -109,8 +170,10 @@ fb_attach_nbd() {
 	FB_ROOT_DEV=$FB_NBD_DEV
 }
 
-# fb_attach_iscsi: log in with CHAP (user MACID, password SECRET) and find
-# the SCSI disk of the LUN.
+# fb_attach_iscsi: log in with CHAP (user MACID, password: this boot's
+# credential) and find the SCSI disk of the LUN. iscsistart runs only here
+# and exits once the session is up; the kernel keeps the password in the
+# session, where sysfs shows it to root only.
 fb_attach_iscsi() {
 	fb_modprobe iscsi_tcp sd_mod
 	mkdir -p /etc/iscsi
@@ -118,10 +181,10 @@ fb_attach_iscsi() {
 	echo "InitiatorName=$fb_init_iqn" >/etc/iscsi/initiatorname.iscsi
 	fb_tries=0
 	until iscsistart -i "$fb_init_iqn" -t "$FB_ROOT_IQN" -g 1 -a "$FB_ROOT_HOST" \
-		-p "$FB_ROOT_PORT" -u "$FB_MACHINE" -w "$FB_SECRET"; do
+		-p "$FB_ROOT_PORT" -u "$FB_MACHINE" -w "$FB_CRED"; do
 		fb_tries=$((fb_tries + 1))
 		if [ $fb_tries -ge 5 ]; then
-			FB_ERROR="iSCSI login to $FB_ROOT_IQN at $FB_ROOT_HOST:$FB_ROOT_PORT failed (CHAP secret, target name or server)"
+			FB_ERROR="iSCSI login to $FB_ROOT_IQN at $FB_ROOT_HOST:$FB_ROOT_PORT failed (credential refused, target name or server)"
 			return 1
 		fi
 		sleep 2
@@ -141,6 +204,7 @@ fb_attach_iscsi() {
 }
 
 fb_attach_root() {
+	fb_fetch_credential || return 1
 	case $FB_ROOT_PROTO in
 	nbd) fb_attach_nbd ;;
 	iscsi) fb_attach_iscsi ;;

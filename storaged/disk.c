@@ -91,8 +91,10 @@ int sd_authorize(struct sd_ctx *ctx, const char *mac, const char *secret, const 
 {
 	struct fb_machine m;
 	struct fb_lease l;
+	char cred[FB_SECRET_LEN] = "";
 	int rc;
 
+	memset(&m, 0, sizeof(m));
 	pthread_mutex_lock(&ctx->lock);
 	rc = fb_db_machine_get(ctx->db, mac, &m);
 	if (rc < 0) {
@@ -100,8 +102,18 @@ int sd_authorize(struct sd_ctx *ctx, const char *mac, const char *secret, const 
 		rc = rc == -ENOENT ? -ENOENT : rc;
 		goto out;
 	}
-	if (secret && !fb_secret_equal(secret, m.secret)) {
-		snprintf(why, whylen, "wrong secret for machine %s", mac);
+	/* The credential of the machine's current boot opens its disk; the
+	 * long-lived machine secret never does (it stays on the server). An
+	 * earlier boot's credential is no longer current. */
+	int have_cred = fb_db_credential_current(ctx->db, m.mac, cred) == 0;
+	if (secret && !(have_cred && fb_secret_equal(secret, cred))) {
+		snprintf(why, whylen, "wrong credential for machine %s (not this boot's)", mac);
+		rc = -EACCES;
+		goto out;
+	}
+	if (!have_cred) {
+		snprintf(why, whylen, "no credential was issued for machine %s's current boot",
+		         mac);
 		rc = -EACCES;
 		goto out;
 	}
@@ -133,8 +145,10 @@ int sd_authorize(struct sd_ctx *ctx, const char *mac, const char *secret, const 
 		}
 	}
 	if (secret_out)
-		fb_strlcpy(secret_out, m.secret, FB_SECRET_LEN);
+		fb_strlcpy(secret_out, cred, FB_SECRET_LEN);
 out:
+	memset(cred, 0, sizeof(cred));
+	memset(m.secret, 0, sizeof(m.secret));
 	pthread_mutex_unlock(&ctx->lock);
 	return rc;
 }

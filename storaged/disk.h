@@ -42,9 +42,12 @@ void sd_free(struct sd_ctx *ctx);
 
 /*
  * May a client at peer (dotted quad; NULL = not checked) use machine mac
- * with secret (NULL = not checked here, e.g. iSCSI CHAP checks it)? Fills
- * secret_out (may be NULL) with the machine's secret. 0, -ENOENT (unknown
- * machine), -EACCES (wrong secret or peer address) with why.
+ * with credential secret (NULL = not checked here, e.g. iSCSI CHAP checks
+ * it)? Only the credential of the machine's current boot counts (db/
+ * credentials.c), never the long-lived machine secret. Fills secret_out
+ * (may be NULL) with that credential, the CHAP secret. 0, -ENOENT (unknown
+ * machine), -EACCES (wrong or stale credential, none issued for this boot,
+ * or the wrong peer address) with why.
  */
 int sd_authorize(struct sd_ctx *ctx, const char *mac, const char *secret, const char *peer,
                  char secret_out[FB_SECRET_LEN], char *why, size_t whylen);

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# bootd HTTP: the generic and per-machine scripts, the menu and its image
-# choice, 403 (and no secret) for another machine's script, kernel/initrd
-# with Content-Length, HEAD and Range, stage reports (requester or secret),
-# boot events, and garbage requests.
+# bootd HTTP: the generic and per-machine scripts (no secret in them), the
+# menu and its image choice, 403 for another machine's script, kernel/initrd
+# with Content-Length, HEAD and Range, the boot credential (handed out once
+# to the machine; a second request refused and recorded as
+# takeover-suspected; refused to other addresses), stage reports (requester
+# or this boot's credential, never the long-lived secret), boot events, and
+# garbage requests.
 # timeout: 120
 . "$(dirname "$0")/common.sh"
 requires busybox sha256sum
@@ -37,10 +40,14 @@ grep -q "^#!ipxe" "$T/sa" || fail "not an iPXE script"
 grep -q "^initrd --name initrd.img $U/images/img1/1/initrd.img$" "$T/sa" || fail "initrd line"
 grep -q "^kernel $U/images/img1/1/vmlinuz initrd=initrd.img ip=dhcp .* quiet$" "$T/sa" || fail "kernel line"
 for w in fleetboot.server=10.77.0.1 fleetboot.machine=52-54-00-00-00-01 fleetboot.mode=ephemeral \
-	"fleetboot.root=nbd:10.77.0.1:10809:52-54-00-00-00-01.$SA" "fleetboot.secret=$SA" \
+	"fleetboot.root=nbd:10.77.0.1:10809" \
 	"fleetboot.report=$U/boot/52-54-00-00-00-01/stage" console=ttyS0; do
-	grep -q " $w" "$T/sa" || fail "machine script lacks $w"
+	grep -q " $w " "$T/sa" || fail "machine script lacks $w"
 done
+# Issue 13: nothing secret on the kernel command line (every user of the
+# client reads /proc/cmdline).
+grep -q "$SA" "$T/sa" && fail "the machine script carries the machine's secret"
+grep -q "fleetboot.secret" "$T/sa" && fail "the machine script has fleetboot.secret"
 grep -q "^boot$" "$T/sa" || fail "no boot line"
 assert_eq "$(code $U/boot/52:54:00:00:00:01.ipxe)" 200 "colon MAC form"
 
@@ -92,11 +99,48 @@ code $U/images/img1/..%2f..%2f/vmlinuz | grep -Eq "^(400|404)$" || fail "encoded
 assert_eq "$(code $U/tftp/undionly.kpxe)" 200 "TFTP root over HTTP"
 assert_eq "$(code $U/tftp/..%2ffleetboot.conf)" 400 "traversal in /tftp"
 
-# Stage reports.
+# The boot credential (issue 13). From an address that is not the machine
+# (the server itself, no lease; A's address asking for B's): refused.
+CU=$U/boot/52-54-00-00-00-01/credential
+assert_eq "$(ip netns exec "$SRV" curl -s -o /dev/null -w '%{http_code}' $CU)" 403 "credential to a foreign address"
+grep -q "refused the credential of 52-54-00-00-00-01 to 10.77.0.1" "$T/bootd.log" || fail "foreign credential request not logged"
+assert_eq "$(code $U/boot/52-54-00-00-00-02/credential)" 403 "B's credential to A's address"
+assert_eq "$(code -I $CU)" 405 "HEAD on the credential"
+assert_eq "$(code -X POST $CU)" 405 "POST on the credential"
+assert_eq "$(code $U/boot/52-54-00-00-00-09/credential)" 404 "credential of an unknown machine"
+# The machine's own first request: its boot's credential.
+CA=$(c -f $CU) || fail "the machine did not get its credential"
+echo "$CA" | grep -Eq '^[0-9a-f]{32,}$' || fail "credential malformed: $CA"
+[ "$CA" != "$SA" ] || fail "the credential is the long-lived secret"
+# A second request in the same boot: refused, recorded as takeover-suspected.
+c -D "$T/hc2" -o "$T/c2" $CU
+head -n 1 "$T/hc2" | grep -q " 403" || fail "second credential request: $(head -n 1 "$T/hc2")"
+grep -q "$CA" "$T/c2" && fail "the second request got the credential"
+grep -q "refused a second credential for 52-54-00-00-00-01" "$T/bootd.log" || fail "second request not logged"
+sleep 0.5
+events_of 52:54:00:00:00:01 | grep -q takeover-suspected || fail "no takeover-suspected event"
+fb -c "$CONF" events --machine 52:54:00:00:00:01 --stage takeover-suspected | grep -q "second credential" ||
+	fail "takeover-suspected event lacks its detail"
+# Replay from another address: the credential opens stage reports there,
+# but is never handed out again.
+assert_eq "$(ip netns exec "$SRV" curl -s -o /dev/null -w '%{http_code}' $CU)" 403 "credential replayed to another address"
+
+# Stage reports: by the machine itself, or with this boot's credential;
+# never with the long-lived secret (query or header).
 assert_eq "$(code -X POST "$U/boot/52-54-00-00-00-01/stage?name=root-attached")" 200 "stage by the machine"
 assert_eq "$(code -X POST "$U/boot/52-54-00-00-00-02/stage?name=userspace")" 403 "stage for another machine"
-assert_eq "$(code -X POST "$U/boot/52-54-00-00-00-02/stage?name=userspace&secret=$SB")" 200 "stage with the secret"
-assert_eq "$(code -X POST -H "X-Fleetboot-Secret: $SB" "$U/boot/52-54-00-00-00-02/stage?name=userspace")" 200 "secret header"
+assert_eq "$(code -X POST "$U/boot/52-54-00-00-00-02/stage?name=userspace&secret=$SB")" 403 "stage with the long-lived secret"
+assert_eq "$(code -X POST -H "X-Fleetboot-Secret: $SB" "$U/boot/52-54-00-00-00-02/stage?name=userspace")" 403 "long-lived secret header"
+assert_eq "$(code -X POST -H "X-Fleetboot-Credential: $SB" "$U/boot/52-54-00-00-00-02/stage?name=userspace")" 403 "long-lived secret as a credential"
+CB=$(fb -c "$CONF" machine credential 52:54:00:00:00:02) || fail "machine credential B"
+echo "$CB" | grep -Eq '^[0-9a-f]{32,}$' || fail "machine credential printed: $CB"
+assert_eq "$(code -X POST -H "X-Fleetboot-Credential: $CB" "$U/boot/52-54-00-00-00-02/stage?name=userspace")" 200 "stage with B's credential"
+assert_eq "$(code -X POST -H "X-Fleetboot-Credential: $CA" "$U/boot/52-54-00-00-00-02/stage?name=userspace")" 403 "A's credential for B"
+# A new boot of B: its previous credential reports nothing any more.
+CB2=$(fb -c "$CONF" machine credential 52:54:00:00:00:02) || fail "machine credential B again"
+[ "$CB2" != "$CB" ] || fail "a new boot got the same credential"
+assert_eq "$(code -X POST -H "X-Fleetboot-Credential: $CB" "$U/boot/52-54-00-00-00-02/stage?name=userspace")" 403 "an earlier boot's credential"
+assert_eq "$(code -X POST -H "X-Fleetboot-Credential: $CB2" "$U/boot/52-54-00-00-00-02/stage?name=userspace")" 200 "the new boot's credential"
 assert_eq "$(code -X POST "$U/boot/52-54-00-00-00-01/stage?name=Bad%20Name")" 400 "bad stage name"
 assert_eq "$(code -X POST "$U/boot/52-54-00-00-00-01/stage")" 400 "missing stage name"
 assert_eq "$(code "$U/boot/52-54-00-00-00-01/stage?name=x")" 405 "GET on stage"
@@ -122,7 +166,9 @@ grep -q "^sanboot --no-describe --drive 0x80" "$T/menu" || fail "no local-disk i
 # the machine); with it, the item and its label.
 grep -Eq "^item shell|^:shell|^shell" "$T/menu" && fail "the menu offers the iPXE shell by default"
 grep -q "$SA" "$T/menu" && fail "the menu carries the secret"
-c "$U/boot/52-54-00-00-00-01.ipxe?image=img1@1" | grep -q "fleetboot.secret=$SA" || fail "menu choice"
+c "$U/boot/52-54-00-00-00-01.ipxe?image=img1@1" >"$T/choice"
+grep -q "fleetboot.machine=52-54-00-00-00-01 " "$T/choice" || fail "menu choice: $(cat "$T/choice")"
+grep -q "$SA" "$T/choice" && fail "the menu choice carries the secret"
 assert_eq "$(code "$U/boot/52-54-00-00-00-01.ipxe?image=nope@1")" 404 "menu choice of a missing image"
 bootd_stop
 echo "menu_shell = on" >>"$CONF"

@@ -135,6 +135,18 @@ fb machine set 52:54:00:12:34:56 --rotate-secret --mode persistent --name pc-1 >
 new=$(fb machine show 52:54:00:12:34:56 --json | sed -n 's/.*"secret": "\(.*\)".*/\1/p')
 if [ ${#new} != 32 ] || [ "$new" = "$old" ]; then fail "secret not rotated"; fi
 fb machine show 52-54-00-12-34-56 | grep -q '^mode: *persistent' || fail "mode not changed"
+
+# machine credential: a boot credential by hand (issue 13), a new one (and
+# a new boot) each time, never the long-lived secret.
+c1=$(fb machine credential 52:54:00:12:34:56) || fail "machine credential"
+c2=$(fb machine credential 52-54-00-12-34-56) || fail "machine credential again"
+echo "$c1" | grep -Eqx '[0-9a-f]{32}' || fail "credential printed: '$c1'"
+[ "$c1" != "$c2" ] || fail "two credentials by hand are the same"
+[ "$c1" != "$new" ] && [ "$c2" != "$new" ] || fail "the credential is the machine secret"
+fb events --machine 52:54:00:12:34:56 --stage credential | grep -q "issued by hand" ||
+	fail "no credential event"
+check_err 1 "no machine 52-54-00-12-34-99" fb machine credential 52:54:00:12:34:99
+check_err 2 "machine credential needs a MAC" fb machine credential
 fb image import tiny --rootfs "$T/root.img" --kernel "$T/vmlinuz" --initrd "$T/initrd.img" >/dev/null
 fb machine set 52:54:00:12:34:56 --image tiny@2 >/dev/null || fail "pin to tiny@2"
 check_err 1 "1 machine(s) are pinned to tiny@2" fb image retire tiny@2

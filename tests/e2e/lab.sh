@@ -15,6 +15,10 @@
 #                           its pid goes to $LAB_DIR/NAME.pid
 #   lab_wait_serial LOG PATTERN SECS
 #   lab_events MAC          the stages fleetboot recorded for MAC, in order
+#   lab_assert_no_leak CONF MAC LOG
+#                           the boot's credential and the machine's secret are
+#                           nowhere in the serial log, which holds the guest's
+#                           fleetboot.test=leakscan (as user nobody)
 LAB_SERVER=10.66.0.1
 LAB_NET=10.66.0
 : "${LAB_DIR:=$(tmpdir_new)}"
@@ -149,4 +153,34 @@ lab_assert_events() {
 	got=$(lab_events "$1" "$2")
 	echo "$2 events: $got"
 	echo "$got" | grep -Eq "$3" || fail "boot events of $2 do not match '$3': $got"
+}
+
+# lab_assert_no_leak CONF MAC LOG: the guest ran fleetboot.test=leakscan as
+# an ordinary user (every run of 32+ hex digits it could read is in the
+# serial log), and neither this boot's credential (what bootd handed out,
+# read from the database) nor the machine's long-lived secret is among
+# them, or anywhere else on the console.
+lab_assert_no_leak() {
+	local conf=$1 mac=$2 log=$3 state cred secret
+	state=$(sed -n 's/^state_dir = //p' "$conf")
+	cred=$("$FB_BIN/../tests/storaged/sd-dbtool" "$state" credential "$mac") ||
+		fail "no credential was handed out for $mac"
+	secret=$("$FB_BIN/fleetboot" -c "$conf" machine show "$mac" --json |
+		sed -n 's/.*"secret": *"\([0-9a-f]*\)".*/\1/p')
+	if [ ${#cred} -lt 32 ] || [ ${#secret} != 32 ]; then
+		fail "cannot read the credential and secret of $mac"
+	fi
+	grep -aq 'FLEETBOOT-LEAKSCAN done uid=65534' "$log" ||
+		fail "the guest's leak scan did not run as nobody: $(grep -a LEAKSCAN "$log" | tail -n 3)"
+	echo "leak scan: $(grep -ac 'FLEETBOOT-LEAKSCAN hex=' "$log") hex strings readable by nobody"
+	cp "$log" "$FB_ARTIFACTS/logs/leakscan-$mac-$(basename "$log")" 2>/dev/null
+	if grep -aq "$cred" "$log"; then
+		grep -an "$cred" "$log" | head -n 5
+		fail "this boot's credential is readable on the running client"
+	fi
+	if grep -aq "$secret" "$log"; then
+		grep -an "$secret" "$log" | head -n 5
+		fail "the machine's secret is readable on the running client"
+	fi
+	return 0
 }

@@ -27,5 +27,5 @@ grep -aq 'FLEETBOOT-TEST check /data/m ok' "$log" || fail "the default image did
 fb events --machine $MAC --stage ipxe-script | tee "$LAB_DIR/scripts.txt"
 grep -q 'menu' "$LAB_DIR/scripts.txt" || fail "no menu script recorded"
 grep -q 'image=kiosk@1' "$LAB_DIR/scripts.txt" || fail "the default choice was not recorded"
-lab_assert_events "$CONF" $MAC 'ipxe-script ipxe-script kernel initrd root-attached userspace'
+lab_assert_events "$CONF" $MAC 'ipxe-script ipxe-script kernel initrd credential root-attached userspace'
 echo "scenario 8 passed"

@@ -3,8 +3,9 @@
 #   4. readonly: the client's writes land in its RAM (overlayfs on tmpfs);
 #      the server keeps no overlay for it, and a reboot forgets them.
 #   5. two clients boot at once as different machines: each sees only its
-#      own writes; one machine's export name with the other's secret, or
-#      from an address that is not its lease, is refused.
+#      own writes; one machine's export name with the other's boot
+#      credential, with its own long-lived secret, or from an address that
+#      is not its lease, is refused.
 # timeout: 500
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lab.sh"
@@ -61,15 +62,19 @@ for round in 1 2; do
 done
 echo "two clients at once: each saw only its own writes"
 
-# The other machine's secret, and the right secret from a foreign address.
+# The other machine's credential, A's long-lived secret, and A's own
+# credential from a foreign address.
 secret() { fb machine show "$1" --json | sed -n 's/.*"secret": "\(.*\)".*/\1/p'; }
+cred() { "$FB_BIN/../tests/storaged/sd-dbtool" "$LAB_DIR/srv/state" credential "$1"; }
 a_id=$(echo $A | tr : -)
-sa=$(secret $A)
-sb=$(secret $B)
-out=$(ip netns exec "$LAB_NS" timeout 20 nbdinfo "nbd://$LAB_SERVER/$a_id.$sb" 2>&1) &&
-	fail "machine A's export with B's secret was served: $out"
-out=$(ip netns exec "$LAB_NS" timeout 20 nbdinfo "nbd://$LAB_SERVER/$a_id.$sa" 2>&1) &&
+ca=$(cred $A) || fail "no credential for A"
+cb=$(cred $B) || fail "no credential for B"
+out=$(ip netns exec "$LAB_NS" timeout 20 nbdinfo "nbd://$LAB_SERVER/$a_id.$cb" 2>&1) &&
+	fail "machine A's export with B's credential was served: $out"
+out=$(ip netns exec "$LAB_NS" timeout 20 nbdinfo "nbd://$LAB_SERVER/$a_id.$(secret $A)" 2>&1) &&
+	fail "machine A's export with A's long-lived secret was served: $out"
+out=$(ip netns exec "$LAB_NS" timeout 20 nbdinfo "nbd://$LAB_SERVER/$a_id.$ca" 2>&1) &&
 	fail "machine A's export was served to the server's own address (not A's lease): $out"
 grep -q "$a_id" "$LAB_DIR/up.log" || fail "refusals were not logged"
-grep -Ei "refus|denied|wrong secret|not .*lease" "$LAB_DIR/up.log" | tail -n 4
+grep -Ei "refus|denied|wrong credential|not .*lease" "$LAB_DIR/up.log" | tail -n 4
 echo "scenario 5 passed"

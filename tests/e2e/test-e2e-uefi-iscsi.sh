@@ -2,7 +2,10 @@
 # End to end, scenario 3: a UEFI client (OVMF's own PXE client, no iPXE
 # ROM) gets ipxe.efi from bootd over TFTP; iPXE then fetches its script over
 # HTTP, and the kernel's initramfs logs in to fleetboot's iSCSI target with
-# CHAP and boots the busybox image from it.
+# CHAP (user MACID, this boot's credential) and boots the busybox image
+# from it. As user nobody the guest finds neither the credential nor the
+# machine's secret anywhere it can read (fleetboot.test=leakscan), the
+# iSCSI session's sysfs password included.
 # timeout: 400
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lab.sh"
@@ -12,7 +15,7 @@ lab_tap tap0
 CONF=$(lab_conf "$LAB_DIR/srv")
 export FLEETBOOT_CONF=$CONF
 fb init >/dev/null || fail "init"
-lab_image tiny "console=ttyS0 fleetboot.test=write:/data/uefi:yes fleetboot.test=check:/data/uefi:yes fleetboot.test=poweroff"
+lab_image tiny "console=ttyS0 fleetboot.test=write:/data/uefi:yes fleetboot.test=check:/data/uefi:yes fleetboot.test=leakscan fleetboot.test=poweroff"
 MAC=52:54:00:e2:e0:03
 fb machine add $MAC --image tiny --mode persistent --protocol iscsi >/dev/null || fail "machine add"
 lab_up "$CONF" "$LAB_DIR/up.log"
@@ -21,7 +24,13 @@ log=$LAB_DIR/uefi.serial
 lab_boot uefi $MAC tap0 "$log" uefi 300
 echo "UEFI iSCSI boot: $((SECONDS - t0)) s to power-off"
 grep -aq 'FLEETBOOT-TEST check /data/uefi ok' "$log" || fail "write/read on the iSCSI root failed"
-lab_assert_events "$CONF" $MAC 'dhcp .*tftp .*dhcp .*ipxe-script .*kernel .*initrd .*root-attached .*userspace'
+lab_assert_events "$CONF" $MAC 'dhcp .*tftp .*dhcp .*ipxe-script .*kernel .*initrd .*credential .*root-attached .*userspace'
+lab_assert_no_leak "$CONF" $MAC "$log"
+# The kernel keeps the session's CHAP password (this boot's credential) in
+# sysfs: its mode says 0444, but the kernel shows it to root only.
+grep -a "LEAKSCAN /sys/class/iscsi_session" "$log" || fail "the leak scan found no iSCSI session"
+grep -a "LEAKSCAN /sys/class/iscsi_session/.*/password" "$log" | grep -q "read-by-nobody=readable" &&
+	fail "an ordinary user can read the iSCSI session's password"
 fb events --machine $MAC --stage tftp | grep -q 'ipxe.efi\|snponly.efi' || fail "no TFTP of an EFI iPXE recorded"
 fb events --machine $MAC --stage dhcp | grep -q 'ipxe=0' || fail "the firmware's own DHCP was not recorded"
 echo "scenario 3 passed"

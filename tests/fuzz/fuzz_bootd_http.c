@@ -2,7 +2,9 @@
  * fuzz_bootd_http.c - bootd's HTTP request routing, stage-name check and
  * Range parser on arbitrary input. The first byte picks the method; the
  * rest is split at the first newline into the path and a Range header.
- * Aborts when a route could name a file other than the ones served.
+ * Aborts when a route could name a file other than the ones served, or
+ * when a credential hand-out is routed for anything but a GET of a
+ * well-formed machine id (a HEAD would spend the one hand-out).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,6 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!st && r.kind == R_IMAGE && strcmp(r.file, "vmlinuz") && strcmp(r.file, "initrd.img"))
 		abort();
 	if (!st && r.kind == R_TFTP && (strchr(r.file, '/') || r.file[0] == '.'))
+		abort();
+	if (!st && r.kind == R_CREDENTIAL &&
+	    (strcmp(method, "GET") || strlen(r.mac) != 17 || strchr(r.mac, ':')))
 		abort();
 	http_stage_name_ok(buf);
 	uint64_t start = 0, len = 0, sizes[] = {0, 1, 1000, UINT64_MAX / 2};

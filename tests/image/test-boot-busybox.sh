@@ -13,7 +13,9 @@
 #  5. the VM then boots from that disk with no network at all, and the
 #     file written in boot 1 is there;
 #  6. the same image as an iSCSI root: tgt with CHAP (user MACID,
-#     password SECRET), iscsistart in the initramfs.
+#     password: the boot's credential), iscsistart in the initramfs.
+# The HTTP listener also hands out the boot's credential (GET
+# /boot/MACID/credential): nothing secret is on the kernel command line.
 # timeout: 400
 # shellcheck source=tests/image/lib-image.sh
 . "$(dirname "$0")/lib-image.sh"
@@ -31,29 +33,43 @@ ip -n "$ns" link set tap0 up
 
 mac=52:54:00:12:34:56
 mid=52-54-00-12-34-56
-secret=0123456789abcdef0123456789abcdef
+cred=0123456789abcdef0123456789abcdef
 ip netns exec "$ns" dnsmasq --conf-file=/dev/null --pid-file="$T/dnsmasq.pid" --port=0 \
 	--interface=tap0 --bind-interfaces --dhcp-range=10.77.0.50,10.77.0.60,255.255.255.0,1h \
 	--dhcp-host="$mac,10.77.0.55,bbhost" --dhcp-leasefile="$T/leases" --log-facility="$T/dnsmasq.log" ||
 	fail "dnsmasq did not start"
 kill_at_exit "$T/dnsmasq.pid"
 
-# Stage reports: record "METHOD PATH" per request.
+# Stage reports: record "METHOD PATH" per request (and whether it carried
+# the credential); GET .../credential hands out the boot's credential.
 cat >"$T/report.py" <<'PY'
 import http.server, sys
 log = open(sys.argv[1], "a", buffering=1)
+cred = sys.argv[2]
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(n)
-        log.write("POST %s\n" % self.path)
+        with_cred = self.headers.get("X-Fleetboot-Credential") == cred
+        log.write("POST %s%s\n" % (self.path, " (credential)" if with_cred else ""))
         self.send_response(204)
         self.end_headers()
+    def do_GET(self):
+        log.write("GET %s\n" % self.path)
+        if not self.path.endswith("/credential"):
+            self.send_response(404)
+            self.end_headers()
+            return
+        body = (cred + "\n").encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
     def log_message(self, *a):
         pass
 http.server.ThreadingHTTPServer(("10.77.0.1", 8067), H).serve_forever()
 PY
-ip netns exec "$ns" python3 "$T/report.py" "$T/reports" &
+ip netns exec "$ns" python3 "$T/report.py" "$T/reports" "$cred" &
 echo $! >"$T/http.pid"
 kill_at_exit "$T/http.pid"
 
@@ -88,8 +104,8 @@ boot() { # LOG CMDLINE...
 	echo "exit $?" >>"$log"
 }
 extra=()
-common="fleetboot.secret=$secret fleetboot.report=http://10.77.0.1:8067/boot/$mid/stage"
-root="fleetboot.root=nbd:10.77.0.1:10809:$mid.$secret"
+common="fleetboot.report=http://10.77.0.1:8067/boot/$mid/stage"
+root="fleetboot.root=nbd:10.77.0.1:10809"
 
 # 1. persistent
 start_nbd
@@ -101,7 +117,9 @@ grep -q "FLEETBOOT-USERSPACE-OK machine=$mid mode=persistent host=bbhost" "$T/bo
 	{ tail -n 40 "$T/boot1.log"; fail "boot 1: no userspace marker (with the DHCP hostname)"; }
 grep -q "FLEETBOOT-TEST write /var/fbtest ok" "$T/boot1.log" || fail "boot 1: test write failed"
 grep -q "FLEETBOOT-TEST poweroff" "$T/boot1.log" || fail "boot 1: did not power off"
+grep -q "GET /boot/$mid/credential" "$T/reports" || fail "the initramfs did not fetch its credential"
 grep -q "POST /boot/$mid/stage?name=root-attached" "$T/reports" || fail "no root-attached report"
+grep -q "$cred" "$T/boot1.log" && fail "boot 1: the credential was printed on the console"
 grep -q "POST /boot/$mid/stage?name=userspace" "$T/reports" || fail "no userspace report"
 # The write reached the server's disk, and the machine got its own id.
 debugfs -R 'cat /var/fbtest' "$T/disk.img" 2>/dev/null | grep -qx "hello-$$" || fail "write did not reach the NBD disk"
@@ -121,7 +139,7 @@ grep -q "FLEETBOOT-TEST check /var/ro ok" "$T/boot2.log" || fail "boot 2: write 
 assert_eq "$(sha256sum <"$T/disk.img")" "$sum_before" "readonly boot changed the image"
 
 # 3. malformed command line: a clear cause on the console, then rescue.
-boot "$T/boot3.log" "fleetboot.root=nbd:10.77.0.1:99999:x fleetboot.rescue_timeout=0" &
+boot "$T/boot3.log" "fleetboot.root=nbd:10.77.0.1:99999 fleetboot.rescue_timeout=0" &
 bpid=$!
 wait_for 60 grep -q "FLEETBOOT-BOOT-FAILED" "$T/boot3.log"
 [ -f "$T/qemu.pid" ] && kill "$(cat "$T/qemu.pid")" 2>/dev/null
@@ -162,7 +180,7 @@ iqn=iqn.2026-11.org.fleetboot:$mid
 tgt --op new --mode target --tid 1 -T "$iqn"
 tgt --op new --mode logicalunit --tid 1 --lun 1 -b "$T/disk.img"
 tgt --op bind --mode target --tid 1 -I ALL
-tgt --op new --mode account --user "$mid" --password "$secret"
+tgt --op new --mode account --user "$mid" --password "$cred"
 tgt --op bind --mode account --tid 1 --user "$mid"
 extra=()
 boot "$T/boot6.log" "fleetboot.mode=persistent fleetboot.root=iscsi:10.77.0.1:3260:$iqn:1 $common fleetboot.test=check:/var/fbtest:hello-$$ fleetboot.test=poweroff"

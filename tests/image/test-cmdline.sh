@@ -3,6 +3,9 @@
 # own, under every shell an initramfs may have (busybox ash, dash, bash):
 # good command lines give the right fields, malformed ones a clear error
 # naming the parameter, and lines without fleetboot.root mean a local boot.
+# No secret is taken from the command line (issue 13): the NBD export name
+# is not there, fleetboot.secret is ignored with a warning, and the
+# credential URL is the report URL's /credential sibling.
 # timeout: 120
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -18,8 +21,8 @@ parse() {
 	# shellcheck disable=SC2086,SC2016 # "busybox sh" is two words; the script is for that shell
 	$1 -c '. "$1"; fb_cmdline_parse "$2"; rc=$?
 		echo "rc=$rc"
-		for v in FB_SERVER FB_MACHINE FB_MODE FB_SECRET FB_REPORT FB_ROOT_PROTO FB_ROOT_HOST \
-			FB_ROOT_PORT FB_ROOT_EXPORT FB_ROOT_IQN FB_ROOT_LUN FB_IP FB_ERROR FB_WARN \
+		for v in FB_SERVER FB_MACHINE FB_MODE FB_REPORT FB_CRED_URL FB_ROOT_PROTO FB_ROOT_HOST \
+			FB_ROOT_PORT FB_ROOT_IQN FB_ROOT_LUN FB_IP FB_ERROR FB_WARN \
 			FB_RESCUE_TIMEOUT FB_INSTALL_DISK; do
 			eval "echo \"$v=\${$v}\""
 		done
@@ -29,8 +32,8 @@ field() { sed -n "s/^$1=//p" <<<"$2"; }
 
 mid=52-54-00-12-34-56
 sec=0123456789abcdef0123456789abcdef
-nbd="ip=dhcp fleetboot.server=10.0.0.1 fleetboot.machine=$mid fleetboot.mode=ephemeral fleetboot.root=nbd:10.0.0.1:10809:$mid.$sec fleetboot.secret=$sec fleetboot.report=http://10.0.0.1:8067/boot/$mid/stage"
-iscsi="console=ttyS0 ip=dhcp fleetboot.server=srv.example fleetboot.machine=52:54:00:AB:CD:EF fleetboot.root=iscsi:srv.example:3260:iqn.2026-11.org.fleetboot:52-54-00-ab-cd-ef:0 fleetboot.secret=$sec quiet"
+nbd="ip=dhcp fleetboot.server=10.0.0.1 fleetboot.machine=$mid fleetboot.mode=ephemeral fleetboot.root=nbd:10.0.0.1:10809 fleetboot.report=http://10.0.0.1:8067/boot/$mid/stage"
+iscsi="console=ttyS0 ip=dhcp fleetboot.server=srv.example fleetboot.machine=52:54:00:AB:CD:EF fleetboot.root=iscsi:srv.example:3260:iqn.2026-11.org.fleetboot:52-54-00-ab-cd-ef:0 fleetboot.report=http://srv.example:8067/boot/52-54-00-ab-cd-ef/stage quiet"
 
 n=0
 for sh in "${shells[@]}"; do
@@ -40,11 +43,10 @@ for sh in "${shells[@]}"; do
 	assert_eq "$(field FB_ROOT_PROTO "$out")" nbd "$sh: proto"
 	assert_eq "$(field FB_ROOT_HOST "$out")" 10.0.0.1 "$sh: host"
 	assert_eq "$(field FB_ROOT_PORT "$out")" 10809 "$sh: port"
-	assert_eq "$(field FB_ROOT_EXPORT "$out")" "$mid.$sec" "$sh: export"
 	assert_eq "$(field FB_MACHINE "$out")" "$mid" "$sh: machine"
 	assert_eq "$(field FB_MODE "$out")" ephemeral "$sh: mode"
-	assert_eq "$(field FB_SECRET "$out")" "$sec" "$sh: secret"
 	assert_eq "$(field FB_REPORT "$out")" "http://10.0.0.1:8067/boot/$mid/stage" "$sh: report"
+	assert_eq "$(field FB_CRED_URL "$out")" "http://10.0.0.1:8067/boot/$mid/credential" "$sh: credential URL"
 	assert_eq "$(field FB_IP "$out")" dhcp "$sh: ip"
 	assert_eq "$(field FB_WARN "$out")" "" "$sh: no warnings"
 
@@ -64,6 +66,12 @@ for sh in "${shells[@]}"; do
 	assert_eq "$(field rc "$out")" 0 "$sh: tests rc ($(field FB_ERROR "$out"))"
 	assert_eq "$(field FB_TESTS "$out")" "write:/var/x:a:b|check:/etc/*:v|poweroff|" "$sh: test actions"
 	assert_eq "$(field FB_RESCUE_TIMEOUT "$out")" 5 "$sh: rescue timeout"
+
+	# A secret on the command line (an older server's script) is not used.
+	out=$(parse "$sh" "$nbd fleetboot.secret=$sec")
+	assert_eq "$(field rc "$out")" 0 "$sh: fleetboot.secret rc"
+	case $(field FB_WARN "$out") in *"fleetboot.secret ignored"*) ;; *) fail "$sh: no warning for fleetboot.secret" ;; esac
+	grep -q "$sec" <<<"$out" && fail "$sh: the parser kept the secret"
 
 	# Unknown fleetboot.* keys are warnings, not failures.
 	out=$(parse "$sh" "$nbd fleetboot.future=1")
@@ -86,40 +94,39 @@ for sh in "${shells[@]}"; do
 		case $err in *"$want"*) ;; *) fail "$sh: '$line': error '$err' does not mention '$want'" ;; esac
 		n=$((n + 1))
 	done <<EOF
-fleetboot.machine=$mid fleetboot.root=nbd:10.0.0.1:10809|fleetboot.root: expected nbd:HOST:PORT:EXPORT
+fleetboot.machine=$mid fleetboot.root=nbd:10.0.0.1:10809|fleetboot.report: missing
+fleetboot.machine=$mid fleetboot.root=nbd:10.0.0.1:10809 fleetboot.report=http://x/y|fleetboot.report: missing or not
 fleetboot.machine=$mid fleetboot.root=nbd:10.0.0.1|fleetboot.root: expected nbd
-fleetboot.machine=$mid fleetboot.root=nbd:10.0.0.1:0:x|bad port '0'
-fleetboot.machine=$mid fleetboot.root=nbd:10.0.0.1:65536:x|bad port '65536'
-fleetboot.machine=$mid fleetboot.root=nbd:10.0.0.1:08:x|bad port '08'
-fleetboot.machine=$mid fleetboot.root=nbd:10.0.0.1:abc:x|bad port 'abc'
-fleetboot.machine=$mid fleetboot.root=nbd::10809:x|bad host ''
-fleetboot.machine=$mid fleetboot.root=nbd:bad_host!:10809:x|bad host
-fleetboot.machine=$mid fleetboot.root=nbd:10.0.0.1:10809:a/b|bad NBD export name
-fleetboot.machine=$mid fleetboot.root=nbd:10.0.0.1:10809:|bad NBD export name
+fleetboot.machine=$mid fleetboot.root=nbd:10.0.0.1:0|bad port '0'
+fleetboot.machine=$mid fleetboot.root=nbd:10.0.0.1:65536|bad port '65536'
+fleetboot.machine=$mid fleetboot.root=nbd:10.0.0.1:08|bad port '08'
+fleetboot.machine=$mid fleetboot.root=nbd:10.0.0.1:abc|bad port 'abc'
+fleetboot.machine=$mid fleetboot.root=nbd::10809|bad host ''
+fleetboot.machine=$mid fleetboot.root=nbd:bad_host!:10809|bad host
+fleetboot.machine=$mid fleetboot.root=nbd:10.0.0.1:10809:a/b|the export name is not on the command line
+fleetboot.machine=$mid fleetboot.root=nbd:10.0.0.1:10809:$mid.$sec|the export name is not on the command line
 fleetboot.machine=$mid fleetboot.root=http:10.0.0.1:80:x|unknown protocol
 fleetboot.machine=$mid fleetboot.root=|empty value
-fleetboot.machine=$mid fleetboot.secret=$sec fleetboot.root=iscsi:h:3260:iqn.2026-11.org.fleetboot:m|bad LUN
-fleetboot.machine=$mid fleetboot.secret=$sec fleetboot.root=iscsi:h:3260:target:0|bad iSCSI target name
-fleetboot.machine=$mid fleetboot.secret=$sec fleetboot.root=iscsi:h:3260:iqn.x:y:z:lun|bad LUN
-fleetboot.machine=$mid fleetboot.root=iscsi:h:3260:iqn.2026-11.org.fleetboot:m:0|fleetboot.secret: missing
-fleetboot.root=nbd:h:1:x|fleetboot.machine: missing
+fleetboot.machine=$mid fleetboot.root=iscsi:h:3260:iqn.2026-11.org.fleetboot:m|bad LUN
+fleetboot.machine=$mid fleetboot.root=iscsi:h:3260:target:0|bad iSCSI target name
+fleetboot.machine=$mid fleetboot.root=iscsi:h:3260:iqn.x:y:z:lun|bad LUN
+fleetboot.machine=$mid fleetboot.root=iscsi:h:3260:iqn.2026-11.org.fleetboot:m:0|fleetboot.report: missing
+fleetboot.root=nbd:h:1|fleetboot.machine: missing
 fleetboot.machine=52-54-00-12-34|fleetboot.machine: bad machine id
 fleetboot.machine=52-54-00-12-34-5g|fleetboot.machine: bad machine id
 fleetboot.machine=52_54_00_12_34_56|fleetboot.machine: bad machine id
-fleetboot.machine=$mid fleetboot.mode=diskless fleetboot.root=nbd:h:1:x|unknown mode 'diskless'
+fleetboot.machine=$mid fleetboot.mode=diskless fleetboot.root=nbd:h:1|unknown mode 'diskless'
 fleetboot.machine=$mid fleetboot.mode=install|fleetboot.mode=install needs fleetboot.root
-fleetboot.machine=$mid fleetboot.secret=xyz fleetboot.root=nbd:h:1:x|fleetboot.secret: not a hex string
-fleetboot.machine=$mid fleetboot.secret=abc fleetboot.root=nbd:h:1:x|fleetboot.secret: wrong length
-fleetboot.machine=$mid fleetboot.report=ftp://x/y fleetboot.root=nbd:h:1:x|fleetboot.report: expected
-fleetboot.machine=$mid fleetboot.report=http://x/y?a=\$(reboot) fleetboot.root=nbd:h:1:x|fleetboot.report: bad character
-fleetboot.machine=$mid fleetboot.server=a;b fleetboot.root=nbd:h:1:x|fleetboot.server: bad address
-fleetboot.machine=$mid fleetboot.test=rm:/x fleetboot.root=nbd:h:1:x|fleetboot.test: unknown action
-fleetboot.machine=$mid fleetboot.test=write:/proc/sysrq-trigger:b fleetboot.root=nbd:h:1:x|fleetboot.test: refusing path
-fleetboot.machine=$mid fleetboot.test=write:/a/../../x:b fleetboot.root=nbd:h:1:x|fleetboot.test: refusing path
-fleetboot.machine=$mid fleetboot.test=sleep:x fleetboot.root=nbd:h:1:x|fleetboot.test: bad sleep
-fleetboot.machine=$mid fleetboot.rescue_timeout=-1 fleetboot.root=nbd:h:1:x|fleetboot.rescue_timeout
-fleetboot.machine=$mid fleetboot.install_disk=vda fleetboot.root=nbd:h:1:x|fleetboot.install_disk
-fleetboot.machine=$mid fleetboot.mode fleetboot.root=nbd:h:1:x|missing '=VALUE'
+fleetboot.machine=$mid fleetboot.report=ftp://x/y fleetboot.root=nbd:h:1|fleetboot.report: expected
+fleetboot.machine=$mid fleetboot.report=http://x/y?a=\$(reboot) fleetboot.root=nbd:h:1|fleetboot.report: bad character
+fleetboot.machine=$mid fleetboot.server=a;b fleetboot.root=nbd:h:1|fleetboot.server: bad address
+fleetboot.machine=$mid fleetboot.test=rm:/x fleetboot.root=nbd:h:1|fleetboot.test: unknown action
+fleetboot.machine=$mid fleetboot.test=write:/proc/sysrq-trigger:b fleetboot.root=nbd:h:1|fleetboot.test: refusing path
+fleetboot.machine=$mid fleetboot.test=write:/a/../../x:b fleetboot.root=nbd:h:1|fleetboot.test: refusing path
+fleetboot.machine=$mid fleetboot.test=sleep:x fleetboot.root=nbd:h:1|fleetboot.test: bad sleep
+fleetboot.machine=$mid fleetboot.rescue_timeout=-1 fleetboot.root=nbd:h:1|fleetboot.rescue_timeout
+fleetboot.machine=$mid fleetboot.install_disk=vda fleetboot.root=nbd:h:1|fleetboot.install_disk
+fleetboot.machine=$mid fleetboot.mode fleetboot.root=nbd:h:1|missing '=VALUE'
 EOF
 	echo "ok: $sh"
 done

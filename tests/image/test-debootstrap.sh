@@ -68,11 +68,33 @@ ip netns exec "$ns" dnsmasq --conf-file=/dev/null --pid-file="$T/dnsmasq.pid" --
 kill_at_exit "$T/dnsmasq.pid"
 ip netns exec "$ns" nbdkit --pidfile="$T/nbd.pid" -i 10.79.0.1 -p 10809 file "$T/disk.img" || fail "nbdkit did not start"
 kill_at_exit "$T/nbd.pid"
+# The boot credential (nothing secret is on the kernel command line): a
+# small listener hands it out, as bootd does, and takes stage reports.
+cat >"$T/cred.py" <<'PY'
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = (sys.argv[1] + "\n").encode()
+        self.send_response(200 if self.path.endswith("/credential") else 404)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(("10.79.0.1", 8067), H).serve_forever()
+PY
+ip netns exec "$ns" python3 "$T/cred.py" "$sec" &
+echo $! >"$T/http.pid"
+kill_at_exit "$T/http.pid"
 kill_at_exit "$T/qemu.pid"
 t0=$SECONDS
 timeout 300 ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 768 -nographic -no-reboot -pidfile "$T/qemu.pid" \
 	-kernel "$d/vmlinuz" -initrd "$d/initrd.img" \
-	-append "console=ttyS0 panic=-1 ip=dhcp fleetboot.server=10.79.0.1 fleetboot.machine=$mid fleetboot.mode=persistent fleetboot.root=nbd:10.79.0.1:10809:$mid.$sec fleetboot.secret=$sec" \
+	-append "console=ttyS0 panic=-1 ip=dhcp fleetboot.server=10.79.0.1 fleetboot.machine=$mid fleetboot.mode=persistent fleetboot.root=nbd:10.79.0.1:10809 fleetboot.report=http://10.79.0.1:8067/boot/$mid/stage" \
 	-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
 	-device virtio-net-pci,netdev=n0,mac=52:54:00:aa:bb:01 >"$T/serial.log" 2>&1 </dev/null &
 qpid=$!

@@ -9,7 +9,12 @@
 #                       (more options in SD_ARGS, e.g. -vv)
 #   sd_start_iscsi      the same with its iSCSI target, once it listens
 #   sd_stop             stop it (SIGTERM)
-#   sd_uri N MAC        nbd:// URI from client N for machine MAC
+#   sd_uri N MAC [CRED] nbd:// URI from client N for machine MAC, with the
+#                       credential of its current boot (cred_of) or CRED
+#   cred_of MAC         the machine's boot credential, issued once with
+#                       `fleetboot machine credential` (a new boot) and kept
+#   sd_newboot MAC      a new boot: a new credential (the old one stops working)
+#   secret_of MAC       the machine's long-lived secret (opens nothing)
 #   in_client N CMD...  run CMD in client namespace N
 #   sd_nbdkit [PRELOAD] run nbdkit with the plugin alone in the server
 #                       namespace (sets NBDKIT_PID; PRELOAD: one more
@@ -73,8 +78,19 @@ in_client() { # N CMD...
 
 secret_of() { fb machine show "$1" --json | sed -n 's/.*"secret": "\([0-9a-f]*\)".*/\1/p'; }
 
-sd_uri() { # N MAC [SECRET]
-	local s=${3:-$(secret_of "$2")}
+cred_of() { # MAC
+	local f=$T/cred-$1
+	[ -s "$f" ] || fb machine credential "$1" >"$f" || fail "machine credential $1"
+	cat "$f"
+}
+
+sd_newboot() { # MAC
+	rm -f "$T/cred-$1"
+	cred_of "$1" >/dev/null
+}
+
+sd_uri() { # N MAC [CREDENTIAL]
+	local s=${3:-$(cred_of "$2")}
 	echo "nbd://10.77.$1.1:10809/$2.$s"
 }
 

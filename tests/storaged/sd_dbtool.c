@@ -4,6 +4,8 @@
  *
  *   sd-dbtool STATE_DIR newboot MACID         a new boot began (ephemeral)
  *   sd-dbtool STATE_DIR lease MACID IP SECS   a bound lease for SECS seconds
+ *   sd-dbtool STATE_DIR credential MACID      print the current boot's credential
+ *                                             (what bootd handed out), exit 1 if none
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,8 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: sd-dbtool STATE_DIR newboot MACID | lease MACID IP SECS\n");
+		fprintf(stderr, "usage: sd-dbtool STATE_DIR newboot MACID | lease MACID IP SECS | "
+		                "credential MACID\n");
 		return 2;
 	}
 	if ((rc = fb_db_open_state(&db, argv[1])) < 0) {
@@ -31,6 +34,11 @@ int main(int argc, char **argv)
 		rc = fb_db_machine_new_boot(db, argv[3], &seq);
 		if (!rc)
 			printf("%lld\n", (long long)seq);
+	} else if (!strcmp(argv[2], "credential") && argc == 4) {
+		char cred[FB_SECRET_LEN];
+		rc = fb_db_credential_current(db, argv[3], cred);
+		if (!rc)
+			printf("%s\n", cred);
 	} else if (!strcmp(argv[2], "lease") && argc == 6) {
 		struct fb_lease l = {0};
 		fb_strlcpy(l.mac, argv[3], sizeof(l.mac));

@@ -3,7 +3,8 @@
 # (the target protocol itself is tested by tests/storaged/test-iscsi*.sh):
 # a machine logs in with CHAP as itself and reads/writes its own overlay;
 # the overlay is the one NBD serves; a second protocol is refused while one
-# holds the overlay; wrong secret and foreign peers are refused and logged.
+# holds the overlay; a wrong credential, the machine's long-lived secret, an
+# earlier boot's credential and foreign peers are refused and logged.
 # timeout: 240
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-storaged.sh"
@@ -19,7 +20,7 @@ fb machine add $B --image base --mode persistent --protocol iscsi --ip 10.77.2.1
 sd_net 1 10.77.1.11
 sd_net 2 10.77.2.12
 sd_start_iscsi
-SA=$(secret_of $A)
+SA=$(cred_of $A)
 iqn=$ISCSI_IQN ini=$ISCSI_INI
 url() { echo "iscsi://$1%$2@10.77.$3.1:3260/$iqn:$1/0"; }
 
@@ -53,9 +54,18 @@ in_client 1 iscsi-inq -i $ini "$(url $A "$SA" 1)" >/dev/null 2>&1 ||
 echo "== refusals"
 in_client 1 iscsi-inq -i $ini "$(url $A 0123456789abcdef0123456789abcdef 1)" >/dev/null 2>&1 &&
 	fail "wrong CHAP secret accepted"
-in_client 1 iscsi-inq -i $ini "$(url $B "$(secret_of $B)" 1)" >/dev/null 2>&1 &&
+in_client 1 iscsi-inq -i $ini "$(url $B "$(cred_of $B)" 1)" >/dev/null 2>&1 &&
 	fail "A's address logged in as B"
 logged "iSCSI login refused for $B from 10.77.1.11" "foreign login"
+# Issue 13: the long-lived secret is no CHAP secret any more.
+in_client 1 iscsi-inq -i $ini "$(url $A "$(secret_of $A)" 1)" >/dev/null 2>&1 &&
+	fail "the machine's long-lived secret passed CHAP"
+# A new boot: the previous boot's credential no longer logs in; the new one does.
+sd_newboot $A
+in_client 1 iscsi-inq -i $ini "$(url $A "$SA" 1)" >/dev/null 2>&1 &&
+	fail "the previous boot's credential still logged in"
+in_client 1 iscsi-inq -i $ini "$(url $A "$(cred_of $A)" 1)" >/dev/null 2>&1 ||
+	fail "the new boot's credential did not log in"
 
 sd_stop
 grep -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$SD_LOG" && fail "sanitizer report"

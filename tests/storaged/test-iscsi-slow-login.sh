@@ -31,7 +31,7 @@ sd_net 2 10.77.2.12
 sd_net 3 10.77.3.13
 sd_start_iscsi
 iqn=$ISCSI_IQN ini=$ISCSI_INI
-url() { echo "iscsi://$1%$(secret_of "$1")@10.77.$2.1:3260/$iqn:$1/0"; }
+url() { echo "iscsi://$1%$(cred_of "$1")@10.77.$2.1:3260/$iqn:$1/0"; }
 
 # The files change (same content): their ctime no longer matches the
 # record of the check made at import.

@@ -3,8 +3,9 @@
 # namespaces: write/read/flush, base unchanged, machines independent,
 # persistence across restarts, readonly, ephemeral discard at a new boot,
 # reset (idle and pending), commit = base + overlay, nbdkit restarted when
-# killed, and access refusals (wrong secret, another machine's export, a
-# peer that is not the machine's address), all logged.
+# killed, and access refusals (wrong credential, the machine's long-lived
+# secret, an earlier boot's credential, another machine's export, a peer
+# that is not the machine's address), all logged.
 # timeout: 300
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-storaged.sh"
@@ -78,8 +79,12 @@ cmp "$T/out-B.img" "$T/base.img" || fail "B does not read the base"
 
 echo "== access refusals are refused and logged"
 in_client 1 nbdinfo "$(sd_uri 1 $A 0123456789abcdef0123456789abcdef)" >/dev/null 2>&1 &&
-	fail "wrong secret accepted"
-logged "wrong secret for machine $A" "wrong secret"
+	fail "wrong credential accepted"
+logged "wrong credential for machine $A" "wrong credential"
+# Issue 13: the long-lived machine secret stays on the server and opens
+# nothing; only the credential of the machine's current boot does.
+in_client 1 nbdinfo "$(sd_uri 1 $A "$(secret_of $A)")" >/dev/null 2>&1 &&
+	fail "the machine's long-lived secret opened its disk"
 in_client 1 nbdinfo "$(sd_uri 1 $B)" >/dev/null 2>&1 && fail "A's address got B's disk"
 logged "peer 10.77.1.11 is .*machine $B's" "foreign export"
 in_client 5 nbdinfo "$(sd_uri 5 $A)" >/dev/null 2>&1 && fail "unleased peer accepted"
@@ -123,7 +128,12 @@ in_client 3 qemu-io -f raw -c 'write -P 0x77 0 64k' -c flush "$(sd_uri 3 $E)" >/
 	fail "write E"
 in_client 3 qemu-io -f raw -c 'read -P 0x77 0 64k' "$(sd_uri 3 $E)" | grep -q "verification failed" &&
 	fail "E lost data within one boot"
-"$SD_TOOLS/sd-dbtool" "$T/state" newboot $E >/dev/null || fail "sd-dbtool"
+old_cred=$(cred_of $E)
+sd_newboot $E
+# Issue 13: an earlier boot's credential opens nothing once a new boot began.
+in_client 3 nbdinfo --size "$(sd_uri 3 $E "$old_cred")" >/dev/null 2>&1 &&
+	fail "the previous boot's credential still opened the disk"
+logged "wrong credential for machine $E" "stale credential"
 in_client 3 nbdcopy "$(sd_uri 3 $E)" "$T/out-E.img" || fail "nbdcopy E"
 cmp "$T/out-E.img" "$T/base.img" || fail "E's overlay not discarded at the new boot"
 logged "$E: discarding overlay (ephemeral, new boot)" "discard"

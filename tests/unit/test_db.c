@@ -25,10 +25,10 @@ static struct fb_db *open_db(void)
 static void test_schema(void)
 {
 	struct fb_db *db = open_db();
-	CHECK_INT(fb_db_schema_version(db), 1);
+	CHECK_INT(fb_db_schema_version(db), 2);
 	fb_db_close(db);
 	db = open_db(); /* reopening does not migrate again */
-	CHECK_INT(fb_db_schema_version(db), 1);
+	CHECK_INT(fb_db_schema_version(db), 2);
 	fb_db_close(db);
 }
 
@@ -307,6 +307,46 @@ static void test_concurrency(void)
 	fb_db_close(db);
 }
 
+/* Per-boot credentials (issue 13): handed out once per boot, valid for
+ * that boot only, never the long-lived secret. */
+static void test_credentials(void)
+{
+	struct fb_db *db = open_db();
+	struct fb_machine m = {0};
+	char c1[FB_SECRET_LEN], c2[FB_SECRET_LEN], c3[FB_SECRET_LEN], cur[FB_SECRET_LEN];
+	int64_t s1 = 0, s2 = 0, s3 = 0;
+	snprintf(m.mac, sizeof(m.mac), "52:54:00:cc:00:01");
+	m.mode = FB_MODE_PERSISTENT;
+	CHECK_INT(fb_db_machine_add(db, &m), 0);
+	CHECK_INT(fb_db_credential_current(db, m.mac, cur), -ENOENT);
+	/* bootd's hand-out: the current boot, once. */
+	CHECK_INT(fb_db_credential_issue(db, m.mac, 0, "test", c1, &s1), 0);
+	CHECK_INT((int)strlen(c1), 32);
+	CHECK(strcmp(c1, m.secret) != 0);
+	CHECK_INT(fb_db_credential_current(db, m.mac, cur), 0);
+	CHECK_STR(cur, c1);
+	CHECK_INT(fb_db_credential_issue(db, m.mac, 0, "test", c2, &s2), -EALREADY);
+	CHECK_INT(fb_db_credential_current(db, m.mac, cur), 0);
+	CHECK_STR(cur, c1);
+	/* A new boot (firmware DHCP): the old credential is no longer current. */
+	CHECK_INT(fb_db_event_add(db, m.mac, "dhcp", "arch=0 ipxe=0"), 0);
+	CHECK_INT(fb_db_credential_current(db, m.mac, cur), -ENOENT);
+	CHECK_INT(fb_db_credential_issue(db, m.mac, 0, "test", c2, &s2), 0);
+	CHECK_INT(s2, s1 + 1);
+	CHECK(strcmp(c1, c2) != 0);
+	/* By hand: a new boot each time. */
+	CHECK_INT(fb_db_credential_issue(db, m.mac, 1, "cli", c3, &s3), 0);
+	CHECK_INT(s3, s2 + 1);
+	CHECK_INT(fb_db_credential_current(db, m.mac, cur), 0);
+	CHECK_STR(cur, c3);
+	CHECK_INT(fb_db_credential_issue(db, "52:54:00:cc:00:99", 1, "cli", c3, &s3), -ENOENT);
+	CHECK_INT(fb_db_credential_issue(db, "junk", 0, "cli", c3, &s3), -EINVAL);
+	/* Removing the machine removes its credential. */
+	CHECK_INT(fb_db_machine_delete(db, m.mac), 0);
+	CHECK_INT(fb_db_credential_current(db, m.mac, cur), -ENOENT);
+	fb_db_close(db);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/fbdbXXXXXX");
@@ -320,6 +360,7 @@ int main(void)
 	RUN(test_machines);
 	RUN(test_images);
 	RUN(test_events_leases);
+	RUN(test_credentials);
 	RUN(test_concurrency);
 	fb_rm_rf(dir);
 	return HARNESS_EXIT();

@@ -28,8 +28,8 @@ fb image import tiny --rootfs "$WEB_T/rootfs.img" --kernel "$WEB_T/vmlinuz" \
 	--initrd "$WEB_T/initrd.img" >"$WEB_T/import.out" 2>&1 || fail "image import: $(cat "$WEB_T/import.out")"
 
 # Boot stages come the real way when bootd is built: its HTTP endpoint
-# takes the initramfs's stage reports (POST /boot/MAC/stage, with the
-# machine's secret) and registers unknown machines that ask for a script.
+# takes the initramfs's stage reports (POST /boot/MAC/stage, with a boot
+# credential) and registers unknown machines that ask for a script.
 # Without bootd, the helper records them through the same DB API.
 BOOTD_URL=
 if [ -x "$FB_BIN/fleetboot-bootd" ]; then
@@ -63,7 +63,7 @@ fi
 mkdir -p "$WEB_T/profile"
 rm -f "$FB_ARTIFACTS/web-dashboard.png"
 nsx env WEB_URL="$WEB_URL" ADMIN_PW="$ADMIN_PW" STATE_DIR="$WEB_T/state" EV="$EV" \
-	BOOTD_URL="$BOOTD_URL" CLI_NS="${CLI_NS:-}" \
+	BOOTD_URL="$BOOTD_URL" CLI_NS="${CLI_NS:-}" FB="$FB_BIN/fleetboot" \
 	FB_ARTIFACTS="$FB_ARTIFACTS" PROFILE="$WEB_T/profile" HOME="$WEB_T" \
 	timeout 180 node "$here/ui.mjs" || fail "browser test failed (see $FB_ARTIFACTS/web-failure.png)"
 [ -s "$FB_ARTIFACTS/web-dashboard.png" ] || fail "no dashboard screenshot"

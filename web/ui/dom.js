@@ -16,18 +16,25 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
-export const STAGES = ['dhcp', 'tftp', 'ipxe-script', 'kernel', 'initrd', 'root-attached', 'userspace'];
+export const STAGES = ['dhcp', 'tftp', 'ipxe-script', 'kernel', 'initrd', 'credential', 'root-attached', 'userspace'];
+
+// Stages that mean something is wrong: shown in red, and a suspected
+// takeover (a boot's credential asked for twice) with a warning sign.
+const ALARMS = ['failed', 'takeover-suspected', 'verity-failed'];
 
 export function stageBadge(stage) {
   const s = stage || 'never booted';
-  return h('span', { class: `badge stage-${stage || 'none'}` }, s);
+  if (stage === 'takeover-suspected')
+    return h('span', { class: 'badge stage-alarm stage-takeover-suspected', title: 'this boot\'s credential was asked for twice: someone may be impersonating the machine' }, '\u26a0 takeover suspected');
+  return h('span', { class: `badge stage-${stage || 'none'}${ALARMS.includes(stage) ? ' stage-alarm' : ''}` }, s);
 }
 
 export function progress(stage) {
   const i = STAGES.indexOf(stage);
-  const cls = stage === 'userspace' ? 'progress complete' : stage === 'failed' ? 'progress failed' : 'progress';
+  const alarm = ALARMS.includes(stage);
+  const cls = stage === 'userspace' ? 'progress complete' : alarm ? 'progress failed' : 'progress';
   return h('div', { class: cls, title: stage || 'never booted' },
-    STAGES.map((_, k) => h('span', { class: k <= i || stage === 'failed' ? 'done' : '' })));
+    STAGES.map((_, k) => h('span', { class: k <= i || alarm ? 'done' : '' })));
 }
 
 export function size(n) {

@@ -31,5 +31,6 @@ if [ "$FB_MODE" = install ]; then
 fi
 fb_mount_root "$newroot" || fb_rescue "$FB_ERROR"
 fb_personalize "$newroot"
+fb_forget_credential
 : >/tmp/fleetboot.done
 exit 0
