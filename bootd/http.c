@@ -44,6 +44,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "log.h"
+#include "logsafe.h"
 #include "secret.h"
 #include "str.h"
 
@@ -266,8 +267,9 @@ static enum MHD_Result do_script(struct bootd *b, struct MHD_Connection *c, cons
 	if (want_image) {
 		if (!menu) {
 			pthread_rwlock_unlock(&b->st.lock);
+			char esc[FB_LOG_ESCAPE_LEN];
 			log_warnx("%s (%s) asked for image %s but is not set to the menu", rt->mac,
-			          peer, want_image);
+			          peer, fb_log_escape(want_image, esc, sizeof(esc)));
 			return send_msg(c, 403, "forbidden: this machine is not set to the menu");
 		}
 		ref = want_image;
@@ -284,7 +286,9 @@ static enum MHD_Result do_script(struct bootd *b, struct MHD_Connection *c, cons
 		ip = cache_image(b->st.cache, name, version);
 	if (!ip || (want_image && !ip->ready)) {
 		pthread_rwlock_unlock(&b->st.lock);
-		log_warnx("%s: image %s is not available", rt->mac, ref);
+		char esc[FB_LOG_ESCAPE_LEN];
+		log_warnx("%s: image %s is not available", rt->mac,
+		          fb_log_escape(ref, esc, sizeof(esc)));
 		return send_msg(c, 404, "image not available");
 	}
 	struct bootd_image img = *ip;
@@ -560,7 +564,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	size_t n = strlen(buf);
 	if (n && buf[n - 1] == '\n')
 		buf[n - 1] = 0;
-	log_debug("http: %s", buf);
+	char esc[FB_LOG_ESCAPE_LEN];
+	log_debug("http: %s", fb_log_escape(buf, esc, sizeof(esc)));
 }
 
 int http_start(struct bootd *b)

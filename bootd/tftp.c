@@ -23,6 +23,7 @@
 
 #include "bootd.h"
 #include "log.h"
+#include "logsafe.h"
 #include "proto/tftp.h"
 #include "str.h"
 
@@ -50,8 +51,8 @@ struct xfer {
 	int no_gso; /* UDP GSO failed on this transfer's path */
 	struct fb_timer timer;
 	struct sockaddr_in peer;
-	char name[256];
-	uint8_t *buf;  /* blksize + 4 */
+	char name[FB_LOG_ESCAPE_LEN]; /* the file asked for, escaped for logs and events */
+	uint8_t *buf;                 /* blksize + 4 */
 	uint8_t *wbuf; /* window data, or lockstep read-ahead; allocated on first use */
 	size_t wbuf_cap;
 	uint64_t ra_off; /* file offset of the read-ahead in wbuf (lockstep) */
@@ -438,7 +439,9 @@ static void start(struct bootd *b, const uint8_t *pkt, size_t len, const struct 
 	}
 	int ffd = tftp_open_file(b->tftp_rootfd, b->tftp_root, r.filename, &why);
 	if (ffd < 0) {
-		log_info("%s asked for '%s': %s", inet_ntoa(peer->sin_addr), r.filename, why);
+		char esc[FB_LOG_ESCAPE_LEN];
+		log_info("%s asked for '%s': %s", inet_ntoa(peer->sin_addr),
+		         fb_log_escape(r.filename, esc, sizeof(esc)), why);
 		send_error_to(b, peer, -ffd, why);
 		return;
 	}
@@ -462,7 +465,7 @@ static void start(struct bootd *b, const uint8_t *pkt, size_t len, const struct 
 	x->filefd = ffd;
 	x->size = (uint64_t)st.st_size;
 	x->peer = *peer;
-	fb_strlcpy(x->name, r.filename, sizeof(x->name));
+	fb_log_escape(r.filename, x->name, sizeof(x->name));
 	fb_timer_init(&x->timer, on_timeout, x);
 	x->blksize = FB_TFTP_DEF_BLKSIZE;
 	x->window = 1;

@@ -115,6 +115,16 @@ grep -q "'..' is not allowed" "$T/bootd.log" || fail "traversal not logged"
 in_cli curl -s -o "$T/x" tftp://10.77.0.1/nope.bin
 rc=$?
 [ $rc = 68 ] || fail "missing file: expected not found (curl 68), got $rc"
+# A file name is the client's to choose: an ordinary user on a client asks
+# for one holding a newline and a terminal escape, to forge a line of the
+# server's log. The log shows it escaped, on one line.
+in_cli setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	"$G" 10.77.0.1 $'evil\n00:00:00.000 fleetboot-bootd info: forged\e[2J' >/dev/null 2>&1 &&
+	fail "a missing file with a forged name was served"
+grep -qF "asked for 'evil\x0a00:00:00.000 fleetboot-bootd info: forged\x1b[2J'" "$T/bootd.log" ||
+	fail "the forged file name is not logged escaped"
+grep -q '^00:00:00.000 fleetboot-bootd info: forged' "$T/bootd.log" &&
+	fail "a client's file name forged a log line"
 echo data >"$T/up.txt"
 in_cli tftp 10.77.0.1 -m binary -c put "$T/up.txt" up.txt 2>&1 | tee "$T/put.log"
 [ -e "$TR/up.txt" ] && fail "write request created a file"
