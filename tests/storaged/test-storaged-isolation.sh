@@ -26,7 +26,7 @@ sd_net 1 10.77.1.11
 sd_net 2 10.77.2.12
 sd_net 3 10.77.3.13
 SD_ARGS=-vv sd_start_iscsi
-SA=$(secret_of $A) SB=$(secret_of $B) SC=$(secret_of $C)
+SA=$(cred_of $A) SB=$(cred_of $B) SC=$(cred_of $C)
 user() { # N CMD...: CMD as nobody in client namespace N
 	local n=$1
 	shift
