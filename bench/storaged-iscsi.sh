@@ -67,7 +67,7 @@ fb image import base --rootfs "$T/base.img" --kernel "$T/k" --initrd "$T/i" >/de
 	{ echo "image import failed"; exit 1; }
 fb machine add $MAC --image base --mode persistent --protocol iscsi >/dev/null ||
 	{ echo "machine add failed"; exit 1; }
-SD_SEC=$(fb machine show $MAC --json | jq -r .secret)
+SD_SEC=$(fb machine credential $MAC)
 cp --sparse=always "$T/base.img" "$T/fb.img"
 cp --sparse=always "$T/base.img" "$T/tgt.img"
 

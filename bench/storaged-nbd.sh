@@ -56,7 +56,7 @@ fb image import base --rootfs "$T/base.img" --kernel "$T/k" --initrd "$T/i" >/de
 BASE=$T/state/images/base/1/rootfs.img
 M=52-54-00-be-00-01
 fb machine add $M --image base --mode persistent >/dev/null
-S=$(fb machine show $M --json | jq -r .secret)
+S=$(fb machine credential $M)
 
 plugin=$FB_BIN/nbdkit-fleetboot-plugin.so
 preload=
@@ -150,7 +150,7 @@ nfd() { ls "/proc/$1/fd" | wc -l; }
 rss0=$(rss "$nbdkit_pid")
 fd0=$(nfd "$nbdkit_pid")
 while read -r mac; do
-	echo "$mac $(fb machine show "$mac" --json | jq -r .secret)"
+	echo "$mac $(fb machine credential "$mac")"
 done <"$T/macs" >"$T/secrets"
 inns /usr/bin/python3 -c '
 import nbd, sys, time
