@@ -51,10 +51,8 @@ int fb_db_credential_issue(struct fb_db *db, const char *mac, int new_boot, cons
 	sqlite3_stmt *st;
 	int rc;
 
-	if (macid_normalize(mac, id) < 0) {
-		snprintf(db->err, sizeof(db->err), "'%s' is not a MAC address", mac);
-		return -EINVAL;
-	}
+	if ((rc = db_macid(db, mac, id)) < 0)
+		return rc;
 	if ((rc = db_tx_begin(db)))
 		return rc;
 	if (new_boot)
@@ -101,10 +99,8 @@ int fb_db_credential_current(struct fb_db *db, const char *mac, char cred[FB_SEC
 	char id[FB_MACID_LEN];
 	int64_t seq = 0, row_seq = 0;
 	int rc;
-	if (macid_normalize(mac, id) < 0) {
-		snprintf(db->err, sizeof(db->err), "'%s' is not a MAC address", mac);
-		return -EINVAL;
-	}
+	if ((rc = db_macid(db, mac, id)) < 0)
+		return rc;
 	if ((rc = fb_db_machine_boot_seq(db, id, &seq)))
 		return rc;
 	if ((rc = cred_row(db, id, &row_seq, cred)))

@@ -229,3 +229,12 @@ int fb_db_schema_version(struct fb_db *db)
 	sqlite3_finalize(st);
 	return v;
 }
+
+int db_macid(struct fb_db *db, const char *mac, char id[FB_MACID_LEN])
+{
+	if (macid_normalize(mac, id) < 0) {
+		snprintf(db->err, sizeof(db->err), "'%s' is not a MAC address", mac);
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -32,6 +32,8 @@ void db_col_text(sqlite3_stmt *st, int i, char *out, size_t len);
  * (fb_db_begin). tx_end commits on rc == 0, else rolls back; returns rc or
  * the commit's error. */
 int db_tx_begin(struct fb_db *db);
+/* The canonical MACID of mac into id, or -EINVAL with the error set. */
+int db_macid(struct fb_db *db, const char *mac, char id[FB_MACID_LEN]);
 int db_tx_end(struct fb_db *db, int rc);
 
 /* Schema (schema.c). */

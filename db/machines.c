@@ -247,10 +247,9 @@ static int machine_get_by(struct fb_db *db, const char *sql, const char *key, st
 int fb_db_machine_get(struct fb_db *db, const char *mac, struct fb_machine *m)
 {
 	char id[FB_MACID_LEN];
-	if (macid_normalize(mac, id) < 0) {
-		snprintf(db->err, sizeof(db->err), "'%s' is not a MAC address", mac);
-		return -EINVAL;
-	}
+	int rc = db_macid(db, mac, id);
+	if (rc < 0)
+		return rc;
 	return machine_get_by(db, "SELECT " MACHINE_COLS " FROM machines WHERE mac = ?", id, m);
 }
 
@@ -305,10 +304,8 @@ int fb_db_machine_delete(struct fb_db *db, const char *mac)
 	char id[FB_MACID_LEN];
 	sqlite3_stmt *st;
 	int rc;
-	if (macid_normalize(mac, id) < 0) {
-		snprintf(db->err, sizeof(db->err), "'%s' is not a MAC address", mac);
-		return -EINVAL;
-	}
+	if ((rc = db_macid(db, mac, id)) < 0)
+		return rc;
 	if ((rc = db_tx_begin(db)))
 		return rc;
 	rc = db_prep(db, "DELETE FROM machines WHERE mac = ?", &st);
