@@ -73,8 +73,10 @@ cp --sparse=always "$T/base.img" "$T/tgt.img"
 
 inns "$FB_BIN/fleetboot-storaged" -f >"$T/sd.log" 2>&1 &
 pids+=($!)
+# -L: every bench session comes from one address, so the pre-login cap per
+# address (8 by default, against floods) must admit the idle row's sessions.
 inns "$FB_BIN/fleetboot-iscsi-testtarget" -l 10.79.9.1 -p 3260 -P "$T/fb.pid" \
-	-m "$MAC:$SEC:$T/fb.img" >"$T/fb.log" 2>&1 &
+	-L "$((NIDLE + 8)):$((NIDLE + 64))" -m "$MAC:$SEC:$T/fb.img" >"$T/fb.log" 2>&1 &
 pids+=($!)
 cp=$((($$ % 10000) + 10000))
 inns tgtd -f -C "$cp" --iscsi portal=10.79.9.1:3261 >"$T/tgtd.log" 2>&1 &
@@ -153,11 +155,22 @@ if [ "$NIDLE" -gt 0 ]; then
 		inns "$IB" "$FB_URL" idle 4096 1 20 >/dev/null 2>&1 &
 		echo $! >>"$T/idle.pids"
 	done
-	sleep 5
+	# Wait until every session is in (or 20 s): one fd per session.
+	for _ in $(seq 40); do
+		fd1=$(find "/proc/$FB_PID/fd" -mindepth 1 | wc -l)
+		[ $((fd1 - fd0)) -ge "$NIDLE" ] && break
+		sleep 0.5
+	done
+	sleep 1
 	rss1=$(awk '/VmRSS/ {print $2}' "/proc/$FB_PID/status")
 	fd1=$(find "/proc/$FB_PID/fd" -mindepth 1 | wc -l)
 	n=$((fd1 - fd0))
+	if [ "$n" -lt "$NIDLE" ]; then
+		echo "   only $n of $NIDLE idle sessions logged in"
+		status=1
+	fi
 	echo "idle sessions: $n logged in; target RSS +$((rss1 - rss0)) KiB," \
 		"$(awk -v a="$rss0" -v b="$rss1" -v n="$n" 'BEGIN {printf "%.1f", n ? (b - a) / n : 0}') KiB and 1 fd per session"
-	xargs -r kill <"$T/idle.pids" 2>/dev/null
+	while read -r p; do kill "$p" 2>/dev/null; done <"$T/idle.pids"
 fi
+exit "${status:-0}"
