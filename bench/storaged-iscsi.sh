@@ -54,6 +54,7 @@ IQN=iqn.2026-11.org.fleetboot:$MAC
 # One base (1 GiB of incompressible data with an ext4 signature, so
 # `image import` takes it): imported for storaged, copied for the others.
 export FLEETBOOT_CONF=$T/fleetboot.conf
+export FLEETBOOT_USER=root # the tree stays root's: $T (0700) shuts out a service user
 printf '[global]\nstate_dir = %s\n[storaged]\nnbd_port = 10819\niscsi_port = 3262\nrequire_lease_ip = off\n' \
 	"$T/state" >"$FLEETBOOT_CONF"
 fb() { "$FB_BIN/fleetboot" "$@"; }

@@ -38,6 +38,7 @@ ip netns add "$NS" && ip -n "$NS" link set lo up || exit 1
 inns() { ip netns exec "$NS" "$@"; }
 
 export FLEETBOOT_CONF=$T/fleetboot.conf
+export FLEETBOOT_USER=root # the tree stays root's: $T (0700) shuts out a service user
 cat >"$FLEETBOOT_CONF" <<EOF
 [global]
 state_dir = $T/state

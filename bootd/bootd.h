@@ -227,6 +227,9 @@ void tftp_close(struct bootd *b);
 /* tftp_path.c: resolve a requested name under the root; an open fd or a
  * negative TFTP error code. */
 int tftp_open_file(int rootfd, const char *root, const char *name, const char **why);
+/* The why of a file that is there but that bootd's user cannot read (an
+ * access violation, logged with fb_log_unreadable): HTTP answers it 403. */
+extern const char tftp_why_unreadable[];
 
 /* http.c */
 int http_start(struct bootd *b);

@@ -43,6 +43,7 @@
 #include "bootd/http_route.h"
 #include "buf.h"
 #include "clock.h"
+#include "daemon.h"
 #include "log.h"
 #include "logsafe.h"
 #include "secret.h"
@@ -481,6 +482,12 @@ static enum MHD_Result do_image(struct bootd *b, struct MHD_Connection *c, const
 	if (!found)
 		return send_msg(c, 404, "no such image version");
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && (errno == EACCES || errno == EPERM)) {
+		/* There, but not for the user bootd runs as: say so, not "missing". */
+		fb_log_unreadable(path, errno);
+		return send_msg(c, 403,
+		                "forbidden: the server cannot read this file (see its log)");
+	}
 	if (fd < 0) {
 		log_warn("%s", path);
 		return send_msg(c, 404, "file missing from the image");
@@ -495,7 +502,7 @@ static enum MHD_Result do_tftp_file(struct bootd *b, struct MHD_Connection *c,
 	const char *why;
 	int fd = tftp_open_file(b->tftp_rootfd, b->tftp_root, rt->file, &why);
 	if (fd < 0)
-		return send_msg(c, 404, why);
+		return send_msg(c, why == tftp_why_unreadable ? 403 : 404, why);
 	return serve_fd(c, fd, "application/efi");
 }
 

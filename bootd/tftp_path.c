@@ -9,13 +9,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "bootd.h"
+#include "daemon.h"
+#include "logsafe.h"
 #include "proto/tftp.h"
+
+const char tftp_why_unreadable[] = "access violation: the server cannot read this file";
 
 int tftp_open_file(int rootfd, const char *root, const char *name, const char **why)
 {
@@ -69,6 +74,18 @@ int tftp_open_file(int rootfd, const char *root, const char *name, const char **
 		case ELOOP:
 			*why = "path escapes the TFTP root";
 			return -FB_TFTP_EACCESS;
+		case EACCES:
+		case EPERM: {
+			/* There, but not for bootd's user: a setup mistake the
+			 * log must name, not a missing file. */
+			int e = errno;
+			char esc[FB_LOG_ESCAPE_LEN], full[FB_PATH_LEN + sizeof(esc) + 1];
+			snprintf(full, sizeof(full), "%s/%s", root,
+			         fb_log_escape(rel, esc, sizeof(esc)));
+			fb_log_unreadable(full, e);
+			*why = tftp_why_unreadable;
+			return -FB_TFTP_EACCESS;
+		}
 		default:
 			*why = "access denied";
 			return -FB_TFTP_EACCESS;

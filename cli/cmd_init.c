@@ -6,7 +6,8 @@
  * Run as root, it gives a root-owned state tree to the service user
  * ("fleetboot", which `make install` creates; FLEETBOOT_USER names another),
  * so the daemons drop root after binding their ports: they run as the
- * owner of the state directory.
+ * owner of the state directory. It refuses, changing nothing, when that
+ * user could not reach the state directory (svc_reach.c).
  *
  * The tree is the service's alone: the state directory is 0750 and the
  * database 0600 (a tree made before that, 0755 and 0644, is tightened here
@@ -27,6 +28,7 @@
 #include "pwhash.h"
 #include "sha256.h"
 #include "stateperm.h"
+#include "svc_reach.h"
 #include "cow/cow.h"
 
 static const char *const ipxe_files[] = {"undionly.kpxe", "ipxe.efi", "snponly.efi"};
@@ -169,6 +171,21 @@ static int run_init(struct cli_ctx *ctx, int argc, char **argv)
 
 	if (argc > 1)
 		return cli_usage(&cmd_init, "init takes no arguments");
+	/* Before anything is made: a tree the daemons' user cannot reach
+	 * would look fine to root and serve nothing. */
+	struct svc_user su;
+	if (svc_user_for(c->state_dir, getenv("FLEETBOOT_USER"), &su)) {
+		char msg[FB_PATH_LEN * 2 + 256];
+		int r = svc_reach_check(c->state_dir, &su, msg, sizeof(msg));
+		if (r < 0)
+			return cli_error(
+			    "%s: cannot check that the service user '%s' can reach it: %s",
+			    c->state_dir, su.name, strerror(errno));
+		if (r > 0)
+			return cli_error("%s", msg);
+		if (svc_make_parents(c->state_dir) < 0)
+			return cli_error("%s: cannot create: %s", c->state_dir, strerror(errno));
+	}
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		struct stat st;
 		snprintf(path, sizeof(path), "%s/%s", c->state_dir, dirs[i].leaf);

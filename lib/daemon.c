@@ -118,3 +118,15 @@ void fb_daemon_drop(const struct fb_config *cfg, struct passwd *pw, uint64_t kee
 		log_info("running as %s", pw->pw_name);
 	state_tighten(cfg->state_dir);
 }
+
+void fb_log_unreadable(const char *path, int err)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024], uid[32];
+	const char *who = uid;
+	if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) == 0 && res)
+		who = res->pw_name;
+	else
+		snprintf(uid, sizeof(uid), "uid %u", (unsigned)geteuid());
+	log_warnx("cannot read %s: %s (runs as user %s)", path, strerror(err), who);
+}

@@ -44,4 +44,13 @@ struct passwd *fb_daemon_run_as(const struct fb_config *cfg);
  * users (mode at most 0750) if an older install left it open. */
 void fb_daemon_drop(const struct fb_config *cfg, struct passwd *pw, uint64_t keep_caps);
 
+/*
+ * Log that path exists but this process may not open it (err is EACCES or
+ * EPERM): "cannot read PATH: Permission denied (runs as user NAME)". A
+ * state tree the daemon's user cannot read is a setup mistake, not a
+ * missing file, and the log says which. Thread-safe; path is logged as
+ * given (escape client-chosen parts first).
+ */
+void fb_log_unreadable(const char *path, int err);
+
 #endif

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "daemon.h"
 #include "fileio.h"
 #include "log.h"
 #include "neigh.h"
@@ -272,7 +273,10 @@ static int base_for(struct sd_ctx *ctx, const struct fb_image *img, struct cow_b
 {
 	char path[FB_PATH_LEN + 16];
 	snprintf(path, sizeof(path), "%s/rootfs.img", img->dir);
-	return cow_base_get(img->id, path, img->sha256, ctx->verify_dir, b, why, whylen);
+	int rc = cow_base_get(img->id, path, img->sha256, ctx->verify_dir, b, why, whylen);
+	if (rc == -EACCES || rc == -EPERM)
+		fb_log_unreadable(path, -rc); /* a setup mistake, not a missing image */
+	return rc;
 }
 
 /* Is the overlay's pinned version still what the machine's image ref
@@ -453,8 +457,11 @@ static int attach_overlay(struct sd_ctx *ctx, const char *mac, const char *path,
 		if ((rc = fb_db_overlay_put(ctx->db, &o)) < 0)
 			log_warnx("%s: cannot record the overlay: %s", mac, strerror(-rc));
 	}
-	if ((rc = cow_ovl_open(path, base, 0, ovl, why, whylen)) < 0)
+	if ((rc = cow_ovl_open(path, base, 0, ovl, why, whylen)) < 0) {
+		if (rc == -EACCES || rc == -EPERM)
+			fb_log_unreadable(path, -rc);
 		goto fail;
+	}
 	*inner = cow_bdev_overlay(*ovl);
 	if (!*inner) {
 		cow_ovl_close(*ovl);

@@ -15,6 +15,12 @@ set -u
 : "${FB_BIN:=$FB_TOP/build/bin}"
 : "${FB_ARTIFACTS:=$FB_TOP/test-artifacts}"
 export FB_TOP FB_BIN FB_ARTIFACTS
+# Test state trees stay root's, whether or not this machine has the
+# service user 'fleetboot' (any `make install` into the system creates it):
+# `fleetboot init` as root would otherwise give each tree to that user,
+# under a 0700 scratch directory it cannot reach, and refuse. A test about
+# the service user names one per command (FLEETBOOT_USER=nobody fb init).
+export FLEETBOOT_USER=root
 
 # Cleanup commands go to a file, not a shell array, so that helpers called
 # as X=$(tmpdir_new) or X=$(netns_new ...) (in a subshell) still register

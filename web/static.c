@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "web.h"
 
@@ -49,6 +50,15 @@ static const char *type_of(const char *name)
 	return NULL;
 }
 
+/* A UI file that is there but that web's user cannot read: a setup
+ * mistake, logged as one, and answered 403 rather than "not found". */
+static enum MHD_Result unreadable(struct MHD_Connection *c, const char *path, int err)
+{
+	fb_log_unreadable(path, err);
+	return web_error(c, MHD_HTTP_FORBIDDEN,
+	                 "path: the server cannot read this file (see its log)");
+}
+
 enum MHD_Result web_static(struct MHD_Connection *c, const char *url, const char *method)
 {
 	char name[256], path[PATH_MAX], real[PATH_MAX];
@@ -60,9 +70,16 @@ enum MHD_Result web_static(struct MHD_Connection *c, const char *url, const char
 	if (snprintf(path, sizeof(path), "%s/%s", web_g.ui_dir, name) >= (int)sizeof(path))
 		return web_error(c, MHD_HTTP_NOT_FOUND, "path: not found");
 	size_t dl = strlen(web_g.ui_dir);
-	if (!realpath(path, real) || strncmp(real, web_g.ui_dir, dl) || real[dl] != '/')
+	if (!realpath(path, real)) {
+		if (errno == EACCES)
+			return unreadable(c, path, errno);
+		return web_error(c, MHD_HTTP_NOT_FOUND, "path: not found");
+	}
+	if (strncmp(real, web_g.ui_dir, dl) || real[dl] != '/')
 		return web_error(c, MHD_HTTP_NOT_FOUND, "path: not found");
 	int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && (errno == EACCES || errno == EPERM))
+		return unreadable(c, real, errno);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		if (fd >= 0)

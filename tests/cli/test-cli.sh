@@ -22,6 +22,9 @@ echo "$out" | grep -q 'web login' && fail "second init printed a new password"
 # (nobody stands in for "fleetboot" here), so the daemons drop root.
 if [ "$(id -u)" = 0 ]; then
 	svc=$(fixture_state "$T/svc")
+	# nobody must reach the state dir through $T (mktemp made it 0700),
+	# or init refuses to give it the tree.
+	chmod 711 "$T"
 	# No such user yet: root keeps the tree, with a warning that says why.
 	FLEETBOOT_USER=fb-no-such-user fb -c "$svc" init >/dev/null 2>"$T/nouser.err" ||
 		fail "init without the service user failed"
