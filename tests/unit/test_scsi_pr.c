@@ -110,6 +110,15 @@ static void test_rsoc_is_the_dispatch_table(void)
 	CHECK_INT(run(&lu, all, 12, NULL, 0, &in, &n, NULL), SCSI_STATUS_GOOD);
 	CHECK_INT(n, 4 + 8 * scsi_nops);
 	CHECK_INT(in ? fb_get_be32(in) : 0, 8 * scsi_nops);
+	/* Each descriptor is its table row: opcode, service action, SERVACTV,
+	 * CDB length. */
+	for (size_t i = 0; in && n == 4 + 8 * scsi_nops && i < scsi_nops; i++) {
+		const uint8_t *p = in + 4 + 8 * i;
+		CHECK_INT(p[0], scsi_ops[i].opcode);
+		CHECK_INT(fb_get_be16(p + 2), scsi_ops[i].has_sa ? scsi_ops[i].sa : 0);
+		CHECK_INT(p[5] & 1, scsi_ops[i].has_sa);
+		CHECK_INT(fb_get_be16(p + 6), scsi_ops[i].len);
+	}
 	free(in);
 	for (int op = 0; op < 256; op++) {
 		int known = 0;
