@@ -9,6 +9,16 @@
  * MODE SENSE reports DPOFUA, the fields of each CDB, and the NACA bit of
  * the control byte (refused when set). Protection fields (RDPROTECT, ...)
  * are left out: any value but zero is refused as an invalid field.
+ *
+ * Not served, on purpose: EXTENDED COPY and RECEIVE COPY RESULTS. A copy
+ * names its source and destination by identification descriptors, and
+ * here every machine is its own target with its own LU: a copy between
+ * two LUs would let one machine's initiator read or write another's disk,
+ * the isolation this target exists to keep. Within one LU it would be
+ * safe but buys nothing: the copy-on-write engine has no cheaper path than
+ * reading and writing the blocks, which the initiator can do itself, and
+ * the segment-descriptor parser would be a large new surface for hostile
+ * clients. They answer INVALID COMMAND OPERATION CODE, as with tgt.
  */
 #include <stdlib.h>
 #include <string.h>
