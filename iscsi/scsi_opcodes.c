@@ -66,6 +66,7 @@ const struct scsi_op_desc scsi_ops[] = {
     OP(SCSI_VERIFY10, RD, 10, scsi_cmd_verify, 0x16, L4, 0, 0xff, 0xff, CTL),
     OP(SCSI_PREFETCH10, RD, 10, scsi_cmd_prefetch, 0x02, L4, 0, 0xff, 0xff, CTL),
     OP(SCSI_SYNC_CACHE10, WR, 10, scsi_cmd_sync_cache, 0, L4, 0, 0xff, 0xff, CTL),
+    OP(SCSI_READ_DEFECT10, RD, 10, scsi_read_defect_data, 0, 0x1f, 0, 0, 0, 0, 0xff, 0xff, CTL),
     OP(SCSI_WRITE_SAME10, WR, 10, scsi_cmd_write_same, 0x08, L4, 0, 0xff, 0xff, CTL),
     OP(SCSI_UNMAP, WR, 10, scsi_cmd_unmap, 0, 0, 0, 0, 0, 0, 0xff, 0xff, CTL),
     OP(SCSI_RESERVE10, PRA, 10, scsi_cmd_reserve, 0, 0, 0, 0, 0, 0, 0xff, 0xff, CTL),
@@ -108,6 +109,7 @@ const struct scsi_op_desc scsi_ops[] = {
     OP(SCSI_WRITE12, WR, 12, scsi_cmd_write, 0x18, L4, L4, 0, CTL),
     OP(SCSI_WRITE_VERIFY12, WR, 12, scsi_cmd_write, 0x10, L4, L4, 0, CTL),
     OP(SCSI_VERIFY12, RD, 12, scsi_cmd_verify, 0x16, L4, L4, 0, CTL),
+    OP(SCSI_READ_DEFECT12, RD, 12, scsi_read_defect_data, 0x1f, 0, 0, 0, 0, L4, 0, CTL),
 };
 
 const size_t scsi_nops = sizeof(scsi_ops) / sizeof(scsi_ops[0]);

@@ -49,6 +49,14 @@ int scsi_cdb_decode(const uint8_t *cdb, size_t len, struct scsi_cdb *c)
 		c->alloc_len = fb_get_be16(cdb + 7);
 		c->dir = c->alloc_len ? SCSI_DIR_OUT : SCSI_DIR_NONE;
 		break;
+	case SCSI_READ_DEFECT10:
+		c->alloc_len = fb_get_be16(cdb + 7);
+		c->dir = SCSI_DIR_IN;
+		break;
+	case SCSI_READ_DEFECT12:
+		c->alloc_len = fb_get_be32(cdb + 6);
+		c->dir = SCSI_DIR_IN;
+		break;
 	case SCSI_PR_IN:
 		c->sa = cdb[1] & 0x1f;
 		c->alloc_len = fb_get_be16(cdb + 7);

@@ -3,7 +3,8 @@
  * beyond reads and writes: REPORT SUPPORTED OPERATION CODES against the
  * dispatcher, persistent reservations between two I_T nexuses of one
  * unit (conflicts, PREEMPT and its unit attention, malformed parameter
- * lists, APTPL on disk), RESERVE/RELEASE(6), PRE-FETCH and ORWRITE.
+ * lists, APTPL on disk), RESERVE/RELEASE(6), PRE-FETCH, ORWRITE and READ
+ * DEFECT DATA.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -378,7 +379,8 @@ static void test_pr_aptpl(void)
 	rmdir(dir);
 }
 
-/* PRE-FETCH checks the range; ORWRITE ORs into the medium. */
+/* PRE-FETCH checks the range; ORWRITE ORs into the medium; READ DEFECT
+ * DATA has nothing to report. */
 static void test_prefetch_orwrite(void)
 {
 	struct scsi_lu a;
@@ -395,6 +397,13 @@ static void test_prefetch_orwrite(void)
 	CHECK_INT(run(&a, orw, 16, data, 512, NULL, NULL, &asc), SCSI_STATUS_GOOD);
 	CHECK_INT(ram[512], 0xff);
 	CHECK_INT(ram[1023], 0xff);
+	/* READ DEFECT DATA: an empty list, in the format asked for. */
+	uint8_t rdd[10] = {SCSI_READ_DEFECT10, 0, 0x0d, 0, 0, 0, 0, 0, 32, 0}, *in = NULL;
+	uint32_t n = 0;
+	CHECK_INT(run(&a, rdd, 10, NULL, 0, &in, &n, NULL), SCSI_STATUS_GOOD);
+	CHECK_INT(n, 4);
+	CHECK_INT(n == 4 ? in[1] * 256 + fb_get_be16(in + 2) : -1, 0x0d * 256);
+	free(in);
 	orw[1] = 0x20; /* ORPROTECT */
 	CHECK_INT(run(&a, orw, 16, data, 512, NULL, NULL, &asc), SCSI_STATUS_CHECK_CONDITION);
 	CHECK_INT(asc, 0x24);
