@@ -206,26 +206,29 @@ void scsi_report_opcodes(struct scsi_lu *lu, struct scsi_req *r, const struct sc
 		report_all(r, rctd, c->alloc_len);
 		return;
 	}
-	if (opts != 1 && opts != 2) {
+	if (opts != 1 && opts != 2 && opts != 3) {
 		scsi_invalid_cdb(r);
 		return;
 	}
 	/* 001b names an opcode without service actions, 010b one with; the
-	 * other way round is an invalid field (SPC-4 table 250). */
+	 * other way round is an invalid field (SPC-4 table 250). 011b (SPC-5,
+	 * what Linux sends for a service action) takes either. */
 	int has_sa = 0, known = 0;
 	for (size_t i = 0; i < scsi_nops; i++)
 		if (scsi_ops[i].opcode == want) {
 			known = 1;
 			has_sa = scsi_ops[i].has_sa;
 		}
-	if (known && (has_sa != (opts == 2))) {
+	if (known && opts != 3 && (has_sa != (opts == 2))) {
 		scsi_invalid_cdb(r);
 		return;
 	}
+	if (opts == 3 && !has_sa)
+		want_sa = 0;
 	const struct scsi_op_desc *d = NULL;
 	if (known && (opts == 1 || want_sa <= 0xff))
 		d = scsi_op_find(want, (uint8_t)want_sa, &known);
-	if (d && opts == 2 && d->sa != want_sa)
+	if (d && d->has_sa && d->sa != want_sa)
 		d = NULL;
 	report_one(r, d, rctd, c->alloc_len);
 }

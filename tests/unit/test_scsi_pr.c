@@ -156,6 +156,11 @@ static void test_rsoc_is_the_dispatch_table(void)
 			CHECK_INT(in[4], d->opcode);
 		}
 		free(in);
+		/* 011b: the opcode, with its service action if it has any. */
+		one[2] = 3;
+		CHECK_INT(run(&lu, one, 12, NULL, 0, &in, &n, NULL), SCSI_STATUS_GOOD);
+		CHECK_INT(n >= 4 ? in[1] & 7 : -1, 3);
+		free(in);
 		/* The wrong reporting option for the opcode is an invalid field. */
 		one[2] = d->has_sa ? 1 : 2;
 		CHECK_INT(cmd(&lu, one, 12, &asc), SCSI_STATUS_CHECK_CONDITION);
