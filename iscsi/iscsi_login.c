@@ -420,11 +420,19 @@ static int enter_ffp(struct iscsi_conn *c, const char **why)
 			*why = errno == EBUSY ? "disk busy (another writer)" : "cannot open disk";
 			return errno == EBUSY ? ST_OUT_OF_RES : ST_TARGET_ERR;
 		}
+		char prpath[4096];
+		int have_pr = be->pr_file &&
+		              be->pr_file(be->arg, c->macid, c->bd, prpath, sizeof(prpath)) == 0;
 		if (scsi_lu_init(&c->lu, c->bd, c->target_name) < 0) {
 			*why = "out of memory";
 			return ST_OUT_OF_RES;
 		}
 		c->lu_ok = 1;
+		if (scsi_lu_attach(&c->lu, c->initiator_name, c->isid, have_pr ? prpath : NULL) <
+		    0) {
+			*why = "out of memory";
+			return ST_OUT_OF_RES;
+		}
 		c->login_reinstate = 1;
 		c->counted = 1;
 		atomic_fetch_add(&t->sessions, 1);

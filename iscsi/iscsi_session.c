@@ -387,6 +387,8 @@ static uint8_t tmf_apply(struct iscsi_conn *c, const struct iscsi_bhs *h, uint8_
 			abort_locked(c, t);
 		}
 		*reset_others = fn >= 5;
+		if (fn >= 5)
+			scsi_lu_reset(&c->lu); /* RESERVE(6) ends; persistent ones stay */
 		return 0;
 	default:
 		return 5; /* function not supported */

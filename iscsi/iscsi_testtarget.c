@@ -4,11 +4,13 @@
  * database. For tests and iscsi-test-cu until the daemon integration lands.
  *
  *   fleetboot-iscsi-testtarget [-f] [-v] [-l ADDR] [-p PORT] [-t THREADS]
- *       [-P PIDFILE] [-r] [-a PEER] [-L PER_ADDRESS:MAX] -m MACID:SECRET:FILE [-m ...]
+ *       [-P PIDFILE] [-r] [-a PEER] [-L PER_ADDRESS:MAX] [-R DIR] -m MACID:SECRET:FILE [-m ...]
  *
  * Target iqn.2026-11.org.fleetboot:MACID, CHAP user MACID, secret SECRET.
  * -a PEER refuses every peer address but PEER (like require_lease_ip).
  * -r serves the files read-only. -L caps connections not yet logged in.
+ * -R DIR keeps persistent reservations asked to persist (APTPL) in
+ * DIR/MACID.pr; without it APTPL=1 is refused.
  * The mutual CHAP secret (the target's) is SECRET reversed.
  */
 #include <arpa/inet.h>
@@ -36,6 +38,7 @@ static struct machine machines[MAX_MACHINES];
 static int nmachines;
 static struct in_addr allowed_peer;
 static int have_allowed_peer;
+static const char *pr_dir;
 
 static struct machine *find(const char *macid)
 {
@@ -77,11 +80,20 @@ static void tt_release(void *arg, const char *macid, struct fb_blockdev *bd)
 {
 }
 
+static int tt_pr_file(void *arg, const char *macid, struct fb_blockdev *bd, char *path, size_t len)
+{
+	if (!pr_dir || bd->readonly)
+		return -1;
+	int n = snprintf(path, len, "%s/%s.pr", pr_dir, macid);
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
 static void usage(void)
 {
-	fprintf(stderr,
-	        "usage: fleetboot-iscsi-testtarget [-f] [-v] [-r] [-l ADDR] [-p PORT] "
-	        "[-t THREADS] [-P PIDFILE] [-a PEER] [-L PER:MAX] -m MACID:SECRET:FILE ...\n");
+	fprintf(
+	    stderr,
+	    "usage: fleetboot-iscsi-testtarget [-f] [-v] [-r] [-l ADDR] [-p PORT] "
+	    "[-t THREADS] [-P PIDFILE] [-a PEER] [-L PER:MAX] [-R DIR] -m MACID:SECRET:FILE ...\n");
 	exit(2);
 }
 
@@ -92,7 +104,7 @@ int main(int argc, char **argv)
 	unsigned cap_per = 0, cap_max = 0;
 	char *specs[MAX_MACHINES];
 	int nspecs = 0;
-	while ((opt = getopt(argc, argv, "fvrl:p:t:P:a:m:L:")) != -1) {
+	while ((opt = getopt(argc, argv, "fvrl:p:t:P:a:m:L:R:")) != -1) {
 		switch (opt) {
 		case 'f':
 			break;
@@ -122,6 +134,9 @@ int main(int argc, char **argv)
 		case 'L':
 			if (sscanf(optarg, "%u:%u", &cap_per, &cap_max) != 2)
 				usage();
+			break;
+		case 'R':
+			pr_dir = optarg;
 			break;
 		case 'm':
 			if (nspecs == MAX_MACHINES)
@@ -158,6 +173,7 @@ int main(int argc, char **argv)
 	struct fb_iscsi_backend be = {.lookup = tt_lookup,
 	                              .open = tt_open,
 	                              .release = tt_release,
+	                              .pr_file = tt_pr_file,
 	                              .arg = NULL,
 	                              .prelogin_per_address = cap_per,
 	                              .prelogin_max = cap_max};

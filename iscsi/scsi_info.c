@@ -1,7 +1,7 @@
 /*
  * scsi_info.c - the commands that describe the unit rather than move its
  * data: INQUIRY (standard data and VPD pages), READ CAPACITY, MODE SENSE,
- * REPORT LUNS, REQUEST SENSE. Linux's sd and libiscsi's conformance suite
+ * REPORT LUNS, REQUEST SENSE, READ DEFECT DATA. Linux's sd and libiscsi's conformance suite
  * read these first and decide from them what else to send (WCE=1 makes
  * Linux send SYNCHRONIZE CACHE; VPD 0xB0/0xB2 make it use UNMAP).
  */
@@ -227,6 +227,18 @@ void scsi_request_sense(struct scsi_lu *lu, struct scsi_req *r, const struct scs
 	b[0] = 0x70;
 	b[7] = 10;
 	reply(r, b, 18, c->alloc_len);
+}
+
+void scsi_read_defect_data(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
+{
+	/* A virtual disk has no grown or primary defects: the list asked for
+	 * comes back empty, in the format asked for (SBC-3 5.11, 5.12). */
+	uint8_t b[8];
+	int twelve = c->opcode == SCSI_READ_DEFECT12;
+	uint8_t what = (twelve ? r->cdb[1] : r->cdb[2]) & 0x1f; /* REQ_PLIST, REQ_GLIST, format */
+	memset(b, 0, sizeof(b));
+	b[1] = what;
+	reply(r, b, twelve ? 8 : 4, c->alloc_len);
 }
 
 /* One mode page into b; returns its length, 0 if the page is unknown.

@@ -14,6 +14,7 @@ void scsi_read_capacity16(struct scsi_lu *lu, struct scsi_req *r, const struct s
 void scsi_get_lba_status(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c);
 void scsi_report_luns(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c);
 void scsi_request_sense(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c);
+void scsi_read_defect_data(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c);
 void scsi_mode_sense(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c);
 
 #endif

@@ -1,9 +1,10 @@
 /*
  * scsi_lu.c - SBC-3 block commands over a blockdev: the dispatcher and the
  * commands that move data (READ, WRITE, VERIFY, WRITE SAME, UNMAP,
- * COMPARE AND WRITE, SYNCHRONIZE CACHE). Unknown opcodes get ILLEGAL
- * REQUEST / INVALID COMMAND OPERATION CODE, which libiscsi's suite treats
- * as "not implemented" rather than as a failure.
+ * COMPARE AND WRITE, SYNCHRONIZE CACHE). What is served is the table in
+ * scsi_opcodes.c; opcodes not in it get ILLEGAL REQUEST / INVALID COMMAND
+ * OPERATION CODE, which libiscsi's suite treats as "not implemented"
+ * rather than as a failure.
  */
 #include "iscsi/scsi_lu.h"
 
@@ -15,7 +16,9 @@
 
 #include "byteorder.h"
 #include "proto/scsi_cdb.h"
+#include "iscsi/scsi_cmds.h"
 #include "iscsi/scsi_info.h"
+#include "iscsi/scsi_pr.h"
 #include "sha256.h"
 #include "str.h"
 
@@ -39,7 +42,7 @@ static void sense_info(struct scsi_req *r, uint32_t info)
 	fb_put_be32(r->sense + 3, info);
 }
 
-static void invalid_cdb(struct scsi_req *r)
+void scsi_invalid_cdb(struct scsi_req *r)
 {
 	scsi_set_sense(r, SCSI_SENSE_ILLEGAL_REQUEST, 0x24, 0x00);
 }
@@ -55,7 +58,7 @@ static void write_protected(struct scsi_req *r)
 }
 
 /* A blockdev error as sense data. */
-static void io_error(struct scsi_req *r, int err, int writing)
+void scsi_io_error(struct scsi_req *r, int err, int writing)
 {
 	if (err == -EROFS)
 		write_protected(r);
@@ -107,13 +110,32 @@ int scsi_lu_init(struct scsi_lu *lu, struct fb_blockdev *bd, const char *name)
 	return 0;
 }
 
+int scsi_lu_attach(struct scsi_lu *lu, const char *initiator, uint64_t isid, const char *aptpl_path)
+{
+	snprintf(lu->port, sizeof(lu->port), "%s,i,0x%012llx", initiator,
+	         (unsigned long long)(isid & 0xffffffffffffull));
+	lu->pr = scsi_pr_get(lu->name, aptpl_path);
+	return lu->pr ? 0 : -1;
+}
+
+void scsi_lu_reset(struct scsi_lu *lu)
+{
+	if (lu->pr)
+		scsi_pr_lu_reset(lu->pr);
+}
+
 void scsi_lu_destroy(struct scsi_lu *lu)
 {
+	if (lu->pr) {
+		scsi_pr_nexus_lost(lu->pr, lu->port);
+		scsi_pr_put(lu->pr);
+		lu->pr = NULL;
+	}
 	lu->wlock = NULL; /* the striped locks live for the process */
 }
 
 /* LBA range check shared by every data command. */
-static int range_ok(struct scsi_lu *lu, struct scsi_req *r, uint64_t lba, uint64_t n)
+int scsi_range_ok(struct scsi_lu *lu, struct scsi_req *r, uint64_t lba, uint64_t n)
 {
 	if (lba > lu->nblocks || n > lu->nblocks - lba) {
 		lba_out_of_range(r);
@@ -123,22 +145,22 @@ static int range_ok(struct scsi_lu *lu, struct scsi_req *r, uint64_t lba, uint64
 }
 
 /* The RDPROTECT/WRPROTECT/VRPROTECT field: no protection information here. */
-static int protect_ok(struct scsi_req *r, const struct scsi_cdb *c)
+int scsi_protect_ok(struct scsi_req *r, const struct scsi_cdb *c)
 {
 	if (c->opcode != SCSI_READ6 && c->opcode != SCSI_WRITE6 && (c->b1 & 0xe0)) {
-		invalid_cdb(r);
+		scsi_invalid_cdb(r);
 		return 0;
 	}
 	return 1;
 }
 
-static void do_read(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
+void scsi_cmd_read(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
 {
-	if (!protect_ok(r, c) || !range_ok(lu, r, c->lba, c->nblocks))
+	if (!scsi_protect_ok(r, c) || !scsi_range_ok(lu, r, c->lba, c->nblocks))
 		return;
 	uint64_t need = (uint64_t)c->nblocks * lu->bs;
 	if (need > SCSI_MAX_XFER_BYTES) {
-		invalid_cdb(r);
+		scsi_invalid_cdb(r);
 		return;
 	}
 	/* Read only what the transport can carry (residual overflow), in
@@ -150,7 +172,7 @@ static void do_read(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cd
 		return;
 	r->in = malloc(want);
 	if (!r->in) {
-		io_error(r, -ENOMEM, 0);
+		scsi_io_error(r, -ENOMEM, 0);
 		r->in_len = 0;
 		return;
 	}
@@ -167,7 +189,7 @@ static void do_read(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cd
 		free(r->in);
 		r->in = NULL;
 		r->in_len = 0;
-		io_error(r, rc, 0);
+		scsi_io_error(r, rc, 0);
 		return;
 	}
 	r->bytes_read += want;
@@ -180,20 +202,20 @@ static int write_blocks(struct scsi_lu *lu, struct scsi_req *r, const uint8_t *d
 		return 0;
 	int rc = lu->bd->ops->write(lu->bd, data, len, lba * lu->bs, flags);
 	if (rc < 0) {
-		io_error(r, rc, 1);
+		scsi_io_error(r, rc, 1);
 		return -1;
 	}
 	r->bytes_written += len;
 	return 0;
 }
 
-static void do_write(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
+void scsi_cmd_write(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
 {
-	if (!protect_ok(r, c) || !range_ok(lu, r, c->lba, c->nblocks))
+	if (!scsi_protect_ok(r, c) || !scsi_range_ok(lu, r, c->lba, c->nblocks))
 		return;
 	uint64_t need = (uint64_t)c->nblocks * lu->bs;
 	if (need > SCSI_MAX_XFER_BYTES) {
-		invalid_cdb(r);
+		scsi_invalid_cdb(r);
 		return;
 	}
 	r->out_need = (uint32_t)need;
@@ -217,7 +239,7 @@ static void do_write(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_c
 		if (rc == -EAGAIN)
 			r->would_block = 1;
 		else if (rc < 0)
-			io_error(r, rc, 1);
+			scsi_io_error(r, rc, 1);
 		else
 			r->bytes_written += have;
 		return;
@@ -227,21 +249,21 @@ static void do_write(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_c
 	pthread_rwlock_unlock(lu->wlock);
 }
 
-static void do_write_same(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
+void scsi_cmd_write_same(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
 {
 	int ndob = c->opcode == SCSI_WRITE_SAME16 && (c->b1 & 0x01);
 	int unmap = (c->b1 & 0x08) != 0;
 	/* ANCHOR and the obsolete PBDATA/LBDATA bits are not supported. */
-	if (!protect_ok(r, c) || (c->b1 & 0x16)) {
+	if (!scsi_protect_ok(r, c) || (c->b1 & 0x16)) {
 		if (r->status == SCSI_STATUS_GOOD)
-			invalid_cdb(r);
+			scsi_invalid_cdb(r);
 		return;
 	}
 	if (c->nblocks == 0 || (uint64_t)c->nblocks * lu->bs > SCSI_MAX_XFER_BYTES) {
-		invalid_cdb(r); /* WSNZ is reported, and the maximum length */
+		scsi_invalid_cdb(r); /* WSNZ is reported, and the maximum length */
 		return;
 	}
-	if (!range_ok(lu, r, c->lba, c->nblocks))
+	if (!scsi_range_ok(lu, r, c->lba, c->nblocks))
 		return;
 	r->out_need = ndob ? 0 : lu->bs;
 	if (lu->bd->readonly) {
@@ -249,7 +271,7 @@ static void do_write_same(struct scsi_lu *lu, struct scsi_req *r, const struct s
 		return;
 	}
 	if (!ndob && r->out_len < lu->bs) {
-		invalid_cdb(r);
+		scsi_invalid_cdb(r);
 		return;
 	}
 	uint64_t len = (uint64_t)c->nblocks * lu->bs, off = c->lba * lu->bs;
@@ -259,7 +281,7 @@ static void do_write_same(struct scsi_lu *lu, struct scsi_req *r, const struct s
 		rc = unmap ? lu->bd->ops->trim(lu->bd, len, off, 0)
 		           : lu->bd->ops->zero(lu->bd, len, off, 0);
 		if (rc < 0)
-			io_error(r, rc, 1);
+			scsi_io_error(r, rc, 1);
 		else
 			r->bytes_written += len;
 	} else {
@@ -267,7 +289,7 @@ static void do_write_same(struct scsi_lu *lu, struct scsi_req *r, const struct s
 		uint64_t chunk = len < (1u << 20) ? len : (1u << 20);
 		uint8_t *buf = malloc(chunk);
 		if (!buf) {
-			io_error(r, -ENOMEM, 1);
+			scsi_io_error(r, -ENOMEM, 1);
 		} else {
 			for (uint64_t o = 0; o < chunk; o += lu->bs)
 				memcpy(buf + o, r->out, lu->bs);
@@ -282,10 +304,10 @@ static void do_write_same(struct scsi_lu *lu, struct scsi_req *r, const struct s
 	pthread_rwlock_unlock(lu->wlock);
 }
 
-static void do_unmap(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
+void scsi_cmd_unmap(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
 {
 	if (c->b1 & 0x01) { /* ANCHOR */
-		invalid_cdb(r);
+		scsi_invalid_cdb(r);
 		return;
 	}
 	r->out_need = c->alloc_len;
@@ -313,7 +335,7 @@ static void do_unmap(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_c
 	/* Check every descriptor before unmapping anything. */
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *d = p + 8 + 16 * i;
-		if (!range_ok(lu, r, fb_get_be64(d), fb_get_be32(d + 8)))
+		if (!scsi_range_ok(lu, r, fb_get_be64(d), fb_get_be32(d + 8)))
 			return;
 	}
 	pthread_rwlock_rdlock(lu->wlock);
@@ -324,7 +346,7 @@ static void do_unmap(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_c
 			continue;
 		int rc = lu->bd->ops->trim(lu->bd, cnt * lu->bs, lba * lu->bs, 0);
 		if (rc < 0) {
-			io_error(r, rc, 1);
+			scsi_io_error(r, rc, 1);
 			break;
 		}
 	}
@@ -338,13 +360,13 @@ static int64_t compare_medium(struct scsi_lu *lu, struct scsi_req *r, const uint
 {
 	uint8_t *buf = malloc(len ? len : 1);
 	if (!buf) {
-		io_error(r, -ENOMEM, 0);
+		scsi_io_error(r, -ENOMEM, 0);
 		return -1;
 	}
 	int rc = lu->bd->ops->read(lu->bd, buf, len, lba * lu->bs);
 	if (rc < 0) {
 		free(buf);
-		io_error(r, rc, 0);
+		scsi_io_error(r, rc, 0);
 		return -1;
 	}
 	r->bytes_read += len;
@@ -364,20 +386,20 @@ static void miscompare(struct scsi_req *r, uint64_t off)
 	sense_info(r, (uint32_t)off);
 }
 
-static void do_verify(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
+void scsi_cmd_verify(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
 {
 	int bytchk = (c->b1 >> 1) & 3;
-	if (!protect_ok(r, c))
+	if (!scsi_protect_ok(r, c))
 		return;
 	if (bytchk == 2) {
-		invalid_cdb(r);
+		scsi_invalid_cdb(r);
 		return;
 	}
-	if (!range_ok(lu, r, c->lba, c->nblocks))
+	if (!scsi_range_ok(lu, r, c->lba, c->nblocks))
 		return;
 	uint64_t len = (uint64_t)c->nblocks * lu->bs;
 	if (len > SCSI_MAX_XFER_BYTES) {
-		invalid_cdb(r);
+		scsi_invalid_cdb(r);
 		return;
 	}
 	if (bytchk == 0)
@@ -385,7 +407,7 @@ static void do_verify(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_
 	uint64_t need = bytchk == 3 ? lu->bs : len;
 	r->out_need = (uint32_t)need;
 	if (r->out_len < need) {
-		invalid_cdb(r);
+		scsi_invalid_cdb(r);
 		return;
 	}
 	int64_t at = compare_medium(lu, r, r->out, len, c->lba, bytchk == 3);
@@ -393,9 +415,9 @@ static void do_verify(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_
 		miscompare(r, (uint64_t)at);
 }
 
-static void do_compare_and_write(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
+void scsi_cmd_compare_and_write(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
 {
-	if (!protect_ok(r, c) || !range_ok(lu, r, c->lba, c->nblocks))
+	if (!scsi_protect_ok(r, c) || !scsi_range_ok(lu, r, c->lba, c->nblocks))
 		return;
 	uint64_t len = (uint64_t)c->nblocks * lu->bs;
 	r->out_need = (uint32_t)(2 * len);
@@ -403,7 +425,7 @@ static void do_compare_and_write(struct scsi_lu *lu, struct scsi_req *r, const s
 		/* Nothing to compare; data sent with it means the initiator
 		 * meant more blocks than the one-byte field holds. */
 		if (r->out_len)
-			invalid_cdb(r);
+			scsi_invalid_cdb(r);
 		return;
 	}
 	if (lu->bd->readonly) {
@@ -411,7 +433,7 @@ static void do_compare_and_write(struct scsi_lu *lu, struct scsi_req *r, const s
 		return;
 	}
 	if (r->out_len != 2 * len) {
-		invalid_cdb(r);
+		scsi_invalid_cdb(r);
 		return;
 	}
 	pthread_rwlock_wrlock(lu->wlock);
@@ -423,13 +445,13 @@ static void do_compare_and_write(struct scsi_lu *lu, struct scsi_req *r, const s
 	pthread_rwlock_unlock(lu->wlock);
 }
 
-static void do_sync_cache(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
+void scsi_cmd_sync_cache(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
 {
-	if (!range_ok(lu, r, c->lba, c->nblocks))
+	if (!scsi_range_ok(lu, r, c->lba, c->nblocks))
 		return;
 	int rc = lu->bd->ops->flush(lu->bd);
 	if (rc < 0)
-		io_error(r, rc, 1);
+		scsi_io_error(r, rc, 1);
 }
 
 int scsi_lu_nowait_ok(const struct scsi_lu *lu, const uint8_t *cdb)
@@ -450,6 +472,12 @@ int scsi_lu_nowait_ok(const struct scsi_lu *lu, const uint8_t *cdb)
 	}
 }
 
+void scsi_cmd_nop(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
+{
+	/* TEST UNIT READY; START STOP UNIT and PREVENT ALLOW MEDIUM REMOVAL on
+	 * a fixed, always-ready disk: nothing to start, lock or eject. */
+}
+
 void scsi_lu_exec(struct scsi_lu *lu, struct scsi_req *r)
 {
 	struct scsi_cdb c;
@@ -463,83 +491,37 @@ void scsi_lu_exec(struct scsi_lu *lu, struct scsi_req *r)
 		r->would_block = 1;
 		return;
 	}
-	if (scsi_cdb_decode(r->cdb, 16, &c) < 0 || !c.known) {
+	if (scsi_cdb_decode(r->cdb, 16, &c) < 0) {
 		scsi_set_sense(r, SCSI_SENSE_ILLEGAL_REQUEST, 0x20, 0x00);
+		return;
+	}
+	int opcode_known;
+	const struct scsi_op_desc *op = scsi_op_find(c.opcode, c.sa, &opcode_known);
+	if (!op) {
+		/* Decoded but not served (MODE SELECT, ...), or unknown. An
+		 * unsupported service action of PERSISTENT RESERVE IN/OUT is
+		 * a field of a command we have (SPC-4 6.15, 6.16). */
+		if (opcode_known && (c.opcode == SCSI_PR_IN || c.opcode == SCSI_PR_OUT))
+			scsi_invalid_cdb(r);
+		else
+			scsi_set_sense(r, SCSI_SENSE_ILLEGAL_REQUEST, 0x20, 0x00);
 		return;
 	}
 	/* NACA (ACA) is not supported: a CDB asking for it is invalid. */
 	if (c.control & 0x04) {
-		invalid_cdb(r);
+		scsi_invalid_cdb(r);
 		return;
 	}
-	switch (c.opcode) {
-	case SCSI_TEST_UNIT_READY:
-		break;
-	case SCSI_START_STOP:
-	case SCSI_PREVENT_ALLOW:
-		/* A fixed, always-ready disk: nothing to start, lock or eject. */
-		break;
-	case SCSI_REQUEST_SENSE:
-		scsi_request_sense(lu, r, &c);
-		break;
-	case SCSI_INQUIRY:
-		scsi_inquiry(lu, r, &c);
-		break;
-	case SCSI_MODE_SENSE6:
-	case SCSI_MODE_SENSE10:
-		scsi_mode_sense(lu, r, &c);
-		break;
-	case SCSI_READ_CAPACITY10:
-		scsi_read_capacity10(lu, r, &c);
-		break;
-	case SCSI_SERVICE_ACTION_IN16:
-		if (c.sa == SCSI_SAI_READ_CAPACITY16)
-			scsi_read_capacity16(lu, r, &c);
-		else if (c.sa == SCSI_SAI_GET_LBA_STATUS)
-			scsi_get_lba_status(lu, r, &c);
-		else
-			scsi_set_sense(r, SCSI_SENSE_ILLEGAL_REQUEST, 0x20, 0x00);
-		break;
-	case SCSI_REPORT_LUNS:
-		scsi_report_luns(lu, r, &c);
-		break;
-	case SCSI_READ6:
-	case SCSI_READ10:
-	case SCSI_READ12:
-	case SCSI_READ16:
-		do_read(lu, r, &c);
-		break;
-	case SCSI_WRITE6:
-	case SCSI_WRITE10:
-	case SCSI_WRITE12:
-	case SCSI_WRITE16:
-	case SCSI_WRITE_VERIFY10:
-	case SCSI_WRITE_VERIFY12:
-	case SCSI_WRITE_VERIFY16:
-		do_write(lu, r, &c);
-		break;
-	case SCSI_VERIFY10:
-	case SCSI_VERIFY12:
-	case SCSI_VERIFY16:
-		do_verify(lu, r, &c);
-		break;
-	case SCSI_WRITE_SAME10:
-	case SCSI_WRITE_SAME16:
-		do_write_same(lu, r, &c);
-		break;
-	case SCSI_UNMAP:
-		do_unmap(lu, r, &c);
-		break;
-	case SCSI_COMPARE_AND_WRITE:
-		do_compare_and_write(lu, r, &c);
-		break;
-	case SCSI_SYNC_CACHE10:
-	case SCSI_SYNC_CACHE16:
-		do_sync_cache(lu, r, &c);
-		break;
-	default:
-		/* Decoded but not served (MODE SELECT, MAINTENANCE IN, ...). */
-		scsi_set_sense(r, SCSI_SENSE_ILLEGAL_REQUEST, 0x20, 0x00);
-		break;
+	/* Unit attentions and reservations. Nothing to look at is the
+	 * common case and costs one atomic load; otherwise the check takes
+	 * the unit's lock, which an event loop leaves to an I/O thread. */
+	if (lu->pr && scsi_pr_active(lu->pr)) {
+		if (r->nowait) {
+			r->would_block = 1;
+			return;
+		}
+		if (scsi_pr_check(lu->pr, lu->port, op->prclass, op->no_ua, r))
+			return;
 	}
+	op->run(lu, r, &c);
 }

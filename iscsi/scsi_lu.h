@@ -34,6 +34,12 @@
 /* Largest transfer the unit accepts in one command (reported in VPD B0). */
 #define SCSI_MAX_XFER_BYTES (8u << 20)
 
+/* An initiator port as reservations name it: "iname,i,0xISID" (SPC-4
+ * iSCSI TransportID format 01b). */
+#define SCSI_PORT_LEN 288
+
+struct scsi_pr;
+
 struct scsi_lu {
 	struct fb_blockdev *bd; /* the disk; its size and block size are used */
 	uint64_t nblocks;       /* bd->size / block size */
@@ -45,6 +51,10 @@ struct scsi_lu {
 	 * disk, from any session: one of a set of striped locks chosen by
 	 * the disk's address (see scsi_lu.c). */
 	pthread_rwlock_t *wlock;
+	/* Registrations and reservations, shared by every session on this
+	 * unit (scsi_pr.c); NULL until scsi_lu_attach. */
+	struct scsi_pr *pr;
+	char port[SCSI_PORT_LEN]; /* this session's initiator port */
 };
 
 /* One command. The caller fills the inputs; scsi_lu_exec the outputs. */
@@ -70,6 +80,15 @@ struct scsi_req {
 };
 
 int scsi_lu_init(struct scsi_lu *lu, struct fb_blockdev *bd, const char *name);
+/* Name the I_T nexus this unit object serves (one per session) and join
+ * the unit's reservation state, kept in aptpl_path (NULL: the unit keeps
+ * none, and APTPL=1 is refused). 0, or -1 (no memory). */
+int scsi_lu_attach(struct scsi_lu *lu, const char *initiator, uint64_t isid,
+                   const char *aptpl_path);
+/* A LOGICAL UNIT RESET or target reset from this session: RESERVE(6)
+ * reservations end (persistent ones stay). */
+void scsi_lu_reset(struct scsi_lu *lu);
+/* Ends the session's I_T nexus: its RESERVE(6) reservation ends. */
 void scsi_lu_destroy(struct scsi_lu *lu);
 /* Whether a command may be tried with nowait (a READ or WRITE, on a
  * device that can say it would block). */

@@ -36,6 +36,12 @@ struct fb_iscsi_backend {
 	/* The session ended: release the disk (bd->ops->close is the
 	 * daemon's business, not the target's). */
 	void (*release)(void *arg, const char *macid, struct fb_blockdev *bd);
+	/* Optional: where the machine's persistent reservations are kept
+	 * when an initiator asks for APTPL (its disk bd, as open gave it).
+	 * 0 with the path, or -1: this disk keeps none (ephemeral, read-only)
+	 * and APTPL=1 is refused. */
+	int (*pr_file)(void *arg, const char *macid, struct fb_blockdev *bd, char *path,
+	               size_t len);
 	void *arg;
 	/* Connections that have not completed login, per source address and
 	 * in all; one over either cap is closed at accept (0: the defaults). */

@@ -85,8 +85,15 @@ static void be_release(void *arg, const char *macid, struct fb_blockdev *bd)
 	sd_release(arg, (struct sd_disk *)bd);
 }
 
+static int be_pr_file(void *arg, const char *macid, struct fb_blockdev *bd, char *path, size_t len)
+{
+	/* bd is the first member of struct sd_disk. */
+	return sd_pr_path(arg, (const struct sd_disk *)bd, path, len);
+}
+
 void sd_iscsi_backend(struct sd_ctx *ctx, struct fb_iscsi_backend *be)
 {
+	be->pr_file = be_pr_file;
 	be->lookup = be_lookup;
 	be->open = be_open;
 	be->release = be_release;

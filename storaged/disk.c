@@ -37,6 +37,14 @@ void sd_overlay_path(const struct fb_config *cfg, const char *mac, char *out, si
 	snprintf(out, len, "%s/overlays/%s.ovl", cfg->state_dir, mac);
 }
 
+int sd_pr_path(struct sd_ctx *ctx, const struct sd_disk *d, char *out, size_t len)
+{
+	if (!d->ovl || d->mode != FB_MODE_PERSISTENT)
+		return -1;
+	int n = snprintf(out, len, "%s/overlays/%s.pr", ctx->cfg.state_dir, d->mac);
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
 void sd_verify_dir(const struct fb_config *cfg, char *out, size_t len)
 {
 	cow_verify_dir(cfg->state_dir, out, len);

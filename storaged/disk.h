@@ -73,6 +73,11 @@ int sd_connections(struct sd_ctx *ctx);
 
 /* Overlay path of a machine: state_dir/overlays/MACID.ovl */
 void sd_overlay_path(const struct fb_config *cfg, const char *mac, char *out, size_t len);
+/* Where the iSCSI target keeps the persistent reservations an initiator
+ * asked to survive power loss (APTPL), beside the machine's overlay: 0,
+ * or -1 for a disk that keeps nothing across boots (ephemeral, read-only,
+ * no overlay), where APTPL=1 is refused. */
+int sd_pr_path(struct sd_ctx *ctx, const struct sd_disk *d, char *out, size_t len);
 /* Where base-verification sidecars live. */
 void sd_verify_dir(const struct fb_config *cfg, char *out, size_t len);
 

@@ -2,10 +2,10 @@
 # drive, and the libFuzzer targets. None of them is installed.
 
 # Unit tests: each its own program (tests/run.sh runs them in both builds).
-UNIT_NAMES := test_cow test_db test_dhcp test_iscsi_pdu test_lib test_tftp
+UNIT_NAMES := test_cow test_db test_dhcp test_iscsi_pdu test_lib test_scsi_pr test_tftp
 UNIT_TESTS += $(UNIT_NAMES:%=$(B)/tests/unit/%)
 $(foreach t,$(UNIT_NAMES),$(eval $(call link,$(B)/tests/unit/$(t),\
-	$(B)/tests/unit/$(t).o $(LIBCOW) $(LIBDB) $(LIBFB),$(SYS_LIBS))))
+	$(B)/tests/unit/$(t).o $(LIBISCSI) $(LIBCOW) $(LIBDB) $(LIBFB),$(SYS_LIBS))))
 
 # DHCP, TFTP and PXE clients for tests/bootd and bench/bootd-*.sh.
 BOOTD_TOOLS := dhcpforge dhcpload pxeprobe tftpget

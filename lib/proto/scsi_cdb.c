@@ -40,6 +40,42 @@ int scsi_cdb_decode(const uint8_t *cdb, size_t len, struct scsi_cdb *c)
 	case SCSI_TEST_UNIT_READY:
 	case SCSI_START_STOP:
 	case SCSI_PREVENT_ALLOW:
+	case SCSI_RESERVE6:
+	case SCSI_RELEASE6:
+		break;
+	case SCSI_RESERVE10:
+	case SCSI_RELEASE10:
+		/* Third-party reservations carry a parameter list. */
+		c->alloc_len = fb_get_be16(cdb + 7);
+		c->dir = c->alloc_len ? SCSI_DIR_OUT : SCSI_DIR_NONE;
+		break;
+	case SCSI_READ_DEFECT10:
+		c->alloc_len = fb_get_be16(cdb + 7);
+		c->dir = SCSI_DIR_IN;
+		break;
+	case SCSI_READ_DEFECT12:
+		c->alloc_len = fb_get_be32(cdb + 6);
+		c->dir = SCSI_DIR_IN;
+		break;
+	case SCSI_PR_IN:
+		c->sa = cdb[1] & 0x1f;
+		c->alloc_len = fb_get_be16(cdb + 7);
+		c->dir = SCSI_DIR_IN;
+		break;
+	case SCSI_PR_OUT:
+		c->sa = cdb[1] & 0x1f;
+		c->alloc_len = fb_get_be32(cdb + 5);
+		c->dir = SCSI_DIR_OUT;
+		break;
+	case SCSI_PREFETCH10:
+		c->is_rw = 1;
+		c->lba = fb_get_be32(cdb + 2);
+		c->nblocks = fb_get_be16(cdb + 7);
+		break;
+	case SCSI_PREFETCH16:
+		c->is_rw = 1;
+		c->lba = fb_get_be64(cdb + 2);
+		c->nblocks = fb_get_be32(cdb + 10);
 		break;
 	case SCSI_REQUEST_SENSE:
 		c->alloc_len = cdb[4];
@@ -97,6 +133,7 @@ int scsi_cdb_decode(const uint8_t *cdb, size_t len, struct scsi_cdb *c)
 		break;
 	case SCSI_READ16:
 	case SCSI_WRITE16:
+	case SCSI_ORWRITE16:
 	case SCSI_WRITE_VERIFY16:
 	case SCSI_VERIFY16:
 	case SCSI_SYNC_CACHE16:
@@ -144,6 +181,7 @@ int scsi_cdb_decode(const uint8_t *cdb, size_t len, struct scsi_cdb *c)
 	case SCSI_WRITE10:
 	case SCSI_WRITE12:
 	case SCSI_WRITE16:
+	case SCSI_ORWRITE16:
 	case SCSI_WRITE_VERIFY10:
 	case SCSI_WRITE_VERIFY12:
 	case SCSI_WRITE_VERIFY16:
@@ -164,7 +202,8 @@ int scsi_cdb_decode(const uint8_t *cdb, size_t len, struct scsi_cdb *c)
 	default:
 		break;
 	}
-	if (c->is_rw) {
+	/* PRE-FETCH: byte 1 holds IMMED, not DPO/FUA. */
+	if (c->is_rw && c->opcode != SCSI_PREFETCH10 && c->opcode != SCSI_PREFETCH16) {
 		c->fua = (c->b1 & 0x08) != 0;
 		c->dpo = (c->b1 & 0x10) != 0;
 	}
@@ -189,6 +228,9 @@ uint64_t scsi_cdb_data_out_len(const struct scsi_cdb *c, uint32_t block_size)
 	case SCSI_UNMAP:
 	case SCSI_MODE_SELECT6:
 	case SCSI_MODE_SELECT10:
+	case SCSI_PR_OUT:
+	case SCSI_RESERVE10:
+	case SCSI_RELEASE10:
 		return c->alloc_len;
 	default:
 		return (uint64_t)c->nblocks * block_size;

@@ -281,6 +281,26 @@ out:
 	fb_buf_free(&t);
 }
 
+/* A SCSI command PDU with the 16-byte CDB cdb. */
+static void scsi_cmd_cdb(struct sess *x, const uint8_t *cdb, uint32_t edtl, uint8_t flags,
+                         const uint8_t *imm, size_t ilen)
+{
+	uint8_t raw[ISCSI_BHS_LEN] = {0};
+	struct iscsi_bhs h = {0};
+	h.opcode = ISCSI_OP_SCSI_CMD;
+	h.flags = flags;
+	h.itt = ++x->itt;
+	h.w20 = edtl;
+	h.w24 = x->cmdsn++;
+	h.w28 = x->s.statsn;
+	h.dlen = (uint32_t)ilen;
+	iscsi_bhs_build(&h, raw);
+	memcpy(raw + 32, cdb, 16);
+	if (flags & ISCSI_CMD_W)
+		x->write_itt = h.itt;
+	feed(x, raw, imm, ilen);
+}
+
 /* A SCSI command PDU. */
 static void scsi_cmd(struct sess *x, uint8_t op, uint32_t lba, uint32_t blocks, uint32_t edtl,
                      uint8_t flags, const uint8_t *imm, size_t ilen)
@@ -327,7 +347,7 @@ static void data_out(struct sess *x, uint32_t itt, uint32_t ttt, uint32_t sn, ui
 /* One operation of the full feature phase. */
 static void do_op(struct sess *x, struct in *in)
 {
-	uint8_t op = take(in) % 11;
+	uint8_t op = take(in) % 12;
 	uint8_t raw[ISCSI_BHS_LEN];
 	struct iscsi_bhs h = {0};
 	switch (op) {
@@ -380,6 +400,28 @@ static void do_op(struct sess *x, struct in *in)
 		scsi_cmd(x, 0x28, take(in) % 128, take(in) % 16, 512u * (take(in) % 17),
 		         ISCSI_FLAG_F | ISCSI_CMD_R, NULL, 0);
 		break;
+	case 11: { /* reservations: PR OUT with a fuzzed parameter list, PR IN,
+		    * RESERVE/RELEASE(6), REPORT SUPPORTED OPERATION CODES */
+		static const uint8_t ops[] = {0x5f, 0x5e, 0x16, 0x17, 0xa3};
+		uint8_t cdb[16] = {0}, list[24];
+		cdb[0] = ops[take(in) % sizeof(ops)];
+		cdb[1] = take(in);
+		cdb[2] = take(in);
+		for (size_t i = 0; i < sizeof(list); i++)
+			list[i] = take(in);
+		uint32_t len = take(in) & 1 ? 24 : take(in);
+		if (cdb[0] == 0x5f) {
+			fb_put_be32(cdb + 5, len);
+			scsi_cmd_cdb(x, cdb, len, ISCSI_FLAG_F | ISCSI_CMD_W, list,
+			             len < sizeof(list) ? len : sizeof(list));
+		} else {
+			fb_put_be16(cdb + 7, (uint16_t)len);
+			if (cdb[0] == 0xa3)
+				fb_put_be32(cdb + 6, len);
+			scsi_cmd_cdb(x, cdb, len, ISCSI_FLAG_F | ISCSI_CMD_R, NULL, 0);
+		}
+		break;
+	}
 	case 5: /* NOP-Out, pinging or not */
 		h.opcode = ISCSI_OP_NOP_OUT;
 		h.immediate = take(in) & 1;

@@ -1,7 +1,8 @@
 /*
  * fuzz_scsi_cdb.c - the CDB decoder and the SCSI block unit behind it:
- * input = 16-byte CDB, 4-byte expected transfer length, then data-out,
- * run against a 64 KiB RAM disk. Every command must come back with a
+ * input = 16-byte CDB, a flags byte (0x80 read-only, 0x40 the second I_T
+ * nexus, 0x20 a LU reset first), a 3-byte expected transfer length, then
+ * data-out, run against a 64 KiB RAM disk. Every command must come back with a
  * status, and data-in must stay within what was allocated.
  */
 // clang-format off
@@ -26,10 +27,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fb_blockdev bd = {.ops = &ram_ops, .size = RAM_SIZE, .block_size = 512};
-	static struct scsi_lu lu;
+	/* Two I_T nexuses on one unit, so reservations taken through one
+	 * are checked against the other's commands. */
+	static struct scsi_lu lus[2];
 	static int init;
 	if (!init) {
-		scsi_lu_init(&lu, &bd, "iqn.2026-11.org.fleetboot:52-54-00-00-00-01");
+		for (int i = 0; i < 2; i++) {
+			scsi_lu_init(&lus[i], &bd, "iqn.2026-11.org.fleetboot:52-54-00-00-00-01");
+			scsi_lu_attach(&lus[i], i ? "iqn.fuzz:b" : "iqn.fuzz:a", 0x400001370000ull,
+			               NULL);
+		}
 		init = 1;
 	}
 	if (size < 20)
@@ -40,13 +47,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	scsi_cdb_decode(cdb, 16, &c);
 	(void)scsi_cdb_data_out_len(&c, 512);
 	bd.readonly = data[16] & 0x80;
+	struct scsi_lu *lu = &lus[(data[16] >> 6) & 1];
+	if (data[16] & 0x20)
+		scsi_lu_reset(lu);
 	struct scsi_req r;
 	memset(&r, 0, sizeof(r));
 	r.cdb = cdb;
 	r.edtl = fb_get_be24(data + 17);
 	r.out = data + 20;
 	r.out_len = (uint32_t)(size - 20);
-	scsi_lu_exec(&lu, &r);
+	scsi_lu_exec(lu, &r);
 	if (r.status == 0 && r.in) {
 		/* Touch every byte the transport would send. */
 		uint32_t n = r.in_len < r.edtl ? r.in_len : r.edtl;
