@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "clock.h"
+#include "cow/cow.h"
 #include "secret.h"
 #include "size.h"
 #include "str.h"
@@ -325,8 +326,9 @@ static int do_rm(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_error("%s", fb_db_errmsg(ctx->db));
 	fb_db_lease_delete(ctx->db, m.mac);
 	/* The overlay row went with the machine; its file goes too. */
-	if (has_ov && ov.path[0] && unlink(ov.path) < 0 && errno != ENOENT)
-		fprintf(stderr, "fleetboot: warning: %s: %s\n", ov.path, strerror(errno));
+	int drc = has_ov && ov.path[0] ? cow_ovl_discard(ov.path, -1) : 0;
+	if (drc < 0)
+		fprintf(stderr, "fleetboot: warning: %s: %s\n", ov.path, strerror(-drc));
 	printf("removed %s\n", m.mac);
 	return CLI_OK;
 }

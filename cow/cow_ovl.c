@@ -248,6 +248,11 @@ int cow_ovl_discard(const char *path, int lockfd)
 	 * file in between; openers that raced us re-check the path. */
 	if (unlink(path) < 0 && errno != ENOENT)
 		rc = -errno;
+	/* What is kept beside the disk goes with it (PATH.pr: its SCSI
+	 * persistent reservations): a fresh disk starts with none. */
+	char side[PATH_MAX];
+	if ((size_t)snprintf(side, sizeof(side), "%s.pr", path) < sizeof(side))
+		unlink(side);
 	fb_strlcpy(dir, path, sizeof(dir));
 	fb_fsync_dir(dirname(dir));
 	if (lockfd >= 0)

@@ -41,7 +41,9 @@ int sd_pr_path(struct sd_ctx *ctx, const struct sd_disk *d, char *out, size_t le
 {
 	if (!d->ovl || d->mode != FB_MODE_PERSISTENT)
 		return -1;
-	int n = snprintf(out, len, "%s/overlays/%s.pr", ctx->cfg.state_dir, d->mac);
+	/* Beside the overlay, named after it: cow_ovl_discard removes it with
+	 * the overlay (a reset disk keeps no registrations). */
+	int n = snprintf(out, len, "%s/overlays/%s.ovl.pr", ctx->cfg.state_dir, d->mac);
 	return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
