@@ -26,27 +26,37 @@ echo "$out" | grep -q "$IQN:$B" || fail "B's target not listed to B"
 echo "$out" | grep -q "$A" && fail "A's target listed to B"
 
 echo "== refusals"
-in_cli timeout 20 iscsi-ls "iscsi://$A%${SB}@10.79.1.1/" >/dev/null 2>&1 &&
-	fail "discovery with a wrong secret succeeded"
-in_cli timeout 20 iscsi-ls "iscsi://10.79.1.1/" >/dev/null 2>&1 &&
-	fail "discovery without CHAP succeeded"
-in_cli timeout 20 iscsi-inq "$(it_url "$A" "$SB")" >/dev/null 2>&1 &&
-	fail "login with a wrong secret succeeded"
+# refused LOG PATTERN WHAT CMD...: CMD fails, and LOG gains, while it runs,
+# a line matching PATTERN (the target's reason): a failure for any other
+# reason (no connection, another refusal) fails the test.
+refused() {
+	local log=$1 pattern=$2 what=$3 n out
+	shift 3
+	n=$(wc -l <"$log")
+	if out=$(in_cli timeout 20 "$@" 2>&1); then
+		fail "$what succeeded: $out"
+	fi
+	# shellcheck disable=SC2016 # expanded by that sh
+	if ! wait_for 5 sh -c 'tail -n +"$1" "$2" | grep -q -- "$3"' sh "$((n + 1))" "$log" "$pattern"; then
+		echo "client said: $out" >&2
+		tail -n +"$((n + 1))" "$log" | tail -n 10 >&2
+		fail "$what: not refused for its reason ('$pattern' not logged)"
+	fi
+}
+refused "$LOG" "refused: wrong CHAP secret" "discovery with a wrong secret" \
+	iscsi-ls "iscsi://$A%${SB}@10.79.1.1/"
+refused "$LOG" "refused: CHAP authentication required\|refused: initiator does not offer CHAP" \
+	"discovery without CHAP" iscsi-ls "iscsi://10.79.1.1/"
+refused "$LOG" "refused: wrong CHAP secret" "login with a wrong secret" iscsi-inq "$(it_url "$A" "$SB")"
 # A's credentials for B's target.
-in_cli timeout 20 iscsi-inq "iscsi://$A%$SA@10.79.1.1/$IQN:$B/0" >/dev/null 2>&1 &&
-	fail "A logged in to B's target"
-in_cli timeout 20 iscsi-inq "iscsi://$A%$SA@10.79.1.1/$IQN:52-54-00-00-00-99/0" >/dev/null 2>&1 &&
-	fail "login to an unknown machine succeeded"
-grep -q "refused: wrong CHAP secret" "$LOG" || fail "wrong secret not logged"
-grep -q "refused: CHAP name is not this target's machine" "$LOG" || fail "wrong machine not logged"
-grep -q "refused: unknown machine" "$LOG" || fail "unknown machine not logged"
-grep -q "refused: CHAP authentication required\|refused: initiator does not offer CHAP" "$LOG" ||
-	fail "missing CHAP not logged"
+refused "$LOG" "refused: CHAP name is not this target's machine" "A's login to B's target" \
+	iscsi-inq "iscsi://$A%$SA@10.79.1.1/$IQN:$B/0"
+refused "$LOG" "refused: unknown machine" "a login to an unknown machine" \
+	iscsi-inq "iscsi://$A%$SA@10.79.1.1/$IQN:52-54-00-00-00-99/0"
 # A second target that accepts only the peer 10.79.1.99 (require_lease_ip).
 PORT=3261 it_start -a 10.79.1.99
-PORT=3261 in_cli timeout 20 iscsi-inq "$(PORT=3261 it_url "$A" "$SA")" >/dev/null 2>&1 &&
-	fail "login from a peer address not leased to the machine succeeded"
-grep -q "refused: peer address not allowed" "$T/target-3261.log" || fail "peer refusal not logged"
+refused "$T/target-3261.log" "refused: peer address not allowed" \
+	"a login from a peer address not leased to the machine" iscsi-inq "$(PORT=3261 it_url "$A" "$SA")"
 
 echo "== iscsi-inq"
 url=$(it_url "$A" "$SA")
