@@ -279,6 +279,14 @@ static int load_map(struct cow_ovl *o, char *why, size_t whylen)
 		}
 		v[0] = cow_page_decode(pair, i, &seq[0]);
 		v[1] = cow_page_decode(pair + COW_PAGE, i, &seq[1]);
+		/* A flush tears at most the one slot it writes, and writes slot 1
+		 * only while slot 0 holds a valid copy: two torn slots are
+		 * damage, not a crash, and the chunk's flushed state is lost. */
+		if (v[0] < 0 && v[1] < 0) {
+			snprintf(why, whylen, "map chunk %" PRIu64 " has both copies damaged", i);
+			rc = -EUCLEAN;
+			break;
+		}
 		int pick = -1;
 		if (v[0] == 1 && (v[1] != 1 || seq[0] > seq[1]))
 			pick = 0;
@@ -552,6 +560,12 @@ int cow_ovl_check(const char *path, FILE *out)
 		 * as long as the other slot holds a valid copy (or none was ever
 		 * written, which reads as "all base"). */
 		torn += (v[0] < 0) + (v[1] < 0);
+		if (v[0] < 0 && v[1] < 0) {
+			if (out)
+				fprintf(out, "%s: map chunk %" PRIu64 ": both copies damaged\n",
+				        path, i);
+			bad++;
+		}
 		if (v[0] == 1 && v[1] == 1 && seq[0] == seq[1]) {
 			if (out)
 				fprintf(out, "%s: map chunk %" PRIu64 ": two copies, same seq\n",

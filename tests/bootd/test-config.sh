@@ -17,7 +17,8 @@ pool = 10.0.0.100-10.0.0.199
 http_port = 8067
 C
 "$B" -n -c "$T/ok.conf" || fail "valid configuration refused"
-"$B" -n -v -c "$T/ok.conf" | grep -q "pool" || fail "-n -v does not print the configuration"
+out=$("$B" -n -v -c "$T/ok.conf" 2>&1) || fail "valid configuration refused with -v: $out"
+echo "$out" | grep -q "pool.*10.0.0.100-10.0.0.199" || fail "-n -v does not print the configuration: $out"
 
 printf '[bootd]\ninterface = eth9\ndhcp = sometimes\n' >"$T/bad1.conf"
 out=$("$B" -n -c "$T/bad1.conf" 2>&1) && fail "bad dhcp mode accepted"

@@ -17,6 +17,13 @@ chown -R nobody "$T/state"
 bootd_start
 grep -q "running as nobody" "$T/bootd.log" || fail "bootd did not drop root"
 udhcpc_script
+# in_pool IP: IP is one of the pool's, 10.77.0.100 to 10.77.0.110.
+in_pool() {
+	local last=${1##*.}
+	[ "${1%.*}" = 10.77.0 ] || return 1
+	case $last in '' | *[!0-9]*) return 1 ;; esac
+	[ "$last" -ge 100 ] && [ "$last" -le 110 ]
+}
 ip -n "$CLI" link set bc0 address 52:54:00:00:00:01
 
 # 1. A lease from the pool.
@@ -24,7 +31,7 @@ OUT=$T/a ip netns exec "$CLI" busybox udhcpc -i bc0 -f -q -n -t 4 -T 1 -s "$T/ud
 	>"$T/udhcpc1.log" 2>&1 || fail "udhcpc got no lease: $(cat "$T/udhcpc1.log")"
 ip1=$(sed -n 's/^ip=//p' "$T/a.bound")
 echo "lease: $ip1"
-case $ip1 in 10.77.0.1[01][0-9]) ;; *) fail "address $ip1 is not from the pool" ;; esac
+in_pool "$ip1" || fail "address $ip1 is not from the pool"
 assert_eq "$(sed -n 's/^serverid=//p' "$T/a.bound")" 10.77.0.1 "server identifier"
 assert_eq "$(sed -n 's/^lease=//p' "$T/a.bound")" 120 "lease time"
 assert_eq "$(sed -n 's/^router=//p' "$T/a.bound")" 10.77.0.1 "router"
@@ -49,10 +56,17 @@ OUT=$T/b ip netns exec "$CLI" busybox udhcpc -i bc0 -f -t 4 -T 1 -s "$T/udhcpc.s
 kill_at_exit "$T/udhcpc.pid"
 wait_for 10 test -s "$T/b.bound" || fail "background udhcpc got no lease"
 assert_eq "$(sed -n 's/^ip=//p' "$T/b.bound")" "$ip1" "second run address"
+# The renewal goes to the server's address (not broadcast), and bootd
+# answers it with one more ACK sent to the client's address.
+ack="ACK 52-54-00-00-00-01 to $ip1 yiaddr $ip1 via bs0"
+acks=$(grep -c "$ack" "$T/bootd.log")
 kill -USR1 "$(cat "$T/udhcpc.pid")"
 wait_for 10 test -s "$T/b.renew" || fail "no renewal: $(cat "$T/udhcpc2.log")"
 assert_eq "$(sed -n 's/^ip=//p' "$T/b.renew")" "$ip1" "renewed address"
-grep -q "unicasting a renew\|sending renew" "$T/udhcpc2.log" || true
+grep -q "sending renew to \(server \)\?10.77.0.1\b" "$T/udhcpc2.log" ||
+	fail "the renewal was not sent to the server's address: $(cat "$T/udhcpc2.log")"
+wait_for 5 sh -c '[ "$(grep -c "$1" "$2")" -gt "$3" ]' sh "$ack" "$T/bootd.log" "$acks" ||
+	fail "no unicast ACK of the renewal: $(grep ACK "$T/bootd.log")"
 kill "$(cat "$T/udhcpc.pid")"
 sleep 1.1 # a lease acknowledged more than a second ago must survive
 
@@ -97,7 +111,8 @@ ip -n "$CLI" link set bc0 address 52:54:00:00:00:05
 ip -n "$CLI" addr flush dev bc0
 OUT=$T/g ip netns exec "$CLI" busybox udhcpc -i bc0 -f -q -n -t 4 -T 1 -r 192.168.5.5 \
 	-s "$T/udhcpc.sh" >"$T/udhcpc5.log" 2>&1 || fail "no lease when asking for a foreign address"
-case $(sed -n 's/^ip=//p' "$T/g.bound") in 10.77.0.1[01][0-9]) ;; *) fail "foreign address handed out" ;; esac
+ip5=$(sed -n 's/^ip=//p' "$T/g.bound")
+in_pool "$ip5" || fail "foreign address handed out: $ip5"
 
 bootd_alive
 bootd_stop

@@ -184,3 +184,83 @@ lab_assert_no_leak() {
 	fi
 	return 0
 }
+
+# lab_test_lines LOG: the FLEETBOOT-TEST lines of a serial log, in order,
+# without carriage returns or whatever the console printed before them.
+lab_test_lines() {
+	grep -ao 'FLEETBOOT-TEST .*' "$1" | tr -d '\r'
+}
+
+# lab_expect_lines LOG WHAT LINE...: the guest's FLEETBOOT-TEST lines are
+# exactly LINE..., in that order; otherwise fail, showing both.
+lab_expect_lines() {
+	local log=$1 what=$2 got want
+	shift 2
+	got=$(lab_test_lines "$log")
+	want=$(printf '%s\n' "$@")
+	[ "$got" = "$want" ] && return 0
+	printf 'expected:\n%s\ngot:\n%s\n' "$want" "$got" >&2
+	fail "$what"
+}
+
+# lab_peer NAME MAC IP: a namespace on the lab bridge whose interface has
+# MAC and IP, to stand in for a client that is powered off (so that tools
+# reach storaged from the machine's own address); prints its name.
+lab_peer() {
+	local ns link="lp$$$1"
+	ns=$(netns_new "$1")
+	ip link add "$link" netns "$LAB_NS" type veth peer name eth0 netns "$ns" ||
+		fail "veth for peer $1"
+	ip -n "$LAB_NS" link set "$link" master br0
+	ip -n "$LAB_NS" link set "$link" up
+	ip -n "$ns" link set eth0 address "$2"
+	ip -n "$ns" addr add "$3/24" dev eth0
+	ip -n "$ns" link set eth0 up
+	echo "$ns"
+}
+
+# lab_refused LOG PATTERN WHAT CMD...: CMD (an NBD client) fails, and LOG
+# gains, while it runs, a line matching PATTERN (the server's reason for the
+# refusal); a failure for any other reason (no connection, a refusal for
+# another reason) fails the test.
+lab_refused() {
+	local log=$1 pattern=$2 what=$3 n out
+	shift 3
+	n=$(wc -l <"$log")
+	if out=$("$@" 2>&1); then
+		fail "$what: served: $out"
+	fi
+	# shellcheck disable=SC2016 # expanded by that sh
+	if ! wait_for 5 sh -c 'tail -n +"$1" "$2" | grep -q -- "$3"' sh "$((n + 1))" "$log" "$pattern"; then
+		echo "client said: $out" >&2
+		tail -n +"$((n + 1))" "$log" | tail -n 10 >&2
+		fail "$what: not refused for its reason ('$pattern' not logged)"
+	fi
+	echo "refused ($what): $(tail -n +"$((n + 1))" "$log" | grep -- "$pattern" | head -n 1)"
+}
+
+# lab_stage_count CONF MAC STAGE: how many STAGE events fleetboot recorded
+# for MAC (fails the test when the events cannot be read).
+lab_stage_count() {
+	local out
+	out=$("$FB_BIN/fleetboot" -c "$1" events --machine "$2" --json) ||
+		fail "cannot read the events of $2"
+	printf '%s\n' "$out" | grep -c "\"stage\": *\"$3\""
+}
+
+# lab_disk_file IMG PATH: what an ext4 disk image holds at PATH ("<missing>"
+# when there is no such file). A copy is checked first, so a journal left
+# by the client is replayed as the client's kernel would on the next mount.
+lab_disk_file() {
+	local img=$1 path=$2 rc
+	cp --sparse=always "$img" "$img.fsck"
+	e2fsck -fy "$img.fsck" >"$img.fsck.log" 2>&1
+	rc=$?
+	[ $rc -le 1 ] || fail "e2fsck of $img: exit $rc: $(tail -n 5 "$img.fsck.log")"
+	if debugfs -R "stat $path" "$img.fsck" 2>&1 | grep -q 'File not found'; then
+		echo '<missing>'
+	else
+		debugfs -R "cat $path" "$img.fsck" 2>/dev/null
+	fi
+	rm -f "$img.fsck"
+}

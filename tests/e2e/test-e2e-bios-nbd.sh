@@ -7,10 +7,13 @@
 #      credential nor the machine's secret in /proc/cmdline, any process's
 #      argv or environment, or any readable file (fleetboot.test=leakscan).
 # Asserts what the machine printed on its serial console and the boot
-# events fleetboot recorded, in order.
+# events fleetboot recorded, in order; and, on the server, that the first
+# boot's write is in the machine's overlay (its disk read over NBD from its
+# own address once the client is off).
 # timeout: 900
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lab.sh"
+requires nbdcopy debugfs e2fsck
 lab_new
 lab_tap tap0
 CONF=$(lab_conf "$LAB_DIR/srv")
@@ -23,7 +26,8 @@ tests="$tests fleetboot.test=leakscan fleetboot.test=poweroff"
 fb image build tiny --from busybox --cmdline "$tests" >"$LAB_DIR/build.log" 2>&1 ||
 	fail "image build: $(tail -n 20 "$LAB_DIR/build.log")"
 MAC=52:54:00:e2:e0:01
-fb machine add $MAC --image tiny --mode persistent >/dev/null || fail "machine add"
+IP=10.66.0.41
+fb machine add $MAC --image tiny --mode persistent --ip $IP >/dev/null || fail "machine add"
 lab_up "$CONF" "$LAB_DIR/up.log"
 
 boot() { # N: boot once, wait for power-off; print the serial log path
@@ -48,6 +52,18 @@ echo "$stages" | grep -Eq 'dhcp .*ipxe-script .*kernel .*initrd .*credential .*r
 	fail "boot events out of order or missing: $stages"
 lab_assert_no_leak "$CONF" $MAC "$log"
 echo "$stages" | grep -q takeover-suspected && fail "a takeover was suspected in a plain boot"
+# The server side: the machine's disk, as storaged serves it to the
+# machine's address (a stand-in with its MAC while the client is off),
+# holds the file.
+id=$(echo $MAC | tr : -)
+[ -s "$LAB_DIR/srv/state/overlays/$id.ovl" ] || fail "persistent: no overlay on the server"
+cred=$("$FB_BIN/../tests/storaged/sd-dbtool" "$LAB_DIR/srv/state" credential "$id") || fail "no credential for $id"
+peer=$(lab_peer c1 "$MAC" $IP)
+ip netns exec "$peer" timeout 60 nbdcopy "nbd://$LAB_SERVER/$id.$cred" "$LAB_DIR/disk1.img" ||
+	fail "cannot copy the machine's disk over NBD: $(tail -n 5 "$LAB_DIR/up.log")"
+ip netns del "$peer"
+assert_eq "$(lab_disk_file "$LAB_DIR/disk1.img" /data/marker)" "hello-$$" "the write in the machine's overlay"
+rm -f "$LAB_DIR/disk1.img"
 
 log=$(boot 2) || exit 1
 grep -aq "FLEETBOOT-TEST check /data/marker ok" "$log" || fail "persistent: the file did not survive a reboot"

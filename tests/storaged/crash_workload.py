@@ -10,6 +10,11 @@ sent; "A" lines record acknowledged FUA writes). Sector content is derived
 from (sector, generation), so any sector can be checked on its own:
 generation 0 is the base image, -1 is zeros.
 
+write prints "progress: W writes, F flushes acknowledged" after every
+acknowledged flush, and when the server dies "workload stopped after W
+acknowledged writes and F acknowledged flushes: ERROR", so the test can
+tell a workload that ran from one that never connected.
+
 verify: a sector not written since the last acknowledged flush must read
 back exactly as the model says; a sector written since may read as its
 flushed value or as any of the later writes (a volatile cache may or may not
@@ -54,7 +59,13 @@ def save(state, flushed, gen):
     open(state + ".log", "w").close()
 
 
-def write(uri, state, base, seed):
+class Counts:
+    """Acknowledged writes (FUA or not, zeroes included) and flushes."""
+    writes = 0
+    flushes = 0
+
+
+def write(uri, state, base, seed, acked):
     flushed, gen = load(state)
     rnd = random.Random(seed)
     h = nbd.NBD()
@@ -85,6 +96,7 @@ def write(uri, state, base, seed):
         else:
             data = b"".join(content(s + i, g, base) for i in range(n))
             h.pwrite(data, s * SECT, nbd.CMD_FLAG_FUA if fua else 0)
+        acked.writes += 1
         for i in range(n):
             pending[s + i] = g
         if fua:
@@ -92,10 +104,13 @@ def write(uri, state, base, seed):
             log.flush()
         if n_ops % 25 == 0:
             h.flush()
+            acked.flushes += 1
             flushed.update(pending)
             pending.clear()
             save(state, flushed, gen)
             log = open(state + ".log", "a")
+            print("progress: %d writes, %d flushes acknowledged" %
+                  (acked.writes, acked.flushes), flush=True)
 
 
 def verify(uri, state, base):
@@ -161,10 +176,12 @@ def main():
     with open(base_path, "rb") as f:
         base = f.read()
     if mode == "write":
+        acked = Counts()
         try:
-            write(uri, state, base, int(sys.argv[5]))
+            write(uri, state, base, int(sys.argv[5]), acked)
         except nbd.Error as e:
-            print("workload stopped: %s" % e)
+            print("workload stopped after %d acknowledged writes and %d acknowledged "
+                  "flushes: %s" % (acked.writes, acked.flushes, e), flush=True)
         return 0
     return verify(uri, state, base)
 

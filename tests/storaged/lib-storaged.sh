@@ -158,3 +158,35 @@ sd_nbdkit() { # [EXTRA_PRELOAD]
 	wait_for 20 ip netns exec "$SRV" bash -c "exec 3<>/dev/tcp/127.0.0.1/10809" ||
 		{ cat "$T/nbdkit.log"; fail "nbdkit did not start"; }
 }
+
+# sd_refused N URI PATTERN WHAT: nbdinfo from client N fails to open URI,
+# and the daemon's log gains, while it runs, a line matching PATTERN (the
+# server's reason). A failure for any other reason (no connection, another
+# refusal) fails the test.
+sd_refused() {
+	local n=$1 uri=$2 pattern=$3 what=$4 lines out
+	lines=$(wc -l <"$SD_LOG")
+	if out=$(in_client "$n" timeout 20 nbdinfo "$uri" 2>&1); then
+		fail "$what: served: $out"
+	fi
+	# shellcheck disable=SC2016 # expanded by that sh
+	if ! wait_for 5 sh -c 'tail -n +"$1" "$2" | grep -q -- "$3"' sh "$((lines + 1))" "$SD_LOG" "$pattern"; then
+		echo "client said: $out" >&2
+		tail -n +"$((lines + 1))" "$SD_LOG" | tail -n 10 >&2
+		fail "$what: not refused for its reason ('$pattern' not logged)"
+	fi
+}
+
+# sd_qio_read N URI WHAT CMD...: qemu-io from client N runs the read
+# commands CMD... (each "read -P PATTERN OFF LEN") on URI; each must read
+# its whole length with the pattern verified, or fail the test with WHAT.
+sd_qio_read() {
+	local n=$1 uri=$2 what=$3 out c args=()
+	shift 3
+	for c in "$@"; do args+=(-c "$c"); done
+	out=$(in_client "$n" timeout 60 qemu-io -f raw "${args[@]}" "$uri" 2>&1) ||
+		fail "$what: qemu-io failed: $out"
+	case $out in *"verification failed"*) fail "$what: $out" ;; esac
+	[ "$(printf '%s\n' "$out" | grep -c '^read [0-9]*/[0-9]* bytes')" = $# ] ||
+		fail "$what: not every read completed: $out"
+}

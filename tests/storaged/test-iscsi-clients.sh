@@ -26,27 +26,37 @@ echo "$out" | grep -q "$IQN:$B" || fail "B's target not listed to B"
 echo "$out" | grep -q "$A" && fail "A's target listed to B"
 
 echo "== refusals"
-in_cli timeout 20 iscsi-ls "iscsi://$A%${SB}@10.79.1.1/" >/dev/null 2>&1 &&
-	fail "discovery with a wrong secret succeeded"
-in_cli timeout 20 iscsi-ls "iscsi://10.79.1.1/" >/dev/null 2>&1 &&
-	fail "discovery without CHAP succeeded"
-in_cli timeout 20 iscsi-inq "$(it_url "$A" "$SB")" >/dev/null 2>&1 &&
-	fail "login with a wrong secret succeeded"
+# refused LOG PATTERN WHAT CMD...: CMD fails, and LOG gains, while it runs,
+# a line matching PATTERN (the target's reason): a failure for any other
+# reason (no connection, another refusal) fails the test.
+refused() {
+	local log=$1 pattern=$2 what=$3 n out
+	shift 3
+	n=$(wc -l <"$log")
+	if out=$(in_cli timeout 20 "$@" 2>&1); then
+		fail "$what succeeded: $out"
+	fi
+	# shellcheck disable=SC2016 # expanded by that sh
+	if ! wait_for 5 sh -c 'tail -n +"$1" "$2" | grep -q -- "$3"' sh "$((n + 1))" "$log" "$pattern"; then
+		echo "client said: $out" >&2
+		tail -n +"$((n + 1))" "$log" | tail -n 10 >&2
+		fail "$what: not refused for its reason ('$pattern' not logged)"
+	fi
+}
+refused "$LOG" "refused: wrong CHAP secret" "discovery with a wrong secret" \
+	iscsi-ls "iscsi://$A%${SB}@10.79.1.1/"
+refused "$LOG" "refused: CHAP authentication required\|refused: initiator does not offer CHAP" \
+	"discovery without CHAP" iscsi-ls "iscsi://10.79.1.1/"
+refused "$LOG" "refused: wrong CHAP secret" "login with a wrong secret" iscsi-inq "$(it_url "$A" "$SB")"
 # A's credentials for B's target.
-in_cli timeout 20 iscsi-inq "iscsi://$A%$SA@10.79.1.1/$IQN:$B/0" >/dev/null 2>&1 &&
-	fail "A logged in to B's target"
-in_cli timeout 20 iscsi-inq "iscsi://$A%$SA@10.79.1.1/$IQN:52-54-00-00-00-99/0" >/dev/null 2>&1 &&
-	fail "login to an unknown machine succeeded"
-grep -q "refused: wrong CHAP secret" "$LOG" || fail "wrong secret not logged"
-grep -q "refused: CHAP name is not this target's machine" "$LOG" || fail "wrong machine not logged"
-grep -q "refused: unknown machine" "$LOG" || fail "unknown machine not logged"
-grep -q "refused: CHAP authentication required\|refused: initiator does not offer CHAP" "$LOG" ||
-	fail "missing CHAP not logged"
+refused "$LOG" "refused: CHAP name is not this target's machine" "A's login to B's target" \
+	iscsi-inq "iscsi://$A%$SA@10.79.1.1/$IQN:$B/0"
+refused "$LOG" "refused: unknown machine" "a login to an unknown machine" \
+	iscsi-inq "iscsi://$A%$SA@10.79.1.1/$IQN:52-54-00-00-00-99/0"
 # A second target that accepts only the peer 10.79.1.99 (require_lease_ip).
 PORT=3261 it_start -a 10.79.1.99
-PORT=3261 in_cli timeout 20 iscsi-inq "$(PORT=3261 it_url "$A" "$SA")" >/dev/null 2>&1 &&
-	fail "login from a peer address not leased to the machine succeeded"
-grep -q "refused: peer address not allowed" "$T/target-3261.log" || fail "peer refusal not logged"
+refused "$T/target-3261.log" "refused: peer address not allowed" \
+	"a login from a peer address not leased to the machine" iscsi-inq "$(PORT=3261 it_url "$A" "$SA")"
 
 echo "== iscsi-inq"
 url=$(it_url "$A" "$SA")
@@ -59,20 +69,32 @@ for p in 128 131 176 177 178; do
 	in_cli timeout 20 iscsi-inq -e 1 -c $p "$url" >"$T/vpd.txt" 2>&1 || fail "VPD $hex: $(cat "$T/vpd.txt")"
 	[ "$(wc -l <"$T/vpd.txt")" -ge 1 ] || fail "VPD $hex: empty"
 done
-in_cli timeout 20 iscsi-inq -e 1 -c 176 "$url" | grep -q "maximum transfer length:16384" ||
-	fail "VPD 0xb0 maximum transfer length"
-out=$(in_cli timeout 20 iscsi-inq -e 1 -c 131 "$url")
+out=$(in_cli timeout 20 iscsi-inq -e 1 -c 176 "$url") || fail "VPD 0xb0: $out"
+echo "$out" | grep -q "maximum transfer length:16384" || fail "VPD 0xb0 maximum transfer length: $out"
+out=$(in_cli timeout 20 iscsi-inq -e 1 -c 131 "$url") || fail "VPD 0x83: $out"
 echo "$out" | grep -q "Designator:\[$IQN:$A\]" || fail "VPD 0x83 without the target name: $out"
 echo "$out" | grep -q "Designator Type:(3) NAA" || fail "VPD 0x83 without an NAA designator"
 
 echo "== qemu-io / qemu-img over iscsi://"
+# qio_read URL WHAT CMD...: qemu-io runs the read commands CMD... (each
+# "read -P PATTERN OFF LEN"); each must read its whole length with the
+# pattern verified (qemu-io prints the byte count even when it is not).
+qio_read() {
+	local url=$1 what=$2 out c args=()
+	shift 2
+	for c in "$@"; do args+=(-c "$c"); done
+	out=$(in_cli timeout 60 qemu-io -f raw "${args[@]}" "$url" 2>&1) || fail "$what: qemu-io failed: $out"
+	case $out in *"verification failed"*) fail "$what: $out" ;; esac
+	[ "$(printf '%s\n' "$out" | grep -c '^read [0-9]*/[0-9]* bytes')" = $# ] ||
+		fail "$what: not every read completed: $out"
+}
 in_cli timeout 60 qemu-io -f raw -c "write -P 0x5a 1M 2M" -c "flush" "$url" || fail "qemu-io write"
-in_cli timeout 60 qemu-io -f raw -c "read -P 0x5a 1M 2M" -c "read -P 0 0 1M" "$url" |
-	grep -q "read 2097152/2097152" || fail "qemu-io read back"
+qio_read "$url" "qemu-io read back" "read -P 0x5a 1M 2M" "read -P 0 0 1M"
 cmp -s -n 1M -i 1M:0 "$T/a.img" <(head -c 1M /dev/zero | tr '\0' 'Z') ||
 	fail "the write did not reach A's file"
 cmp -s "$T/b.img" <(head -c 32M /dev/zero) || fail "B's file changed by writes to A"
-size=$(in_cli timeout 30 qemu-img info --output=json "$url" | sed -n 's/.*"virtual-size": \([0-9]*\).*/\1/p')
+out=$(in_cli timeout 30 qemu-img info --output=json "$url") || fail "qemu-img info: $out"
+size=$(echo "$out" | sed -n 's/.*"virtual-size": \([0-9]*\).*/\1/p')
 assert_eq "$size" 33554432 "qemu-img virtual size"
 head -c 8M /dev/urandom >"$T/src.img"
 in_cli timeout 60 qemu-img convert -n -f raw -O raw "$T/src.img" "$url" || fail "qemu-img convert to iscsi"
@@ -80,8 +102,9 @@ cmp -s -n 8M "$T/src.img" "$T/a.img" || fail "converted data differs in the serv
 in_cli timeout 60 qemu-img convert -f raw -O raw "$url" "$T/back.img" || fail "qemu-img convert from iscsi"
 cmp -s "$T/back.img" "$T/a.img" || fail "data read back over iSCSI differs"
 # Discard reads back as zeros.
-in_cli timeout 60 qemu-io -f raw -c "discard 0 1M" -c "read -P 0 0 1M" "$url" |
-	grep -q "read 1048576/1048576" || fail "discard then read zeros"
+in_cli timeout 60 qemu-io -f raw -c "discard 0 1M" "$url" >"$T/qio.log" 2>&1 ||
+	fail "discard: $(cat "$T/qio.log")"
+qio_read "$url" "discard then read zeros" "read -P 0 0 1M"
 
 kill "$(cat "$T/target-3260.pid")"
 wait_for 10 test ! -e "$T/target-3260.pid" || fail "target did not stop on SIGTERM"

@@ -216,6 +216,33 @@ static void pipe_cb(struct fb_loop *l, int fd, uint32_t ev, void *arg)
 	fb_loop_del_fd(l, fd);
 }
 
+/* The many-timers check: which fired, how many, and whether any fired
+ * before one with an earlier deadline. */
+static struct {
+	int fired[2000];
+	int n, out_of_order, guard;
+	uint64_t last;
+} many_st;
+static struct fb_timer *many_base;
+
+static void many_cb(struct fb_loop *l, void *arg)
+{
+	struct fb_timer *t = arg;
+	if (t->when < many_st.last)
+		many_st.out_of_order++;
+	many_st.last = t->when;
+	many_st.fired[t - many_base]++;
+	if (++many_st.n == 1000)
+		fb_loop_stop(l);
+}
+
+static void guard_cb(struct fb_loop *l, void *arg)
+{
+	(void)arg;
+	many_st.guard = 1;
+	fb_loop_stop(l);
+}
+
 static int got_signal;
 static void sig_cb(struct fb_loop *l, int signo, void *arg)
 {
@@ -249,21 +276,36 @@ static void test_loop(void)
 	close(p[0]);
 	close(p[1]);
 
-	/* Many timers fire in order. */
+	/* Many timers fire in order: 2000 armed with scattered deadlines,
+	 * every other one disarmed again (removals from the middle of the
+	 * heap); the loop runs until the other 1000 have fired, each once,
+	 * in the order of their deadlines. A guard timer ends a loop that
+	 * stalls. */
 	static struct fb_timer many[2000];
-	static int seen;
-	seen = 0;
+	memset(&many_st, 0, sizeof(many_st));
+	many_base = many;
 	for (int i = 0; i < 2000; i++) {
-		fb_timer_init(&many[i], timer_cb, (void *)(intptr_t)0);
-		fb_timer_arm(l, &many[i], (uint64_t)(i % 7));
+		fb_timer_init(&many[i], many_cb, &many[i]);
+		fb_timer_arm(l, &many[i], (uint64_t)((i * 7919) % 41));
 	}
+	CHECK_INT(fb_loop_timer_count(l), 2000);
 	for (int i = 0; i < 2000; i += 2)
 		fb_timer_disarm(l, &many[i]);
 	CHECK_INT(fb_loop_timer_count(l), 1000);
-	for (int i = 1; i < 2000; i += 2)
-		fb_timer_disarm(l, &many[i]);
+	struct fb_timer guard;
+	fb_timer_init(&guard, guard_cb, NULL);
+	fb_timer_arm(l, &guard, 5000);
+	CHECK_INT(fb_loop_run(l), 0);
+	CHECK_INT(many_st.guard, 0);
+	CHECK_INT(many_st.n, 1000);
+	CHECK_INT(many_st.out_of_order, 0);
+	int once = 1;
+	for (int i = 0; i < 2000; i++)
+		if (many_st.fired[i] != (i % 2 ? 1 : 0))
+			once = 0;
+	CHECK(once);
+	fb_timer_disarm(l, &guard);
 	CHECK_INT(fb_loop_timer_count(l), 0);
-	(void)seen;
 
 	CHECK_INT(fb_loop_add_signal(l, SIGUSR1, sig_cb, NULL), 0);
 	kill(getpid(), SIGUSR1);
