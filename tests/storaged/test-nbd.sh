@@ -158,9 +158,12 @@ in_client 1 nbdcopy "$(sd_uri 1 $A)" "$T/out-A3.img" || fail "A after commit"
 cmp "$T/out-A3.img" "$T/expect-A.img" || fail "A changed by B's commit"
 
 echo "== reset: at once when idle, pending while connected"
+# SCSI reservations kept beside the disk (APTPL) go with it.
+echo "stand-in registrations" >"$T/state/overlays/$A.ovl.pr"
 out=$(fb overlay reset $A) || fail "idle reset: $out"
 echo "$out" | grep -q discarded || fail "idle reset: $out"
 [ ! -e "$T/state/overlays/$A.ovl" ] || fail "overlay file still there"
+[ ! -e "$T/state/overlays/$A.ovl.pr" ] || fail "the disk's saved reservations outlived its reset"
 in_client 1 nbdcopy "$(sd_uri 1 $A)" "$T/out-A4.img" || fail "A after reset"
 cmp "$T/out-A4.img" "$T/base.img" || fail "A not back to base after reset"
 # Hold a connection open while resetting.
