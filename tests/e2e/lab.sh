@@ -81,6 +81,9 @@ lab_up() {
 	local conf=$1 log=$2
 	ip netns exec "$LAB_NS" "$FB_BIN/fleetboot" -c "$conf" up >"$log" 2>&1 &
 	echo $! >"$LAB_DIR/up.pid"
+	# A sanitizer report or a daemon restart fails the test (a test that
+	# kills a daemon on purpose sets LAB_RESTARTS_OK=1).
+	if [ "${LAB_RESTARTS_OK:-0}" = 1 ]; then san_watch --restarts-ok "$log"; else san_watch "$log"; fi
 	cleanup "kill -TERM \$(cat '$LAB_DIR/up.pid') 2>/dev/null; sleep 1; kill -9 \$(cat '$LAB_DIR/up.pid') 2>/dev/null"
 	wait_for 30 lab_port_open 8067 || fail "bootd HTTP did not come up: $(tail -n 20 "$log")"
 	wait_for 30 lab_port_open 10809 || fail "storaged NBD did not come up: $(tail -n 20 "$log")"
