@@ -107,14 +107,15 @@ requires() {
 _watch_scan() { # [--restarts-ok] LOG
 	local restarts=1
 	[ "$1" = --restarts-ok ] && restarts=0 && shift
-	local f=$1 hit keep
+	local f=$1 hit r keep
 	[ -f "$f" ] || return 0
 	hit=$(grep -a -n -m 1 -A 12 -E \
 		'ERROR: AddressSanitizer|ERROR: UndefinedBehaviorSanitizer|LeakSanitizer|runtime error:' "$f")
-	if [ -z "$hit" ] && [ $restarts = 1 ]; then
-		hit=$(grep -a -n -m 5 -E 'fleetboot-[a-z]+ (exited|killed)[^;]*; restarting' "$f")
-		[ -n "$hit" ] && hit="a daemon was restarted by fleetboot up:
-$hit"
+	if [ $restarts = 1 ]; then
+		r=$(grep -a -n -m 5 -E 'fleetboot-[a-z]+ exited [^;]*; restarting' "$f")
+		[ -n "$r" ] && hit="${hit:+$hit
+}a daemon was restarted by fleetboot up:
+$r"
 	fi
 	[ -n "$hit" ] || return 0
 	keep="$FB_ARTIFACTS/logs/watch-$(basename "$0" .sh)-$$-$(basename "$f")"
