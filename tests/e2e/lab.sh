@@ -9,7 +9,9 @@
 #   lab_host_link           a veth from the host to the lab (host 10.66.1.1,
 #                           lab 10.66.1.2), so a person can open the web UI
 #   lab_conf DIR [KEY=VAL]  a fleetboot.conf for a server on br0; prints its path
-#   lab_up CONF LOG         `fleetboot up` inside the lab; waits for the ports
+#   lab_up CONF LOG         `fleetboot up` inside the lab; waits for the ports;
+#                           a sanitizer report or a daemon restart in LOG
+#                           fails the test (LAB_RESTARTS_OK=1: restarts expected)
 #   lab_qemu NAME MAC TAP LOG [bios|uefi] [extra qemu args...]
 #                           start a diskless client in the background;
 #                           its pid goes to $LAB_DIR/NAME.pid
