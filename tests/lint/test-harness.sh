@@ -89,7 +89,7 @@ cp "$FB_TOP/tests/run.sh" "$FB_TOP/tests/lib.sh" "$T/top/tests/"
 printf '#!/usr/bin/env bash\necho "skip: frobctl is not installed"\nexit 77\n' \
 	>"$T/top/tests/demo/test-skips.sh"
 printf '# nothing\n' >"$T/top/tests/skips-allowed"
-run() { (unset FB_BIN FB_ARTIFACTS && "$@" bash "$T/top/tests/run.sh" 2>&1); }
+run() { (unset FB_BIN FB_BIN_FAST FB_ARTIFACTS FB_TESTS && "$@" bash "$T/top/tests/run.sh" 2>&1); }
 out=$(run env CI=true)
 rc=$?
 echo "$out"
