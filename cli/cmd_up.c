@@ -5,8 +5,11 @@
  * Each daemon runs with -f (log to stderr); its lines are relayed with the
  * daemon's name in front, so one terminal shows the whole server. A daemon
  * that dies is restarted after a back-off that doubles up to 30 s and
- * resets once it has stayed up for a minute. Ctrl-C or SIGTERM stops every
- * daemon (SIGTERM, then SIGKILL after 10 s) and then exits.
+ * resets once it has stayed up for a minute. A restart is never silent: it
+ * logs "fleetboot-NAME exited (signal 11, ...); restarting in N s" and
+ * counts in the status key up.restarts, so a test (or a person) sees that a
+ * daemon crashed even though service went on. Ctrl-C or SIGTERM stops
+ * every daemon (SIGTERM, then SIGKILL after 10 s) and then exits.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +55,7 @@ struct up {
 	struct child kids[3];
 	int nkids;
 	int stopping;
+	int restarts; /* of all daemons, since up started */
 	struct fb_loop *loop;
 	struct fb_timer kill_timer;
 };
@@ -95,6 +99,19 @@ static void set_status(struct up *u, struct child *c, const char *state)
 	snprintf(key, sizeof(key), "up.%s", c->name);
 	snprintf(val, sizeof(val), "%s (pid %d, restarts %d)", state, (int)c->pid, c->restarts);
 	fb_db_status_set(db, key, val);
+}
+
+/* Record a restart where `fleetboot status` and the web UI show it. */
+static void count_restart(struct up *u, struct child *c, const char *how)
+{
+	struct fb_db *db = cli_db(u->ctx);
+	char val[160];
+	u->restarts++;
+	if (!db)
+		return;
+	snprintf(val, sizeof(val), "%d (last: fleetboot-%s exited (%s))", u->restarts, c->name,
+	         how);
+	fb_db_status_set(db, "up.restarts", val);
 }
 
 static int start_child(struct up *u, struct child *c)
@@ -190,12 +207,13 @@ static void on_sigchld(struct fb_loop *l, int signo, void *arg)
 			/* Relay whatever it printed last. */
 			if (c->out >= 0)
 				on_output(l, c->out, EPOLLIN, c);
-			char how[64];
+			char how[96];
 			if (WIFEXITED(st))
-				snprintf(how, sizeof(how), "exited with status %d",
-				         WEXITSTATUS(st));
+				snprintf(how, sizeof(how), "status %d", WEXITSTATUS(st));
 			else
-				snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(st));
+				snprintf(how, sizeof(how), "signal %d, %s%s", WTERMSIG(st),
+				         strsignal(WTERMSIG(st)),
+				         WCOREDUMP(st) ? ", core dumped" : "");
 			c->pid = 0;
 			if (u->stopping) {
 				fprintf(stderr, "%-8s| stopped (%s)\n", c->name, how);
@@ -205,8 +223,9 @@ static void on_sigchld(struct fb_loop *l, int signo, void *arg)
 			uint64_t up_ms = fb_mono_ms() - c->started;
 			if (up_ms > 60000)
 				c->backoff = 1000;
-			fprintf(stderr, "%-8s| %s; restarting in %llu s\n", c->name, how,
-			        (unsigned long long)(c->backoff / 1000));
+			fprintf(stderr, "%-8s| fleetboot-%s exited (%s); restarting in %llu s\n",
+			        c->name, c->name, how, (unsigned long long)(c->backoff / 1000));
+			count_restart(u, c, how);
 			set_status(u, c, "restarting");
 			fb_timer_arm(l, &c->restart, c->backoff);
 			c->backoff = c->backoff * 2 > 30000 ? 30000 : c->backoff * 2;

@@ -2,7 +2,13 @@
 # tests/lib.sh - helpers for fleetboot's shell tests. Source it first:
 #   . "$(dirname "$0")/../lib.sh"
 #
-# requires CMD...      skip (exit 77) with a reason when a tool is missing
+# requires CMD...      skip (exit 77) when a tool is missing, naming the
+#                      Debian package that has it
+# san_watch [--restarts-ok] LOG
+#                      at exit, fail the test (exit 0 or 77 becomes 1) if
+#                      LOG holds a sanitizer report or, unless --restarts-ok,
+#                      a daemon restart by `fleetboot up`; call it before the
+#                      daemon's kill_at_exit, so the scan runs once it stopped
 # skip REASON          skip with a printed reason
 # fail MSG             print and exit 1
 # cleanup CMD          run CMD (eval'd) at exit, last added first
@@ -26,6 +32,8 @@ export FLEETBOOT_USER=root
 # as X=$(tmpdir_new) or X=$(netns_new ...) (in a subshell) still register
 # theirs with the test's own shell, which runs them all at exit.
 _cleanup_file=$(mktemp "${TMPDIR:-/tmp}/fbcleanup.XXXXXX")
+# What san_watch found, printed once every cleanup has run.
+_watch_found=$(mktemp "${TMPDIR:-/tmp}/fbwatch.XXXXXX")
 _cleanup_owner=$BASHPID
 _run_cleanups() {
 	[ "$BASHPID" = "$_cleanup_owner" ] || return 0
@@ -36,7 +44,21 @@ _run_cleanups() {
 	done
 	rm -f "$_cleanup_file"
 }
-trap _run_cleanups EXIT
+# At exit: the cleanups (which stop the daemons and, through san_watch's
+# entries, scan their logs), then a failure for anything the scans found,
+# even if the test itself passed or skipped.
+_on_exit() {
+	local rc=$?
+	[ "$BASHPID" = "$_cleanup_owner" ] || return 0
+	_run_cleanups
+	if [ -s "$_watch_found" ]; then
+		cat "$_watch_found" >&2
+		if [ "$rc" = 0 ] || [ "$rc" = 77 ]; then rc=1; fi
+	fi
+	rm -f "$_watch_found"
+	exit "$rc"
+}
+trap _on_exit EXIT
 trap 'exit 130' INT TERM
 
 cleanup() { printf '%s\n' "$*" >>"$_cleanup_file"; }
@@ -48,11 +70,72 @@ fail() {
 	echo "FAIL: $*" >&2
 	exit 1
 }
+# The Debian package (Debian 12) that installs command $1; tools/deps.sh
+# lists every one of them.
+deb_package() {
+	case "$1" in
+	perfdhcp) echo kea-admin ;;
+	iscsi-*) echo libiscsi-bin ;;
+	qemu-img | qemu-io | qemu-nbd) echo qemu-utils ;;
+	qemu-system-x86_64) echo qemu-system-x86 ;;
+	nbdinfo | nbdcopy | nbdsh) echo libnbd-bin ;;
+	mke2fs | debugfs | e2fsck | tune2fs) echo e2fsprogs ;;
+	busybox) echo busybox-static ;;
+	setpriv | lsblk) echo util-linux ;;
+	sfdisk | fdisk) echo fdisk ;;
+	tgtd | tgtadm) echo tgt ;;
+	dnsmasq) echo dnsmasq-base ;;
+	ip | bridge) echo iproute2 ;;
+	depmod | modprobe) echo kmod ;;
+	node) echo nodejs ;;
+	apt-get) echo apt ;;
+	cmp) echo diffutils ;;
+	sha256sum | stat | timeout) echo coreutils ;;
+	tftp) echo tftp-hpa ;;
+	clang) echo clang ;;
+	nbdkit | cpio | sqlite3 | debootstrap | jq | curl | shellcheck | clang-format | make | \
+		python3 | fio | file | bc | tcpdump | zstd | dosfstools | wrk) echo "$1" ;;
+	*) return 1 ;;
+	esac
+}
 requires() {
-	local c
+	local c p
 	for c in "$@"; do
-		command -v "$c" >/dev/null 2>&1 || skip "$c is not installed (make deps installs it)"
+		command -v "$c" >/dev/null 2>&1 && continue
+		p=$(deb_package "$c") ||
+			skip "$c is not installed (no Debian package known for it: name it in tests/lib.sh's deb_package)"
+		skip "$c is not installed (Debian package $p; make deps installs it)"
 	done
+}
+# Scan LOG for sanitizer reports and `fleetboot up` restarts; findings go
+# to $_watch_found, with a copy of LOG kept under $FB_ARTIFACTS/logs (the
+# test's scratch directory is removed at exit).
+_watch_scan() { # [--restarts-ok] LOG
+	local restarts=1
+	[ "$1" = --restarts-ok ] && restarts=0 && shift
+	local f=$1 hit r keep
+	[ -f "$f" ] || return 0
+	hit=$(grep -a -n -m 1 -A 12 -E \
+		'ERROR: AddressSanitizer|ERROR: UndefinedBehaviorSanitizer|LeakSanitizer|runtime error:' "$f")
+	if [ $restarts = 1 ]; then
+		r=$(grep -a -n -m 5 -E 'fleetboot-[a-z]+ exited [^;]*; restarting' "$f")
+		[ -n "$r" ] && hit="${hit:+$hit
+}a daemon was restarted by fleetboot up:
+$r"
+	fi
+	[ -n "$hit" ] || return 0
+	keep="$FB_ARTIFACTS/logs/watch-$(basename "$0" .sh)-$$-$(basename "$f")"
+	mkdir -p "$FB_ARTIFACTS/logs" && cp "$f" "$keep"
+	{
+		echo "FAIL: $f (kept as $keep):"
+		printf '%s\n' "$hit" | sed 's/^/    /'
+	} >>"$_watch_found"
+}
+san_watch() {
+	local q
+	printf -v q '%q ' "$@"
+	# Once per log, however often its daemon is started again.
+	grep -qxF -- "_watch_scan $q" "$_cleanup_file" || cleanup "_watch_scan $q"
 }
 requires_root() {
 	[ "$(id -u)" = 0 ] || skip "needs root (network namespaces)"

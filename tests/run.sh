@@ -12,6 +12,11 @@
 #   FB_TESTS='bootd/*' bash tests/run.sh   scripts matching a glob (under tests/);
 #                                         several globs separated by spaces
 #
+# Under CI=true a skip is a failure, unless the test is listed in
+# tests/skips-allowed ("area/test-name  reason" per line, # comments), which
+# the run prints first: a package that stops shipping a tool cannot turn its
+# tests into quiet skips on CI.
+#
 # The last line is "N passed, N failed, N skipped".
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,6 +40,41 @@ mkdir -p "$FB_ARTIFACTS/logs"
 passed=0 failed=0 skipped=0
 failures=()
 
+# The allow-list: entries without a reason are an error.
+allow_file=tests/skips-allowed
+allowed=()
+ci=0
+[ "${CI:-}" = true ] && ci=1
+if [ -f "$allow_file" ]; then
+	n=0
+	while IFS= read -r line || [ -n "$line" ]; do
+		n=$((n + 1))
+		line=${line%%#*}
+		read -r entry reason <<<"$line"
+		[ -n "${entry:-}" ] || continue
+		if [ -z "${reason:-}" ]; then
+			echo "$allow_file:$n: '$entry' has no reason; write why it may skip" >&2
+			exit 2
+		fi
+		allowed+=("$entry")
+	done <"$allow_file"
+fi
+if [ $ci = 1 ]; then
+	echo "CI=true: a skip fails unless allowed in $allow_file, which allows:"
+	if [ ${#allowed[@]} = 0 ]; then
+		echo "    (nothing)"
+	else
+		grep -v '^[[:space:]]*\(#\|$\)' "$allow_file" | sed 's/^/    /'
+	fi
+fi
+skip_allowed() { # NAME
+	local a
+	for a in "${allowed[@]}"; do
+		[ "$a" = "$1" ] && return 0
+	done
+	return 1
+}
+
 run_one() { # name timeout command...
 	local name=$1 limit=$2
 	shift 2
@@ -47,10 +87,16 @@ run_one() { # name timeout command...
 		passed=$((passed + 1))
 		echo "PASS $name (${dt}s)"
 	elif [ $rc = 77 ]; then
-		skipped=$((skipped + 1))
 		local why
 		why=$(grep -i '^skip:' "$log" | tail -n 1)
-		echo "SKIP $name: ${why#*: }"
+		if [ $ci = 1 ] && ! skip_allowed "$name"; then
+			failed=$((failed + 1))
+			failures+=("$name")
+			echo "FAIL $name: skipped under CI=true, and $allow_file does not allow it: ${why#*: }"
+		else
+			skipped=$((skipped + 1))
+			echo "SKIP $name: ${why#*: }"
+		fi
 	else
 		failed=$((failed + 1))
 		failures+=("$name")

@@ -65,6 +65,7 @@ bootd_start() {
 	ip netns exec "$SRV" "$FB_BIN/fleetboot-bootd" -c "$CONF" -f ${BOOTD_ARGS--v} >>"$T/bootd.log" 2>&1 &
 	BOOTD_PID=$!
 	echo $BOOTD_PID >"$T/bootd.pid"
+	san_watch "$T/bootd.log"
 	kill_at_exit "$T/bootd.pid"
 	cleanup "echo '--- bootd log (tail)'; tail -n 40 '$T/bootd.log' >&2"
 	wait_for 20 ip netns exec "$SRV" curl -sf "http://$SRV_IP:$HTTP_PORT/healthz" ||

@@ -9,7 +9,9 @@
 #   lab_host_link           a veth from the host to the lab (host 10.66.1.1,
 #                           lab 10.66.1.2), so a person can open the web UI
 #   lab_conf DIR [KEY=VAL]  a fleetboot.conf for a server on br0; prints its path
-#   lab_up CONF LOG         `fleetboot up` inside the lab; waits for the ports
+#   lab_up CONF LOG         `fleetboot up` inside the lab; waits for the ports;
+#                           a sanitizer report or a daemon restart in LOG
+#                           fails the test (LAB_RESTARTS_OK=1: restarts expected)
 #   lab_qemu NAME MAC TAP LOG [bios|uefi] [extra qemu args...]
 #                           start a diskless client in the background;
 #                           its pid goes to $LAB_DIR/NAME.pid
@@ -81,6 +83,9 @@ lab_up() {
 	local conf=$1 log=$2
 	ip netns exec "$LAB_NS" "$FB_BIN/fleetboot" -c "$conf" up >"$log" 2>&1 &
 	echo $! >"$LAB_DIR/up.pid"
+	# A sanitizer report or a daemon restart fails the test (a test that
+	# kills a daemon on purpose sets LAB_RESTARTS_OK=1).
+	if [ "${LAB_RESTARTS_OK:-0}" = 1 ]; then san_watch --restarts-ok "$log"; else san_watch "$log"; fi
 	cleanup "kill -TERM \$(cat '$LAB_DIR/up.pid') 2>/dev/null; sleep 1; kill -9 \$(cat '$LAB_DIR/up.pid') 2>/dev/null"
 	wait_for 30 lab_port_open 8067 || fail "bootd HTTP did not come up: $(tail -n 20 "$log")"
 	wait_for 30 lab_port_open 10809 || fail "storaged NBD did not come up: $(tail -n 20 "$log")"

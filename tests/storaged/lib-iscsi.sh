@@ -37,6 +37,7 @@ it_start() {
 	ip netns exec "$SRV" env ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=1" \
 		"$FB_BIN/fleetboot-iscsi-testtarget" -f -v -l 10.79.1.1 -p "$port" -P "$pidf" \
 		-m "$A:$SA:$T/a.img" -m "$B:$SB:$T/b.img" "$@" >>"$log" 2>&1 &
+	san_watch "$log"
 	kill_at_exit "$pidf"
 	wait_for 20 test -s "$pidf" || { cat "$log"; fail "target did not start"; }
 }
@@ -46,7 +47,7 @@ it_url() { echo "iscsi://$1%$2@10.79.1.1:${PORT:-3260}/$IQN:$1/0"; }
 in_cli() { ip netns exec "$CLI" "$@"; }
 
 it_san_check() {
-	if grep -E "ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:" "$T"/target-*.log; then
+	if grep -E "ERROR: AddressSanitizer|ERROR: LeakSanitizer|ERROR: UndefinedBehaviorSanitizer|runtime error:" "$T"/target-*.log; then
 		fail "sanitizer report in the target log"
 	fi
 }

@@ -101,6 +101,7 @@ sd_start() {
 		"$FB_BIN/fleetboot-storaged" -f -c "$CONF" ${SD_ARGS:-} >>"$SD_LOG" 2>&1 &
 	SD_PID=$!
 	echo "$SD_PID" >"$T/storaged.pid"
+	san_watch "$SD_LOG"
 	kill_at_exit "$T/storaged.pid"
 	wait_for 20 ip netns exec "$SRV" bash -c "exec 3<>/dev/tcp/127.0.0.1/10809" ||
 		{ cat "$SD_LOG"; fail "storaged did not start listening"; }
@@ -155,6 +156,7 @@ sd_nbdkit() { # [EXTRA_PRELOAD]
 		nbdkit --foreground -p 10809 "$plugin" config="$CONF" >>"$T/nbdkit.log" 2>&1 &
 	NBDKIT_PID=$!
 	echo "$NBDKIT_PID" >"$T/nbdkit.pid"
+	san_watch "$T/nbdkit.log"
 	wait_for 20 ip netns exec "$SRV" bash -c "exec 3<>/dev/tcp/127.0.0.1/10809" ||
 		{ cat "$T/nbdkit.log"; fail "nbdkit did not start"; }
 }

@@ -8,9 +8,13 @@
 # timeout: 240
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-storaged.sh"
+# Everything it needs is checked here, before any check runs: a skip
+# halfway would throw away the checks already passed.
 requires iscsi-ls iscsi-inq qemu-io
 qemu-io --help 2>&1 | grep -q iscsi || qemu-img --help 2>&1 | grep -qw iscsi ||
-	skip "qemu has no iscsi:// support"
+	skip "qemu has no iscsi:// support (Debian package qemu-block-extra; make deps installs it)"
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import nbd' 2>/dev/null ||
+	skip "no python3 nbd module (Debian package python3-libnbd; make deps installs it)"
 sd_setup
 A=52-54-00-dd-00-01 B=52-54-00-dd-00-02
 fb machine add $A --image base --mode persistent --protocol iscsi --ip 10.77.1.11 >/dev/null ||
@@ -37,7 +41,6 @@ in_client 1 qemu-io -f raw -c 'read -P 0x3c 1M 256k' "$(sd_uri 1 $A)" >"$T/qio.l
 grep -q "verification failed" "$T/qio.log" && fail "iSCSI write not in the overlay"
 
 echo "== one writer: iSCSI refused while NBD holds the overlay"
-[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import nbd' 2>/dev/null || skip "no python3-libnbd"
 in_client 1 /usr/bin/python3 -c '
 import nbd, sys, time
 h = nbd.NBD(); h.connect_uri(sys.argv[1]); h.pread(512, 0); time.sleep(4); h.shutdown()

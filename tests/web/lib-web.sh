@@ -46,6 +46,7 @@ EOF
 	ip netns exec "$WEB_NS" "$FB_BIN/fleetboot-web" -f -v -c "$FLEETBOOT_CONF" \
 		>"$WEB_T/web.log" 2>&1 &
 	echo $! >"$WEB_T/web.pid"
+	san_watch "$WEB_T/web.log"
 	kill_at_exit "$WEB_T/web.pid"
 	cleanup "mkdir -p '$FB_ARTIFACTS/logs' && cp '$WEB_T/web.log' '$FB_ARTIFACTS/logs/web-${0##*/}.server.log'"
 	wait_for 20 nsx curl -s -o /dev/null "$WEB_URL/login.html" ||
