@@ -110,7 +110,7 @@ install_dracut_module() {
 		# shell init, its classic network stack and the fleetboot module
 		# (see /usr/lib/dracut/modules.d/90fleetboot).
 		hostonly="no"
-		add_dracutmodules+=" fleetboot network-legacy "
+		add_dracutmodules+=" network-legacy fleetboot "
 		omit_dracutmodules+=" systemd systemd-initrd dracut-systemd systemd-networkd network-manager nbd iscsi plymouth "
 		early_microcode="no"
 	EOF
@@ -121,7 +121,7 @@ install_dracut_module() {
 # initramfs of every kernel in /boot with the configuration above. The
 # packages come from the cache when an earlier build fetched them.
 dracut_install() {
-	local r=$1 key=$2 debs n
+	local r=$1 key=$2 debs n f
 	debs=$CACHE/debootstrap/${key}-dracut-debs
 	mkdir -p "$r/var/cache/apt/archives"
 	n=$(find "$debs" -maxdepth 1 -name '*.deb' 2>/dev/null | wc -l)
@@ -133,7 +133,7 @@ dracut_install() {
 	if [ ! -L "$r/etc/resolv.conf" ] && [ -f "$r/etc/resolv.conf" ] && [ -r /etc/resolv.conf ]; then
 		mount --bind /etc/resolv.conf "$r/etc/resolv.conf" && track_mount "$r/etc/resolv.conf"
 	fi
-	local apt=(apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold dracut dracut-network)
+	local apt=(apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold dracut dracut-network procps)
 	if ! in_chroot "$r" "${apt[@]}" >>"$BUILD_LOG" 2>&1; then
 		# The package lists of the cached debootstrap may be older than
 		# the mirror: refresh them once.
@@ -142,10 +142,14 @@ dracut_install() {
 		run_quiet "apt-get install dracut in the root" in_chroot "$r" "${apt[@]}"
 	fi
 	mountpoint -q "$r/etc/resolv.conf" && umount "$r/etc/resolv.conf"
-	mkdir -p "$debs.tmp"
-	cp -n "$r"/var/cache/apt/archives/*.deb "$debs.tmp/" 2>/dev/null && [ "$n" = 0 ] &&
-		rm -rf "$debs" && mv "$debs.tmp" "$debs"
-	rm -rf "$debs.tmp"
+	# Keep what was downloaded (each file complete, or not at all).
+	mkdir -p "$debs"
+	for f in "$r"/var/cache/apt/archives/*.deb; do
+		if [ -f "$f" ] && [ ! -e "$debs/${f##*/}" ]; then
+			cp "$f" "$debs/.tmp.$$" && mv "$debs/.tmp.$$" "$debs/${f##*/}"
+		fi
+	done
+	rm -f "$debs/.tmp.$$"
 	in_chroot "$r" apt-get clean >>"$BUILD_LOG" 2>&1
 	[ -x "$r/usr/bin/dracut" ] || die "dracut is not in the root after apt-get install"
 }
@@ -199,7 +203,7 @@ src_debootstrap() {
 	if [ "$INITRAMFS" = dracut ]; then
 		local had_dracut=0 kv
 		[ ! -x "$root/usr/bin/dracut" ] || had_dracut=1
-		dracut_install "$root" "${tarball%.tar}"
+		dracut_install "$root" "$(basename "$tarball" .tar)"
 		kv=$(newest_in "$root/boot" 'vmlinuz-*')
 		kv=${kv#vmlinuz-}
 		[ -n "$kv" ] || die "debootstrap: no kernel in /boot"

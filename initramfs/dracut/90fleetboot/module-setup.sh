@@ -17,7 +17,9 @@ check() {
 }
 
 depends() {
-	echo network
+	# network-legacy first: dracut's network module then takes it as its
+	# handler instead of the first one it finds installed.
+	echo network-legacy network
 	return 0
 }
 
