@@ -49,9 +49,11 @@ boot() {
 	local name=$1 mac=$2 tap=$3 fw=$4 mode=$5 dev=$6 log=$LAB_DIR/$1.serial t0=$SECONDS id
 	id=$(echo "$mac" | tr : -)
 	lab_qemu "$name" "$mac" "$tap" "$log" "$fw"
-	wait_for 360 grep -aq -e 'FLEETBOOT-LEAKSCAN done' -e 'FLEETBOOT-BOOT-FAILED' "$log" ||
+	# Done, or failed: fleetboot's rescue path, or dracut's emergency shell.
+	wait_for 360 grep -aq -e 'FLEETBOOT-LEAKSCAN done' -e 'FLEETBOOT-BOOT-FAILED' -e 'rdsosreport' "$log" ||
 		fail "$name: no leak scan in 360 s: $(tail -c 3000 "$log")"
-	grep -a 'FLEETBOOT-BOOT-FAILED' "$log" && fail "$name: the boot failed: $(tail -c 3000 "$log")"
+	grep -aq -e 'FLEETBOOT-BOOT-FAILED' -e 'rdsosreport' "$log" &&
+		fail "$name: the boot failed: $(grep -a -e 'FLEETBOOT-BOOT-FAILED' -e 'dracut' "$log" | tail -n 15)"
 	echo "$name ($fw): leak scan done $((SECONDS - t0)) s after power-on"
 	cp "$log" "$FB_ARTIFACTS/logs/e2e-dracut-$name.serial" 2>/dev/null
 	grep -aq "fleetboot: root attached: $dev" "$log" || fail "$name: the dracut handler did not attach $dev"
