@@ -16,7 +16,8 @@ die() {
 usage_die() {
 	echo "$PROG: $*" >&2
 	echo "usage: $PROG build NAME --from SOURCE [--size SIZE] [--packages a,b]" >&2
-	echo "       [--kernel-flavor cloud-amd64|amd64] [--kernel FILE --initrd FILE] [--cmdline STR]" >&2
+	echo "       [--kernel-flavor cloud-amd64|amd64] [--initramfs initramfs-tools|dracut]" >&2
+	echo "       [--kernel FILE --initrd FILE] [--cmdline STR]" >&2
 	echo "       (see fleetboot-image(1))" >&2
 	exit 2
 }

@@ -7,9 +7,17 @@
 # initramfs-tools hook; the initramfs is then made inside the root by its
 # own update-initramfs, so kernel and modules match.
 #
+# With `--initramfs dracut` the same root gets Debian's dracut and
+# dracut-network instead (apt-get in the root, which removes
+# initramfs-tools) and fleetboot's dracut module (90fleetboot); dracut's
+# own run in the root makes the initramfs.
+#
 # The finished debootstrap (before the fleetboot files) is cached as a
 # tarball in CACHE/debootstrap, keyed by suite, mirror, flavor and package
-# list, so a second build of the same root takes seconds.
+# list, so a second build of the same root takes seconds. Both initramfs
+# generators share it; the few dracut packages are kept beside it
+# (CACHE/debootstrap/SUITE-FLAVOR-KEY-dracut-debs/) so later dracut builds
+# download nothing.
 
 # apt_mirror SUITE: the archive URI of this host's apt sources, preferring
 # one that lists SUITE; never a hard-coded host.
@@ -60,19 +68,90 @@ in_chroot() {
 	DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$r" "$@"
 }
 
-# install_fleetboot_files ROOT: the initramfs-tools hook and scripts, the
-# shared fleetboot scripts and the userspace reporter.
+# install_fleetboot_files ROOT: the shared fleetboot scripts, the
+# initramfs generator's part (initramfs-tools hook and scripts, or the
+# dracut module and its configuration), the userspace reporter and the
+# fleetboot.test runner.
 install_fleetboot_files() {
-	local r=$1 it=$SHARE/initramfs/initramfs-tools
+	local r=$1 it=$SHARE/initramfs/initramfs-tools g=$SHARE/image-builder/guest
 	install -D -m 644 "$SHARE/initramfs/fleetboot-cmdline.sh" "$r/usr/share/fleetboot/initramfs/fleetboot-cmdline.sh"
 	install -D -m 644 "$SHARE/initramfs/fleetboot-lib.sh" "$r/usr/share/fleetboot/initramfs/fleetboot-lib.sh"
-	install -D -m 755 "$it/hooks/fleetboot" "$r/usr/share/initramfs-tools/hooks/fleetboot"
-	install -D -m 755 "$it/scripts/init-premount/fleetboot" "$r/usr/share/initramfs-tools/scripts/init-premount/fleetboot"
-	install -D -m 644 "$it/scripts/fleetboot" "$r/usr/share/initramfs-tools/scripts/fleetboot"
+	if [ "$INITRAMFS" = dracut ]; then
+		install_dracut_module "$r"
+	else
+		install -D -m 755 "$it/hooks/fleetboot" "$r/usr/share/initramfs-tools/hooks/fleetboot"
+		install -D -m 755 "$it/scripts/init-premount/fleetboot" "$r/usr/share/initramfs-tools/scripts/init-premount/fleetboot"
+		install -D -m 644 "$it/scripts/fleetboot" "$r/usr/share/initramfs-tools/scripts/fleetboot"
+	fi
 	install -D -m 755 "$SHARE/initramfs/userspace/fleetboot-userspace" "$r/usr/lib/fleetboot/fleetboot-userspace"
 	install -D -m 644 "$SHARE/initramfs/userspace/fleetboot-userspace.service" "$r/etc/systemd/system/fleetboot-userspace.service"
+	install -D -m 755 "$g/fleetboot-test" "$r/usr/lib/fleetboot/fleetboot-test"
+	install -D -m 644 "$g/fleetboot-test.service" "$r/etc/systemd/system/fleetboot-test.service"
 	mkdir -p "$r/etc/systemd/system/multi-user.target.wants"
 	ln -sf ../fleetboot-userspace.service "$r/etc/systemd/system/multi-user.target.wants/fleetboot-userspace.service"
+	ln -sf ../fleetboot-test.service "$r/etc/systemd/system/multi-user.target.wants/fleetboot-test.service"
+}
+
+# install_dracut_module ROOT: fleetboot's dracut module and the dracut
+# configuration that uses it. The initramfs is generic (not host-only: it
+# is made in a chroot on the build host, not on the machine that boots
+# it) and runs dracut's shell init: the module is a netroot handler of
+# dracut's classic network stack (network-legacy: dhclient), so the
+# systemd flavour of the initramfs and its network modules are left out.
+install_dracut_module() {
+	local r=$1 m f
+	m=$r/usr/lib/dracut/modules.d/90fleetboot
+	mkdir -p "$m" "$r/etc/dracut.conf.d"
+	for f in "$SHARE"/initramfs/dracut/90fleetboot/*.sh; do
+		install -m 755 "$f" "$m/"
+	done
+	cat >"$r/etc/dracut.conf.d/90-fleetboot.conf" <<-'EOF'
+		# Written by fleetboot-image: a generic initramfs with dracut's
+		# shell init, its classic network stack and the fleetboot module
+		# (see /usr/lib/dracut/modules.d/90fleetboot).
+		hostonly="no"
+		add_dracutmodules+=" network-legacy fleetboot "
+		omit_dracutmodules+=" systemd systemd-initrd dracut-systemd systemd-networkd network-manager nbd iscsi plymouth "
+		early_microcode="no"
+	EOF
+}
+
+# dracut_install ROOT KEY: Debian's dracut and dracut-network into the
+# root (apt-get removes initramfs-tools); installing dracut makes the
+# initramfs of every kernel in /boot with the configuration above. The
+# packages come from the cache when an earlier build fetched them.
+dracut_install() {
+	local r=$1 key=$2 debs n f
+	debs=$CACHE/debootstrap/${key}-dracut-debs
+	mkdir -p "$r/var/cache/apt/archives"
+	n=$(find "$debs" -maxdepth 1 -name '*.deb' 2>/dev/null | wc -l)
+	[ "$n" = 0 ] || cp "$debs"/*.deb "$r/var/cache/apt/archives/"
+	# The root's apt talks to the mirror debootstrap used; name servers
+	# from this host for the length of the install.
+	# (Never through a symlink of the root: it would point into this host.)
+	[ -L "$r/etc/resolv.conf" ] || [ -e "$r/etc/resolv.conf" ] || : >"$r/etc/resolv.conf"
+	if [ ! -L "$r/etc/resolv.conf" ] && [ -f "$r/etc/resolv.conf" ] && [ -r /etc/resolv.conf ]; then
+		mount --bind /etc/resolv.conf "$r/etc/resolv.conf" && track_mount "$r/etc/resolv.conf"
+	fi
+	local apt=(apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold dracut dracut-network procps)
+	if ! in_chroot "$r" "${apt[@]}" >>"$BUILD_LOG" 2>&1; then
+		# The package lists of the cached debootstrap may be older than
+		# the mirror: refresh them once.
+		step "apt-get install dracut failed; refreshing the root's package lists"
+		run_quiet "apt-get update in the root" in_chroot "$r" apt-get update -q
+		run_quiet "apt-get install dracut in the root" in_chroot "$r" "${apt[@]}"
+	fi
+	mountpoint -q "$r/etc/resolv.conf" && umount "$r/etc/resolv.conf"
+	# Keep what was downloaded (each file complete, or not at all).
+	mkdir -p "$debs"
+	for f in "$r"/var/cache/apt/archives/*.deb; do
+		if [ -f "$f" ] && [ ! -e "$debs/${f##*/}" ]; then
+			cp "$f" "$debs/.tmp.$$" && mv "$debs/.tmp.$$" "$debs/${f##*/}"
+		fi
+	done
+	rm -f "$debs/.tmp.$$"
+	in_chroot "$r" apt-get clean >>"$BUILD_LOG" 2>&1
+	[ -x "$r/usr/bin/dracut" ] || die "dracut is not in the root after apt-get install"
 }
 
 src_debootstrap() {
@@ -110,7 +189,7 @@ src_debootstrap() {
 	flock -u "$dblock"
 	exec {dblock}>&-
 
-	step "installing the fleetboot initramfs hook and making the initramfs"
+	step "installing the fleetboot $INITRAMFS files and making the initramfs"
 	install_fleetboot_files "$root"
 	# Every machine gets its own machine-id at boot (the initramfs writes
 	# it); the image carries none.
@@ -121,7 +200,22 @@ src_debootstrap() {
 	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 	chmod 755 "$root/usr/sbin/policy-rc.d"
 	chroot_mount "$root"
-	run_quiet "update-initramfs in the root" in_chroot "$root" update-initramfs -u -k all
+	if [ "$INITRAMFS" = dracut ]; then
+		local had_dracut=0 kv
+		[ ! -x "$root/usr/bin/dracut" ] || had_dracut=1
+		dracut_install "$root" "$(basename "$tarball" .tar)"
+		kv=$(newest_in "$root/boot" 'vmlinuz-*')
+		kv=${kv#vmlinuz-}
+		[ -n "$kv" ] || die "debootstrap: no kernel in /boot"
+		# dracut was there already (--packages): its install made no
+		# initramfs with the fleetboot module, so run it now.
+		[ $had_dracut = 0 ] || run_quiet "dracut in the root" in_chroot "$root" dracut --force --kver "$kv" "/boot/initrd.img-$kv"
+		in_chroot "$root" lsinitrd "/boot/initrd.img-$kv" >"$WORK/lsinitrd" 2>>"$BUILD_LOG" ||
+			die "lsinitrd cannot read the initramfs dracut made"
+		grep -q 'sbin/fleetbootroot$' "$WORK/lsinitrd" || die "dracut made an initramfs without the fleetboot module (log $BUILD_LOG)"
+	else
+		run_quiet "update-initramfs in the root" in_chroot "$root" update-initramfs -u -k all
+	fi
 	unmount_all
 	rm -f "$root/usr/sbin/policy-rc.d"
 
@@ -132,7 +226,7 @@ src_debootstrap() {
 	cp "$(in_root "$root" "/boot/initrd.img-$KVER")" "$WORK/initrd.img" || die "debootstrap: no initrd.img-$KVER"
 	KERNEL=$WORK/vmlinuz INITRD=$WORK/initrd.img
 	root_packages "$root"
-	EXTRA_JSON="\"mirror\": $(json_str "$mirror"), \"kernel_flavor\": $(json_str "$FLAVOR")"
+	EXTRA_JSON="\"mirror\": $(json_str "$mirror"), \"kernel_flavor\": $(json_str "$FLAVOR"), \"initramfs\": $(json_str "$INITRAMFS")"
 	SUITE=$suite
 	ROOTDIR=$root
 }

@@ -39,6 +39,32 @@ for f in init lib/fleetboot/fleetboot-cmdline.sh lib/fleetboot/fleetboot-lib.sh 
 done
 grep -q '/nbd.ko$' "$T/initrd.list" || fail "busybox initrd lacks nbd.ko"
 
+# --kernel-flavor amd64: Debian's generic kernel instead of the cloud one
+# (the package behind linux-image-amd64, fetched once into the shared
+# cache). The busybox image makes it cheap: its kernel, modules and the
+# manifest's kernel package must all be the generic flavour.
+fbc image build bbgen --from busybox --kernel-flavor amd64 >"$T/bbgen.log" 2>&1 ||
+	{ cat "$T/bbgen.log"; fail "busybox build with --kernel-flavor amd64 failed"; }
+check_manifest bbgen 1
+mg=$(image_dir bbgen 1)/manifest.json
+gkv=$(json_get "$mg" .kernel_version)
+case $gkv in
+*-cloud-amd64) fail "--kernel-flavor amd64 built with the cloud kernel $gkv" ;;
+*-amd64) ;;
+*) fail "--kernel-flavor amd64: kernel $gkv is not an amd64 kernel" ;;
+esac
+gpkg=$(json_get "$mg" .kernel_package)
+case $gpkg in
+"linux-image-$gkv "?*) ;;
+*) fail "--kernel-flavor amd64: the manifest's kernel package is '$gpkg', expected linux-image-$gkv" ;;
+esac
+debugfs -R "stat /boot/vmlinuz-$gkv" "$(image_dir bbgen 1)/rootfs.img" 2>/dev/null | grep -q 'Type: regular' ||
+	fail "the amd64-flavour root has no /boot/vmlinuz-$gkv"
+debugfs -R "ls -p /lib/modules" "$(image_dir bbgen 1)/rootfs.img" 2>/dev/null | grep -q "/$gkv/" ||
+	fail "the amd64-flavour root has no /lib/modules/$gkv"
+cmp -s "$(image_dir bbgen 1)/vmlinuz" "$(image_dir bb 1)/vmlinuz" && fail "--kernel-flavor amd64 kept the cloud kernel"
+echo "--kernel-flavor amd64: kernel $gpkg"
+
 # A root folder to build from: the busybox root, taken out of the image,
 # with the cloud kernel and its modules in /boot and /lib/modules.
 root=$T/root
@@ -117,6 +143,9 @@ bad "not a readable tarball" --from "tar:$T/short.tar.gz"
 bad "tar:$T/missing.tar: no such file" --from "tar:$T/missing.tar"
 truncate -s 64M "$T/empty.img"
 bad "no Linux root in the disk" --from "disk:$T/empty.img"
+bad "--kernel-flavor: 'i386' is not cloud-amd64 or amd64" --from busybox --kernel-flavor i386
+bad "--initramfs: 'mkinitcpio' is not initramfs-tools or dracut" --from debootstrap:bookworm --initramfs mkinitcpio
+bad "--initramfs: only debootstrap: images make their own initramfs" --from busybox --initramfs dracut
 truncate -s 64M "$T/data.img"
 mke2fs -q -F -t ext4 "$T/data.img"
 bad "no Linux root in the disk" --from "disk:$T/data.img"

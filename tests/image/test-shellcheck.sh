@@ -10,10 +10,10 @@ files=(image-builder/fleetboot-image image-builder/lib/*.sh image-builder/busybo
 	initramfs/*.sh initramfs/mkinitramfs-busybox initramfs/busybox/init initramfs/busybox/udhcpc.script
 	initramfs/initramfs-tools/hooks/fleetboot initramfs/initramfs-tools/scripts/init-premount/fleetboot
 	initramfs/initramfs-tools/scripts/fleetboot initramfs/dracut/90fleetboot/*.sh
-	initramfs/userspace/fleetboot-userspace tests/image/*.sh)
+	initramfs/userspace/fleetboot-userspace image-builder/guest/fleetboot-test tests/image/*.sh)
 shellcheck -x "${files[@]}" || fail "shellcheck found problems"
 # The initramfs scripts must stay POSIX sh (busybox ash, klibc sh, dash).
 shellcheck -s sh -x initramfs/*.sh initramfs/busybox/init initramfs/busybox/udhcpc.script \
-	initramfs/initramfs-tools/scripts/fleetboot image-builder/busybox-root/sbin/init ||
+	initramfs/initramfs-tools/scripts/fleetboot image-builder/busybox-root/sbin/init image-builder/guest/fleetboot-test ||
 	fail "initramfs scripts are not POSIX sh"
 echo "ok: ${#files[@]} files clean"

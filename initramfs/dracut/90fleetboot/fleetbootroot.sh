@@ -20,7 +20,15 @@ for f in "/tmp/net.$netif.dhcpopts" "/tmp/dhclient.$netif.dhcpopts"; do
 	fb_h=$(sed -n "s/^new_host_name='\{0,1\}\([^']*\)'\{0,1\}$/\1/p" "$f")
 	[ -z "$fb_h" ] || { mkdir -p "$FB_RUN"; echo "$fb_h" >"$FB_RUN/hostname"; }
 done
-fb_log "network: $netif up"
+# dracut's dhclient-script gives the address the lease's lifetime, and
+# dhclient is stopped before switch_root: the kernel would drop the
+# address (and with it the root's connection) when the lease runs out.
+# The booted system keeps it for good, as after initramfs-tools's ipconfig.
+ip -4 -o addr show dev "$netif" 2>/dev/null | while read -r _ _ _ fb_a _; do
+	ip addr change "$fb_a" brd + dev "$netif" valid_lft forever preferred_lft forever ||
+		fb_log "warning: cannot make $fb_a on $netif permanent"
+done
+fb_log "network: $netif up ($(ip -4 -o addr show dev "$netif" 2>/dev/null | awk '{ print $4 }'))"
 fb_attach_root || fb_rescue "$FB_ERROR"
 fb_log "root attached: $FB_ROOT_DEV"
 fb_report root-attached
