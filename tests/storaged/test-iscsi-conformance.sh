@@ -18,8 +18,9 @@
 # CHAP name, not the InitiatorName, so the suite's second initiator
 # (--initiator-name-2, for the reservation and multi-nexus tests) logs in
 # with the same credential as another I_T nexus. FB_CU_MULTIPATH=1 also
-# gives the suite the same URL as a second path (MultipathIO tests; off by
-# default, see the report of the branch that added it).
+# gives the suite the same URL as a second path for the MultipathIO tests;
+# off by default, as MultipathIO.Reset fails on the fleetboot target today
+# (a LUN RESET leaves no unit attention on either path).
 # shellcheck disable=SC2119
 # timeout: 300
 # shellcheck source=tests/lib.sh
@@ -53,7 +54,7 @@ run_cu() {
 	local name=$1 url=$2 log=$L/cu-$1.log t0=$SECONDS rc mp=()
 	shift 2
 	[ "${FB_CU_MULTIPATH:-0}" = 1 ] && mp=("$url")
-	"$@" timeout 150 iscsi-test-cu -V --dataloss --test=ALL "$url" "${mp[@]}" >"$log" 2>&1
+	"$@" timeout 60 iscsi-test-cu -V --dataloss --test=ALL "$url" "${mp[@]}" >"$log" 2>&1
 	rc=$?
 	gzip -c "$log" >"$out/cu-$name.log.gz"
 	if /usr/bin/python3 "$count" --tests "$log" >"$out/cu-$name.tests" 2>"$L/err" &&
@@ -80,7 +81,8 @@ gate() {
 	[ "$run" -ge 200 ] || problems+=("$name: only $run tests ran")
 	if [ "$failed" != 0 ]; then
 		problems+=("$name: $failed failed")
-		awk -v n="$name" '$2 == "failed" {print "  " n ": " $1 " failed"}' "$out/cu-$name.tests"
+		awk -v n="$name" '$2 == "failed" && ++k <= 10 {print "  " n ": " $1 " failed"}
+			END {if (k > 10) print "  " n ": and " k - 10 " more"}' "$out/cu-$name.tests"
 	fi
 	[ "$part" -le "$cpart" ] ||
 		problems+=("$name: $part tests skipped in part, ceiling $cpart")
@@ -120,6 +122,7 @@ if [ "${FB_ISCSI_TGT:-1}" = 1 ] && command -v tgtd >/dev/null && command -v tgta
 			fail "tgtadm could not set up the tgt target"
 		fi
 		run_cu tgt "iscsi://$A%$SA@10.79.1.1:3262/$IQN:$A/1" in_cli
+		awk '$2 == "failed" {print "  tgt (not gated): " $1 " failed"}' "$out/cu-tgt.tests"
 		tgt_note=
 	else
 		tgt_note="not run: tgtd did not start"
