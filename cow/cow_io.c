@@ -100,7 +100,7 @@ static void set_state(struct cow_ovl *o, uint64_t c, uint8_t s)
 }
 
 /*
- * A deliberately wrong order for tests only: with FB_COW_TEST_MAP_FIRST
+ * A deliberately wrong order for tests only: with FB_COW_TEST_MAP_FIRST=1
  * (make COW_TEST_MAP_FIRST=1, refused in the normal build trees) a write
  * that makes clusters [c0, c1) DATA first publishes their state and makes
  * the map durable, and only then writes their data. A power cut between
@@ -110,7 +110,7 @@ static void set_state(struct cow_ovl *o, uint64_t c, uint8_t s)
  */
 static int map_first(struct cow_ovl *o, uint64_t c0, uint64_t c1)
 {
-#ifdef FB_COW_TEST_MAP_FIRST
+#if defined(FB_COW_TEST_MAP_FIRST) && FB_COW_TEST_MAP_FIRST == 1
 	int changed = 0;
 	for (uint64_t c = c0; c < c1; c++) {
 		changed |= cow_get(o, c) != COW_DATA;
