@@ -9,6 +9,9 @@
  *   FB_PC_CUT=N        optional: the power goes right after the N-th change
  *                      (the process kills itself with SIGKILL, holding the
  *                      record's lock, so nothing later is made or recorded)
+ *   FB_PC_CUT_BELOW=OFF  optional: count only changes that begin below
+ *                      file offset OFF toward FB_PC_CUT (e.g. the
+ *                      overlay's map area, to cut the power mid-flush)
  *
  * Records (little-endian): op (1 byte), offset (8), length (8), then for
  * 'W' the data. Ops: 'W' pwrite, 'Z' hole punched (reads as zeros), 'T'
@@ -47,7 +50,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char watched[MAX_FDS];
 static int logfd = -1;
 static uint64_t syncs;
-static uint64_t changes, cut_at; /* cut_at 0: no power cut */
+static uint64_t changes, cut_at, cut_below; /* cut_at 0: no power cut */
 
 /* The next definition of each function (libc's), looked up once when the
  * library loads (resolve_all below): dlsym on every call, or under our
@@ -104,7 +107,8 @@ static void put(char op, uint64_t off, uint64_t len, const void *data, size_t dl
 			(void)!REAL(write)(2, msg, (size_t)n);
 		abort();
 	}
-	if (op == 'B' || op == 'S' || !cut_at || ++changes < cut_at)
+	if (op == 'B' || op == 'S' || !cut_at || (cut_below && off >= cut_below) ||
+	    ++changes < cut_at)
 		return;
 	/* The power goes now: nothing after this change reaches the file
 	 * or the record (other threads wait for the lock we hold). */
@@ -303,4 +307,7 @@ __attribute__((constructor)) static void resolve_all(void)
 	const char *cut = getenv("FB_PC_CUT");
 	if (cut)
 		cut_at = strtoull(cut, NULL, 10);
+	const char *below = getenv("FB_PC_CUT_BELOW");
+	if (below)
+		cut_below = strtoull(below, NULL, 10);
 }

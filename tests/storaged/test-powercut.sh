@@ -3,7 +3,8 @@
 # writes, zeroes, FUA, a flush every 25 writes) against the fleetboot plugin,
 # with every change nbdkit makes to the overlay file recorded (an LD_PRELOAD
 # recorder, powercut_shim.c), and the power cut right after a random change
-# (the recorder kills nbdkit there). nbdkit has written every change to the
+# (the recorder kills nbdkit there; every other cut right after a write to
+# the map area, mid-flush). nbdkit has written every change to the
 # page cache, so the file it leaves says nothing about a power cut: each
 # cycle starts from a copy of the overlay, and each round rebuilds the disk
 # from that copy and the record (powercut.c, its own seed): everything the
@@ -69,15 +70,22 @@ for i in $(seq 1 "$CYCLES"); do
 	# The starting point: the overlay as it is (the last round's disk).
 	cp --sparse=always "$ovl" "$T/start.ovl"
 	rm -f "$T/pc.log"
-	cut=$((1 + RANDOM % 300))
-	SD_NBDKIT_ENV="FB_PC_MATCH=/$A.ovl FB_PC_LOG=$T/pc.log FB_PC_CUT=$cut" \
+	# Every other cut lands right after a write into the map area (below
+	# the data area at 1 MiB, FORMAT.md): mid-flush, where the order of
+	# data and map matters most; the others after any change.
+	if [ $((i % 2)) = 1 ]; then
+		cut=$((1 + RANDOM % 30)) below=1048576 what="map write"
+	else
+		cut=$((1 + RANDOM % 300)) below=0 what=change
+	fi
+	SD_NBDKIT_ENV="FB_PC_MATCH=/$A.ovl FB_PC_LOG=$T/pc.log FB_PC_CUT=$cut FB_PC_CUT_BELOW=$below" \
 		sd_nbdkit "$TOOLS/powercut-shim.so"
 	in_client 1 timeout 60 $wl write "$uri" "$T/model" "$base" "$((SEED * 100 + i))" >"$T/wl.log" 2>&1
 	grep -q "workload stopped" "$T/wl.log" || { cat "$T/wl.log"; fail "cut $i: workload did not run"; }
 	if ! wait_for 10 grep -q "power cut after change $cut\$" "$T/nbdkit.log"; then
 		stop_nbdkit
 		tail -n 20 "$T/nbdkit.log"
-		fail "cut $i: the power did not go after change $cut"
+		fail "cut $i: the power did not go after $what $cut"
 	fi
 	stop_nbdkit
 	# Take the message out of the log, so that the next cut's is its own.
@@ -99,7 +107,7 @@ for i in $(seq 1 "$CYCLES"); do
 		in_client 1 $wl verify "$uri" "$T/model" "$base" >"$T/verify.log" 2>&1 ||
 			{ cat "$T/verify.log"; fail "cut $i round $r: wrong data after a power cut ($out)"; }
 		stop_nbdkit
-		echo "cut $i (after change $cut) round $r: $out; $(cat "$T/verify.log")"
+		echo "cut $i (after $what $cut) round $r: $out; $(cat "$T/verify.log")"
 		rounds=$((rounds + 1))
 		# "ok: N sectors exact, M with un-flushed writes resolved"
 		read -r exact resolved < <(sed -n \
