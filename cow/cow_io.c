@@ -99,6 +99,35 @@ static void set_state(struct cow_ovl *o, uint64_t c, uint8_t s)
 	__atomic_store_n(&o->chunks[c / COW_PER_CHUNK].dirty, 1, __ATOMIC_RELEASE);
 }
 
+/*
+ * A deliberately wrong order for tests only: with FB_COW_TEST_MAP_FIRST=1
+ * (make COW_TEST_MAP_FIRST=1, refused in the normal build trees) a write
+ * that makes clusters [c0, c1) DATA first publishes their state and makes
+ * the map durable, and only then writes their data. A power cut between
+ * the two leaves a durable map naming data that never reached the disk;
+ * tests/storaged/test-powercut.sh must fail with it. Normal builds
+ * compile this to nothing.
+ */
+static int map_first(struct cow_ovl *o, uint64_t c0, uint64_t c1)
+{
+#if defined(FB_COW_TEST_MAP_FIRST) && FB_COW_TEST_MAP_FIRST == 1
+	int changed = 0;
+	for (uint64_t c = c0; c < c1; c++) {
+		changed |= cow_get(o, c) != COW_DATA;
+		set_state(o, c, COW_DATA);
+	}
+	if (!changed)
+		return 0;
+	__atomic_fetch_add(&o->wgen, 1, __ATOMIC_RELEASE);
+	return cow_ovl_flush(o);
+#else
+	(void)o;
+	(void)c0;
+	(void)c1;
+	return 0;
+#endif
+}
+
 /* ---- reads ---- */
 
 static int read_run(struct cow_ovl *o, uint8_t s, uint8_t *p, uint64_t n, uint64_t pos,
@@ -208,6 +237,8 @@ static int write_partial(struct cow_ovl *o, uint64_t c, uint64_t from, uint64_t 
 		memcpy(tmp + (from - cstart), src, to - from);
 	else
 		memset(tmp + (from - cstart), 0, to - from);
+	if ((rc = map_first(o, c, c + 1)) < 0)
+		return rc;
 	if ((rc = fb_pwrite_full(o->fd, tmp, COW_CLUSTER, o->h.data_off + cstart)) < 0)
 		return rc;
 	set_state(o, c, COW_DATA);
@@ -255,6 +286,8 @@ int cow_ovl_write(struct cow_ovl *o, const void *buf, uint64_t len, uint64_t off
 	}
 	if (tc > hc) {
 		uint64_t from = hc << SHIFT;
+		if ((rc = map_first(o, hc, tc)) < 0)
+			goto out;
 		rc = data_write(o, src + (from - off), (tc - hc) << SHIFT, from);
 		if (rc < 0)
 			goto out;

@@ -6,6 +6,12 @@
  *
  *   FB_PC_MATCH=NAME   the file to watch: any path ending in NAME
  *   FB_PC_LOG=PATH     the record, appended to
+ *   FB_PC_CUT=N        optional: the power goes right after the N-th change
+ *                      (the process kills itself with SIGKILL, holding the
+ *                      record's lock, so nothing later is made or recorded)
+ *   FB_PC_CUT_BELOW=OFF  optional: count only changes that begin below
+ *                      file offset OFF toward FB_PC_CUT (e.g. the
+ *                      overlay's map area, to cut the power mid-flush)
  *
  * Records (little-endian): op (1 byte), offset (8), length (8), then for
  * 'W' the data. Ops: 'W' pwrite, 'Z' hole punched (reads as zeros), 'T'
@@ -14,13 +20,21 @@
  * follows is durable; anything later may or may not be on the disk.
  *
  * Writes are recorded and performed under one lock, so the record's order
- * is the order the page cache saw them in.
+ * is the order the page cache saw them in. They are performed for real
+ * (the process reads its own writes back), so the file the process leaves
+ * behind holds all of them: the power cut is built by powercut.c from a
+ * copy of the file taken before the record began plus the record.
+ *
+ * A change this library cannot record (write(), writev(), pwritev() on the
+ * watched file) aborts the process: a record that misses changes would
+ * make the test's verdict meaningless.
  */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -36,6 +50,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char watched[MAX_FDS];
 static int logfd = -1;
 static uint64_t syncs;
+static uint64_t changes, cut_at, cut_below; /* cut_at 0: no power cut */
 
 /* The next definition of each function (libc's), looked up once when the
  * library loads (resolve_all below): dlsym on every call, or under our
@@ -54,6 +69,7 @@ static __typeof__(&fdatasync) real_fdatasync;
 static __typeof__(&fsync) real_fsync;
 static __typeof__(&writev) real_writev;
 static __typeof__(&write) real_write;
+static __typeof__(&pwritev) real_pwritev;
 
 static int matches(const char *path)
 {
@@ -91,6 +107,29 @@ static void put(char op, uint64_t off, uint64_t len, const void *data, size_t dl
 			(void)!REAL(write)(2, msg, (size_t)n);
 		abort();
 	}
+	if (op == 'B' || op == 'S' || !cut_at || (cut_below && off >= cut_below) ||
+	    ++changes < cut_at)
+		return;
+	/* The power goes now: nothing after this change reaches the file
+	 * or the record (other threads wait for the lock we hold). */
+	char msg[80];
+	int n = snprintf(msg, sizeof(msg), "powercut_shim: power cut after change %llu\n",
+	                 (unsigned long long)changes);
+	if (n > 0)
+		(void)!REAL(write)(2, msg, (size_t)n);
+	kill(getpid(), SIGKILL);
+	abort();
+}
+
+/* A change to the watched file that the record cannot describe. */
+static void unrecorded(const char *fn)
+{
+	char msg[120];
+	int n = snprintf(msg, sizeof(msg),
+	                 "powercut_shim: %s() on the watched file is not recorded\n", fn);
+	if (n > 0)
+		(void)!REAL(write)(2, msg, (size_t)n);
+	abort();
 }
 
 static int is_watched(int fd)
@@ -226,6 +265,27 @@ static int synced(int fd, int (*fn)(int))
 	return r;
 }
 
+ssize_t write(int fd, const void *buf, size_t n)
+{
+	if (is_watched(fd))
+		unrecorded("write");
+	return REAL(write)(fd, buf, n);
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	if (is_watched(fd))
+		unrecorded("writev");
+	return REAL(writev)(fd, iov, cnt);
+}
+
+ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	if (is_watched(fd))
+		unrecorded("pwritev");
+	return REAL(pwritev)(fd, iov, cnt, off);
+}
+
 int fdatasync(int fd)
 {
 	return synced(fd, REAL(fdatasync));
@@ -242,6 +302,12 @@ __attribute__((constructor)) static void resolve_all(void)
 	if (!RESOLVE(open) || !RESOLVE(open64) || !RESOLVE(__open_2) || !RESOLVE(__open64_2) ||
 	    !RESOLVE(openat) || !RESOLVE(close) || !RESOLVE(pwrite) || !RESOLVE(fallocate) ||
 	    !RESOLVE(ftruncate) || !RESOLVE(fdatasync) || !RESOLVE(fsync) || !RESOLVE(writev) ||
-	    !RESOLVE(write))
+	    !RESOLVE(write) || !RESOLVE(pwritev))
 		abort();
+	const char *cut = getenv("FB_PC_CUT");
+	if (cut)
+		cut_at = strtoull(cut, NULL, 10);
+	const char *below = getenv("FB_PC_CUT_BELOW");
+	if (below)
+		cut_below = strtoull(below, NULL, 10);
 }
