@@ -157,8 +157,7 @@ void script_menu(struct fb_buf *out, const struct script_ctx *x, const struct bo
 	for (size_t i = 0; c && i < c->n_entries; i++) {
 		const struct bootd_entry *e = &c->entries[i];
 		fb_buf_printf(out, "item ent%zu %s\n", i, e->title[0] ? e->title : e->name);
-		if (dver < 0 && !strcmp(def, "local") && x->menu_default &&
-		    !strcmp(x->menu_default, e->name))
+		if (!newest && x->menu_default && !strcmp(x->menu_default, e->name))
 			snprintf(def, sizeof(def), "ent%zu", i);
 	}
 	fb_buf_printf(out, "item --gap Other:\n"
