@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "entryfile.h"
 #include "fileio.h"
 #include "sha256.h"
 #include "stateperm.h"
@@ -42,43 +43,6 @@ CLI_COMMAND(cmd_entry)
 static int is_url(const char *s)
 {
 	return strstr(s, "://") != NULL;
-}
-
-/* Does the file look like what it is meant to be? A magic number at a
- * known offset: bzImage "HdrS" at 0x202, ISO 9660 "CD001" at 0x8001, PE
- * "MZ" at 0; an initrd is anything not empty. */
-static int check_file(const char *opt, const char *shown, const char *path, char *why, size_t len)
-{
-	static const struct {
-		const char *opt, *magic, *what;
-		off_t off;
-	} magic[] = {{"kernel", "HdrS", "a Linux kernel (bzImage)", 0x202},
-	             {"iso", "CD001", "an ISO 9660 image", 0x8001},
-	             {"efi", "MZ", "a UEFI program (PE)", 0}};
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(why, len, "--%s %s: %s", opt, shown, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
-		snprintf(why, len, "--%s %s: not a regular file with data in it", opt, shown);
-		close(fd);
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof(magic) / sizeof(magic[0]); i++) {
-		if (strcmp(opt, magic[i].opt))
-			continue;
-		char b[8] = {0};
-		size_t n = strlen(magic[i].magic);
-		if (pread(fd, b, n, magic[i].off) != (ssize_t)n || memcmp(b, magic[i].magic, n)) {
-			snprintf(why, len, "--%s %s: not %s", opt, shown, magic[i].what);
-			close(fd);
-			return -1;
-		}
-	}
-	close(fd);
-	return 0;
 }
 
 /* Fetch url into path with curl (http and https only, redirects to those
@@ -129,9 +93,11 @@ static int place(const struct source *s, const char *dir, int cache, char *why, 
 		fb_strlcpy(s->url, s->arg, s->url_len);
 		return 0;
 	}
+	char label[16];
+	snprintf(label, sizeof(label), "--%s", s->opt);
 	if (is_url(s->arg)) {
 		if (fetch(s->opt, s->arg, p, why, len) < 0 ||
-		    check_file(s->opt, s->arg, p, why, len) < 0)
+		    fb_entry_file_check(s->opt, label, s->arg, p, why, len) < 0)
 			return -1;
 		if (fb_sha256_file(p, s->sha, NULL, NULL) < 0) {
 			snprintf(why, len, "%s: %s", p, strerror(errno));
@@ -139,13 +105,7 @@ static int place(const struct source *s, const char *dir, int cache, char *why, 
 		}
 		return 0;
 	}
-	if (check_file(s->opt, s->arg, s->arg, why, len) < 0)
-		return -1;
-	if (fb_copy_file(s->arg, p, s->sha, NULL, NULL) < 0) {
-		snprintf(why, len, "--%s %s: %s", s->opt, s->arg, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return fb_entry_file_copy(s->opt, label, s->arg, p, s->sha, why, len);
 }
 
 static int do_add(struct cli_ctx *ctx, int argc, char **argv)

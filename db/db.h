@@ -201,7 +201,7 @@ int fb_entry_validate(const struct fb_entry *e, char *why, size_t whylen);
 /* Add (sets created): -EEXIST when an entry or an image has that name. */
 int fb_db_entry_add(struct fb_db *db, struct fb_entry *e);
 int fb_db_entry_get(struct fb_db *db, const char *name, struct fb_entry *e);
-/* Delete: -EBUSY when a machine's next boot names it. */
+/* Delete: -ENOTEMPTY when a machine's next boot names it (in use). */
 int fb_db_entry_delete(struct fb_db *db, const char *name);
 typedef int (*fb_entry_cb)(void *arg, const struct fb_entry *e);
 int fb_db_entry_list(struct fb_db *db, fb_entry_cb cb, void *arg);

@@ -211,7 +211,7 @@ int fb_db_entry_delete(struct fb_db *db, const char *name)
 		snprintf(db->err, sizeof(db->err), "entry %s is in use: the next boot of %s", name,
 		         (const char *)sqlite3_column_text(st, 0));
 		sqlite3_finalize(st);
-		return db_tx_end(db, -EBUSY);
+		return db_tx_end(db, -ENOTEMPTY);
 	}
 	sqlite3_finalize(st);
 	rc = db_prep(db, "DELETE FROM entries WHERE name = ?", &st);
