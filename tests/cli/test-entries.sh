@@ -130,6 +130,32 @@ assert_eq "$(code $U/entries/rescue/../../fleetboot.db)" 404 "traversal"
 assert_eq "$(code $U/entries/.x/kernel)" 400 "bad entry name"
 assert_eq "$(code $U/entries/rescue/vmlinuz)" 404 "other file names"
 
+# --cache: fetched once by the command (curl, from a server in the lab),
+# checked, and served by bootd; a download that is not a kernel changes
+# nothing.
+mkdir -p "$T/www"
+cp "$T/k" "$T/www/k"
+cp "$T/i.gz" "$T/www/notakernel"
+ip netns exec "$SRV" busybox httpd -f -p 10.77.0.1:8090 -h "$T/www" &
+echo $! >"$T/httpd.pid"
+kill_at_exit "$T/httpd.pid"
+wait_for 10 ip netns exec "$SRV" curl -sf -o /dev/null http://10.77.0.1:8090/k || fail "httpd"
+before=$(sqlite3 "$db" .dump | sha256sum)
+ip netns exec "$SRV" "$FB_BIN/fleetboot" -c "$CONF" entry add cached \
+	--kernel http://10.77.0.1:8090/notakernel --cache >"$T/o" 2>"$T/e" && fail "cached non-kernel accepted"
+grep -q "^fleetboot: --kernel http://10.77.0.1:8090/notakernel: not a Linux kernel" "$T/e" || fail "cache check: $(cat "$T/e")"
+ip netns exec "$SRV" "$FB_BIN/fleetboot" -c "$CONF" entry add cached \
+	--kernel http://10.77.0.1:8090/missing --cache >"$T/o" 2>"$T/e" && fail "a 404 was cached"
+grep -q "download failed" "$T/e" || fail "cache 404: $(cat "$T/e")"
+[ "$(sqlite3 "$db" .dump | sha256sum)" = "$before" ] || fail "a failed --cache changed the database"
+[ -e "$T/state/entries/cached" ] && fail "a failed --cache left files"
+ip netns exec "$SRV" "$FB_BIN/fleetboot" -c "$CONF" entry add cached \
+	--kernel http://10.77.0.1:8090/k --cache >/dev/null || fail "entry add --cache"
+assert_eq "$(f entry show cached --json | jq -r '.served, .sha256, .source' | tr '\n' ' ')" \
+	"true $ksha cached:http://10.77.0.1:8090/k " "cached entry"
+sleep 1.5 # bootd's cache refresh
+assert_eq "$(c $U/entries/cached/kernel | sha256sum | cut -d' ' -f1)" "$ksha" "cached kernel served"
+
 # The menu (machine A set to the menu): images, then entries, each booted
 # in place; menu_default names an entry; no shell item.
 f machine set 52:54:00:00:00:01 --image menu >/dev/null || fail "A to the menu"
@@ -141,7 +167,8 @@ grep -q "^item img0 img1@1$" "$T/menu" || fail "menu lacks the image"
 n=$(grep -n "^item ent" "$T/menu" | cut -d: -f1 | head -n 1)
 [ -n "$n" ] && [ "$n" -gt "$(grep -n '^item img0' "$T/menu" | cut -d: -f1)" ] ||
 	fail "entries are not listed after the images"
-for l in "item ent0 cd" "item ent1 Firmware tool" "item ent2 netinst" "item ent3 Rescue system" \
+for l in "item ent0 cached" "item ent1 cd" "item ent2 Firmware tool" "item ent3 netinst" \
+	"item ent4 Rescue system" "kernel $U/entries/cached/kernel" \
 	"sanboot $U/entries/cd/image.iso" "chain http://10.77.0.9/tools/fw.efi" \
 	"kernel http://10.77.0.9/di/linux initrd=initrd.img" \
 	"initrd --name initrd.img http://10.77.0.9/di/initrd.gz" \
@@ -150,7 +177,7 @@ for l in "item ent0 cd" "item ent1 Firmware tool" "item ent2 netinst" "item ent3
 	"item local Boot from the local disk"; do
 	grep -qxF "$l" "$T/menu" || fail "menu lacks '$l'"
 done
-grep -q "^choose --default ent3 --timeout 3000 target" "$T/menu" || fail "menu default is not the entry"
+grep -q "^choose --default ent4 --timeout 3000 target" "$T/menu" || fail "menu default is not the entry"
 grep -qi "shell" "$T/menu" && fail "a shell item without menu_shell = on"
 
 # Next boot, once: the entry, again for a retry of the same boot, then the
