@@ -118,8 +118,13 @@ static enum MHD_Result entry_add(struct MHD_Connection *c, struct web_req *req)
 		while (i < sizeof(known) / sizeof(known[0]) && strcmp(key, known[i]))
 			i++;
 		if (i == sizeof(known) / sizeof(known[0])) {
+			char shown[41];
+			snprintf(shown, sizeof(shown), "%s", key);
+			for (char *p = shown; *p; p++)
+				if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+					*p = '?';
 			json_decref(j);
-			return web_error(c, MHD_HTTP_BAD_REQUEST, "%.40s: unknown field", key);
+			return web_error(c, MHD_HTTP_BAD_REQUEST, "%s: unknown field", shown);
 		}
 	}
 	int bad = 0;
