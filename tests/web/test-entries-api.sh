@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034 # $what is the label expect() (lib-web.sh) prints
 # timeout: 120
 # /api/v1/entries (issue 15): auth and CSRF as every route; POST from a
 # server-side file (copied, sha256 as the file's) or a URL; 400 naming the
