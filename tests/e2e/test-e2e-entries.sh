@@ -51,8 +51,13 @@ grep -q "kernel  *entry=memtest file=kernel" "$LAB_DIR/events-a1.txt" ||
 	fail "memtest's kernel was not fetched from bootd: $(cat "$LAB_DIR/events-a1.txt")"
 
 # 2. The boot after is the normal one.
-lab_boot normal $A tap0 "$LAB_DIR/normal.serial" bios 300
-grep -aq "Memtest86+" "$LAB_DIR/normal.serial" && fail "memtest86+ again on the second boot"
+log=$LAB_DIR/normal.serial
+lab_qemu normal $A tap0 "$log" bios
+lab_wait_serial "$log" 'FLEETBOOT-USERSPACE-OK\|Memtest86+ v6' 300 ||
+	fail "the second boot reached neither userspace nor memtest86+: $(tail -c 2000 "$log")"
+grep -aq "Memtest86+" "$log" && fail "memtest86+ again on the second boot: the next boot was not once"
+pid=$(cat "$LAB_DIR/normal.pid")
+wait_for 60 sh -c "! kill -0 $pid 2>/dev/null" || fail "the normal boot did not power off"
 [ "$(fb machine show $A --json | jq -r .next_boot)" = "" ] || fail "the next boot was not cleared"
 fb events --machine $A >"$LAB_DIR/events-a2.txt"
 [ "$(awk '$4 == "next-boot"' "$LAB_DIR/events-a2.txt" | wc -l)" = 1 ] ||
