@@ -34,9 +34,10 @@ struct bootd_machine {
 	char image[FB_REF_LEN];
 	enum fb_mode mode;
 	enum fb_protocol protocol;
-	struct in_addr ip; /* reserved; 0 = none */
-	int installed;     /* install mode, and its last stage was "installed" */
-	int registered;    /* added by bootd itself (unknown_machines) */
+	struct in_addr ip;          /* reserved; 0 = none */
+	int installed;              /* install mode, and its last stage was "installed" */
+	int registered;             /* added by bootd itself (unknown_machines) */
+	char next_boot[FB_REF_LEN]; /* once: entry, image ref or "local"; "" = none */
 	struct bootd_machine *next_mac, *next_ip; /* hash chains */
 };
 
@@ -49,6 +50,17 @@ struct bootd_image {
 	char cmdline[512];
 };
 
+/* A boot entry as scripts and HTTP need it. */
+struct bootd_entry {
+	char name[FB_NAME_LEN];
+	enum fb_entry_kind kind;
+	char title[FB_TITLE_LEN];
+	char boot_url[FB_URL_LEN];   /* "" = bootd serves /entries/NAME/<boot file> */
+	char initrd_url[FB_URL_LEN]; /* "" = bootd serves /entries/NAME/initrd (if any) */
+	int has_initrd;
+	char cmdline[512];
+};
+
 /* Immutable snapshot of machines and images, swapped whole on refresh. */
 struct bootd_cache {
 	struct bootd_machine *machines;
@@ -57,6 +69,8 @@ struct bootd_cache {
 	size_t nbuckets;
 	struct bootd_image *images;
 	size_t n_images;
+	struct bootd_entry *entries; /* by name */
+	size_t n_entries;
 	size_t n_registered;       /* machines bootd registered (unknown_machines) */
 	uint64_t reg_done_at_load; /* writer's registrations done when this was read */
 };
@@ -155,6 +169,7 @@ void state_set_cache(struct bootd_state *s, struct bootd_cache *c);
 const struct bootd_machine *cache_machine(const struct bootd_cache *c, const uint8_t mac[6]);
 const struct bootd_machine *cache_machine_by_ip(const struct bootd_cache *c, struct in_addr ip);
 const struct bootd_image *cache_image(const struct bootd_cache *c, const char *name, int version);
+const struct bootd_entry *cache_entry(const struct bootd_cache *c, const char *name);
 struct bootd_client *client_get(struct bootd_state *s, const uint8_t mac[6], int create);
 struct bootd_client *client_by_ip(struct bootd_state *s, struct in_addr ip);
 void client_set_ip(struct bootd_state *s, struct bootd_client *cl, struct in_addr ip);
@@ -242,7 +257,7 @@ struct script_ctx {
 	int http_port;
 	int nbd_port, iscsi_port;
 	int menu_timeout;         /* seconds */
-	const char *menu_default; /* "local" or an image ref */
+	const char *menu_default; /* "local", an image ref or an entry */
 	int menu_shell;           /* [bootd] menu_shell: offer the iPXE shell */
 };
 void script_generic(struct fb_buf *out, const struct script_ctx *x);
@@ -250,8 +265,13 @@ void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct
                     const struct bootd_image *img);
 void script_menu(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
                  const struct bootd_cache *c);
+/* Boot an entry: kernel + initrd + boot, sanboot of an ISO, or chain of
+ * a UEFI program. */
+void script_entry(struct fb_buf *out, const struct script_ctx *x, const char *macid,
+                  const struct bootd_entry *e);
 void script_wait(struct fb_buf *out, const struct script_ctx *x, const char *macid);
-/* Boot the first local disk (an install-mode machine already installed). */
-void script_local(struct fb_buf *out, const char *macid);
+/* Boot the first local disk (an install-mode machine already installed,
+ * or a next boot of "local"). why ends "booting its local disk". */
+void script_local(struct fb_buf *out, const char *macid, const char *why);
 
 #endif

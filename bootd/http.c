@@ -7,6 +7,7 @@
  *   POST /boot/MAC/stage?name=STAGE      a boot stage from the initramfs
  *   GET /boot/MAC/credential             this boot's credential, once
  *   GET /images/NAME/VERSION/vmlinuz|initrd.img   (HEAD, Range; sendfile)
+ *   GET /entries/NAME/kernel|initrd|image.iso|program.efi   (the same)
  *   GET /tftp/FILE                       TFTP-root files (UEFI HTTP Boot)
  *   GET /healthz
  *
@@ -27,6 +28,20 @@
  * someone else has it already. A stage report needs the requester to be the
  * machine, or this boot's credential (header "X-Fleetboot-Credential"),
  * since the initramfs may run with an address bootd did not hand out.
+ *
+ * Image and entry files are public, as on any PXE server: they hold no
+ * secret (an installer, memtest86+, a kernel and its initramfs), and a
+ * machine's disk needs its credential. What a machine boots next is in
+ * its script, which only that machine gets.
+ *
+ * A machine's next boot (once) is decided in the database when its script
+ * is made (db/entries.c, fb_db_next_boot_take): the first script that uses
+ * it marks it with the boot's number and records a next-boot event; a
+ * retry of the same boot (iPXE asking again before a new DHCP boot) gets
+ * the same script; the first script of a later boot clears it and is the
+ * normal one. A later boot is either a new boot number in the database or,
+ * sooner than the event writer's commit, a PXE DHCP seen since this
+ * machine's last script (bootd_client.script_served).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -220,6 +235,51 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, struct fb_buf *out)
 	return r;
 }
 
+/* The script of m's next boot into out: 1, or 0 when none applies now
+ * (the normal script then). */
+static int next_boot_script(struct bootd *b, const struct script_ctx *x,
+                            const struct bootd_machine *m, int new_boot, struct fb_buf *out)
+{
+	char item[FB_REF_LEN], detail[FB_REF_LEN + 40], name[FB_NAME_LEN];
+	int first = 0, version = 0;
+	if (!b->cred_db)
+		return 0;
+	pthread_mutex_lock(&b->cred_lock);
+	int rc = fb_db_next_boot_take(b->cred_db, m->macid, new_boot, item, &first);
+	if (rc < 0 && rc != -ENOENT)
+		log_warnx("%s: cannot read its next boot: %s", m->macid, fb_db_errmsg(b->cred_db));
+	pthread_mutex_unlock(&b->cred_lock);
+	if (rc < 0)
+		return 0;
+	pthread_rwlock_rdlock(&b->st.lock);
+	const struct bootd_entry *e = cache_entry(b->st.cache, item);
+	const struct bootd_image *ip = NULL;
+	if (!e && fb_image_ref_parse(item, name, &version) == 0)
+		ip = cache_image(b->st.cache, name, version);
+	if (!strcmp(item, "local")) {
+		script_local(out, m->macid, "next boot (once): booting its local disk");
+	} else if (e) {
+		script_entry(out, x, m->macid, e);
+	} else if (ip && ip->ready) {
+		struct bootd_image img = *ip;
+		script_machine(out, x, m, &img);
+	} else {
+		pthread_rwlock_unlock(&b->st.lock);
+		char esc[FB_LOG_ESCAPE_LEN];
+		log_warnx("%s: its next boot %s is not available; the normal boot instead",
+		          m->macid, fb_log_escape(item, esc, sizeof(esc)));
+		return 0;
+	}
+	pthread_rwlock_unlock(&b->st.lock);
+	state_mark_script_served(&b->st, m->mac);
+	snprintf(detail, sizeof(detail), "%s, once", item);
+	if (first)
+		writer_event(b->wr, m->macid, "next-boot", detail);
+	snprintf(detail, sizeof(detail), "next-boot=%s", item);
+	writer_event(b->wr, m->macid, "ipxe-script", detail);
+	return 1;
+}
+
 static enum MHD_Result do_script(struct bootd *b, struct MHD_Connection *c, const struct route *rt)
 {
 	uint8_t mac[6];
@@ -255,9 +315,19 @@ static enum MHD_Result do_script(struct bootd *b, struct MHD_Connection *c, cons
 		script_wait(&out, &x, rt->mac);
 		return send_buf(c, &out);
 	}
+	if (m.next_boot[0] && !want_image) {
+		const struct bootd_client *cl = client_get(&b->st, mac, 0);
+		int new_boot = !cl || !cl->script_served;
+		pthread_rwlock_unlock(&b->st.lock);
+		if (next_boot_script(b, &x, &m, new_boot, &out))
+			return send_buf(c, &out);
+		fb_buf_free(&out);
+		out = (struct fb_buf){0};
+		pthread_rwlock_rdlock(&b->st.lock);
+	}
 	if (m.installed && !want_image) {
 		pthread_rwlock_unlock(&b->st.lock);
-		script_local(&out, rt->mac);
+		script_local(&out, rt->mac, "is installed; booting its local disk");
 		writer_event(b->wr, rt->mac, "ipxe-script", "local-disk (installed)");
 		return send_buf(c, &out);
 	}
@@ -463,9 +533,45 @@ static void file_event(struct bootd *b, struct MHD_Connection *c, const struct r
 	pthread_rwlock_unlock(&b->st.lock);
 	if (!known)
 		return;
-	snprintf(detail, sizeof(detail), "image=%s@%d", rt->name, rt->version);
+	if (rt->kind == R_ENTRY)
+		snprintf(detail, sizeof(detail), "entry=%s file=%s", rt->name, rt->file);
+	else
+		snprintf(detail, sizeof(detail), "image=%s@%d", rt->name, rt->version);
 	writer_event(b->wr, mac_format(mac, macid),
-	             !strcmp(rt->file, "vmlinuz") ? "kernel" : "initrd", detail);
+	             !strcmp(rt->file, "initrd") || !strcmp(rt->file, "initrd.img") ? "initrd"
+	                                                                            : "kernel",
+	             detail);
+}
+
+/* An entry's file that bootd serves (its URL in the database is empty). */
+static enum MHD_Result do_entry(struct bootd *b, struct MHD_Connection *c, const struct route *rt)
+{
+	char path[PATH_MAX + 2 * FB_NAME_LEN];
+	int served = 0;
+	pthread_rwlock_rdlock(&b->st.lock);
+	const struct bootd_entry *e = cache_entry(b->st.cache, rt->name);
+	if (e) {
+		if (!strcmp(rt->file, "initrd"))
+			served = e->has_initrd && !e->initrd_url[0];
+		else
+			served = !strcmp(rt->file, fb_entry_boot_file(e->kind)) && !e->boot_url[0];
+	}
+	pthread_rwlock_unlock(&b->st.lock);
+	if (!served)
+		return send_msg(c, 404, "no such entry file");
+	snprintf(path, sizeof(path), "%s/entries/%s/%s", b->cfg.state_dir, rt->name, rt->file);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && (errno == EACCES || errno == EPERM)) {
+		fb_log_unreadable(path, errno);
+		return send_msg(c, 403,
+		                "forbidden: the server cannot read this file (see its log)");
+	}
+	if (fd < 0) {
+		log_warn("%s", path);
+		return send_msg(c, 404, "file missing from the entry");
+	}
+	file_event(b, c, rt);
+	return serve_fd(c, fd, "application/octet-stream");
 }
 
 static enum MHD_Result do_image(struct bootd *b, struct MHD_Connection *c, const struct route *rt)
@@ -550,6 +656,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return do_credential(b, c, &rt);
 	case R_IMAGE:
 		return do_image(b, c, &rt);
+	case R_ENTRY:
+		return do_entry(b, c, &rt);
 	case R_TFTP:
 		return do_tftp_file(b, c, &rt);
 	default:

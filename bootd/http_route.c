@@ -2,7 +2,8 @@
  * http_route.c - see http_route.h. Everything is checked against a strict
  * shape before it reaches a file name: MACs are parsed, image names follow
  * fb_image_name_valid, versions are plain decimals, and the only files are
- * vmlinuz and initrd.img (TFTP-root files go through tftp_open_file).
+ * vmlinuz and initrd.img; an entry's are kernel, initrd, image.iso and
+ * program.efi (TFTP-root files go through tftp_open_file).
  */
 #include "bootd/http_route.h"
 
@@ -114,6 +115,26 @@ int http_route(const char *method, const char *path, struct route *r, const char
 		}
 		strcpy(r->file, s2 + 1);
 		r->kind = R_IMAGE;
+	} else if (!strncmp(path, "/entries/", 9)) {
+		const char *p = path + 9, *s1 = strchr(p, '/');
+		if (!s1 || strchr(s1 + 1, '/') || (size_t)(s1 - p) >= FB_NAME_LEN) {
+			*why = "not found";
+			return 404;
+		}
+		memcpy(r->name, p, (size_t)(s1 - p));
+		r->name[s1 - p] = 0;
+		if (!fb_image_name_valid(r->name)) {
+			*why = "bad entry name";
+			return 400;
+		}
+		const char *f = s1 + 1;
+		if (strcmp(f, "kernel") && strcmp(f, "initrd") && strcmp(f, "image.iso") &&
+		    strcmp(f, "program.efi")) {
+			*why = "not found";
+			return 404;
+		}
+		strcpy(r->file, f);
+		r->kind = R_ENTRY;
 	} else if (!strncmp(path, "/tftp/", 6)) {
 		const char *p = path + 6;
 		if (!*p || strlen(p) >= sizeof(r->file)) {

@@ -9,15 +9,26 @@
 
 #include "db/db.h"
 
-enum route_kind { R_NONE, R_HEALTH, R_GENERIC, R_SCRIPT, R_STAGE, R_CREDENTIAL, R_IMAGE, R_TFTP };
+enum route_kind {
+	R_NONE,
+	R_HEALTH,
+	R_GENERIC,
+	R_SCRIPT,
+	R_STAGE,
+	R_CREDENTIAL,
+	R_IMAGE,
+	R_ENTRY,
+	R_TFTP
+};
 
 struct route {
 	enum route_kind kind;
 	int head;               /* HEAD: headers only */
 	char mac[FB_MACID_LEN]; /* R_SCRIPT, R_STAGE, R_CREDENTIAL */
-	char name[FB_NAME_LEN]; /* R_IMAGE image name */
+	char name[FB_NAME_LEN]; /* R_IMAGE image name, R_ENTRY entry name */
 	int version;            /* R_IMAGE */
-	char file[256];         /* R_IMAGE: vmlinuz | initrd.img; R_TFTP: name */
+	char file[256];         /* R_IMAGE: vmlinuz | initrd.img; R_ENTRY: kernel | initrd |
+	                         * image.iso | program.efi; R_TFTP: name */
 };
 
 /*

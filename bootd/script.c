@@ -8,6 +8,13 @@
  * and only for the requester that is that machine, so a menu cannot be
  * used to boot a machine pinned to one image into another.
  *
+ * Boot entries (installers, tools) are listed after the images; their
+ * items boot them in place (kernel + initrd + boot, sanboot of an ISO,
+ * chain of a UEFI program), since an entry's script holds nothing that is
+ * the machine's own. Entry URLs, titles and command lines were checked
+ * when they were added (db/entries.c) to hold no '$' (iPXE expands
+ * ${...}), quote, backslash or line break.
+ *
  * The menu's "iPXE shell" item is there only with [bootd] menu_shell = on:
  * at the shell, whoever sits at the console can fetch anything the machine
  * may fetch, so it is for labs where the console is trusted.
@@ -63,6 +70,57 @@ void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct
 	              img->name, img->version);
 }
 
+/* Where the client fetches one of an entry's files. */
+static void entry_url(struct fb_buf *out, const struct script_ctx *x, const struct bootd_entry *e,
+                      const char *url, const char *leaf)
+{
+	if (url[0])
+		fb_buf_printf(out, "%s", url);
+	else
+		fb_buf_printf(out, "http://%s:%d/entries/%s/%s", x->server, x->http_port, e->name,
+		              leaf);
+}
+
+/* The commands that boot e (no header). */
+static void entry_cmds(struct fb_buf *out, const struct script_ctx *x, const struct bootd_entry *e)
+{
+	const char *leaf = fb_entry_boot_file(e->kind);
+	switch (e->kind) {
+	case FB_ENTRY_KERNEL:
+		fb_buf_printf(out, "kernel ");
+		entry_url(out, x, e, e->boot_url, leaf);
+		fb_buf_printf(out, "%s%s%s\n", e->has_initrd ? " initrd=initrd.img" : "",
+		              e->cmdline[0] ? " " : "", e->cmdline);
+		if (e->has_initrd) {
+			fb_buf_printf(out, "initrd --name initrd.img ");
+			entry_url(out, x, e, e->initrd_url, "initrd");
+			fb_buf_printf(out, "\n");
+		}
+		fb_buf_printf(out, "boot\n");
+		break;
+	case FB_ENTRY_ISO:
+		fb_buf_printf(out, "sanboot ");
+		entry_url(out, x, e, e->boot_url, leaf);
+		fb_buf_printf(out, "\n");
+		break;
+	case FB_ENTRY_EFI:
+		fb_buf_printf(out, "chain ");
+		entry_url(out, x, e, e->boot_url, leaf);
+		fb_buf_printf(out, "\n");
+		break;
+	}
+}
+
+void script_entry(struct fb_buf *out, const struct script_ctx *x, const char *macid,
+                  const struct bootd_entry *e)
+{
+	fb_buf_printf(out,
+	              "#!ipxe\n"
+	              "echo fleetboot: %s booting entry %s\n",
+	              macid, e->name);
+	entry_cmds(out, x, e);
+}
+
 void script_menu(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
                  const struct bootd_cache *c)
 {
@@ -71,8 +129,9 @@ void script_menu(struct fb_buf *out, const struct script_ctx *x, const struct bo
 	              "menu fleetboot: %s\n"
 	              "item --gap Images:\n",
 	              m->macid);
-	/* The default: [bootd] menu_default, "local" or an image ref (NAME is
-	 * its newest ready version). An unknown ref falls back to local. */
+	/* The default: [bootd] menu_default, "local", an image ref (NAME is
+	 * its newest ready version) or an entry. Anything unknown falls back
+	 * to local. */
 	char def[32] = "local", dname[FB_NAME_LEN];
 	int dver = -1, newest = 0;
 	if (x->menu_default && strcmp(x->menu_default, "local") &&
@@ -93,6 +152,14 @@ void script_menu(struct fb_buf *out, const struct script_ctx *x, const struct bo
 	}
 	if (!n)
 		fb_buf_printf(out, "item --gap (no images are ready)\n");
+	if (c && c->n_entries)
+		fb_buf_printf(out, "item --gap Installers and tools:\n");
+	for (size_t i = 0; c && i < c->n_entries; i++) {
+		const struct bootd_entry *e = &c->entries[i];
+		fb_buf_printf(out, "item ent%zu %s\n", i, e->title[0] ? e->title : e->name);
+		if (!newest && x->menu_default && !strcmp(x->menu_default, e->name))
+			snprintf(def, sizeof(def), "ent%zu", i);
+	}
 	fb_buf_printf(out, "item --gap Other:\n"
 	                   "item local Boot from the local disk\n");
 	if (x->menu_shell)
@@ -107,6 +174,11 @@ void script_menu(struct fb_buf *out, const struct script_ctx *x, const struct bo
 			continue;
 		fb_buf_printf(out, ":img%zu\nchain http://%s:%d/boot/%s.ipxe?image=%s@%d\n", i,
 		              x->server, x->http_port, m->macid, im->name, im->version);
+	}
+	for (size_t i = 0; c && i < c->n_entries; i++) {
+		fb_buf_printf(out, ":ent%zu\n", i);
+		entry_cmds(out, x, &c->entries[i]);
+		fb_buf_printf(out, "exit\n");
 	}
 	fb_buf_printf(out, ":local\n"
 	                   "sanboot --no-describe --drive 0x80 || exit\n");
@@ -129,11 +201,11 @@ void script_wait(struct fb_buf *out, const struct script_ctx *x, const char *mac
 
 /* An install-mode machine whose image is on its disk boots that disk, so a
  * firmware that tries the network first does not re-image it in a loop. */
-void script_local(struct fb_buf *out, const char *macid)
+void script_local(struct fb_buf *out, const char *macid, const char *why)
 {
 	fb_buf_printf(out,
 	              "#!ipxe\n"
-	              "echo fleetboot: %s is installed; booting its local disk\n"
+	              "echo fleetboot: %s %s\n"
 	              "sanboot --no-describe --drive 0x80 || exit\n",
-	              macid);
+	              macid, why);
 }

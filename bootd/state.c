@@ -104,6 +104,7 @@ static int load_machine(void *arg, const struct fb_machine *m)
 	bm->mode = m->mode;
 	bm->protocol = m->protocol;
 	bm->registered = m->registered;
+	fb_strlcpy(bm->next_boot, m->next_boot, sizeof(bm->next_boot));
 	c->n_registered += m->registered != 0;
 	if (m->ip[0])
 		ip4_parse(m->ip, &bm->ip);
@@ -131,6 +132,32 @@ static int load_image(void *arg, const struct fb_image *img)
 	bi->ready = !strcmp(img->state, "ready");
 	fb_strlcpy(bi->dir, img->dir, sizeof(bi->dir));
 	fb_strlcpy(bi->cmdline, img->cmdline, sizeof(bi->cmdline));
+	return 0;
+}
+
+static int load_entry(void *arg, const struct fb_entry *e)
+{
+	struct load_ctx *x = arg;
+	struct bootd_cache *c = x->c;
+	if (c->n_entries == x->cap) {
+		size_t n = x->cap ? x->cap * 2 : 16;
+		void *p = realloc(c->entries, n * sizeof(*c->entries));
+		if (!p) {
+			x->failed = 1;
+			return 1;
+		}
+		c->entries = p;
+		x->cap = n;
+	}
+	struct bootd_entry *be = &c->entries[c->n_entries++];
+	memset(be, 0, sizeof(*be));
+	fb_strlcpy(be->name, e->name, sizeof(be->name));
+	be->kind = e->kind;
+	fb_strlcpy(be->title, e->title, sizeof(be->title));
+	fb_strlcpy(be->boot_url, e->boot_url, sizeof(be->boot_url));
+	fb_strlcpy(be->initrd_url, e->initrd_url, sizeof(be->initrd_url));
+	be->has_initrd = e->has_initrd;
+	fb_strlcpy(be->cmdline, e->cmdline, sizeof(be->cmdline));
 	return 0;
 }
 
@@ -168,12 +195,16 @@ struct bootd_cache *cache_load(struct fb_db *db)
 	rc = fb_db_image_list(db, NULL, load_image, &x);
 	if (rc < 0 || x.failed)
 		goto fail;
+	x.cap = 0;
+	rc = fb_db_entry_list(db, load_entry, &x);
+	if (rc < 0 || x.failed)
+		goto fail;
 	if (cache_index(c) < 0)
 		goto fail;
 	return c;
 fail:
 	if (rc < 0)
-		log_warnx("cannot read machines and images: %s", fb_db_errmsg(db));
+		log_warnx("cannot read machines, images and entries: %s", fb_db_errmsg(db));
 	cache_free(c);
 	return NULL;
 }
@@ -184,6 +215,7 @@ void cache_free(struct bootd_cache *c)
 		return;
 	free(c->machines);
 	free(c->images);
+	free(c->entries);
 	free(c->by_mac);
 	free(c->by_ip);
 	free(c);
@@ -235,6 +267,14 @@ const struct bootd_image *cache_image(const struct bootd_cache *c, const char *n
 			best = im;
 	}
 	return best;
+}
+
+const struct bootd_entry *cache_entry(const struct bootd_cache *c, const char *name)
+{
+	for (size_t i = 0; c && i < c->n_entries; i++)
+		if (!strcmp(c->entries[i].name, name))
+			return &c->entries[i];
+	return NULL;
 }
 
 /* ---- clients (leases) -------------------------------------------------- */

@@ -24,6 +24,8 @@ static struct cli_cmd cmd_machine = {
              "  machine list [--json] | show MAC [--json] | rm MAC\n"
              "  machine set MAC [--name ..] [--image ..] [--mode ..] [--protocol ..] [--ip ..] "
              "[--group ..] [--rotate-secret]\n"
+             "  machine set MAC --next-boot ENTRY|IMAGE-REF|local|none   (once, then back to "
+             "normal)\n"
              "  machine credential MAC   (a boot credential by hand; starts a new boot)\n",
     .run = run_machine,
 };
@@ -37,12 +39,43 @@ json_t *cli_machine_json(const struct fb_machine *m, int full)
 	                      "name", m->name, "image", m->image, "mode", fb_mode_name(m->mode),
 	                      "protocol", fb_protocol_name(m->protocol), "ip", m->ip, "group",
 	                      m->group, "stage", m->stage, "last_seen", (json_int_t)m->last_seen);
+	if (j)
+		json_object_set_new(j, "next_boot", json_string(m->next_boot));
 	if (j && full) {
 		json_object_set_new(j, "secret", json_string(m->secret));
 		json_object_set_new(j, "created", json_integer(m->created));
 		json_object_set_new(j, "registered", json_boolean(m->registered));
 	}
 	return j;
+}
+
+/* --next-boot: an entry, a ready image ref, "local", or "none" (clears).
+ * The item to store into out ("" for none), or CLI_ERR said. */
+static int check_next_boot(struct cli_ctx *ctx, const char *v, char out[FB_REF_LEN])
+{
+	struct fb_entry e;
+	struct fb_image img;
+	char name[FB_NAME_LEN];
+	int ver;
+	if (strlen(v) >= FB_REF_LEN)
+		return cli_error("--next-boot: value too long");
+	if (!strcmp(v, "none") || !strcmp(v, "local")) {
+		fb_strlcpy(out, strcmp(v, "none") ? v : "", FB_REF_LEN);
+		return 0;
+	}
+	if (fb_db_entry_get(ctx->db, v, &e) == 0) {
+		fb_strlcpy(out, v, FB_REF_LEN);
+		return 0;
+	}
+	if (fb_image_ref_parse(v, name, &ver) < 0)
+		return cli_error(
+		    "--next-boot: '%s' is not an entry, NAME, NAME@VERSION, local or none", v);
+	if (fb_db_image_resolve(ctx->db, v, &img) < 0)
+		return cli_error("--next-boot: no entry or ready image named %s", v);
+	if (strcmp(img.state, "ready"))
+		return cli_error("--next-boot: %s@%d is retired", img.name, img.version);
+	fb_strlcpy(out, v, FB_REF_LEN);
+	return 0;
 }
 
 static int check_image(struct cli_ctx *ctx, const char *ref)
@@ -261,11 +294,17 @@ static int do_show(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	char seen[32], sz[32];
 	age_text(m.last_seen, seen, sizeof(seen));
-	printf("machine:  %s\nname:     %s\nimage:    %s\nmode:     %s\nprotocol: %s\n"
+	printf("machine:  %s\nname:     %s\nimage:    %s\n", m.mac, m.name,
+	       m.image[0] ? m.image : "(unassigned)");
+	if (m.next_boot[0])
+		printf("Next boot: %s, once%s\n", m.next_boot,
+		       m.next_boot_seq ? " (its script went out; the boot after is the normal one)"
+		                       : "");
+	printf("mode:     %s\nprotocol: %s\n"
 	       "ip:       %s\ngroup:    %s\nstage:    %s (%s)\nsecret:   %s\n",
-	       m.mac, m.name, m.image[0] ? m.image : "(unassigned)", fb_mode_name(m.mode),
-	       fb_protocol_name(m.protocol), m.ip[0] ? m.ip : "(from the pool)", m.group,
-	       m.stage[0] ? m.stage : "-", seen, m.secret);
+	       fb_mode_name(m.mode), fb_protocol_name(m.protocol),
+	       m.ip[0] ? m.ip : "(from the pool)", m.group, m.stage[0] ? m.stage : "-", seen,
+	       m.secret);
 	if (has_lease)
 		printf("lease:    %s\n", lease.ip);
 	if (has_ov)
@@ -277,7 +316,7 @@ static int do_show(struct cli_ctx *ctx, int argc, char **argv)
 
 static int do_set(struct cli_ctx *ctx, int argc, char **argv)
 {
-	struct cli_opt o[] = {MACHINE_OPTS, {"rotate-secret", 0, NULL}};
+	struct cli_opt o[] = {MACHINE_OPTS, {"rotate-secret", 0, NULL}, {"next-boot", 1, NULL}};
 	const size_t no = sizeof(o) / sizeof(o[0]);
 	char *pos[1];
 	int npos, rc;
@@ -296,9 +335,15 @@ static int do_set(struct cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	if ((rc = apply_opts(ctx, o, no, &m)))
 		return rc;
+	const char *next = cli_optval(o, no, "next-boot");
+	char next_item[FB_REF_LEN];
+	if (next && (rc = check_next_boot(ctx, next, next_item)))
+		return rc;
 	if (cli_optval(o, no, "rotate-secret") && fb_random_hex(m.secret, 16) < 0)
 		return cli_error("cannot make a secret: %s", strerror(errno));
 	if (fb_db_machine_update(ctx->db, &m) < 0)
+		return cli_error("%s", fb_db_errmsg(ctx->db));
+	if (next && fb_db_machine_set_next_boot(ctx->db, m.mac, next_item) < 0)
 		return cli_error("%s", fb_db_errmsg(ctx->db));
 	/* Asking for install mode (again) re-arms it: bootd serves an
 	 * installed machine its local disk until then. */

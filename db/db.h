@@ -90,6 +90,8 @@ struct fb_machine {
 	int64_t last_seen;          /* unix time of that stage; 0 = never */
 	int64_t created;            /* unix time added */
 	int registered;             /* 1 = added automatically as an unknown machine */
+	char next_boot[FB_REF_LEN]; /* once: an entry, an image ref or "local"; "" = none */
+	int64_t next_boot_seq;      /* 1 + the boot whose script used next_boot; 0 = not yet */
 };
 
 /* Validate the fields a user sets (mode, protocol, ip, name, group,
@@ -153,6 +155,72 @@ typedef int (*fb_image_cb)(void *arg, const struct fb_image *img);
 int fb_db_image_list(struct fb_db *db, const char *name, fb_image_cb cb, void *arg);
 /* Machines whose image ref names this image (any version or this one). */
 int fb_db_image_users(struct fb_db *db, const char *name, int *count);
+
+/* ---- boot entries (entries.c) ------------------------------------------ */
+
+/* What an entry boots: a kernel (and initrd), an ISO (iPXE sanboot over
+ * HTTP) or a UEFI program (iPXE chain). */
+enum fb_entry_kind {
+	FB_ENTRY_KERNEL, /* "kernel" */
+	FB_ENTRY_ISO,    /* "iso" */
+	FB_ENTRY_EFI,    /* "efi" */
+};
+
+#define FB_URL_LEN   512
+#define FB_TITLE_LEN 128
+
+struct fb_entry {
+	char name[FB_NAME_LEN];            /* same rules as image names */
+	enum fb_entry_kind kind;           /* kernel, iso or efi */
+	char title[FB_TITLE_LEN];          /* menu text; "" = the name */
+	char boot_url[FB_URL_LEN];         /* kernel/ISO/EFI URL; "" = served by bootd */
+	char initrd_url[FB_URL_LEN];       /* initrd URL; "" = served by bootd (or none) */
+	int has_initrd;                    /* kernel entries: an initrd goes with it */
+	char cmdline[512];                 /* kernel entries: the command line */
+	char boot_sha256[FB_SHA256_HEX];   /* of the served kernel/ISO/EFI file */
+	char initrd_sha256[FB_SHA256_HEX]; /* of the served initrd */
+	char source[2 * FB_PATH_LEN + 16]; /* where the files came from */
+	int64_t created;                   /* unix time */
+};
+
+/* "kernel", "iso", "efi"; NULL outside the enum. */
+const char *fb_entry_kind_name(enum fb_entry_kind k);
+int fb_entry_kind_parse(const char *s, enum fb_entry_kind *out);
+/* The file bootd serves for the entry's boot file: "kernel", "image.iso"
+ * or "program.efi" (the initrd is "initrd"); under state_dir/entries/NAME. */
+const char *fb_entry_boot_file(enum fb_entry_kind k);
+/* Is s a URL an entry may name: http:// or https://, a host, and no
+ * white space, control characters, quotes, backslash or '$' (iPXE expands
+ * ${...} in scripts)? */
+int fb_entry_url_valid(const char *s);
+/* Is s text an iPXE script may carry (a title, a command line): printable,
+ * no '$', no quotes or backslash. */
+int fb_entry_text_valid(const char *s);
+/* Validate every field; 0 or -EINVAL with the field named in why. */
+int fb_entry_validate(const struct fb_entry *e, char *why, size_t whylen);
+/* Add (sets created): -EEXIST when an entry or an image has that name. */
+int fb_db_entry_add(struct fb_db *db, struct fb_entry *e);
+int fb_db_entry_get(struct fb_db *db, const char *name, struct fb_entry *e);
+/* Delete: -ENOTEMPTY when a machine's next boot names it (in use). */
+int fb_db_entry_delete(struct fb_db *db, const char *name);
+typedef int (*fb_entry_cb)(void *arg, const struct fb_entry *e);
+int fb_db_entry_list(struct fb_db *db, fb_entry_cb cb, void *arg);
+
+/* ---- next boot, once (entries.c) ---------------------------------------- */
+
+/* Set (item "" clears) a machine's next boot; it starts unused. The item is
+ * checked by the caller (an entry, a ready image ref, or "local"). */
+int fb_db_machine_set_next_boot(struct fb_db *db, const char *mac, const char *item);
+/*
+ * bootd, when it makes the machine's script: does its next boot apply now?
+ * In one transaction: none set -> -ENOENT. Set and used by an earlier boot
+ * (machines.boot_seq moved past next_boot_seq, or new_boot says the script
+ * of the boot that used it was served and a new boot began since) ->
+ * cleared, -ENOENT. Otherwise 0 with the item, and *first = 1 when this is
+ * the first script to use it (next_boot_seq is then set to this boot).
+ */
+int fb_db_next_boot_take(struct fb_db *db, const char *mac, int new_boot, char item[FB_REF_LEN],
+                         int *first);
 
 /* ---- overlays (storaged) ------------------------------------------------ */
 

@@ -203,7 +203,7 @@ int fb_db_machine_add(struct fb_db *db, struct fb_machine *m)
 
 #define MACHINE_COLS                                                                               \
 	"mac, name, image, mode, protocol, ip, grp, secret, stage, last_seen, created, "           \
-	"registered"
+	"registered, next_boot, next_boot_seq"
 
 static void row_to_machine(sqlite3_stmt *st, struct fb_machine *m)
 {
@@ -221,6 +221,8 @@ static void row_to_machine(sqlite3_stmt *st, struct fb_machine *m)
 	m->last_seen = sqlite3_column_int64(st, 9);
 	m->created = sqlite3_column_int64(st, 10);
 	m->registered = sqlite3_column_int(st, 11);
+	db_col_text(st, 12, m->next_boot, sizeof(m->next_boot));
+	m->next_boot_seq = sqlite3_column_int64(st, 13);
 }
 
 static int machine_get_by(struct fb_db *db, const char *sql, const char *key, struct fb_machine *m)

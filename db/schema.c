@@ -95,6 +95,27 @@ static const char *const migrations[] = {
     "  credential TEXT NOT NULL,\n"
     "  issued INTEGER NOT NULL,\n"
     "  how TEXT NOT NULL DEFAULT '');\n",
+    /* 3: boot entries (entries.c): installers and tools booted from a
+     * menu or once as a machine's next boot. A file given as an http(s)
+     * URL is fetched by the client from that URL (boot_url, initrd_url);
+     * an empty URL means bootd serves the file from
+     * state_dir/entries/NAME/ (its sha256 beside it). A machine's next
+     * boot: next_boot names the item ("" = none), next_boot_seq 1 + the boot
+     * (machines.boot_seq) whose script used it (0 = not used yet). */
+    "CREATE TABLE entries(\n"
+    "  name TEXT PRIMARY KEY,\n"
+    "  kind TEXT NOT NULL CHECK(kind IN ('kernel','iso','efi')),\n"
+    "  title TEXT NOT NULL DEFAULT '',\n"
+    "  boot_url TEXT NOT NULL DEFAULT '',\n"
+    "  initrd_url TEXT NOT NULL DEFAULT '',\n"
+    "  has_initrd INTEGER NOT NULL DEFAULT 0,\n"
+    "  cmdline TEXT NOT NULL DEFAULT '',\n"
+    "  boot_sha256 TEXT NOT NULL DEFAULT '',\n"
+    "  initrd_sha256 TEXT NOT NULL DEFAULT '',\n"
+    "  source TEXT NOT NULL DEFAULT '',\n"
+    "  created INTEGER NOT NULL);\n"
+    "ALTER TABLE machines ADD COLUMN next_boot TEXT NOT NULL DEFAULT '';\n"
+    "ALTER TABLE machines ADD COLUMN next_boot_seq INTEGER NOT NULL DEFAULT 0;\n",
 };
 
 int db_migrate(struct fb_db *db)

@@ -21,6 +21,8 @@ json_t *web_machine_json(const struct fb_machine *m, int with_secret)
 	                      "protocol", fb_protocol_name(m->protocol), "ip", m->ip, "group",
 	                      m->group, "stage", m->stage, "last_seen", (json_int_t)m->last_seen,
 	                      "created", (json_int_t)m->created, "registered", m->registered);
+	if (j)
+		json_object_set_new(j, "next_boot", json_string(m->next_boot));
 	if (j && with_secret)
 		json_object_set_new(j, "secret", json_string(m->secret));
 	return j;
@@ -85,11 +87,14 @@ static enum MHD_Result machine_patch(struct MHD_Connection *c, struct web_req *r
 	json_t *j = web_parse_body(req->body, req->len, why, sizeof(why));
 	if (!j)
 		return web_error(c, MHD_HTTP_BAD_REQUEST, "%s", why);
-	char old_image[FB_REF_LEN];
+	char old_image[FB_REF_LEN], next[FB_REF_LEN];
 	fb_strlcpy(old_image, m->image, sizeof(old_image));
+	int set_next = json_object_get(j, "next_boot") != NULL;
 	int rc = web_machine_apply(j, m, 0, &rotate, why, sizeof(why));
 	json_decref(j);
 	if (rc < 0)
+		return web_error(c, MHD_HTTP_BAD_REQUEST, "%s", why);
+	if (set_next && web_next_boot_check(m->next_boot, next, why, sizeof(why)) < 0)
 		return web_error(c, MHD_HTTP_BAD_REQUEST, "%s", why);
 	if (strcmp(old_image, m->image)) {
 		if ((rc = image_known(m->image, why, sizeof(why))) == -1)
@@ -100,6 +105,8 @@ static enum MHD_Result machine_patch(struct MHD_Connection *c, struct web_req *r
 	if (rotate && fb_random_hex(m->secret, 16) < 0)
 		return web_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "secret: no randomness");
 	rc = fb_db_machine_update(web_g.db, m);
+	if (rc == 0 && set_next)
+		rc = fb_db_machine_set_next_boot(web_g.db, m->mac, next);
 	if (rc < 0)
 		return web_db_error(c, rc, "machine");
 	log_info("%s changed machine %s", req->user, m->mac);

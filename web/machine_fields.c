@@ -68,6 +68,10 @@ int web_machine_apply(json_t *obj, struct fb_machine *m, int create, int *rotate
 			rc = take_string(v, "ip", m->ip, sizeof(m->ip), why, whylen);
 		} else if (!strcmp(key, "group")) {
 			rc = take_string(v, "group", m->group, sizeof(m->group), why, whylen);
+		} else if (!strcmp(key, "next_boot") && !create) {
+			/* Checked against entries and images by the caller. */
+			rc = take_string(v, "next_boot", m->next_boot, sizeof(m->next_boot), why,
+			                 whylen);
 		} else if (!strcmp(key, "rotate_secret") && !create) {
 			if (!json_is_boolean(v))
 				return WEB_WHY("rotate_secret: must be true or false");

@@ -144,6 +144,8 @@ static enum MHD_Result route_api(struct MHD_Connection *c, struct web_req *req, 
 		return web_api_groups(c, method, segs, n);
 	if (!strcmp(r, "images"))
 		return web_api_images(c, req, method, segs, n);
+	if (!strcmp(r, "entries"))
+		return web_api_entries(c, req, method, segs, n);
 	if (!strcmp(r, "overlays"))
 		return web_api_overlays(c, req, method, segs, n);
 	if (!strcmp(r, "leases"))

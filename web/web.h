@@ -147,6 +147,12 @@ size_t web_session_count(void);
 
 /* ---- api_*.c: the REST resources ------------------------------------------ */
 
+/* api_entries.c: /api/v1/entries; an entry as JSON; a next boot checked
+ * (an entry, a ready image ref, "local"; "" or "none" clear) into out. */
+enum MHD_Result web_api_entries(struct MHD_Connection *c, struct web_req *req, const char *method,
+                                char segs[][128], int n);
+json_t *web_entry_json(const struct fb_entry *e);
+int web_next_boot_check(const char *item, char out[FB_REF_LEN], char *why, size_t whylen);
 enum MHD_Result web_api_machines(struct MHD_Connection *c, struct web_req *req, const char *method,
                                  char segs[][128], int n);
 enum MHD_Result web_api_groups(struct MHD_Connection *c, const char *method, char segs[][128],

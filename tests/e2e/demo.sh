@@ -7,6 +7,10 @@
 # Everything runs inside the network namespace "fleetboot-demo": a bridge
 # with the server (10.66.0.1), one tap per client, and a veth to the host
 # (host 10.66.1.1, lab 10.66.1.2) so the web UI is reachable from here.
+#
+# Two boot entries come from Debian packages (the Debian 12 installer and
+# memtest86+); desk-02 is set to the boot menu, which lists the image and
+# both entries and boots the image after its timeout.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
@@ -91,6 +95,8 @@ pool = 10.66.0.100-10.66.0.199
 netmask = 255.255.255.0
 router = 10.66.0.1
 lease_time = 600
+menu_timeout = 5
+menu_default = tiny
 
 [web]
 listen = 0.0.0.0:8080
@@ -105,8 +111,15 @@ password=$(echo "$init_out" | sed -n 's|^web login: admin / ||p')
 
 say "Building the busybox image (a tiny Linux root; seconds once the kernel is cached)"
 "$BIN/fleetboot" image build tiny --from busybox || die "image build failed"
+say "Adding boot entries from Debian packages: the Debian 12 installer and memtest86+"
+di=/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64
+"$BIN/fleetboot" entry add debian-installer --kernel "$di/linux" --initrd "$di/initrd.gz" \
+	--cmdline "console=ttyS0,115200" --title "Debian 12 installer" || die "entry add failed"
+"$BIN/fleetboot" entry add memtest --kernel /boot/memtest86+x64.bin \
+	--cmdline "console=ttyS0,115200" --title "Memtest86+" || die "entry add failed"
+IMAGES=(tiny menu)
 for i in 0 1; do
-	"$BIN/fleetboot" machine add "${MACS[$i]}" --name "${NAMES[$i]}" --image tiny \
+	"$BIN/fleetboot" machine add "${MACS[$i]}" --name "${NAMES[$i]}" --image "${IMAGES[$i]}" \
 		--mode "${MODES[$i]}" || die "machine add failed"
 done
 
@@ -148,6 +161,10 @@ while :; do
 done
 
 echo
+say "desk-02 drew the boot menu (the image and the entries) on its console:"
+sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$DIR/desk-02.serial" | tr -cd '[:print:]\n' |
+	grep -aoE 'tiny@1|Debian 12 installer|Memtest86\+|Boot from the local disk' | sort -u |
+	sed 's/^/    /'
 say "Both machines run with no local disk. Boot events:"
 "$BIN/fleetboot" events | tail -n 20
 cat <<M
@@ -155,5 +172,6 @@ cat <<M
   Web UI:   http://10.66.1.2:8080/   (login: admin / $password)
   Consoles: tail -f $DIR/desk-01.serial
   Server:   FLEETBOOT_CONF=$CONF $BIN/fleetboot status
+  Entries:  $BIN/fleetboot entry list   (and once: fleetboot machine set MAC --next-boot memtest)
   Stop it:  make demo-stop
 M

@@ -25,10 +25,10 @@ static struct fb_db *open_db(void)
 static void test_schema(void)
 {
 	struct fb_db *db = open_db();
-	CHECK_INT(fb_db_schema_version(db), 2);
+	CHECK_INT(fb_db_schema_version(db), 3);
 	fb_db_close(db);
 	db = open_db(); /* reopening does not migrate again */
-	CHECK_INT(fb_db_schema_version(db), 2);
+	CHECK_INT(fb_db_schema_version(db), 3);
 	fb_db_close(db);
 }
 
@@ -347,6 +347,52 @@ static void test_credentials(void)
 	fb_db_close(db);
 }
 
+/* Entries, and a next boot used once: again within the boot that used it,
+ * cleared by the first script of a later boot (a new boot number, or bootd
+ * saying a new boot began). */
+static void test_entries_next_boot(void)
+{
+	struct fb_db *db = open_db();
+	struct fb_entry e = {0}, got;
+	struct fb_machine m = {0};
+	char item[FB_REF_LEN];
+	int first = 0;
+	snprintf(e.name, sizeof(e.name), "memtest");
+	e.kind = FB_ENTRY_KERNEL;
+	CHECK_INT(fb_db_entry_add(db, &e), 0);
+	CHECK_INT(fb_db_entry_add(db, &e), -EEXIST);
+	snprintf(e.name, sizeof(e.name), "bad");
+	snprintf(e.boot_url, sizeof(e.boot_url), "ftp://x/y");
+	CHECK_INT(fb_db_entry_add(db, &e), -EINVAL);
+	snprintf(e.boot_url, sizeof(e.boot_url), "http://x/$y");
+	CHECK_INT(fb_db_entry_add(db, &e), -EINVAL);
+	CHECK_INT(fb_db_entry_get(db, "memtest", &got), 0);
+	snprintf(m.mac, sizeof(m.mac), "52:54:00:dd:00:01");
+	CHECK_INT(fb_db_machine_add(db, &m), 0);
+	CHECK_INT(fb_db_next_boot_take(db, m.mac, 0, item, &first), -ENOENT);
+	CHECK_INT(fb_db_machine_set_next_boot(db, m.mac, "memtest"), 0);
+	CHECK_INT(fb_db_entry_delete(db, "memtest"), -ENOTEMPTY);
+	/* First script: used, first = 1; a retry in the same boot: again. */
+	CHECK_INT(fb_db_next_boot_take(db, m.mac, 1, item, &first), 0);
+	CHECK_STR(item, "memtest");
+	CHECK_INT(first, 1);
+	CHECK_INT(fb_db_next_boot_take(db, m.mac, 0, item, &first), 0);
+	CHECK_INT(first, 0);
+	/* bootd saw a new boot before the database did. */
+	CHECK_INT(fb_db_next_boot_take(db, m.mac, 1, item, &first), -ENOENT);
+	CHECK_INT(fb_db_machine_get(db, m.mac, &m), 0);
+	CHECK_STR(m.next_boot, "");
+	/* A new boot in the database. */
+	CHECK_INT(fb_db_machine_set_next_boot(db, m.mac, "local"), 0);
+	CHECK_INT(fb_db_next_boot_take(db, m.mac, 0, item, &first), 0);
+	CHECK_INT(fb_db_event_add(db, m.mac, "dhcp", "arch=0 ipxe=0"), 0);
+	CHECK_INT(fb_db_next_boot_take(db, m.mac, 0, item, &first), -ENOENT);
+	CHECK_INT(fb_db_entry_delete(db, "memtest"), 0);
+	CHECK_INT(fb_db_entry_delete(db, "memtest"), -ENOENT);
+	CHECK_INT(fb_db_machine_delete(db, m.mac), 0); /* test_concurrency counts machines */
+	fb_db_close(db);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/fbdbXXXXXX");
@@ -361,6 +407,7 @@ int main(void)
 	RUN(test_images);
 	RUN(test_events_leases);
 	RUN(test_credentials);
+	RUN(test_entries_next_boot);
 	RUN(test_concurrency);
 	fb_rm_rf(dir);
 	return HARNESS_EXIT();

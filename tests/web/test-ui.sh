@@ -26,6 +26,8 @@ printf 'HdrS' | dd of="$WEB_T/vmlinuz" bs=1 seek=514 conv=notrunc status=none
 echo initrd | gzip >"$WEB_T/initrd.img"
 fb image import tiny --rootfs "$WEB_T/rootfs.img" --kernel "$WEB_T/vmlinuz" \
 	--initrd "$WEB_T/initrd.img" >"$WEB_T/import.out" 2>&1 || fail "image import: $(cat "$WEB_T/import.out")"
+# A boot entry for the machine page's next boot and the entries page.
+fb entry add memtest --kernel "$WEB_T/vmlinuz" --title "Memtest86+" >/dev/null || fail "entry add"
 
 # Boot stages come the real way when bootd is built: its HTTP endpoint
 # takes the initramfs's stage reports (POST /boot/MAC/stage, with a boot

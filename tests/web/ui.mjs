@@ -167,6 +167,22 @@ try {
   if (n !== stages.length) fail(`timeline shows ${n} stages, expected ${stages.length}`);
   await page.screenshot({ path: `${FB_ARTIFACTS}/web-machine.png`, fullPage: true });
 
+  step('machine page: next boot, once (issue 15)');
+  if ((await page.textContent('#machine-next-boot')).trim() !== 'normal') fail('a next boot before one was set');
+  await page.selectOption('#f-next-boot', 'memtest');
+  await page.click('#set-next-boot');
+  await page.waitForSelector('#machine-next-boot:has-text("memtest, once")');
+  const nb = await page.evaluate(async (mac) => (await (await fetch(`/api/v1/machines/${mac}`)).json()).next_boot, MAC);
+  if (nb !== 'memtest') fail(`the API says next_boot ${nb}`);
+
+  step('the entries page lists the entry, in use as a next boot');
+  await page.click('a[data-nav=entries]');
+  await page.waitForSelector('#entries tr[data-entry="memtest"]');
+  const entText = await page.textContent('#entries tr[data-entry="memtest"]');
+  if (!/Memtest86\+/.test(entText) || !/served/.test(entText)) fail(`entries page: ${entText}`);
+  if (!(await page.isDisabled('#entries tr[data-entry="memtest"] button'))) fail('an entry in use can be removed');
+  await page.screenshot({ path: `${FB_ARTIFACTS}/web-entries.png`, fullPage: true });
+
   step('the images page lists versions, sizes and hashes');
   await page.click('a[data-nav=images]');
   await page.waitForSelector('text=tiny');

@@ -11,6 +11,7 @@ const state = {
   user: '',
   machines: new Map(), // mac -> machine
   images: [],
+  entries: [], // boot entries
   events: [], // newest first, for the dashboard feed
   live: false,
 };
@@ -71,6 +72,11 @@ async function loadMachines() {
 async function loadImages() {
   const r = await api('GET', '/images');
   state.images = r.images;
+}
+
+async function loadEntries() {
+  const r = await api('GET', '/entries');
+  state.entries = r.entries;
 }
 
 async function loadEvents() {
@@ -251,6 +257,45 @@ async function renderImages() {
         h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'No images yet.')))))));
 }
 
+// ---- boot entries ----------------------------------------------------------
+
+async function renderEntries() {
+  await Promise.all([loadEntries(), loadMachines()]);
+  const rows = state.entries.map((e) => {
+    const users = [...state.machines.values()].filter((m) => m.next_boot === e.name).length;
+    const rm = h('button', { class: 'btn btn-danger btn-sm', type: 'button', disabled: users > 0,
+      title: users ? 'a machine boots it next' : '' }, 'Remove');
+    rm.addEventListener('click', () => {
+      if (!confirm(`Remove the boot entry ${e.name}?`)) return;
+      act(rm, async () => { await api('DELETE', `/entries/${encodeURIComponent(e.name)}`); await renderEntries(); }, `Removed ${e.name}`);
+    });
+    return h('tr', { 'data-entry': e.name },
+      h('td', { 'data-label': 'Entry' }, h('strong', {}, e.name)),
+      h('td', { 'data-label': 'Title' }, e.title || '—'),
+      h('td', { 'data-label': 'Kind' }, e.kind),
+      h('td', { 'data-label': 'Files' }, e.served ? h('span', { class: 'mono', title: e.sha256 }, `served · ${e.sha256.slice(0, 12)}…`) : h('span', { class: 'mono' }, e.url)),
+      h('td', { 'data-label': 'Next boot of' }, users),
+      h('td', { 'data-label': '' }, rm));
+  });
+  view.replaceChildren(
+    h('div', { class: 'section-head' }, h('h1', {}, 'Boot entries')),
+    h('section', { class: 'panel flush' },
+      h('div', { class: 'section-head' }, h('h2', {}, 'Installers and tools'), h('span', { class: 'muted small' }, 'Add entries with fleetboot entry add; they appear in the boot menu and can be a machine\'s next boot.')),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'responsive', id: 'entries' },
+        h('thead', {}, h('tr', {}, ['Entry', 'Title', 'Kind', 'Files', 'Next boot of', ''].map((c) => h('th', {}, c)))),
+        h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: 6, class: 'empty' }, 'No boot entries yet.')))))));
+}
+
+function nextBootOptions(selected) {
+  const opts = [h('option', { value: 'none' }, '— normal boot —'), h('option', { value: 'local' }, 'local disk')];
+  for (const e of state.entries || []) opts.push(h('option', { value: e.name }, `${e.title || e.name} (entry)`));
+  for (const n of [...new Set(state.images.filter((i) => i.state === 'ready').map((i) => i.name))])
+    opts.push(h('option', { value: n }, `${n} (image)`));
+  if (selected && !opts.some((o) => o.value === selected)) opts.push(h('option', { value: selected }, selected));
+  for (const o of opts) if (o.value === (selected || 'none')) o.selected = true;
+  return opts;
+}
+
 // ---- one machine -----------------------------------------------------------
 
 function timelineNode(events) {
@@ -271,7 +316,7 @@ function timelineNode(events) {
 }
 
 async function renderMachine(mac) {
-  await loadImages();
+  await Promise.all([loadImages(), loadEntries()]);
   let m;
   try {
     m = await api('GET', `/machines/${mac}`);
@@ -317,6 +362,12 @@ async function renderMachine(mac) {
     save(body, form.querySelector('#save'), 'Saved');
   });
   form.querySelector('#set-menu').addEventListener('click', (e2) => save({ image: 'menu' }, e2.target, 'The machine will show the boot menu'));
+  const nextSel = h('select', { id: 'f-next-boot', name: 'next_boot' }, nextBootOptions(m.next_boot));
+  const nextBtn = h('button', { class: 'btn', type: 'button', id: 'set-next-boot' }, 'Set next boot');
+  nextBtn.addEventListener('click', () => save({ next_boot: nextSel.value }, nextBtn,
+    nextSel.value === 'none' ? 'Next boot cleared' : `Next boot: ${nextSel.value}, once`));
+  const nextForm = h('div', { class: 'form-actions' },
+    h('label', { for: 'f-next-boot' }, 'Next boot (once)'), nextSel, nextBtn);
 
   const ovPanel = h('section', { class: 'panel' }, h('div', { class: 'section-head' }, h('h2', {}, 'Overlay')));
   if (overlay) {
@@ -358,11 +409,12 @@ async function renderMachine(mac) {
       m.registered && !m.image ? h('span', { class: 'count-pill' }, 'new — assign an image') : null),
     h('div', { class: 'two-col' },
       h('div', {},
-        h('section', { class: 'panel' }, h('div', { class: 'section-head' }, h('h2', {}, 'Settings')), form),
+        h('section', { class: 'panel' }, h('div', { class: 'section-head' }, h('h2', {}, 'Settings')), form, nextForm),
         h('section', { class: 'panel' }, h('div', { class: 'section-head' }, h('h2', {}, 'Details')),
           h('dl', { class: 'kv' },
             h('dt', {}, 'MAC'), h('dd', { class: 'mono' }, m.mac),
             h('dt', {}, 'Image'), h('dd', {}, m.image || 'unassigned'),
+            h('dt', {}, 'Next boot'), h('dd', { id: 'machine-next-boot' }, m.next_boot ? `${m.next_boot}, once` : 'normal'),
             h('dt', {}, 'Last seen'), h('dd', { id: 'machine-seen' }, ago(m.last_seen)),
             h('dt', {}, 'Added'), h('dd', {}, date(m.created) + (m.registered ? ' (registered itself)' : '')),
             h('dt', {}, 'Secret'), h('dd', { class: 'mono' }, m.secret)),
@@ -430,6 +482,7 @@ function startStream() {
 function currentRoute() {
   const parts = location.hash.replace(/^#\/?/, '').split('/');
   if (parts[0] === 'images') return { name: 'images' };
+  if (parts[0] === 'entries') return { name: 'entries' };
   if (parts[0] === 'machine' && parts[1]) return { name: 'machine', arg: decodeURIComponent(parts[1]).toLowerCase().replace(/:/g, '-') };
   return { name: 'dashboard' };
 }
@@ -440,6 +493,7 @@ async function route() {
     a.classList.toggle('active', a.dataset.nav === r.name);
   try {
     if (r.name === 'images') await renderImages();
+    else if (r.name === 'entries') await renderEntries();
     else if (r.name === 'machine') await renderMachine(r.arg);
     else await renderDashboard();
   } catch (e) {
