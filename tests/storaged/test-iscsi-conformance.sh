@@ -32,10 +32,11 @@
 
 # Ceilings per fleetboot target: "SKIPPED_IN_PART SKIPPED_IN_WHOLE", the
 # counts measured when they were set (libiscsi 1.19.0). Lower them as the
-# target learns commands; a rise fails the test.
-CEIL_PLAIN="35 74"
-CEIL_PERSISTENT="35 74"
-CEIL_EPHEMERAL="35 74"
+# target learns commands; a rise fails the test. tgt 1.0.85 in the same
+# run: 16 in part, 51 in whole, 8 failures.
+CEIL_PLAIN="9 41"
+CEIL_PERSISTENT="9 41"
+CEIL_EPHEMERAL="9 41"
 
 requires iscsi-test-cu gzip
 [ -x /usr/bin/python3 ] || skip "no /usr/bin/python3"
