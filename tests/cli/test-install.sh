@@ -13,7 +13,8 @@ for f in bin/fleetboot bin/fleetboot-image sbin/fleetboot-bootd sbin/fleetboot-s
 	share/fleetboot/initramfs/fleetboot-cmdline.sh share/man/man1/fleetboot.1; do
 	[ -e "$P/$f" ] || fail "not installed: $f"
 done
-find "$P/share/fleetboot" -name '*.c' -o -name module.mk | grep -q . && fail "sources installed into share/"
+src=$(find "$P/share/fleetboot" -name '*.c' -o -name module.mk) || fail "cannot list share/fleetboot"
+[ -z "$src" ] || fail "sources installed into share/: $src"
 export FLEETBOOT_CONF
 FLEETBOOT_CONF=$(fixture_state "$T/run")
 fixture_image "$T"

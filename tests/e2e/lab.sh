@@ -269,3 +269,17 @@ lab_disk_file() {
 	fi
 	rm -f "$img.fsck"
 }
+
+# The kernel keeps an iSCSI session's CHAP password (this boot's credential)
+# in sysfs: its mode says 0444, but the kernel shows it to root only. The
+# guest's leak scan reads it as nobody; the scan must have found it, and
+# every one it found must have been refused.
+lab_assert_iscsi_password_hidden() { # SERIAL_LOG
+	local lines
+	lines=$(grep -a "LEAKSCAN /sys/class/iscsi_session/.*/password" "$1") ||
+		fail "the leak scan checked no iSCSI session password"
+	grep -q "read-by-nobody=refused" <<<"$lines" || fail "no password read refused: $lines"
+	if grep -q "read-by-nobody=readable" <<<"$lines"; then
+		fail "an ordinary user can read the iSCSI session's password"
+	fi
+}

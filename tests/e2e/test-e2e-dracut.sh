@@ -74,7 +74,5 @@ fb machine add $ISCSI_MAC --image drac --mode persistent --protocol iscsi >/dev/
 lab_up "$CONF" "$LAB_DIR/up.log"
 boot nbd $NBD_MAC tap0 bios ephemeral /dev/nbd0
 boot iscsi $ISCSI_MAC tap1 uefi persistent /dev/sd
-grep -a "LEAKSCAN /sys/class/iscsi_session" "$LAB_DIR/iscsi.serial" || fail "the leak scan found no iSCSI session"
-grep -a "LEAKSCAN /sys/class/iscsi_session/.*/password" "$LAB_DIR/iscsi.serial" | grep -q "read-by-nobody=readable" &&
-	fail "an ordinary user can read the iSCSI session's password"
+lab_assert_iscsi_password_hidden "$LAB_DIR/iscsi.serial"
 echo "ok: the dracut initramfs booted Debian over NBD (BIOS) and iSCSI (UEFI)"
