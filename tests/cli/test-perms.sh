@@ -15,6 +15,14 @@ getent passwd nobody >/dev/null || skip "no user 'nobody'"
 as_service() { setpriv --reuid=daemon --regid="$(id -g daemon)" --clear-groups "$@"; }
 as_nobody() { setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups "$@"; }
 mode_of() { stat -c '%a %U' "$1"; }
+# nobody_refused MSG CMD...: the command, run as nobody, fails for lack of
+# permission (not for any other reason, such as setpriv failing).
+nobody_refused() {
+	local msg=$1 out
+	shift
+	out=$(as_nobody "$@" 2>&1 >/dev/null) && fail "$msg"
+	grep -q "Permission denied" <<<"$out" || fail "$msg: not refused for permission: $out"
+}
 
 sd_setup # a root-owned tree made by init, image "base" imported
 chmod 711 "$T"
@@ -43,10 +51,10 @@ as_service cat "$S/tftp/undionly.kpxe" >/dev/null 2>&1 ||
 
 # An ordinary user reads nothing: not the tree, not the database (even
 # with the directory open to it, the file is not).
-as_nobody ls "$S" >/dev/null 2>&1 && fail "an ordinary user lists the state directory"
-as_nobody cat "$DB" >/dev/null 2>&1 && fail "an ordinary user reads the database"
+nobody_refused "an ordinary user lists the state directory" ls "$S"
+nobody_refused "an ordinary user reads the database" cat "$DB"
 chmod 751 "$S"
-as_nobody cat "$DB" >/dev/null 2>&1 && fail "an ordinary user reads the database (0600)"
+nobody_refused "an ordinary user reads the database (0600)" cat "$DB"
 
 # A daemon start tightens an old install too, and what it writes is its own.
 chmod 755 "$S"
@@ -76,7 +84,7 @@ fb machine set $A --name perms-test >/dev/null || fail "machine set"
 for f in "$DB" "$DB-wal" "$DB-shm"; do
 	[ -e "$f" ] || continue
 	assert_eq "$(mode_of "$f")" "600 daemon" "$f while storaged runs"
-	as_nobody cat "$f" >/dev/null 2>&1 && fail "an ordinary user reads $f"
+	nobody_refused "an ordinary user reads $f" cat "$f"
 done
 sd_stop
 echo "state tree modes: all checks passed"
