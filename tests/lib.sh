@@ -15,6 +15,10 @@
 # netns_new NAME       create a network namespace removed at exit
 # wait_for SECONDS CMD retry CMD until it succeeds or time runs out
 # assert_eq A B MSG    fail unless A = B
+# refused_for LOG PATTERN WHAT CMD...
+#                      CMD fails, and LOG gains a line matching PATTERN (the
+#                      server's reason) while it runs; any other failure
+#                      (no connection, another refusal) fails the test
 # fb ARGS              the fleetboot CLI from $FB_BIN
 set -u
 : "${FB_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
@@ -151,6 +155,20 @@ wait_for() {
 		[ $SECONDS -ge $end ] && return 1
 		sleep 0.1
 	done
+}
+refused_for() {
+	local log=$1 pattern=$2 what=$3 n out
+	shift 3
+	n=$(wc -l <"$log")
+	if out=$("$@" 2>&1); then
+		fail "$what: succeeded: $out"
+	fi
+	# shellcheck disable=SC2016 # expanded by that sh
+	if ! wait_for 5 sh -c 'tail -n +"$1" "$2" | grep -q -- "$3"' sh "$((n + 1))" "$log" "$pattern"; then
+		echo "client said: $out" >&2
+		tail -n +"$((n + 1))" "$log" | tail -n 10 >&2
+		fail "$what: not refused for its reason ('$pattern' not logged)"
+	fi
 }
 # A private scratch directory, removed at exit.
 tmpdir_new() {

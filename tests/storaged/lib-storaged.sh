@@ -166,17 +166,7 @@ sd_nbdkit() { # [EXTRA_PRELOAD]
 # server's reason). A failure for any other reason (no connection, another
 # refusal) fails the test.
 sd_refused() {
-	local n=$1 uri=$2 pattern=$3 what=$4 lines out
-	lines=$(wc -l <"$SD_LOG")
-	if out=$(in_client "$n" timeout 20 nbdinfo "$uri" 2>&1); then
-		fail "$what: served: $out"
-	fi
-	# shellcheck disable=SC2016 # expanded by that sh
-	if ! wait_for 5 sh -c 'tail -n +"$1" "$2" | grep -q -- "$3"' sh "$((lines + 1))" "$SD_LOG" "$pattern"; then
-		echo "client said: $out" >&2
-		tail -n +"$((lines + 1))" "$SD_LOG" | tail -n 10 >&2
-		fail "$what: not refused for its reason ('$pattern' not logged)"
-	fi
+	refused_for "$SD_LOG" "$3" "$4" in_client "$1" timeout 20 nbdinfo "$2"
 }
 
 # sd_qio_read N URI WHAT CMD...: qemu-io from client N runs the read

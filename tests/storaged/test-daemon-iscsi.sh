@@ -28,6 +28,12 @@ SA=$(cred_of $A)
 iqn=$ISCSI_IQN ini=$ISCSI_INI
 url() { echo "iscsi://$1%$2@10.77.$3.1:3260/$iqn:$1/0"; }
 
+# iscsi_refused PATTERN WHAT URL: iscsi-inq from client 1 fails, for the
+# reason storaged logs.
+iscsi_refused() {
+	refused_for "$SD_LOG" "$1" "$2" in_client 1 timeout 20 iscsi-inq -i $ini "$3"
+}
+
 echo "== login with CHAP, inquiry, write and read back"
 in_client 1 iscsi-inq -i $ini "$(url $A "$SA" 1)" >"$T/inq.log" 2>&1 ||
 	{ cat "$T/inq.log" "$SD_LOG"; fail "iscsi-inq as A"; }
@@ -36,9 +42,7 @@ in_client 1 qemu-io -c 'write -P 0x3c 1M 256k' -c flush \
 	>"$T/qio.log" 2>&1 || { cat "$T/qio.log" "$SD_LOG"; fail "qemu-io write over iSCSI"; }
 
 echo "== the same overlay over NBD shows the write"
-in_client 1 qemu-io -f raw -c 'read -P 0x3c 1M 256k' "$(sd_uri 1 $A)" >"$T/qio.log" 2>&1 ||
-	{ cat "$T/qio.log"; fail "read over NBD"; }
-grep -q "verification failed" "$T/qio.log" && fail "iSCSI write not in the overlay"
+sd_qio_read 1 "$(sd_uri 1 $A)" "the iSCSI write read over NBD" 'read -P 0x3c 1M 256k'
 
 echo "== one writer: iSCSI refused while NBD holds the overlay"
 in_client 1 /usr/bin/python3 -c '
@@ -47,26 +51,23 @@ h = nbd.NBD(); h.connect_uri(sys.argv[1]); h.pread(512, 0); time.sleep(4); h.shu
 ' "$(sd_uri 1 $A)" &
 holder=$!
 sleep 1.5
-in_client 1 iscsi-inq -i $ini "$(url $A "$SA" 1)" >/dev/null 2>&1 &&
-	fail "iSCSI got the overlay while NBD held it"
-logged "$A: overlay in use by another connection" "EBUSY"
+iscsi_refused "$A: overlay in use by another connection" "iSCSI got the overlay while NBD held it" \
+	"$(url $A "$SA" 1)"
 wait $holder || fail "NBD holder failed"
 in_client 1 iscsi-inq -i $ini "$(url $A "$SA" 1)" >/dev/null 2>&1 ||
 	fail "iSCSI refused after NBD let go"
 
 echo "== refusals"
-in_client 1 iscsi-inq -i $ini "$(url $A 0123456789abcdef0123456789abcdef 1)" >/dev/null 2>&1 &&
-	fail "wrong CHAP secret accepted"
-in_client 1 iscsi-inq -i $ini "$(url $B "$(cred_of $B)" 1)" >/dev/null 2>&1 &&
-	fail "A's address logged in as B"
-logged "iSCSI login refused for $B from 10.77.1.11" "foreign login"
+iscsi_refused "refused: wrong CHAP secret" "a wrong CHAP secret" \
+	"$(url $A 0123456789abcdef0123456789abcdef 1)"
+iscsi_refused "iSCSI login refused for $B from 10.77.1.11" "A's address logging in as B" \
+	"$(url $B "$(cred_of $B)" 1)"
 # Issue 13: the long-lived secret is no CHAP secret any more.
-in_client 1 iscsi-inq -i $ini "$(url $A "$(secret_of $A)" 1)" >/dev/null 2>&1 &&
-	fail "the machine's long-lived secret passed CHAP"
+iscsi_refused "refused: wrong CHAP secret" "the machine's long-lived secret as CHAP secret" \
+	"$(url $A "$(secret_of $A)" 1)"
 # A new boot: the previous boot's credential no longer logs in; the new one does.
 sd_newboot $A
-in_client 1 iscsi-inq -i $ini "$(url $A "$SA" 1)" >/dev/null 2>&1 &&
-	fail "the previous boot's credential still logged in"
+iscsi_refused "refused: wrong CHAP secret" "the previous boot's credential" "$(url $A "$SA" 1)"
 in_client 1 iscsi-inq -i $ini "$(url $A "$(cred_of $A)" 1)" >/dev/null 2>&1 ||
 	fail "the new boot's credential did not log in"
 

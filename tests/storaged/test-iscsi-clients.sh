@@ -26,22 +26,12 @@ echo "$out" | grep -q "$IQN:$B" || fail "B's target not listed to B"
 echo "$out" | grep -q "$A" && fail "A's target listed to B"
 
 echo "== refusals"
-# refused LOG PATTERN WHAT CMD...: CMD fails, and LOG gains, while it runs,
-# a line matching PATTERN (the target's reason): a failure for any other
-# reason (no connection, another refusal) fails the test.
+# refused LOG PATTERN WHAT CMD...: CMD (from the client) fails for the
+# target's logged reason.
 refused() {
-	local log=$1 pattern=$2 what=$3 n out
+	local log=$1 pattern=$2 what=$3
 	shift 3
-	n=$(wc -l <"$log")
-	if out=$(in_cli timeout 20 "$@" 2>&1); then
-		fail "$what succeeded: $out"
-	fi
-	# shellcheck disable=SC2016 # expanded by that sh
-	if ! wait_for 5 sh -c 'tail -n +"$1" "$2" | grep -q -- "$3"' sh "$((n + 1))" "$log" "$pattern"; then
-		echo "client said: $out" >&2
-		tail -n +"$((n + 1))" "$log" | tail -n 10 >&2
-		fail "$what: not refused for its reason ('$pattern' not logged)"
-	fi
+	refused_for "$log" "$pattern" "$what" in_cli timeout 20 "$@"
 }
 refused "$LOG" "refused: wrong CHAP secret" "discovery with a wrong secret" \
 	iscsi-ls "iscsi://$A%${SB}@10.79.1.1/"
