@@ -1,4 +1,4 @@
-# bench/storm-trace.awk - turn an nbdkit log filter file (logfile=) into a
+# bench/traces/log2trace.awk - turn an nbdkit log filter file (logfile=) into a
 # storm trace: one request per line, in the order the client sent them,
 #
 #   OP OFFSET LENGTH AFTER WAIT_US

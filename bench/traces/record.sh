@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/storm-record.sh - record the root-disk block I/O of one real boot
+# bench/traces/record.sh - record the root-disk block I/O of one real boot
 # of the busybox image, as the trace the storm generator replays.
 #
 # One QEMU client (TCG) boots the image's kernel and initramfs directly
@@ -9,14 +9,14 @@
 # client sent it; dnsmasq answers the initramfs's DHCP and a small HTTP
 # server hands it the credential file it fetches. When the client has
 # reached userspace and powered off, the log is turned into the trace
-# (bench/traces/README.md gives its format) by storm-trace.awk.
+# (bench/traces/README.md gives its format) by log2trace.awk.
 #
-#   flock /tmp/fb-heavy.lock bash bench/storm-record.sh bench/traces/busybox.trace
+#   flock /tmp/fb-heavy.lock bash bench/traces/record.sh bench/traces/busybox.trace
 set -u
-. "$(dirname "$0")/../tests/lib.sh"
-. "$(dirname "$0")/../tests/e2e/lab.sh"
+. "$(dirname "$0")/../../tests/lib.sh"
+. "$(dirname "$0")/../../tests/e2e/lab.sh"
 requires dnsmasq nbdkit python3 qemu-system-x86_64
-OUT=${1:?usage: storm-record.sh OUTPUT.trace}
+OUT=${1:?usage: record.sh OUTPUT.trace}
 lab_new
 lab_tap tap0
 CONF=$(lab_conf "$LAB_DIR/srv")
@@ -53,6 +53,6 @@ cmd="$cmd console=ttyS0 fleetboot.test=poweroff"
 lab_boot rec "${id//-/:}" tap0 "$LAB_DIR/rec.serial" bios 300 \
 	-kernel "$img/vmlinuz" -initrd "$img/initrd.img" -append "$cmd"
 grep -q ' Read ' "$LAB_DIR/nbd.log" || fail "nbdkit logged no reads"
-awk -f "$(dirname "$0")/storm-trace.awk" "$LAB_DIR/nbd.log" >"$OUT" || fail "trace conversion"
+awk -f "$(dirname "$0")/log2trace.awk" "$LAB_DIR/nbd.log" >"$OUT" || fail "trace conversion"
 echo "recorded $(grep -vc '^#' "$OUT") requests into $OUT"
 awk '!/^#/ { n[$1]++; b[$1] += $3 } END { for (o in n) printf "  %s %d requests, %d bytes\n", o, n[o], b[o] }' "$OUT"
