@@ -228,9 +228,13 @@ int storm_dhcp(struct machine *m, enum dhcp_kind kind)
 	struct in_addr mask = {htonl(0xffffff00u)};
 	fb_dhcp_opt_ip(&r, FB_OPT_SUBNET, &mask);
 	m->server = r.siaddr.s_addr ? r.siaddr : sid;
+	/* The boot file is in the header, or in option 67 when the server put
+	 * it there (dnsmasq does, for clients that list 67). */
 	snprintf(m->boot_file, sizeof(m->boot_file), "%s", r.file);
+	if (!m->boot_file[0])
+		fb_dhcp_opt_str(&r, 67, m->boot_file, sizeof(m->boot_file));
 	if (kind == DHCP_IPXE)
-		snprintf(m->script_url, sizeof(m->script_url), "%s", r.file);
+		snprintf(m->script_url, sizeof(m->script_url), "%s", m->boot_file);
 	rc = configure(m, tx, r.yiaddr, mask);
 out:
 	close(rx);
