@@ -17,7 +17,8 @@
 #
 # FB_STORM_LAST=credential (or any stage stormgen names) stops the machines
 # after that stage; FB_STORM_THINK scales the trace's client time (it was
-# recorded under TCG: 0 replays the I/O back to back).
+# recorded under TCG: 0 replays the I/O back to back). FB_STORM_GEN names
+# another stormgen (the sanitizer build: build-san/bench/stormgen).
 set -u
 . "$(dirname "$0")/../tests/lib.sh"
 requires_root
@@ -26,7 +27,7 @@ N=${FB_STORM_N:-50}
 LAST=${FB_STORM_LAST:-userspace}
 THINK=${FB_STORM_THINK:-1}
 HOLD=${FB_STORM_HOLD:-3}
-GEN=$(cd "$FB_BIN/.." && pwd)/bench/stormgen
+GEN=${FB_STORM_GEN:-$(cd "$FB_BIN/.." && pwd)/bench/stormgen}
 TRACE=$FB_TOP/bench/traces/busybox.trace
 [ -x "$GEN" ] || skip "stormgen is not built ($GEN)"
 [ -x "$FB_BIN/fleetboot-bootd" ] || skip "fleetboot is not built in $FB_BIN"
