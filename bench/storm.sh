@@ -76,6 +76,24 @@ done
 # clients' entries for the server are static: N machines would otherwise
 # add N more entries to the kernel's neighbour table, whose limit is
 # shared with the host.
+# The kernel's neighbour table is one for the whole host (gc_thresh3,
+# 1024 entries by default, all namespaces together): a server for N
+# machines on one segment holds N entries, and past the limit new ones
+# fail ("neighbor table overflow") and the server's replies with them. A
+# storm of more than 400 raises the limits for its run, as a server for
+# that many machines needs, and puts them back at exit.
+if [ "$N" -gt 400 ]; then
+	nd=/proc/sys/net/ipv4/neigh/default
+	for k in gc_thresh2 gc_thresh3; do
+		old=$(cat "$nd/$k")
+		want=$((4 * N + 1024))
+		[ $k = gc_thresh2 ] && want=$((2 * N + 512))
+		if [ "$old" -lt "$want" ]; then
+			echo "$want" >"$nd/$k" && cleanup "echo $old >$nd/$k"
+			echo "(net.ipv4.neigh.default.$k raised from $old to $want for this run)"
+		fi
+	done
+fi
 ip link add bs0 netns "$SRV" type veth peer name bc0 netns "$CLI" || fail "veth"
 ip -n "$SRV" addr add $SIP/16 dev bs0
 ip -n "$SRV" link set bs0 up
@@ -165,10 +183,11 @@ rc=$?
 # is a boot only if bootd saw every stage of one, in order.
 echo "server's events for machine 0: $(fb events --machine "$(mac_of 0)" --json |
 	sed -n 's/.*"stage": *"\([^"]*\)".*/\1/p' | tr '\n' ' ')"
-grep -q 'takeover\|refused' "$T/bootd.log" && {
-	echo "bootd refused or suspected something:"
-	grep 'takeover\|refused' "$T/bootd.log" | head -n 5
-}
+for d in bootd storaged; do
+	grep -q 'takeover\|refused' "$T/$d.log" || continue
+	echo "$d refused or suspected something ($(grep -c 'takeover\|refused' "$T/$d.log") lines):"
+	grep 'takeover\|refused' "$T/$d.log" | head -n 5
+done
 ip netns exec "$SRV" curl -sf "http://$SIP:8067/boot.ipxe" >"$T/boot.ipxe" || fail "no /boot.ipxe"
 kill "$(cat "$T/bootd.pid")" "$(cat "$T/storaged.pid")"
 down() { ! port_open 8067 && ! port_open 10809; }

@@ -19,15 +19,15 @@
 #define CHUNK (64 * 1024)
 
 /* http://HOST:PORT/PATH -> host address, port, path. 0 or -1. */
-static int url_split(const char *url, struct in_addr *ip, int *port, const char **path)
+static int url_split(const char *url, struct in_addr *ip, int *port, const char **path,
+                     char host[64])
 {
-	char host[64];
 	const char *h = url + 7, *slash, *colon;
 	if (strncmp(url, "http://", 7) || !(slash = strchr(h, '/')))
 		return -1;
 	colon = memchr(h, ':', (size_t)(slash - h));
 	size_t hl = (size_t)((colon ? colon : slash) - h);
-	if (hl >= sizeof(host))
+	if (hl >= 64)
 		return -1;
 	memcpy(host, h, hl);
 	host[hl] = 0;
@@ -56,7 +56,8 @@ int storm_http(struct machine *m, const char *method, const char *url, const cha
 	struct in_addr ip;
 	int port, fd = -1, status = -1;
 	const char *path;
-	if (url_split(url, &ip, &port, &path) < 0)
+	char host[64];
+	if (url_split(url, &ip, &port, &path, host) < 0)
 		return storm_fail(m, "bad URL %s", url);
 	char *buf = malloc(CHUNK + 1);
 	if (!buf)
@@ -72,14 +73,14 @@ int storm_http(struct machine *m, const char *method, const char *url, const cha
 	}
 	int n = post
 	            ? snprintf(buf, CHUNK,
-	                       "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: fleetboot-storm\r\n"
+	                       "%s %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: fleetboot-storm\r\n"
 	                       "Connection: close\r\nContent-Type: "
 	                       "application/x-www-form-urlencoded\r\nContent-Length: %zu\r\n\r\n%s",
-	                       method, path, url + 7, strlen(post), post)
+	                       method, path, host, port, strlen(post), post)
 	            : snprintf(buf, CHUNK,
-	                       "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: fleetboot-storm\r\n"
+	                       "%s %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: fleetboot-storm\r\n"
 	                       "Connection: close\r\n\r\n",
-	                       method, path, url + 7);
+	                       method, path, host, port);
 	if (n < 0 || n >= CHUNK || send_all(fd, buf, (size_t)n) < 0) {
 		storm_fail(m, "HTTP send %s: %s", url, strerror(errno));
 		goto out;
