@@ -440,5 +440,8 @@ int main(int argc, char **argv)
 	int bad = 0;
 	for (int i = 0; i < n; i++)
 		bad |= ms[i].failed != 0;
+	free(ms);
+	free(th);
+	free(tr.req);
 	return bad;
 }
