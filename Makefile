@@ -91,7 +91,8 @@ all:
 .SECONDARY:
 
 include lib/module.mk db/module.mk cow/module.mk iscsi/module.mk storaged/module.mk \
-	bootd/module.mk web/module.mk cli/module.mk image-builder/module.mk tests/module.mk
+	bootd/module.mk web/module.mk cli/module.mk image-builder/module.mk tests/module.mk \
+	bench/module.mk
 
 all: $(PROGRAMS) $(UNIT_TESTS) $(TEST_TOOLS)
 

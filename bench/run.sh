@@ -13,5 +13,12 @@ for b in "$top"/bench/*-*.sh; do
 	ran=$((ran + 1))
 	echo
 done
+# The boot storm (bench/storm.sh): FB_STORM_NS lists the machine counts.
+for n in ${FB_STORM_NS:-50 200}; do
+	echo "== storm, $n machines"
+	FB_STORM_N=$n bash "$top/bench/storm.sh" || { echo "   (storm exited $?)"; status=1; }
+	ran=$((ran + 1))
+	echo
+done
 [ $ran = 0 ] && echo "no benchmarks yet"
 exit $status
