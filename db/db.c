@@ -84,6 +84,21 @@ int db_step_done(struct fb_db *db, sqlite3_stmt *st)
 	return e;
 }
 
+int db_delete_key(struct fb_db *db, const char *sql, const char *key, const char *what)
+{
+	sqlite3_stmt *st;
+	int rc = db_prep(db, sql, &st);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, key);
+	rc = db_step_done(db, st);
+	if (!rc && sqlite3_changes(db->h) == 0) {
+		snprintf(db->err, sizeof(db->err), "no %s %s", what, key);
+		rc = -ENOENT;
+	}
+	return rc;
+}
+
 void db_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	if (s)

@@ -23,6 +23,9 @@ int db_prep(struct fb_db *db, const char *sql, sqlite3_stmt **st);
 int db_exec(struct fb_db *db, const char *sql);
 /* Step a statement that returns no rows, then finalize it. */
 int db_step_done(struct fb_db *db, sqlite3_stmt *st);
+/* Run a DELETE whose one parameter is key; -ENOENT with "no WHAT KEY" set
+ * when it removed nothing. */
+int db_delete_key(struct fb_db *db, const char *sql, const char *key, const char *what);
 /* Bind text (NULL binds NULL). */
 void db_bind_text(sqlite3_stmt *st, int i, const char *s);
 /* Copy a text column into a fixed buffer ("" for NULL). */

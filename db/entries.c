@@ -214,16 +214,8 @@ int fb_db_entry_delete(struct fb_db *db, const char *name)
 		return db_tx_end(db, -ENOTEMPTY);
 	}
 	sqlite3_finalize(st);
-	rc = db_prep(db, "DELETE FROM entries WHERE name = ?", &st);
-	if (!rc) {
-		db_bind_text(st, 1, name);
-		rc = db_step_done(db, st);
-	}
-	if (!rc && sqlite3_changes(db->h) == 0) {
-		snprintf(db->err, sizeof(db->err), "no entry %s", name);
-		rc = -ENOENT;
-	}
-	return db_tx_end(db, rc);
+	return db_tx_end(db,
+	                 db_delete_key(db, "DELETE FROM entries WHERE name = ?", name, "entry"));
 }
 
 int fb_db_entry_list(struct fb_db *db, fb_entry_cb cb, void *arg)

@@ -304,22 +304,13 @@ int fb_db_machine_update(struct fb_db *db, const struct fb_machine *m)
 int fb_db_machine_delete(struct fb_db *db, const char *mac)
 {
 	char id[FB_MACID_LEN];
-	sqlite3_stmt *st;
 	int rc;
 	if ((rc = db_macid(db, mac, id)) < 0)
 		return rc;
 	if ((rc = db_tx_begin(db)))
 		return rc;
-	rc = db_prep(db, "DELETE FROM machines WHERE mac = ?", &st);
-	if (!rc) {
-		db_bind_text(st, 1, id);
-		rc = db_step_done(db, st);
-	}
-	if (!rc && sqlite3_changes(db->h) == 0) {
-		snprintf(db->err, sizeof(db->err), "no machine %s", id);
-		rc = -ENOENT;
-	}
-	return db_tx_end(db, rc);
+	return db_tx_end(db,
+	                 db_delete_key(db, "DELETE FROM machines WHERE mac = ?", id, "machine"));
 }
 
 int fb_db_machine_list(struct fb_db *db, fb_machine_cb cb, void *arg)

@@ -125,17 +125,8 @@ int fb_db_token_check(struct fb_db *db, const char *hash, struct fb_token *t)
 
 int fb_db_token_revoke(struct fb_db *db, const char *name_or_id)
 {
-	sqlite3_stmt *st;
-	int rc = db_prep(db, "DELETE FROM tokens WHERE name=?1 OR CAST(id AS TEXT)=?1", &st);
-	if (rc)
-		return rc;
-	db_bind_text(st, 1, name_or_id);
-	rc = db_step_done(db, st);
-	if (!rc && sqlite3_changes(db->h) == 0) {
-		snprintf(db->err, sizeof(db->err), "no token %s", name_or_id);
-		rc = -ENOENT;
-	}
-	return rc;
+	return db_delete_key(db, "DELETE FROM tokens WHERE name=?1 OR CAST(id AS TEXT)=?1",
+	                     name_or_id, "token");
 }
 
 int fb_db_token_list(struct fb_db *db, fb_token_cb cb, void *arg)

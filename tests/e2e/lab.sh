@@ -224,23 +224,12 @@ lab_peer() {
 	echo "$ns"
 }
 
-# lab_refused LOG PATTERN WHAT CMD...: CMD (an NBD client) fails, and LOG
-# gains, while it runs, a line matching PATTERN (the server's reason for the
-# refusal); a failure for any other reason (no connection, a refusal for
-# another reason) fails the test.
+# lab_refused LOG PATTERN WHAT CMD...: refused_for (tests/lib.sh), then the
+# server's line for the record.
 lab_refused() {
-	local log=$1 pattern=$2 what=$3 n out
-	shift 3
+	local log=$1 pattern=$2 what=$3 n
 	n=$(wc -l <"$log")
-	if out=$("$@" 2>&1); then
-		fail "$what: served: $out"
-	fi
-	# shellcheck disable=SC2016 # expanded by that sh
-	if ! wait_for 5 sh -c 'tail -n +"$1" "$2" | grep -q -- "$3"' sh "$((n + 1))" "$log" "$pattern"; then
-		echo "client said: $out" >&2
-		tail -n +"$((n + 1))" "$log" | tail -n 10 >&2
-		fail "$what: not refused for its reason ('$pattern' not logged)"
-	fi
+	refused_for "$@"
 	echo "refused ($what): $(tail -n +"$((n + 1))" "$log" | grep -- "$pattern" | head -n 1)"
 }
 
