@@ -55,7 +55,7 @@ S
 	chmod +x "$T/bin/fleetboot-$d"
 done
 conf=$(fixture_state "$T/st")
-FLEETBOOT_USER=nobody "$T/bin/fleetboot" -c "$conf" init >/dev/null 2>&1 || fail "init"
+out=$("$T/bin/fleetboot" -c "$conf" init 2>&1) || fail "init: $out"
 # The child starts up, kills storaged with SIGSEGV, waits for the restart
 # and exits 0 ($1: san_watch's options).
 body=$(
