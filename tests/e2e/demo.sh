@@ -172,6 +172,7 @@ cat <<M
   Web UI:   http://10.66.1.2:8080/   (login: admin / $password)
   Consoles: tail -f $DIR/desk-01.serial
   Server:   FLEETBOOT_CONF=$CONF $BIN/fleetboot status
-  Entries:  $BIN/fleetboot entry list   (and once: fleetboot machine set MAC --next-boot memtest)
+  Entries:  FLEETBOOT_CONF=$CONF $BIN/fleetboot entry list
+            (once into memtest: FLEETBOOT_CONF=$CONF $BIN/fleetboot machine set MAC --next-boot memtest)
   Stop it:  make demo-stop
 M
