@@ -544,6 +544,26 @@ static void file_event(struct bootd *b, struct MHD_Connection *c, const struct r
 }
 
 /* An entry's file that bootd serves (its URL in the database is empty). */
+/* Serve an image's or an entry's file (Range, HEAD, zero-copy) and record
+ * the fetch. A file there but not readable by the user bootd runs as is
+ * said so (403 and a log line), not "missing". */
+static enum MHD_Result serve_path(struct bootd *b, struct MHD_Connection *c, const struct route *rt,
+                                  const char *path, const char *missing)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && (errno == EACCES || errno == EPERM)) {
+		fb_log_unreadable(path, errno);
+		return send_msg(c, 403,
+		                "forbidden: the server cannot read this file (see its log)");
+	}
+	if (fd < 0) {
+		log_warn("%s", path);
+		return send_msg(c, 404, missing);
+	}
+	file_event(b, c, rt);
+	return serve_fd(c, fd, "application/octet-stream");
+}
+
 static enum MHD_Result do_entry(struct bootd *b, struct MHD_Connection *c, const struct route *rt)
 {
 	char path[PATH_MAX + 2 * FB_NAME_LEN];
@@ -560,18 +580,7 @@ static enum MHD_Result do_entry(struct bootd *b, struct MHD_Connection *c, const
 	if (!served)
 		return send_msg(c, 404, "no such entry file");
 	snprintf(path, sizeof(path), "%s/entries/%s/%s", b->cfg.state_dir, rt->name, rt->file);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && (errno == EACCES || errno == EPERM)) {
-		fb_log_unreadable(path, errno);
-		return send_msg(c, 403,
-		                "forbidden: the server cannot read this file (see its log)");
-	}
-	if (fd < 0) {
-		log_warn("%s", path);
-		return send_msg(c, 404, "file missing from the entry");
-	}
-	file_event(b, c, rt);
-	return serve_fd(c, fd, "application/octet-stream");
+	return serve_path(b, c, rt, path, "file missing from the entry");
 }
 
 static enum MHD_Result do_image(struct bootd *b, struct MHD_Connection *c, const struct route *rt)
@@ -587,19 +596,7 @@ static enum MHD_Result do_image(struct bootd *b, struct MHD_Connection *c, const
 	pthread_rwlock_unlock(&b->st.lock);
 	if (!found)
 		return send_msg(c, 404, "no such image version");
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && (errno == EACCES || errno == EPERM)) {
-		/* There, but not for the user bootd runs as: say so, not "missing". */
-		fb_log_unreadable(path, errno);
-		return send_msg(c, 403,
-		                "forbidden: the server cannot read this file (see its log)");
-	}
-	if (fd < 0) {
-		log_warn("%s", path);
-		return send_msg(c, 404, "file missing from the image");
-	}
-	file_event(b, c, rt);
-	return serve_fd(c, fd, "application/octet-stream");
+	return serve_path(b, c, rt, path, "file missing from the image");
 }
 
 static enum MHD_Result do_tftp_file(struct bootd *b, struct MHD_Connection *c,
