@@ -181,8 +181,14 @@ storm fleetboot
 rc=$?
 # What the server itself recorded of the first machine's boot: the storm
 # is a boot only if bootd saw every stage of one, in order.
-echo "server's events for machine 0: $(fb events --machine "$(mac_of 0)" --json |
-	sed -n 's/.*"stage": *"\([^"]*\)".*/\1/p' | tr '\n' ' ')"
+# bootd commits events in batches (about 100 ms): give the last report of
+# the storm a moment to land before reading.
+stages0() { fb events --machine "$(mac_of 0)" --json | sed -n 's/.*"stage": *"\([^"]*\)".*/\1/p' | tr '\n' ' '; }
+for _ in $(seq 50); do
+	case $(stages0) in *userspace*) break ;; esac
+	sleep 0.1
+done
+echo "server's events for machine 0: $(stages0)"
 for d in bootd storaged; do
 	grep -q 'takeover\|refused' "$T/$d.log" || continue
 	echo "$d refused or suspected something ($(grep -c 'takeover\|refused' "$T/$d.log") lines):"
