@@ -24,6 +24,7 @@ static struct cli_cmd cmd_machine = {
              "  machine list [--json] | show MAC [--json] | rm MAC\n"
              "  machine set MAC [--name ..] [--image ..] [--mode ..] [--protocol ..] [--ip ..] "
              "[--group ..] [--rotate-secret]\n"
+             "              [--loader ipxe|pxelinux] [--secure-boot on|off]\n"
              "  machine set MAC --next-boot ENTRY|IMAGE-REF|local|none   (once, then back to "
              "normal)\n"
              "  machine credential MAC   (a boot credential by hand; starts a new boot)\n",
@@ -41,6 +42,11 @@ json_t *cli_machine_json(const struct fb_machine *m, int full)
 	                      m->group, "stage", m->stage, "last_seen", (json_int_t)m->last_seen);
 	if (j)
 		json_object_set_new(j, "next_boot", json_string(m->next_boot));
+	if (j) {
+		json_object_set_new(j, "loader", json_string(m->loader[0] ? m->loader : "ipxe"));
+		json_object_set_new(j, "secure_boot",
+		                    json_string(m->secure_boot[0] ? m->secure_boot : "off"));
+	}
 	if (j && full) {
 		json_object_set_new(j, "secret", json_string(m->secret));
 		json_object_set_new(j, "created", json_integer(m->created));
@@ -100,9 +106,14 @@ static int apply_opts(struct cli_ctx *ctx, struct cli_opt *o, size_t no, struct 
 		const char *opt;
 		char *field;
 		size_t len;
-	} map[] = {{"name", m->name, sizeof(m->name)}, {"image", m->image, sizeof(m->image)},
-	           {"mode", mode, sizeof(mode)},       {"protocol", protocol, sizeof(protocol)},
-	           {"ip", m->ip, sizeof(m->ip)},       {"group", m->group, sizeof(m->group)}};
+	} map[] = {{"name", m->name, sizeof(m->name)},
+	           {"image", m->image, sizeof(m->image)},
+	           {"mode", mode, sizeof(mode)},
+	           {"protocol", protocol, sizeof(protocol)},
+	           {"ip", m->ip, sizeof(m->ip)},
+	           {"group", m->group, sizeof(m->group)},
+	           {"loader", m->loader, sizeof(m->loader)},
+	           {"secure-boot", m->secure_boot, sizeof(m->secure_boot)}};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		const char *v = cli_optval(o, no, map[i].opt);
 		if (!v)
@@ -121,9 +132,9 @@ static int apply_opts(struct cli_ctx *ctx, struct cli_opt *o, size_t no, struct 
 
 #define MACHINE_OPTS                                                                               \
 	{"name", 1, NULL}, {"image", 1, NULL}, {"mode", 1, NULL}, {"protocol", 1, NULL},           \
-	    {"ip", 1, NULL},                                                                       \
+	    {"ip", 1, NULL}, {"group", 1, NULL}, {"loader", 1, NULL},                              \
 	{                                                                                          \
-		"group", 1, NULL                                                                   \
+		"secure-boot", 1, NULL                                                             \
 	}
 
 static int get_machine(struct cli_ctx *ctx, const char *mac, struct fb_machine *m)
@@ -305,6 +316,8 @@ static int do_show(struct cli_ctx *ctx, int argc, char **argv)
 	       fb_mode_name(m.mode), fb_protocol_name(m.protocol),
 	       m.ip[0] ? m.ip : "(from the pool)", m.group, m.stage[0] ? m.stage : "-", seen,
 	       m.secret);
+	printf("loader:   %s\nsecure boot: %s\n", m.loader[0] ? m.loader : "ipxe",
+	       m.secure_boot[0] ? m.secure_boot : "off");
 	if (has_lease)
 		printf("lease:    %s\n", lease.ip);
 	if (has_ov)

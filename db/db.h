@@ -92,6 +92,8 @@ struct fb_machine {
 	int registered;             /* 1 = added automatically as an unknown machine */
 	char next_boot[FB_REF_LEN]; /* once: an entry, an image ref or "local"; "" = none */
 	int64_t next_boot_seq;      /* 1 + the boot whose script used next_boot; 0 = not yet */
+	char loader[12];            /* "ipxe", "pxelinux"; "" = not set (group's, else ipxe) */
+	char secure_boot[4];        /* "on", "off"; "" = not set (group's, else off) */
 };
 
 /* Validate the fields a user sets (mode, protocol, ip, name, group,

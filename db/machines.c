@@ -98,6 +98,10 @@ static int validate(const struct fb_machine *m, const char *mode_text, const cha
 		return WHY("ip: '%s' is not an IPv4 address", m->ip);
 	if (m->group[0] && !name_ok(m->group, FB_NAME_LEN))
 		return WHY("group: '%s' is not a valid group name", m->group);
+	if (m->loader[0] && strcmp(m->loader, "ipxe") && strcmp(m->loader, "pxelinux"))
+		return WHY("loader: '%s' is not ipxe or pxelinux", m->loader);
+	if (m->secure_boot[0] && strcmp(m->secure_boot, "on") && strcmp(m->secure_boot, "off"))
+		return WHY("secure-boot: '%s' is not on or off", m->secure_boot);
 	if (m->secret[0]) {
 		if (strlen(m->secret) != 32)
 			return WHY("secret: must be 32 hex characters");
@@ -183,7 +187,7 @@ int fb_db_machine_add(struct fb_db *db, struct fb_machine *m)
 		rc = db_prep(
 		    db,
 		    "INSERT INTO machines(mac, name, image, mode, protocol, ip, grp, secret,"
-		    " created, registered) VALUES(?,?,?,?,?,?,?,?,?,?)",
+		    " created, registered, loader, secure_boot) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
 		    &st);
 	if (!rc) {
 		db_bind_text(st, 1, m->mac);
@@ -196,6 +200,8 @@ int fb_db_machine_add(struct fb_db *db, struct fb_machine *m)
 		db_bind_text(st, 8, m->secret);
 		sqlite3_bind_int64(st, 9, m->created);
 		sqlite3_bind_int(st, 10, m->registered);
+		db_bind_text(st, 11, m->loader);
+		db_bind_text(st, 12, m->secure_boot);
 		rc = db_step_done(db, st);
 	}
 	return db_tx_end(db, rc);
@@ -203,7 +209,7 @@ int fb_db_machine_add(struct fb_db *db, struct fb_machine *m)
 
 #define MACHINE_COLS                                                                               \
 	"mac, name, image, mode, protocol, ip, grp, secret, stage, last_seen, created, "           \
-	"registered, next_boot, next_boot_seq"
+	"registered, next_boot, next_boot_seq, loader, secure_boot"
 
 static void row_to_machine(sqlite3_stmt *st, struct fb_machine *m)
 {
@@ -223,6 +229,8 @@ static void row_to_machine(sqlite3_stmt *st, struct fb_machine *m)
 	m->registered = sqlite3_column_int(st, 11);
 	db_col_text(st, 12, m->next_boot, sizeof(m->next_boot));
 	m->next_boot_seq = sqlite3_column_int64(st, 13);
+	db_col_text(st, 14, m->loader, sizeof(m->loader));
+	db_col_text(st, 15, m->secure_boot, sizeof(m->secure_boot));
 }
 
 static int machine_get_by(struct fb_db *db, const char *sql, const char *key, struct fb_machine *m)
@@ -282,7 +290,7 @@ int fb_db_machine_update(struct fb_db *db, const struct fb_machine *m)
 	if (!rc)
 		rc = db_prep(db,
 		             "UPDATE machines SET name=?, image=?, mode=?, protocol=?, ip=?, grp=?,"
-		             " secret=?, registered=? WHERE mac=?",
+		             " secret=?, registered=?, loader=?, secure_boot=? WHERE mac=?",
 		             &st);
 	if (!rc) {
 		db_bind_text(st, 1, m->name);
@@ -295,7 +303,9 @@ int fb_db_machine_update(struct fb_db *db, const struct fb_machine *m)
 		/* Assigning an image makes a registered unknown machine a known one. */
 		sqlite3_bind_int(st, 8,
 		                 m->image[0] && strcmp(m->image, "menu") ? 0 : m->registered);
-		db_bind_text(st, 9, id);
+		db_bind_text(st, 9, m->loader);
+		db_bind_text(st, 10, m->secure_boot);
+		db_bind_text(st, 11, id);
 		rc = db_step_done(db, st);
 	}
 	return db_tx_end(db, rc);

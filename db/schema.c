@@ -116,6 +116,12 @@ static const char *const migrations[] = {
     "  created INTEGER NOT NULL);\n"
     "ALTER TABLE machines ADD COLUMN next_boot TEXT NOT NULL DEFAULT '';\n"
     "ALTER TABLE machines ADD COLUMN next_boot_seq INTEGER NOT NULL DEFAULT 0;\n",
+    /* 4: a machine's boot loader (ipxe, pxelinux) and Secure Boot setting
+     * (on, off); '' = not set here (its group's, else ipxe and off). */
+    "ALTER TABLE machines ADD COLUMN loader TEXT NOT NULL DEFAULT ''"
+    " CHECK(loader IN ('','ipxe','pxelinux'));\n"
+    "ALTER TABLE machines ADD COLUMN secure_boot TEXT NOT NULL DEFAULT ''"
+    " CHECK(secure_boot IN ('','on','off'));\n",
 };
 
 int db_migrate(struct fb_db *db)

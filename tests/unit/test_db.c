@@ -25,10 +25,10 @@ static struct fb_db *open_db(void)
 static void test_schema(void)
 {
 	struct fb_db *db = open_db();
-	CHECK_INT(fb_db_schema_version(db), 3);
+	CHECK_INT(fb_db_schema_version(db), 4);
 	fb_db_close(db);
 	db = open_db(); /* reopening does not migrate again */
-	CHECK_INT(fb_db_schema_version(db), 3);
+	CHECK_INT(fb_db_schema_version(db), 4);
 	fb_db_close(db);
 }
 
@@ -150,7 +150,25 @@ static void test_machines(void)
 	CHECK_INT(got.mode, FB_MODE_INSTALL);
 	CHECK_INT(got.protocol, FB_PROTOCOL_ISCSI);
 	CHECK_INT(fb_db_machine_update(db, &m2), 0);
+	/* Loader and Secure Boot: "" (not set), or one of their names. */
 	bad = m2;
+	strcpy(bad.loader, "grub");
+	CHECK_INT(fb_db_machine_update(db, &bad), -EINVAL);
+	CHECK_STR(fb_db_errmsg(db), "loader: 'grub' is not ipxe or pxelinux");
+	bad = m2;
+	strcpy(bad.secure_boot, "yes");
+	CHECK_INT(fb_db_machine_update(db, &bad), -EINVAL);
+	CHECK_STR(fb_db_errmsg(db), "secure-boot: 'yes' is not on or off");
+	bad = m2;
+	strcpy(bad.loader, "pxelinux");
+	strcpy(bad.secure_boot, "on");
+	CHECK_INT(fb_db_machine_update(db, &bad), 0);
+	CHECK_INT(fb_db_machine_get(db, bad.mac, &got), 0);
+	CHECK_STR(got.loader, "pxelinux");
+	CHECK_STR(got.secure_boot, "on");
+	CHECK_INT(fb_db_machine_update(db, &m2), 0);
+	CHECK_INT(fb_db_machine_get(db, m2.mac, &got), 0);
+	CHECK_STR(got.loader, "");
 	bad = m2;
 	strcpy(bad.image, "bad name!");
 	CHECK_INT(fb_machine_validate(&bad, why, sizeof(why)), -EINVAL);
