@@ -19,6 +19,7 @@
 #include "crc32c.h"
 #include "log.h"
 #include "iscsi/iscsi_int.h"
+#include "iscsi/scsi_pr.h"
 
 void iscsi_stamp(struct iscsi_conn *c, uint8_t *p, int advance)
 {
@@ -330,11 +331,17 @@ static void abort_locked(struct iscsi_conn *c, struct iscsi_task *task)
 	}
 }
 
+/* A reset's unit attention (SAM-5 6.3): 29h/03h "bus device reset
+ * function occurred" for a LU reset, 29h/00h for a target reset; every
+ * session on the disk gets it, the one that asked for the reset too. */
+#define RESET_ASC 0x29
+
 /* A LU or target reset affects every session on the disk (SAM-5): their
- * tasks end without a reply. Tasks still gathering data are only marked,
- * not freed: that connection may be receiving into their buffers right
- * now; they are dropped once complete. (Network thread.) */
-static void reset_other_sessions(struct iscsi_conn *c)
+ * tasks end without a reply and a unit attention waits for their next
+ * command. Tasks still gathering data are only marked, not freed: that
+ * connection may be receiving into their buffers right now; they are
+ * dropped once complete. (Network thread.) */
+static void reset_other_sessions(struct iscsi_conn *c, uint8_t reset_ascq)
 {
 	for (struct iscsi_conn *o = c->t->conns; o; o = o->next) {
 		if (o == c || o->phase != PH_FFP || o->discovery || o->bd != c->bd)
@@ -344,6 +351,8 @@ static void reset_other_sessions(struct iscsi_conn *c)
 			for (struct iscsi_task *t = o->tasks; t; t = t->next)
 				t->aborted = 1;
 		}
+		if (c->lu.pr)
+			scsi_pr_unit_attention(c->lu.pr, o->lu.port, RESET_ASC, reset_ascq);
 		log_info("%s: tasks aborted by a reset from %s", o->peer_str, c->peer_str);
 	}
 }
@@ -401,8 +410,12 @@ static void tmf(struct iscsi_conn *c, const struct iscsi_bhs *h)
 	int reset_others = 0;
 	uint8_t resp = tmf_apply(c, h, fn, &reset_others);
 	int close_after = fn == 7; /* cold reset drops the connection */
-	if (reset_others)
-		reset_other_sessions(c);
+	if (reset_others) {
+		uint8_t ascq = fn == 5 ? 0x03 : 0x00;
+		reset_other_sessions(c, ascq);
+		if (c->lu.pr)
+			scsi_pr_unit_attention(c->lu.pr, c->lu.port, RESET_ASC, ascq);
+	}
 	log_info("%s: task management function %u: response %u", c->peer_str, fn, resp);
 	struct iscsi_bhs r = {0};
 	r.opcode = ISCSI_OP_TMF_RSP;

@@ -420,6 +420,13 @@ void scsi_pr_lu_reset(struct scsi_pr *pr)
 	set_active(pr);
 }
 
+void scsi_pr_unit_attention(struct scsi_pr *pr, const char *port, uint8_t asc, uint8_t ascq)
+{
+	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&pr->lock);
+	add_ua(pr, port, asc, ascq);
+	set_active(pr);
+}
+
 /* --- RESERVE / RELEASE (6 and 10) --- */
 
 void scsi_cmd_reserve(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)

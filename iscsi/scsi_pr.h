@@ -26,5 +26,8 @@ int scsi_pr_check(struct scsi_pr *pr, const char *port, int prclass, int no_ua, 
 void scsi_pr_nexus_lost(struct scsi_pr *pr, const char *port);
 /* LOGICAL UNIT RESET, target reset: any RESERVE(6) reservation ends. */
 void scsi_pr_lu_reset(struct scsi_pr *pr);
+/* A unit attention (asc/ascq) for the I_T nexus of port, reported by its
+ * next command (a reset's "bus device reset function occurred"). */
+void scsi_pr_unit_attention(struct scsi_pr *pr, const char *port, uint8_t asc, uint8_t ascq);
 
 #endif
