@@ -429,18 +429,28 @@ void scsi_pr_unit_attention(struct scsi_pr *pr, const char *port, uint8_t asc, u
 
 /* --- RESERVE / RELEASE (6 and 10) --- */
 
+/* The checks RESERVE and RELEASE (6 and 10) share: third-party and extent
+ * forms are not supported, and a unit without reservation state (no
+ * struct scsi_pr) has no such command. 1 when r is answered. */
+static int spc2_refused(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
+{
+	int ten = c->opcode == SCSI_RESERVE10 || c->opcode == SCSI_RELEASE10;
+	if ((c->b1 & 0x13) || (ten && c->alloc_len)) {
+		scsi_invalid_cdb(r);
+		return 1;
+	}
+	if (!lu->pr) {
+		scsi_set_sense(r, SCSI_SENSE_ILLEGAL_REQUEST, 0x20, 0x00);
+		return 1;
+	}
+	return 0;
+}
+
 void scsi_cmd_reserve(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
 {
 	struct scsi_pr *pr = lu->pr;
-	/* Third-party and extent reservations are not supported. */
-	if ((c->b1 & 0x13) || (c->opcode == SCSI_RESERVE10 && c->alloc_len)) {
-		scsi_invalid_cdb(r);
+	if (spc2_refused(lu, r, c))
 		return;
-	}
-	if (!pr) {
-		scsi_set_sense(r, SCSI_SENSE_ILLEGAL_REQUEST, 0x20, 0x00);
-		return;
-	}
 	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&pr->lock);
 	/* A persistent reservation shuts RESERVE out (SPC-4 5.13.3). */
 	if (pr->resv || (pr->spc2[0] && strcmp(pr->spc2, lu->port))) {
@@ -454,14 +464,8 @@ void scsi_cmd_reserve(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_
 void scsi_cmd_release(struct scsi_lu *lu, struct scsi_req *r, const struct scsi_cdb *c)
 {
 	struct scsi_pr *pr = lu->pr;
-	if ((c->b1 & 0x13) || (c->opcode == SCSI_RELEASE10 && c->alloc_len)) {
-		scsi_invalid_cdb(r);
+	if (spc2_refused(lu, r, c))
 		return;
-	}
-	if (!pr) {
-		scsi_set_sense(r, SCSI_SENSE_ILLEGAL_REQUEST, 0x20, 0x00);
-		return;
-	}
 	ACQUIRE_LOCK_FOR_CURRENT_SCOPE(&pr->lock);
 	/* Another nexus's RELEASE is GOOD and changes nothing (SPC-2 7.17). */
 	if (!strcmp(pr->spc2, lu->port))
