@@ -315,6 +315,17 @@ static void test_reserve6(void)
 	CHECK_INT(cmd(&a, tur, 6, &asc), SCSI_STATUS_RESERVATION_CONFLICT);
 	scsi_lu_destroy(&b); /* nexus loss */
 	CHECK_INT(cmd(&a, tur, 6, &asc), SCSI_STATUS_GOOD);
+	/* Third-party and extent forms are refused, in both sizes. */
+	const uint8_t third10[10] = {SCSI_RESERVE10, 0x10}, extent6[6] = {SCSI_RELEASE6, 0x01};
+	asc = 0;
+	CHECK_INT(cmd(&a, third10, 10, &asc), SCSI_STATUS_CHECK_CONDITION);
+	CHECK_INT(asc, 0x24);
+	asc = 0;
+	CHECK_INT(cmd(&a, extent6, 6, &asc), SCSI_STATUS_CHECK_CONDITION);
+	CHECK_INT(asc, 0x24);
+	const uint8_t reserve10[10] = {SCSI_RESERVE10}, release10[10] = {SCSI_RELEASE10};
+	CHECK_INT(cmd(&a, reserve10, 10, &asc), SCSI_STATUS_GOOD);
+	CHECK_INT(cmd(&a, release10, 10, &asc), SCSI_STATUS_GOOD);
 	scsi_lu_destroy(&a);
 }
 
