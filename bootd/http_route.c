@@ -109,7 +109,8 @@ int http_route(const char *method, const char *path, struct route *r, const char
 			*why = "bad image name or version";
 			return 400;
 		}
-		if (strcmp(s2 + 1, "vmlinuz") && strcmp(s2 + 1, "initrd.img")) {
+		if (strcmp(s2 + 1, "vmlinuz") && strcmp(s2 + 1, "initrd.img") &&
+		    strcmp(s2 + 1, "rootfs.verity")) {
 			*why = "not found";
 			return 404;
 		}

@@ -54,18 +54,24 @@ void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct
 		snprintf(root, sizeof(root), "nbd:%s:%d", x->server, x->nbd_port);
 	/* No secret and no credential here: every user of the booted machine
 	 * can read /proc/cmdline. The initramfs fetches this boot's credential
-	 * from /boot/MACID/credential, beside the report URL. */
+	 * from /boot/MACID/credential, beside the report URL; a Secure Boot
+	 * machine over bootd's HTTPS port (fleetboot.tls=PORT), checking the
+	 * server against the site CA pinned in its initramfs, which also
+	 * reaches storaged over TLS then. */
+	char tls[40] = "";
+	if (m->secure_boot && x->https_port)
+		snprintf(tls, sizeof(tls), " fleetboot.tls=%d", x->https_port);
 	fb_buf_printf(out,
 	              "#!ipxe\n"
 	              "echo fleetboot: %s booting %s@%d (%s)\n"
 	              "kernel http://%s:%d/images/%s/%d/vmlinuz initrd=initrd.img ip=dhcp "
 	              "fleetboot.server=%s fleetboot.machine=%s fleetboot.mode=%s "
-	              "fleetboot.root=%s "
+	              "fleetboot.root=%s%s "
 	              "fleetboot.report=http://%s:%d/boot/%s/stage console=ttyS0 console=tty0%s%s\n"
 	              "initrd --name initrd.img http://%s:%d/images/%s/%d/initrd.img\n"
 	              "boot\n",
 	              m->macid, img->name, img->version, mode, x->server, x->http_port, img->name,
-	              img->version, x->server, m->macid, mode, root, x->server, x->http_port,
+	              img->version, x->server, m->macid, mode, root, tls, x->server, x->http_port,
 	              m->macid, img->cmdline[0] ? " " : "", img->cmdline, x->server, x->http_port,
 	              img->name, img->version);
 }

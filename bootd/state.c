@@ -103,6 +103,7 @@ static int load_machine(void *arg, const struct fb_machine *m)
 	fb_strlcpy(bm->image, m->image, sizeof(bm->image));
 	bm->mode = m->mode;
 	bm->protocol = m->protocol;
+	bm->secure_boot = !strcmp(m->secure_boot, "on");
 	bm->registered = m->registered;
 	fb_strlcpy(bm->next_boot, m->next_boot, sizeof(bm->next_boot));
 	c->n_registered += m->registered != 0;

@@ -43,9 +43,9 @@ cp "$T/state/tls/ca-cert.pem" "$T/pin/ca-cert.pem"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
 	-subj "/CN=not the site CA" -keyout "$T/other/key.pem" -out "$T/other/ca-cert.pem" \
 	2>/dev/null || fail "make another CA"
-tls_client() { # N HOSTS_IP DIR CMD... (the URI host is fleetboot-server)
-	local n=$1 ip=$2 dir=$3
-	shift 3
+tls_client() { # N HOSTS_IP CMD... (the URI host is fleetboot-server)
+	local n=$1 ip=$2
+	shift 2
 	printf '127.0.0.1 localhost\n%s fleetboot-server\n' "$ip" >"$T/hosts-$n"
 	in_client "$n" unshare -m sh -c 'mount --bind "$1" /etc/hosts && shift && exec "$@"' \
 		sh "$T/hosts-$n" "$@"
@@ -53,7 +53,7 @@ tls_client() { # N HOSTS_IP DIR CMD... (the URI host is fleetboot-server)
 tls_uri() { echo "nbds://fleetboot-server:10809/$1.$(cred_of "$1")?tls-certificates=$2"; }
 
 echo "== a Secure Boot machine over TLS, pinning the site CA"
-tls_client 1 10.77.1.1 "$T/pin" timeout 30 nbdcopy "$(tls_uri $S "$T/pin")" "$T/out-S.img" ||
+tls_client 1 10.77.1.1 timeout 30 nbdcopy "$(tls_uri $S "$T/pin")" "$T/out-S.img" ||
 	{ tail -n 20 "$SD_LOG"; fail "TLS export of the Secure Boot machine"; }
 cmp "$T/out-S.img" "$T/base.img" || fail "the TLS export does not read the base"
 
@@ -62,7 +62,7 @@ sd_refused 1 "$(sd_uri 1 $S)" "refused export for $S .*served over TLS only" \
 	"plain NBD for a Secure Boot machine"
 
 echo "== a client pinning another CA refuses the server"
-if tls_client 1 10.77.1.1 "$T/other" timeout 30 nbdinfo "$(tls_uri $S "$T/other")" \
+if tls_client 1 10.77.1.1 timeout 30 nbdinfo "$(tls_uri $S "$T/other")" \
 	>"$T/other.out" 2>&1; then
 	fail "a client pinning another CA accepted the server"
 fi
