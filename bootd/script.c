@@ -57,10 +57,12 @@ void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct
 	 * from /boot/MACID/credential, beside the report URL; a Secure Boot
 	 * machine over bootd's HTTPS port (fleetboot.tls=PORT), checking the
 	 * server against the site CA pinned in its initramfs, which also
-	 * reaches storaged over TLS then. */
-	char tls[40] = "";
+	 * reaches storaged over TLS then. fleetboot.image says where the
+	 * version's dm-verity hash tree is (with fleetboot.verity=ROOTHASH). */
+	char tls[40 + FB_NAME_LEN] = "";
 	if (m->secure_boot && x->https_port)
-		snprintf(tls, sizeof(tls), " fleetboot.tls=%d", x->https_port);
+		snprintf(tls, sizeof(tls), " fleetboot.tls=%d fleetboot.image=%s/%d", x->https_port,
+		         img->name, img->version);
 	fb_buf_printf(out,
 	              "#!ipxe\n"
 	              "echo fleetboot: %s booting %s@%d (%s)\n"

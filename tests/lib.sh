@@ -85,7 +85,7 @@ deb_package() {
 	nbdinfo | nbdcopy | nbdsh) echo libnbd-bin ;;
 	mke2fs | debugfs | e2fsck | tune2fs) echo e2fsprogs ;;
 	busybox) echo busybox-static ;;
-	setpriv | lsblk) echo util-linux ;;
+	setpriv | lsblk | unshare) echo util-linux ;;
 	sfdisk | fdisk) echo fdisk ;;
 	tgtd | tgtadm) echo tgt ;;
 	dnsmasq) echo dnsmasq-base ;;
@@ -96,6 +96,8 @@ deb_package() {
 	cmp) echo diffutils ;;
 	sha256sum | stat | timeout) echo coreutils ;;
 	tftp) echo tftp-hpa ;;
+	veritysetup) echo cryptsetup-bin ;;
+	iptables | openssl) echo "$1" ;;
 	clang) echo clang ;;
 	nbdkit | cpio | sqlite3 | debootstrap | jq | curl | shellcheck | clang-format | make | \
 		python3 | fio | file | bc | tcpdump | zstd | dosfstools | wrk) echo "$1" ;;
