@@ -122,6 +122,11 @@ static const char *const migrations[] = {
     " CHECK(loader IN ('','ipxe','pxelinux'));\n"
     "ALTER TABLE machines ADD COLUMN secure_boot TEXT NOT NULL DEFAULT ''"
     " CHECK(secure_boot IN ('','on','off'));\n",
+    /* 5: an image version's dm-verity root hash and salt (rootfs.verity,
+     * the hash tree, lies beside rootfs.img); '' = made before verified
+     * boot, or the tree could not be made (no verified boot for it). */
+    "ALTER TABLE images ADD COLUMN verity_root_hash TEXT NOT NULL DEFAULT '';\n"
+    "ALTER TABLE images ADD COLUMN verity_salt TEXT NOT NULL DEFAULT '';\n",
 };
 
 int db_migrate(struct fb_db *db)
