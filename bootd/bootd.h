@@ -242,8 +242,8 @@ enum boot_kind dhcp_boot_file(const struct fb_dhcp_msg *m, struct in_addr server
  * its signed UKI, by TFTP (images/NAME/V/boot.efi) or HTTP URL, or
  * BOOT_NONE with the reason in why (never an iPXE binary). */
 enum boot_kind dhcp_secure_boot_file(const struct fb_dhcp_msg *m, const struct bootd_image *img,
-                                     struct in_addr server, int http_port, char *file,
-                                     size_t len, const char **why);
+                                     struct in_addr server, int http_port, char *file, size_t len,
+                                     const char **why);
 
 /* tftp.c */
 int tftp_open(struct bootd *b);

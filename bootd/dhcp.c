@@ -460,8 +460,7 @@ static enum boot_kind secure_boot_file(struct dhcp_in *in)
 		return bk;
 	in->file[0] = '\0';
 	warn_limited("no boot offer to %s (Secure Boot, image %s): %s", in->macid,
-	             fb_log_escape(in->mach->image[0] ? in->mach->image : "none", esc,
-	                           sizeof(esc)),
+	             fb_log_escape(in->mach->image[0] ? in->mach->image : "none", esc, sizeof(esc)),
 	             why);
 	if (in->m.type == FB_DHCPDISCOVER) {
 		char detail[300];

@@ -62,8 +62,8 @@ enum boot_kind dhcp_boot_file(const struct fb_dhcp_msg *m, struct in_addr server
 }
 
 enum boot_kind dhcp_secure_boot_file(const struct fb_dhcp_msg *m, const struct bootd_image *img,
-                                     struct in_addr server, int http_port, char *file,
-                                     size_t len, const char **why)
+                                     struct in_addr server, int http_port, char *file, size_t len,
+                                     const char **why)
 {
 	char s[FB_IP_LEN];
 	ip4_format(server, s);

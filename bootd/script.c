@@ -61,8 +61,8 @@ void script_params(struct fb_buf *out, const struct script_ctx *x, const struct 
 	              "fleetboot.server=%s fleetboot.machine=%s fleetboot.mode=%s "
 	              "fleetboot.root=%s fleetboot.report=http://%s:%d/boot/%s/stage "
 	              "fleetboot.image=%s@%d\n",
-	              x->server, m->macid, mode, root, x->server, x->http_port, m->macid,
-	              img->name, img->version);
+	              x->server, m->macid, mode, root, x->server, x->http_port, m->macid, img->name,
+	              img->version);
 }
 
 /* The image's own command line comes last, so it can override the defaults
@@ -84,19 +84,20 @@ void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct
 	/* No secret and no credential here: every user of the booted machine
 	 * can read /proc/cmdline. The initramfs fetches this boot's credential
 	 * from /boot/MACID/credential, beside the report URL. */
-	fb_buf_printf(out,
-	              "#!ipxe\n"
-	              "echo fleetboot: %s booting %s@%d (%s)\n"
-	              "kernel http://%s:%d/images/%s/%d/vmlinuz initrd=initrd.img ip=dhcp "
-	              "fleetboot.server=%s fleetboot.machine=%s fleetboot.mode=%s "
-	              "fleetboot.root=%s "
-	              "fleetboot.report=http://%s:%d/boot/%s/stage%s console=ttyS0 console=tty0%s%s\n"
-	              "initrd --name initrd.img http://%s:%d/images/%s/%d/initrd.img\n"
-	              "boot\n",
-	              m->macid, img->name, img->version, mode, x->server, x->http_port, img->name,
-	              img->version, x->server, m->macid, mode, root, x->server, x->http_port,
-	              m->macid, verity, img->cmdline[0] ? " " : "", img->cmdline, x->server,
-	              x->http_port, img->name, img->version);
+	fb_buf_printf(
+	    out,
+	    "#!ipxe\n"
+	    "echo fleetboot: %s booting %s@%d (%s)\n"
+	    "kernel http://%s:%d/images/%s/%d/vmlinuz initrd=initrd.img ip=dhcp "
+	    "fleetboot.server=%s fleetboot.machine=%s fleetboot.mode=%s "
+	    "fleetboot.root=%s "
+	    "fleetboot.report=http://%s:%d/boot/%s/stage%s console=ttyS0 console=tty0%s%s\n"
+	    "initrd --name initrd.img http://%s:%d/images/%s/%d/initrd.img\n"
+	    "boot\n",
+	    m->macid, img->name, img->version, mode, x->server, x->http_port, img->name,
+	    img->version, x->server, m->macid, mode, root, x->server, x->http_port, m->macid,
+	    verity, img->cmdline[0] ? " " : "", img->cmdline, x->server, x->http_port, img->name,
+	    img->version);
 }
 
 /* Where the client fetches one of an entry's files. */

@@ -174,8 +174,7 @@ static int import_verity(struct cli_ctx *ctx, struct image_version *v)
 		fb_rm_rf(v->tmp);
 		return cli_error("%s", why);
 	}
-	if (uki_key_present(&ctx->cfg) &&
-	    uki_build(&ctx->cfg, img, v->tmp, why, sizeof(why)) < 0) {
+	if (uki_key_present(&ctx->cfg) && uki_build(&ctx->cfg, img, v->tmp, why, sizeof(why)) < 0) {
 		fb_rm_rf(v->tmp);
 		return cli_error("%s", why);
 	}
@@ -384,12 +383,12 @@ static int do_show(struct cli_ctx *ctx, int argc, char **argv)
 	       img.name, img.version, img.state, fb_format_size((uint64_t)img.size, sz, sizeof(sz)),
 	       t, img.source, img.dir, img.sha256, img.kernel_sha256, img.initrd_sha256,
 	       img.cmdline, users, img.name);
-	printf("verity:   %s\n", img.verity_root_hash[0] ? img.verity_root_hash
-	                                                  : "none (no verified boot)");
+	printf("verity:   %s\n",
+	       img.verity_root_hash[0] ? img.verity_root_hash : "none (no verified boot)");
 	if (img.verity_root_hash[0])
 		printf("salt:     %s\n", img.verity_salt);
 	printf("uki:      %s\n", uki_present(&img) ? "boot.efi (signed with the site key)"
-	                                          : "none (no site key when it was made)");
+	                                           : "none (no site key when it was made)");
 	return CLI_OK;
 }
 
@@ -435,10 +434,11 @@ static int do_verify(struct cli_ctx *ctx, int argc, char **argv)
 		snprintf(data, sizeof(data), "%s/rootfs.img", img.dir);
 		snprintf(hash, sizeof(hash), "%s/rootfs.verity", img.dir);
 		if (verity_verify(data, hash, img.verity_root_hash, why, sizeof(why)) < 0) {
-			fprintf(stderr,
-			        "fleetboot: %s@%d: dm-verity MISMATCH: rootfs.img and rootfs.verity "
-			        "do not give root hash %s (%s)\n",
-			        img.name, img.version, img.verity_root_hash, why);
+			fprintf(
+			    stderr,
+			    "fleetboot: %s@%d: dm-verity MISMATCH: rootfs.img and rootfs.verity "
+			    "do not give root hash %s (%s)\n",
+			    img.name, img.version, img.verity_root_hash, why);
 			bad++;
 		}
 	}

@@ -96,14 +96,16 @@ int run_prog(char *const argv[], char *out, size_t outlen, char *err, size_t err
 			}
 			/* Keep what fits; stderr keeps its end (the reason). */
 			if (i == 0 && out) {
-				size_t k = (size_t)r < outlen - 1 - on ? (size_t)r : outlen - 1 - on;
+				size_t k =
+				    (size_t)r < outlen - 1 - on ? (size_t)r : outlen - 1 - on;
 				memcpy(out + on, tmp, k);
 				on += k;
 			} else if (i == 1) {
 				if ((size_t)r >= sizeof(ebuf) - 1 - en) {
 					en = 0;
 				}
-				size_t k = (size_t)r < sizeof(ebuf) - 1 ? (size_t)r : sizeof(ebuf) - 1;
+				size_t k =
+				    (size_t)r < sizeof(ebuf) - 1 ? (size_t)r : sizeof(ebuf) - 1;
 				memcpy(ebuf + en, tmp, k);
 				en += k;
 			}

@@ -45,8 +45,8 @@ void uki_cmdline(const struct fb_config *cfg, const struct fb_image *img, char *
 	snprintf(out, len,
 	         "ip=dhcp fleetboot.image=%s@%d fleetboot.verity=%s fleetboot.verity_salt=%s "
 	         "fleetboot.http_port=%d console=ttyS0 console=tty0%s%s",
-	         img->name, img->version, img->verity_root_hash, img->verity_salt,
-	         cfg->http_port, img->cmdline[0] ? " " : "", img->cmdline);
+	         img->name, img->version, img->verity_root_hash, img->verity_salt, cfg->http_port,
+	         img->cmdline[0] ? " " : "", img->cmdline);
 }
 
 /* The end (VMA + size) of the stub's last section, from objdump -h. */
@@ -108,7 +108,8 @@ int uki_build(const struct fb_config *cfg, const struct fb_image *img, const cha
 		return -1;
 	}
 	if (access(UKI_STUB, R_OK) < 0) {
-		snprintf(why, whylen, "%s: %s (install systemd-boot-efi)", UKI_STUB, strerror(errno));
+		snprintf(why, whylen, "%s: %s (install systemd-boot-efi)", UKI_STUB,
+		         strerror(errno));
 		return -1;
 	}
 	uki_key_paths(cfg, key, sizeof(key), crt, sizeof(crt));
@@ -136,22 +137,10 @@ int uki_build(const struct fb_config *cfg, const struct fb_image *img, const cha
 	snprintf(vma[0], sizeof(vma[0]), ".cmdline=0x%" PRIx64, cm);
 	snprintf(vma[1], sizeof(vma[1]), ".linux=0x%" PRIx64, lx);
 	snprintf(vma[2], sizeof(vma[2]), ".initrd=0x%" PRIx64, rd);
-	char *oc[] = {"objcopy",
-	              "--add-section",
-	              sec[0],
-	              "--change-section-vma",
-	              vma[0],
-	              "--add-section",
-	              sec[1],
-	              "--change-section-vma",
-	              vma[1],
-	              "--add-section",
-	              sec[2],
-	              "--change-section-vma",
-	              vma[2],
-	              UKI_STUB,
-	              upath,
-	              NULL};
+	char *oc[] = {"objcopy", "--add-section", sec[0], "--change-section-vma",
+	              vma[0],    "--add-section", sec[1], "--change-section-vma",
+	              vma[1],    "--add-section", sec[2], "--change-section-vma",
+	              vma[2],    UKI_STUB,        upath,  NULL};
 	int rc = run_prog(oc, NULL, 0, err, sizeof(err));
 	unlink(cpath);
 	if (rc) {

@@ -32,14 +32,21 @@ static int field(const char *out, const char *key, char val[FB_SHA256_HEX])
 	return 0;
 }
 
-int verity_format(const char *data_path, const char *hash_path,
-                  char root_hash[FB_SHA256_HEX], char salt[FB_SHA256_HEX], char *why,
-                  size_t whylen)
+int verity_format(const char *data_path, const char *hash_path, char root_hash[FB_SHA256_HEX],
+                  char salt[FB_SHA256_HEX], char *why, size_t whylen)
 {
 	char out[4096], err[256];
-	char *argv[] = {"veritysetup",         "format",       "--data-block-size", "4096",
-	                "--hash-block-size",   "4096",         "--hash",            "sha256",
-	                (char *)data_path,     (char *)hash_path, NULL};
+	char *argv[] = {"veritysetup",
+	                "format",
+	                "--data-block-size",
+	                "4096",
+	                "--hash-block-size",
+	                "4096",
+	                "--hash",
+	                "sha256",
+	                (char *)data_path,
+	                (char *)hash_path,
+	                NULL};
 	int rc = run_prog(argv, out, sizeof(out), err, sizeof(err));
 	if (rc) {
 		unlink(hash_path);
@@ -49,8 +56,9 @@ int verity_format(const char *data_path, const char *hash_path,
 	}
 	if (field(out, "Root hash:", root_hash) < 0 || field(out, "Salt:", salt) < 0) {
 		unlink(hash_path);
-		snprintf(why, whylen, "dm-verity hash tree of %s: no root hash in veritysetup's "
-		                      "report",
+		snprintf(why, whylen,
+		         "dm-verity hash tree of %s: no root hash in veritysetup's "
+		         "report",
 		         data_path);
 		return -1;
 	}
@@ -61,8 +69,8 @@ int verity_verify(const char *data_path, const char *hash_path, const char *root
                   size_t whylen)
 {
 	char err[256];
-	char *argv[] = {"veritysetup", "verify", (char *)data_path, (char *)hash_path,
-	                (char *)root_hash, NULL};
+	char *argv[] = {"veritysetup",     "verify",          (char *)data_path,
+	                (char *)hash_path, (char *)root_hash, NULL};
 	int rc = run_prog(argv, NULL, 0, err, sizeof(err));
 	if (rc) {
 		snprintf(why, whylen, "%s", err[0] ? err : "veritysetup verify failed");

@@ -15,9 +15,8 @@
 
 /* Make hash_path from data_path; fill the root hash and salt (hex).
  * 0, or -1 with the reason in why (hash_path removed). */
-int verity_format(const char *data_path, const char *hash_path,
-                  char root_hash[FB_SHA256_HEX], char salt[FB_SHA256_HEX], char *why,
-                  size_t whylen);
+int verity_format(const char *data_path, const char *hash_path, char root_hash[FB_SHA256_HEX],
+                  char salt[FB_SHA256_HEX], char *why, size_t whylen);
 
 /* Check every block of data_path against hash_path and root_hash.
  * 0, or -1 with the reason in why. */
@@ -25,8 +24,8 @@ int verity_verify(const char *data_path, const char *hash_path, const char *root
                   size_t whylen);
 
 /* Make the tree of a registered version that has none (rootfs.verity
- * written in its folder and given to the state tree's owner, the DB updated, img updated). 0, or -1 with the
- * reason in why. */
+ * written in its folder and given to the state tree's owner, the DB updated, img updated). 0, or -1
+ * with the reason in why. */
 int verity_backfill(struct fb_db *db, const char *state_dir, struct fb_image *img, char *why,
                     size_t whylen);
 

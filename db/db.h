@@ -132,10 +132,10 @@ struct fb_image {
 	char sha256[FB_SHA256_HEX]; /* of rootfs.img */
 	char kernel_sha256[FB_SHA256_HEX];
 	char initrd_sha256[FB_SHA256_HEX];
-	char cmdline[512];     /* extra kernel command line */
-	char dir[FB_PATH_LEN]; /* state_dir/images/NAME/VERSION */
-	char source[256];      /* where it came from (import, build spec, commit) */
-	int64_t created;       /* unix time */
+	char cmdline[512];                    /* extra kernel command line */
+	char dir[FB_PATH_LEN];                /* state_dir/images/NAME/VERSION */
+	char source[256];                     /* where it came from (import, build spec, commit) */
+	int64_t created;                      /* unix time */
 	char verity_root_hash[FB_SHA256_HEX]; /* dm-verity root hash of rootfs.img; "" = none */
 	char verity_salt[FB_SHA256_HEX];      /* its salt (hex); also in rootfs.verity's header */
 };
