@@ -38,15 +38,20 @@ int uki_present(const struct fb_image *img)
 void uki_cmdline(const struct fb_config *cfg, const struct fb_image *img, char *out, size_t len)
 {
 	/* ip=dhcp: the initramfs configures the NIC it booted from; the
-	 * server is the one that answered that DHCP (its next-server), the
-	 * machine is that NIC's MAC, and the rest of its parameters come
-	 * from http://SERVER:HTTP_PORT/boot/MACID/params. The image's own
-	 * command line comes last, as in the iPXE script. */
+	 * machine is that NIC's MAC; the server is [global] server_address
+	 * when set (one address for the whole site, so it may be signed in),
+	 * else the DHCP server that answered (next-server, else its server
+	 * identifier); the rest of its parameters come from
+	 * http://SERVER:HTTP_PORT/boot/MACID/params. The image's own command
+	 * line comes last, as in the iPXE script. */
+	char server[FB_IP_LEN + 20] = "";
+	if (cfg->server_address[0])
+		snprintf(server, sizeof(server), " fleetboot.server=%s", cfg->server_address);
 	snprintf(out, len,
 	         "ip=dhcp fleetboot.image=%s@%d fleetboot.verity=%s fleetboot.verity_salt=%s "
-	         "fleetboot.http_port=%d console=ttyS0 console=tty0%s%s",
+	         "fleetboot.http_port=%d%s console=ttyS0 console=tty0%s%s",
 	         img->name, img->version, img->verity_root_hash, img->verity_salt, cfg->http_port,
-	         img->cmdline[0] ? " " : "", img->cmdline);
+	         server, img->cmdline[0] ? " " : "", img->cmdline);
 }
 
 /* The end (VMA + size) of the stub's last section, from objdump -h. */
