@@ -51,7 +51,7 @@ struct bootd_image {
 	char cmdline[512];
 	char verity_root_hash[FB_SHA256_HEX]; /* "" = no dm-verity tree */
 	char verity_salt[FB_SHA256_HEX];
-	int has_uki; /* boot.efi was in dir when the cache was read */
+	int has_uki; /* boot.efi, the signed UKI, is recorded (uki_sha256) */
 };
 
 /* A boot entry as scripts and HTTP need it. */

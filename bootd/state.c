@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "bootd.h"
 #include "clock.h"
@@ -136,10 +135,7 @@ static int load_image(void *arg, const struct fb_image *img)
 	fb_strlcpy(bi->cmdline, img->cmdline, sizeof(bi->cmdline));
 	fb_strlcpy(bi->verity_root_hash, img->verity_root_hash, sizeof(bi->verity_root_hash));
 	fb_strlcpy(bi->verity_salt, img->verity_salt, sizeof(bi->verity_salt));
-	/* Read here, on the writer's thread, so DHCP never touches the disk. */
-	char p[FB_PATH_LEN + 16];
-	snprintf(p, sizeof(p), "%s/boot.efi", img->dir);
-	bi->has_uki = access(p, F_OK) == 0;
+	bi->has_uki = img->uki_sha256[0] != '\0';
 	return 0;
 }
 

@@ -174,7 +174,8 @@ static int import_verity(struct cli_ctx *ctx, struct image_version *v)
 		fb_rm_rf(v->tmp);
 		return cli_error("%s", why);
 	}
-	if (uki_key_present(&ctx->cfg) && uki_build(&ctx->cfg, img, v->tmp, why, sizeof(why)) < 0) {
+	if (uki_key_present(&ctx->cfg) &&
+	    uki_build(&ctx->cfg, img, v->tmp, img->uki_sha256, why, sizeof(why)) < 0) {
 		fb_rm_rf(v->tmp);
 		return cli_error("%s", why);
 	}
@@ -371,7 +372,7 @@ static int do_show(struct cli_ctx *ctx, int argc, char **argv)
 		json_object_set_new(j, "machines", json_integer(users));
 		json_object_set_new(j, "verity_root_hash", json_string(img.verity_root_hash));
 		json_object_set_new(j, "verity_salt", json_string(img.verity_salt));
-		json_object_set_new(j, "uki", json_boolean(uki_present(&img)));
+		json_object_set_new(j, "uki_sha256", json_string(img.uki_sha256));
 		print_json(j);
 		return CLI_OK;
 	}
@@ -387,8 +388,11 @@ static int do_show(struct cli_ctx *ctx, int argc, char **argv)
 	       img.verity_root_hash[0] ? img.verity_root_hash : "none (no verified boot)");
 	if (img.verity_root_hash[0])
 		printf("salt:     %s\n", img.verity_salt);
-	printf("uki:      %s\n", uki_present(&img) ? "boot.efi (signed with the site key)"
-	                                           : "none (no site key when it was made)");
+	if (uki_present(&img))
+		printf("uki:      boot.efi, sha256 %s (signed with the site key)\n",
+		       img.uki_sha256);
+	else
+		printf("uki:      none (no site key, or no dm-verity tree)\n");
 	return CLI_OK;
 }
 

@@ -59,13 +59,21 @@ static int rebuild_one(void *arg, const struct fb_image *cimg)
 		printf("%s@%d: made its dm-verity tree (root hash %.16s...)\n", img.name,
 		       img.version, img.verity_root_hash);
 	}
-	if (uki_build(&r->ctx->cfg, &img, img.dir, why, sizeof(why)) < 0) {
+	char sha[FB_SHA256_HEX];
+	if (uki_build(&r->ctx->cfg, &img, img.dir, sha, why, sizeof(why)) < 0) {
 		fprintf(stderr, "fleetboot: %s@%d: %s\n", img.name, img.version, why);
 		r->failed++;
 		return 0;
 	}
 	snprintf(p, sizeof(p), "%s/boot.efi", img.dir);
 	fb_state_give(r->ctx->cfg.state_dir, p);
+	/* Recorded: bootd sees the change at once (the database's). */
+	if (fb_db_image_set_uki(r->ctx->db, img.id, sha) < 0) {
+		fprintf(stderr, "fleetboot: %s@%d: %s\n", img.name, img.version,
+		        fb_db_errmsg(r->ctx->db));
+		r->failed++;
+		return 0;
+	}
 	r->done++;
 	return 0;
 }

@@ -14,6 +14,7 @@
 
 #include "fileio.h"
 #include "run.h"
+#include "sha256.h"
 
 void uki_key_paths(const struct fb_config *cfg, char *key, size_t klen, char *crt, size_t clen)
 {
@@ -30,9 +31,7 @@ int uki_key_present(const struct fb_config *cfg)
 
 int uki_present(const struct fb_image *img)
 {
-	char p[FB_PATH_LEN + 16];
-	snprintf(p, sizeof(p), "%s/boot.efi", img->dir);
-	return access(p, F_OK) == 0;
+	return img->uki_sha256[0] != '\0';
 }
 
 void uki_cmdline(const struct fb_config *cfg, const struct fb_image *img, char *out, size_t len)
@@ -98,8 +97,8 @@ static int file_size(const char *p, uint64_t *sz, char *why, size_t whylen)
 	return 0;
 }
 
-int uki_build(const struct fb_config *cfg, const struct fb_image *img, const char *dir, char *why,
-              size_t whylen)
+int uki_build(const struct fb_config *cfg, const struct fb_image *img, const char *dir,
+              char sha[FB_SHA256_HEX], char *why, size_t whylen)
 {
 	char key[FB_PATH_LEN], crt[FB_PATH_LEN], cmdline[1024], err[256];
 	char kpath[FB_PATH_LEN + 16], ipath[FB_PATH_LEN + 16], cpath[FB_PATH_LEN + 32];
@@ -163,7 +162,8 @@ int uki_build(const struct fb_config *cfg, const struct fb_image *img, const cha
 		         img->version, rc == 127 ? "install sbsigntool; " : "", err);
 		return -1;
 	}
-	if (chmod(spath, 0640) < 0 || rename(spath, final) < 0) {
+	if (fb_sha256_file(spath, sha, NULL, NULL) < 0 || chmod(spath, 0640) < 0 ||
+	    rename(spath, final) < 0) {
 		snprintf(why, whylen, "%s: %s", final, strerror(errno));
 		unlink(spath);
 		return -1;

@@ -26,7 +26,7 @@
 void uki_key_paths(const struct fb_config *cfg, char *key, size_t klen, char *crt, size_t clen);
 /* Both files of the site key are there. */
 int uki_key_present(const struct fb_config *cfg);
-/* The version (its folder img->dir) has its boot.efi. */
+/* The version has its signed UKI (its sha256 recorded). */
 int uki_present(const struct fb_image *img);
 
 /* The command line signed into img's UKI: the fleetboot parameters every
@@ -36,9 +36,9 @@ void uki_cmdline(const struct fb_config *cfg, const struct fb_image *img, char *
 
 /* Build and sign dir/boot.efi from dir/vmlinuz, dir/initrd.img and
  * uki_cmdline (img must have its root hash); written beside and renamed
- * into place, so a reader never sees half a file. 0, or -1 with the
- * reason in why. */
-int uki_build(const struct fb_config *cfg, const struct fb_image *img, const char *dir, char *why,
-              size_t whylen);
+ * into place, so a reader never sees half a file; its sha256 goes to
+ * sha. 0, or -1 with the reason in why. */
+int uki_build(const struct fb_config *cfg, const struct fb_image *img, const char *dir,
+              char sha[FB_SHA256_HEX], char *why, size_t whylen);
 
 #endif

@@ -138,6 +138,7 @@ struct fb_image {
 	int64_t created;                      /* unix time */
 	char verity_root_hash[FB_SHA256_HEX]; /* dm-verity root hash of rootfs.img; "" = none */
 	char verity_salt[FB_SHA256_HEX];      /* its salt (hex); also in rootfs.verity's header */
+	char uki_sha256[FB_SHA256_HEX];       /* of boot.efi, the signed UKI; "" = none */
 };
 
 /* Image names: [A-Za-z0-9][A-Za-z0-9._-]{0,62}. */
@@ -156,6 +157,8 @@ int fb_db_image_add(struct fb_db *db, struct fb_image *img);
 int fb_db_image_set_state(struct fb_db *db, int64_t id, const char *state);
 /* Record the dm-verity root hash and salt of a version made without them. */
 int fb_db_image_set_verity(struct fb_db *db, int64_t id, const char *root_hash, const char *salt);
+/* Record the sha256 of a version's (re)built signed UKI. */
+int fb_db_image_set_uki(struct fb_db *db, int64_t id, const char *sha256);
 typedef int (*fb_image_cb)(void *arg, const struct fb_image *img);
 /* All versions, by name then version. name NULL = every image. */
 int fb_db_image_list(struct fb_db *db, const char *name, fb_image_cb cb, void *arg);
