@@ -373,6 +373,46 @@ static enum MHD_Result do_script(struct bootd *b, struct MHD_Connection *c, cons
 	return send_buf(c, &out);
 }
 
+/*
+ * GET /boot/MAC/params: the per-machine kernel parameters for an
+ * initramfs started from a signed UKI (which is per image version and so
+ * cannot carry them). Served to the machine itself only, as its script is;
+ * nothing secret in it. A machine without an image (or on the menu) has
+ * none.
+ */
+static enum MHD_Result do_params(struct bootd *b, struct MHD_Connection *c, const struct route *rt)
+{
+	uint8_t mac[6];
+	char server[FB_IP_LEN], peer[FB_IP_LEN], name[FB_NAME_LEN];
+	struct script_ctx x;
+	struct fb_buf out = {0};
+	struct in_addr pa = peer_addr(c);
+	int version = 0;
+	mac_parse(rt->mac, mac);
+	ip4_format(pa, peer);
+	script_ctx_of(b, c, &x, server);
+	const char *why = "";
+	if (!requester_is(b, pa, mac, &why)) {
+		log_warnx("refused the parameters of %s to %s: not that machine (%s)", rt->mac,
+		          peer, why);
+		return send_msg(c, 403, "forbidden: these parameters belong to another machine");
+	}
+	pthread_rwlock_rdlock(&b->st.lock);
+	const struct bootd_machine *mp = cache_machine(b->st.cache, mac);
+	const struct bootd_image *ip = NULL;
+	if (mp && fb_image_ref_parse(mp->image, name, &version) == 0)
+		ip = cache_image(b->st.cache, name, version);
+	if (!mp || !ip) {
+		pthread_rwlock_unlock(&b->st.lock);
+		return send_msg(c, 404, mp ? "no image set for this machine" : "unknown machine");
+	}
+	struct bootd_machine m = *mp;
+	struct bootd_image img = *ip;
+	pthread_rwlock_unlock(&b->st.lock);
+	script_params(&out, &x, &m, &img);
+	return send_buf(c, &out);
+}
+
 /* Does the presented credential open this boot of mac? */
 static int credential_ok(struct bootd *b, const char *macid, const char *presented)
 {
@@ -528,6 +568,8 @@ static void file_event(struct bootd *b, struct MHD_Connection *c, const struct r
 	char macid[FB_MACID_LEN], detail[160];
 	if (rt->head || MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range"))
 		return; /* only a whole download marks the stage */
+	if (!strcmp(rt->file, "rootfs.verity"))
+		return; /* the initramfs's fetch; its root-attached report follows */
 	if (requester_mac(b, peer_addr(c), mac) < 0)
 		return;
 	pthread_rwlock_rdlock(&b->st.lock);
@@ -653,6 +695,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return do_stage(b, c, &rt);
 	case R_CREDENTIAL:
 		return do_credential(b, c, &rt);
+	case R_PARAMS:
+		return do_params(b, c, &rt);
 	case R_IMAGE:
 		return do_image(b, c, &rt);
 	case R_ENTRY:

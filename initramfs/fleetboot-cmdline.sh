@@ -19,8 +19,8 @@
 # fleetboot.test actions) FB_RESCUE_TIMEOUT FB_INSTALL_DISK FB_WARN
 # FB_TLS_PORT (fleetboot.tls=PORT: bootd's HTTPS port; the server is
 # authenticated against the CA pinned in the initramfs) FB_VERITY (the
-# dm-verity root hash, fleetboot.verity=HEX) FB_IMAGE (fleetboot.image=
-# NAME/VERSION, whose rootfs.verity hash tree is fetched).
+# dm-verity root hash, fleetboot.verity=HEX; it implies TLS) FB_IMAGE
+# (fleetboot.image=NAME@VERSION, whose rootfs.verity hash tree is fetched).
 #
 # No secret or credential is ever on the command line (/proc/cmdline is
 # readable by every user of the booted machine): the initramfs fetches its
@@ -268,12 +268,16 @@ fb_cmdline_parse() {
 			;;
 		fleetboot.image=*)
 			case $fb__val in
-			*[!A-Za-z0-9._/-]* | */*/* | /* | */ | *..*) FB_ERROR="fleetboot.image: expected NAME/VERSION, got '$fb__val'"; return 2 ;;
-			*/[1-9]*) ;;
-			*) FB_ERROR="fleetboot.image: expected NAME/VERSION, got '$fb__val'"; return 2 ;;
+			*[!A-Za-z0-9._@-]* | *@*@* | @* | *..*) FB_ERROR="fleetboot.image: expected NAME@VERSION, got '$fb__val'"; return 2 ;;
+			*@[1-9]*) ;;
+			*) FB_ERROR="fleetboot.image: expected NAME@VERSION, got '$fb__val'"; return 2 ;;
 			esac
-			fb__is_digits "${fb__val#*/}" || { FB_ERROR="fleetboot.image: expected NAME/VERSION, got '$fb__val'"; return 2; }
+			fb__is_digits "${fb__val#*@}" || { FB_ERROR="fleetboot.image: expected NAME@VERSION, got '$fb__val'"; return 2; }
 			FB_IMAGE=$fb__val
+			;;
+		fleetboot.verity_salt=* | fleetboot.http_port=*)
+			# The salt is in the hash tree's superblock too; the HTTP port
+			# is the UKI's, for its parameters (see README).
 			;;
 		fleetboot.*=*)
 			FB_WARN="${FB_WARN}unknown parameter '${fb__w%%=*}' ignored; "
@@ -300,8 +304,10 @@ fb_cmdline_parse() {
 	# server's copy-on-write would change blocks under the root hash, so
 	# only readonly mode (RAM overlay on the verified device) goes.
 	if [ -n "$FB_VERITY" ]; then
-		[ -n "$FB_TLS_PORT" ] || { FB_ERROR="fleetboot.verity needs fleetboot.tls (a verified boot talks to an authenticated server)"; return 2; }
-		[ -n "$FB_IMAGE" ] || { FB_ERROR="fleetboot.verity needs fleetboot.image=NAME/VERSION (where the hash tree is)"; return 2; }
+		# A verified boot talks to an authenticated server, always: without
+		# fleetboot.tls, bootd's default HTTPS port.
+		[ -n "$FB_TLS_PORT" ] || FB_TLS_PORT=8068
+		[ -n "$FB_IMAGE" ] || { FB_ERROR="fleetboot.verity needs fleetboot.image=NAME@VERSION (where the hash tree is)"; return 2; }
 		[ "$FB_MODE" = readonly ] || { FB_ERROR="fleetboot.verity: mode $FB_MODE cannot run on a verified root (readonly only)"; return 2; }
 	fi
 	if [ -n "$FB_TLS_PORT" ] && [ -z "$FB_SERVER" ]; then

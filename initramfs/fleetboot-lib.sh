@@ -348,7 +348,7 @@ fb_verity_open() {
 	command -v veritysetup >/dev/null 2>&1 || { FB_ERROR="a verified boot needs veritysetup in the initramfs"; return 1; }
 	fb_vdir=$FB_RUN/verity
 	mkdir -p "$fb_vdir"
-	fb_vurl="${FB_REPORT%%/boot/*}/images/$FB_IMAGE/rootfs.verity"
+	fb_vurl="${FB_REPORT%%/boot/*}/images/${FB_IMAGE%@*}/${FB_IMAGE##*@}/rootfs.verity"
 	fb_tries=0
 	until timeout 60 wget -q -O "$fb_vdir/rootfs.verity" "$fb_vurl" 2>"$fb_vdir/err"; do
 		fb_tries=$((fb_tries + 1))

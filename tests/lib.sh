@@ -98,9 +98,11 @@ deb_package() {
 	tftp) echo tftp-hpa ;;
 	veritysetup) echo cryptsetup-bin ;;
 	iptables | openssl) echo "$1" ;;
+	sbsign | sbverify) echo sbsigntool ;;
+	objcopy | objdump) echo binutils ;;
 	clang) echo clang ;;
 	nbdkit | cpio | sqlite3 | debootstrap | jq | curl | shellcheck | clang-format | make | \
-		python3 | fio | file | bc | tcpdump | zstd | dosfstools | wrk) echo "$1" ;;
+		python3 | fio | file | bc | tcpdump | zstd | dosfstools | wrk | openssl) echo "$1" ;;
 	*) return 1 ;;
 	esac
 }

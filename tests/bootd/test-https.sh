@@ -36,7 +36,9 @@ U=http://10.77.0.1:8067
 
 echo "== a Secure Boot machine's script"
 ip netns exec "$CLI" curl -s $U/boot/$S.ipxe >"$T/script"
-grep -q " fleetboot.tls=8068 fleetboot.image=img1/1 " "$T/script" || fail "no fleetboot.tls=8068 fleetboot.image=img1/1: $(cat "$T/script")"
+grep -q " fleetboot.tls=8068 " "$T/script" || fail "no fleetboot.tls=8068: $(cat "$T/script")"
+ip netns exec "$CLI" curl -s $U/boot/$S/params | grep -q " fleetboot.tls=8068$" ||
+	fail "no fleetboot.tls=8068 in the UKI's parameters"
 
 # fetch CA TLS_PORT: the initramfs's own credential fetch, in the client
 # namespace; prints the credential (this test's copy) or the error.
