@@ -20,7 +20,8 @@
 # FB_TLS_PORT (fleetboot.tls=PORT: bootd's HTTPS port; the server is
 # authenticated against the CA pinned in the initramfs) FB_VERITY (the
 # dm-verity root hash, fleetboot.verity=HEX; it implies TLS) FB_IMAGE
-# (fleetboot.image=NAME@VERSION, whose rootfs.verity hash tree is fetched).
+# (fleetboot.image=NAME@VERSION, whose rootfs.verity hash tree is fetched)
+# FB_HTTP_PORT (fleetboot.http_port, a UKI's: where /boot/MACID/params is).
 #
 # No secret or credential is ever on the command line (/proc/cmdline is
 # readable by every user of the booted machine): the initramfs fetches its
@@ -184,7 +185,7 @@ fb_cmdline_parse() {
 	FB_SERVER='' FB_MACHINE='' FB_MODE='' FB_REPORT='' FB_CRED_URL='' FB_ROOT=''
 	FB_ROOT_PROTO='' FB_ROOT_HOST='' FB_ROOT_PORT=''
 	FB_ROOT_IQN='' FB_ROOT_LUN='' FB_IP='' FB_TESTS='' FB_ERROR='' FB_WARN=''
-	FB_RESCUE_TIMEOUT=30 FB_INSTALL_DISK='' FB_TLS_PORT='' FB_VERITY='' FB_IMAGE=''
+	FB_RESCUE_TIMEOUT=30 FB_INSTALL_DISK='' FB_TLS_PORT='' FB_VERITY='' FB_IMAGE='' FB_HTTP_PORT=''
 	fb__seen_root=0
 	# Split on blanks without expanding globs in the words.
 	case $- in *f*) fb__noglob=1 ;; *) fb__noglob=0 ;; esac
@@ -275,9 +276,12 @@ fb_cmdline_parse() {
 			fb__is_digits "${fb__val#*@}" || { FB_ERROR="fleetboot.image: expected NAME@VERSION, got '$fb__val'"; return 2; }
 			FB_IMAGE=$fb__val
 			;;
-		fleetboot.verity_salt=* | fleetboot.http_port=*)
-			# The salt is in the hash tree's superblock too; the HTTP port
-			# is the UKI's, for its parameters (see README).
+		fleetboot.http_port=*)
+			fb__is_port "$fb__val" || { FB_ERROR="fleetboot.http_port: not a port '$fb__val'"; return 2; }
+			FB_HTTP_PORT=$fb__val
+			;;
+		fleetboot.verity_salt=*)
+			# The salt is in the hash tree's superblock too.
 			;;
 		fleetboot.*=*)
 			FB_WARN="${FB_WARN}unknown parameter '${fb__w%%=*}' ignored; "

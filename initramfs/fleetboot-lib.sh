@@ -176,6 +176,48 @@ fb_https_credential() {
 	return 1
 }
 
+# fb_uki_params CMDLINE: a signed UKI's command line names the image
+# version and its root hash but no machine (one UKI serves every machine
+# of the version). Once the network is up, ask bootd for this machine's
+# parameters (GET /boot/MACID/params, MACID = the MAC of the NIC whose DHCP
+# answered; bootd = fleetboot.server, else the DHCP next-server, else the
+# DHCP server) and parse them with the signed line after them, so every
+# signed value wins. Nothing from there is trusted: the root is checked by
+# the signed root hash, the server by TLS (fleetboot.verity implies it).
+# Sets the FB_* variables as fb_cmdline_parse does; 0, or 1 with FB_ERROR.
+fb_uki_params() {
+	fb_signed_image=$FB_IMAGE
+	fb_if=$(cat "$FB_RUN/interface" 2>/dev/null)
+	fb_mac=$(cat "/sys/class/net/$fb_if/address" 2>/dev/null) || { FB_ERROR="no MAC address for interface '$fb_if'"; return 1; }
+	fb_macid=$(echo "$fb_mac" | tr 'A-F:' 'a-f-')
+	fb_srv=${FB_SERVER:-}
+	[ -n "$fb_srv" ] || fb_srv=$(cat "$FB_RUN/next-server" 2>/dev/null)
+	[ -n "$fb_srv" ] || fb_srv=$(cat "$FB_RUN/dhcp-server" 2>/dev/null)
+	[ -n "$fb_srv" ] || { FB_ERROR="no server: no fleetboot.server and no DHCP server address"; return 1; }
+	fb_url="http://$fb_srv:${FB_HTTP_PORT:-8067}/boot/$fb_macid/params"
+	fb_tries=0
+	until fb_params=$(timeout 15 wget -q -O - "$fb_url" 2>&1); do
+		fb_tries=$((fb_tries + 1))
+		[ $fb_tries -lt 5 ] || { FB_ERROR="cannot fetch this machine's parameters from $fb_url ($fb_params)"; return 1; }
+		sleep 2
+	done
+	fb_pimage=''
+	for fb_w in $fb_params; do
+		case $fb_w in fleetboot.image=*) fb_pimage=${fb_w#*=} ;; esac
+	done
+	if [ "$fb_pimage" != "$fb_signed_image" ]; then
+		FB_ERROR="this machine now runs image ${fb_pimage:-(none)}, but this signed boot file is $fb_signed_image: it needs that version's boot file"
+		return 1
+	fi
+	fb_log "machine $fb_macid: parameters from $fb_url"
+	fb_cmdline_parse "$fb_params $1"
+	case $? in
+	0) return 0 ;;
+	1) FB_ERROR="the parameters from $fb_url name no root (fleetboot.root)"; return 1 ;;
+	*) return 1 ;;
+	esac
+}
+
 # fb_forget_credential: drop the credential before the booted system runs.
 fb_forget_credential() {
 	FB_CRED=''
