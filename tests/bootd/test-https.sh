@@ -10,7 +10,10 @@
 #     still refused (once per boot);
 #   - the same fetch over plain HTTP (a machine without Secure Boot) is
 #     seen by the sniffer (the check can fail);
-#   - the script of a machine without Secure Boot has no fleetboot.tls.
+#   - the script of a machine without Secure Boot has no fleetboot.tls;
+#   - a UKI's initramfs (fb_uki_params) takes the machine's parameters
+#     from /boot/MACID/params under its signed line, and refuses them for
+#     another image version.
 # (The fetch is the initramfs's; the QEMU boot is tests/e2e/test-e2e-verity.sh.)
 # timeout: 120
 . "$(dirname "$0")/common.sh"
@@ -39,6 +42,36 @@ ip netns exec "$CLI" curl -s $U/boot/$S.ipxe >"$T/script"
 grep -q " fleetboot.tls=8068 " "$T/script" || fail "no fleetboot.tls=8068: $(cat "$T/script")"
 ip netns exec "$CLI" curl -s $U/boot/$S/params | grep -q " fleetboot.tls=8068$" ||
 	fail "no fleetboot.tls=8068 in the UKI's parameters"
+
+echo "== a UKI's initramfs learns the machine's parameters (fb_uki_params)"
+# The signed line has the image and root hash, no machine; the NIC's MAC
+# names the machine, the DHCP server is bootd.
+rh=$(printf '%064d' 0 | tr 0 b)
+cat >"$T/uki.sh" <<'X'
+. "$1/fleetboot-cmdline.sh"
+. "$1/fleetboot-lib.sh"
+FB_RUN=$2
+mkdir -p "$FB_RUN"
+echo bc0 >"$FB_RUN/interface"
+echo 10.77.0.1 >"$FB_RUN/dhcp-server"
+line="ip=dhcp fleetboot.image=$3 fleetboot.verity=$4 fleetboot.http_port=8067 console=ttyS0"
+fb_cmdline_parse "$line"
+[ $? = 1 ] || { echo "ERROR a UKI line is not a local boot"; exit 1; }
+if fb_uki_params "$line"; then
+	echo "OK machine=$FB_MACHINE mode=$FB_MODE root=$FB_ROOT tls=$FB_TLS_PORT image=$FB_IMAGE verity=$FB_VERITY"
+else
+	echo "ERROR $FB_ERROR"
+	exit 1
+fi
+X
+uki() { ip netns exec "$CLI" busybox sh "$T/uki.sh" "$FB_TOP/initramfs" "$T/run-uki" "$@"; }
+out=$(uki img1@1 "$rh") || fail "fb_uki_params: $out"
+out=$(grep "^OK" <<<"$out") || fail "no OK line"
+echo "   $out"
+assert_eq "$out" "OK machine=$S mode=readonly root=nbd:10.77.0.1:10809 tls=8068 image=img1@1 verity=$rh" \
+	"the machine's parameters under the signed line"
+out=$(uki img1@2 "$rh") && fail "a UKI of another version took the parameters: $out"
+echo "$out" | grep -q "needs that version's boot file" || fail "another version: $out"
 
 # fetch CA TLS_PORT: the initramfs's own credential fetch, in the client
 # namespace; prints the credential (this test's copy) or the error.
