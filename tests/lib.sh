@@ -97,7 +97,7 @@ deb_package() {
 	sha256sum | stat | timeout) echo coreutils ;;
 	tftp) echo tftp-hpa ;;
 	veritysetup) echo cryptsetup-bin ;;
-	iptables | openssl) echo "$1" ;;
+	iptables) echo "$1" ;;
 	sbsign | sbverify) echo sbsigntool ;;
 	objcopy | objdump) echo binutils ;;
 	clang) echo clang ;;
