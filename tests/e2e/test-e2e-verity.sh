@@ -1,15 +1,12 @@
 #!/usr/bin/env bash
 # End to end, verified boot on the client (issue 16): a Secure Boot
-# machine's busybox initramfs (the site CA pinned by `fleetboot image
-# build`) fetches its credential over bootd's HTTPS, attaches its root over
-# NBD with TLS, puts dm-verity over it (hash tree fetched from
-# /images/NAME/V/rootfs.verity) and boots readonly (RAM overlay).
-#
-# The client is QEMU's iPXE ROM (BIOS), not Secure Boot firmware with the
-# signed UKI (tests/e2e/test-e2e-secureboot.sh): bootd's script for a
-# Secure Boot machine carries the same fleetboot.verity=/fleetboot.image=
-# as the UKI, plus fleetboot.tls=; the initramfs is the same. The version's
-# hash tree and root hash are the ones `image build` made.
+# machine (OVMF's snakeoil Secure Boot firmware, the snakeoil key imported
+# as the site key) runs its version's signed UKI; the busybox initramfs in
+# it (the site CA pinned by `fleetboot image build`) learns the machine's
+# parameters from /boot/MACID/params, fetches its credential over bootd's
+# HTTPS, attaches its root over NBD with TLS, puts dm-verity over it (the
+# hash tree `image build` made, from /images/NAME/V/rootfs.verity; the root
+# hash from the signed command line) and boots readonly (RAM overlay).
 #   1. verified boot to userspace; a sniffer (tcpdump on the lab bridge)
 #      never sees the boot's credential; the leak scan finds none;
 #   2. a plain machine (no Secure Boot) boots as before, and the same
@@ -24,7 +21,12 @@
 # timeout: 1200
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lab.sh"
-requires veritysetup tune2fs iptables tcpdump nbdkit openssl
+requires veritysetup tune2fs iptables tcpdump nbdkit openssl sbsign
+SNAKE=/usr/share/ovmf/PkKek-1-snakeoil
+for f in /usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd $SNAKE.key; do
+	[ -r $f ] || skip "$f is missing (make deps installs ovmf)"
+done
+[ -f /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] || skip "no EFI stub (Debian package systemd-boot-efi)"
 lab_new
 lab_tap tap0
 CONF=$(lab_conf "$LAB_DIR/srv")
@@ -40,6 +42,9 @@ zcat "$W/initrd.img" | cpio -it 2>/dev/null | grep -q "etc/fleetboot/ca-cert.pem
 [ -s "$W/rootfs.verity" ] || fail "the version has no dm-verity hash tree"
 hash=$(fb image show tiny --json | sed -n 's/.*"verity_root_hash": *"\([0-9a-f]*\)".*/\1/p')
 [ ${#hash} = 64 ] || fail "no root hash in image show: $(fb image show tiny --json)"
+openssl rsa -passin pass:snakeoil -in $SNAKE.key -out "$LAB_DIR/site.key" 2>/dev/null || fail "openssl rsa"
+fb key import "$LAB_DIR/site.key" $SNAKE.pem >/dev/null || fail "key import"
+[ -s "$W/boot.efi" ] || fail "no signed UKI for tiny@1"
 
 S=52:54:00:e2:f0:01 P=52:54:00:e2:f0:02 H=52:54:00:e2:f0:03
 fb machine add $S --image tiny --mode readonly --secure-boot on --ip 10.66.0.51 >/dev/null ||
@@ -57,7 +62,7 @@ sniff() { # NAME: capture the lab bridge's TCP payloads as text
 sniff_stop() { kill "$(cat "$LAB_DIR/tcpdump.pid")" 2>/dev/null; sleep 0.5; }
 cred_now() { "$FB_BIN/../tests/storaged/sd-dbtool" "$STATE" credential "$(echo "$1" | tr : -)"; }
 boot_fail() { # NAME MAC LOG: a boot that must stop with FLEETBOOT-BOOT-FAILED
-	lab_qemu "$1" "$2" tap0 "$3" bios
+	lab_qemu "$1" "$2" tap0 "$3" uefi-sb
 	lab_wait_serial "$3" "FLEETBOOT-BOOT-FAILED" 300 ||
 		fail "$1 did not stop: $(tail -c 3000 "$3")"
 	lab_stop_qemu "$1"
@@ -66,12 +71,13 @@ boot_fail() { # NAME MAC LOG: a boot that must stop with FLEETBOOT-BOOT-FAILED
 echo "== 1. verified boot over NBD with TLS, readonly"
 sniff s1
 t0=$SECONDS
-lab_boot s1 $S tap0 "$LAB_DIR/s1.serial" bios 400
+lab_boot s1 $S tap0 "$LAB_DIR/s1.serial" uefi-sb 500
 sniff_stop
 echo "verified boot: $((SECONDS - t0)) s"
 log=$LAB_DIR/s1.serial
 grep -aq "fleetboot: dm-verity: root hash ${hash:0:16}" "$log" || fail "no dm-verity on the root: $(grep -a fleetboot: "$log")"
 grep -aq "FLEETBOOT-TEST write /tmp/x ok" "$log" || fail "readonly overlay not writable"
+grep -aq "Secure boot enabled" "$log" || fail "the kernel does not see Secure Boot enabled"
 grep -a "fleetboot:" "$log" | tr -d '\r' | head -n 20
 lab_assert_events "$CONF" $S 'credential .*root-attached .*userspace'
 lab_assert_no_leak "$CONF" $S "$log"
