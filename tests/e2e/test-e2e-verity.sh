@@ -103,8 +103,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 	-keyout "$LAB_DIR/imp/server-key.pem" -out "$LAB_DIR/imp/server-cert.pem" 2>/dev/null ||
 	fail "impostor certificate"
 cp "$LAB_DIR/imp/server-cert.pem" "$LAB_DIR/imp/ca-cert.pem"
-ip netns exec "$LAB_NS" nbdkit -f -P "$LAB_DIR/imp.pid" -p 10810 --tls=on \
-	--tls-certificates "$LAB_DIR/imp" file "$LAB_DIR/imp/rootfs.img" readonly=true \
+ip netns exec "$LAB_NS" nbdkit -f -r -P "$LAB_DIR/imp.pid" -p 10810 --tls=on \
+	--tls-certificates "$LAB_DIR/imp" file "$LAB_DIR/imp/rootfs.img" \
 	>"$LAB_DIR/imp.log" 2>&1 &
 kill_at_exit "$LAB_DIR/imp.pid"
 wait_for 20 lab_port_open 10810 || fail "impostor nbdkit did not start: $(cat "$LAB_DIR/imp.log")"
