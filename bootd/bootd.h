@@ -38,6 +38,8 @@ struct bootd_machine {
 	int installed;              /* install mode, and its last stage was "installed" */
 	int registered;             /* added by bootd itself (unknown_machines) */
 	char next_boot[FB_REF_LEN]; /* once: entry, image ref or "local"; "" = none */
+	int secure_boot; /* effective secure_boot "on": its signed UKI, never iPXE; TLS, HTTPS
+	                    credential */
 	struct bootd_machine *next_mac, *next_ip; /* hash chains */
 };
 
@@ -48,6 +50,9 @@ struct bootd_image {
 	int ready; /* state "ready" */
 	char dir[FB_PATH_LEN];
 	char cmdline[512];
+	char verity_root_hash[FB_SHA256_HEX]; /* "" = no dm-verity tree */
+	char verity_salt[FB_SHA256_HEX];
+	int has_uki; /* boot.efi, the signed UKI, is recorded (uki_sha256) */
 };
 
 /* A boot entry as scripts and HTTP need it. */
@@ -130,6 +135,8 @@ struct bootd {
 	struct bootd_state st;
 	struct writer *wr;
 	struct MHD_Daemon *mhd;
+	struct MHD_Daemon *mhd_tls; /* HTTPS (https_port), when STATE/tls has a certificate */
+	char *tls_crt, *tls_key;    /* its PEM certificate and key, for the daemon's life */
 	/* HTTP's own database handle, for what must be decided in the database
 	 * before the answer goes out: handing out a boot's credential (once)
 	 * and checking one. Rare (a few requests per boot), under cred_lock. */
@@ -234,6 +241,12 @@ enum boot_kind { BOOT_NONE, BOOT_TFTP, BOOT_URL };
 /* Pick the boot file for a request: BOOT_NONE for non-PXE clients. */
 enum boot_kind dhcp_boot_file(const struct fb_dhcp_msg *m, struct in_addr server, int http_port,
                               char *file, size_t len);
+/* The same for a machine set to Secure Boot, booting img (NULL: none):
+ * its signed UKI, by TFTP (images/NAME/V/boot.efi) or HTTP URL, or
+ * BOOT_NONE with the reason in why (never an iPXE binary). */
+enum boot_kind dhcp_secure_boot_file(const struct fb_dhcp_msg *m, const struct bootd_image *img,
+                                     struct in_addr server, int http_port, char *file, size_t len,
+                                     const char **why);
 
 /* tftp.c */
 int tftp_open(struct bootd *b);
@@ -255,6 +268,7 @@ struct fb_buf;
 struct script_ctx {
 	const char *server; /* address clients reach us on */
 	int http_port;
+	int https_port; /* 0 = no HTTPS (no STATE/tls certificate) */
 	int nbd_port, iscsi_port;
 	int menu_timeout;         /* seconds */
 	const char *menu_default; /* "local", an image ref or an entry */
@@ -263,6 +277,12 @@ struct script_ctx {
 void script_generic(struct fb_buf *out, const struct script_ctx *x);
 void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
                     const struct bootd_image *img);
+/* The per-machine parameters a signed UKI cannot carry (it is per image
+ * version), one line, as GET /boot/MACID/params gives them to the
+ * initramfs: server, machine, mode, root, report and the machine's image
+ * version (the initramfs compares it with the one its UKI was made for). */
+void script_params(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
+                   const struct bootd_image *img);
 void script_menu(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
                  const struct bootd_cache *c);
 /* Boot an entry: kernel + initrd + boot, sanboot of an ISO, or chain of

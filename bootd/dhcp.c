@@ -26,6 +26,7 @@
 #include "bootd.h"
 #include "clock.h"
 #include "log.h"
+#include "logsafe.h"
 #include "proto/dhcp.h"
 
 #define OFFER_HOLD_S   60  /* an offered address is kept for this long */
@@ -440,6 +441,35 @@ static int unknown_may_boot(struct dhcp_in *in)
 	return 1;
 }
 
+/* A Secure Boot machine: its version's signed UKI, or nothing (logged,
+ * and recorded as an event once per DISCOVER). */
+static enum boot_kind secure_boot_file(struct dhcp_in *in)
+{
+	struct bootd *b = in->b;
+	char name[FB_NAME_LEN], esc[FB_LOG_ESCAPE_LEN];
+	int version = 0;
+	const struct bootd_image *img = NULL;
+	if (fb_image_ref_parse(in->mach->image, name, &version) == 0)
+		img = cache_image(b->st.cache, name, version);
+	if (img && !img->ready && !version)
+		img = NULL;
+	const char *why;
+	enum boot_kind bk = dhcp_secure_boot_file(&in->m, img, in->server, b->cfg.http_port,
+	                                          in->file, sizeof(in->file), &why);
+	if (bk != BOOT_NONE)
+		return bk;
+	in->file[0] = '\0';
+	warn_limited("no boot offer to %s (Secure Boot, image %s): %s", in->macid,
+	             fb_log_escape(in->mach->image[0] ? in->mach->image : "none", esc, sizeof(esc)),
+	             why);
+	if (in->m.type == FB_DHCPDISCOVER) {
+		char detail[300];
+		snprintf(detail, sizeof(detail), "no boot offer: %s", why);
+		writer_event(b->wr, in->macid, "secureboot-refused", detail);
+	}
+	return BOOT_NONE;
+}
+
 /* One request: work out who the client is and what it may boot, then
  * answer as the port and the mode say, one function per message type. */
 static void dhcp(struct dhcp_in *in)
@@ -455,9 +485,12 @@ static void dhcp(struct dhcp_in *in)
 	in->mach = cache_machine(b->st.cache, m->chaddr);
 	int may_boot = in->pxe && (in->mach || unknown_may_boot(in));
 	in->file[0] = '\0';
-	in->bk = may_boot
-	             ? dhcp_boot_file(m, in->server, b->cfg.http_port, in->file, sizeof(in->file))
-	             : BOOT_NONE;
+	if (may_boot && in->mach && in->mach->secure_boot)
+		in->bk = secure_boot_file(in);
+	else
+		in->bk = may_boot ? dhcp_boot_file(m, in->server, b->cfg.http_port, in->file,
+		                                   sizeof(in->file))
+		                  : BOOT_NONE;
 
 	/* The PXE port: boot information for a REQUEST, in either mode. */
 	if (in->from_pxe_port) {

@@ -7,6 +7,11 @@
  * "HTTPClient") gets an HTTP URL of the iPXE EFI binary; PXE firmware gets
  * an iPXE binary over TFTP by its architecture (option 93; 7 and 9 are
  * both x86-64 UEFI in practice). Plain DHCP clients get no boot file.
+ *
+ * A machine set to Secure Boot gets its image version's signed UKI
+ * (boot.efi) as the boot file itself, by TFTP (PXE, arch 7 or 9) or as an
+ * HTTP URL (UEFI HTTP Boot, arch 16): an unsigned loader (iPXE) is never
+ * offered to it, and when there is no UKI to give it gets nothing.
  */
 #include <stdio.h>
 
@@ -53,5 +58,47 @@ enum boot_kind dhcp_boot_file(const struct fb_dhcp_msg *m, struct in_addr server
 		return BOOT_NONE; /* an architecture we have nothing for */
 	}
 	snprintf(file, len, "%s", f);
+	return BOOT_TFTP;
+}
+
+enum boot_kind dhcp_secure_boot_file(const struct fb_dhcp_msg *m, const struct bootd_image *img,
+                                     struct in_addr server, int http_port, char *file, size_t len,
+                                     const char **why)
+{
+	char s[FB_IP_LEN];
+	ip4_format(server, s);
+	int arch = fb_dhcp_client_arch(m);
+	int http = fb_dhcp_vendor_is(m, "HTTPClient");
+	*why = "";
+	if (fb_dhcp_is_ipxe(m)) {
+		*why = "it is running iPXE, an unsigned loader: no boot script for it";
+		return BOOT_NONE;
+	}
+	if (!(http ? arch == 16 : arch == 7 || arch == 9)) {
+		*why = "it is not an x86-64 UEFI client (option 93 is not 7, 9 or HTTP 16), and "
+		       "only UEFI runs a signed UKI";
+		return BOOT_NONE;
+	}
+	if (!img) {
+		*why = "it has no image version to boot (a Secure Boot machine boots its image's "
+		       "UKI; no menu, no entries)";
+		return BOOT_NONE;
+	}
+	if (!img->verity_root_hash[0]) {
+		*why = "its image version has no dm-verity root hash (made before verified boot, "
+		       "or its size is not a multiple of 4096)";
+		return BOOT_NONE;
+	}
+	if (!img->has_uki) {
+		*why = "its image version has no signed UKI (boot.efi): run `fleetboot key init` "
+		       "or `key import`";
+		return BOOT_NONE;
+	}
+	if (http) {
+		snprintf(file, len, "http://%s:%d/images/%s/%d/boot.efi", s, http_port, img->name,
+		         img->version);
+		return BOOT_URL;
+	}
+	snprintf(file, len, "images/%s/%d/boot.efi", img->name, img->version);
 	return BOOT_TFTP;
 }

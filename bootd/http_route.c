@@ -2,8 +2,9 @@
  * http_route.c - see http_route.h. Everything is checked against a strict
  * shape before it reaches a file name: MACs are parsed, image names follow
  * fb_image_name_valid, versions are plain decimals, and the only files are
- * vmlinuz and initrd.img; an entry's are kernel, initrd, image.iso and
- * program.efi (TFTP-root files go through tftp_open_file).
+ * vmlinuz, initrd.img, rootfs.verity and boot.efi; an entry's are kernel,
+ * initrd, image.iso and program.efi (TFTP-root files go through
+ * tftp_open_file).
  */
 #include "bootd/http_route.h"
 
@@ -91,6 +92,12 @@ int http_route(const char *method, const char *path, struct route *r, const char
 				return 405;
 			}
 			return 0;
+		} else if (n == 17 + 7 && !strcmp(p + 17, "/params")) {
+			if (mac_of(p, 17, r->mac) < 0) {
+				*why = "bad MAC address";
+				return 400;
+			}
+			r->kind = R_PARAMS;
 		} else {
 			*why = "not found";
 			return 404;
@@ -109,7 +116,8 @@ int http_route(const char *method, const char *path, struct route *r, const char
 			*why = "bad image name or version";
 			return 400;
 		}
-		if (strcmp(s2 + 1, "vmlinuz") && strcmp(s2 + 1, "initrd.img")) {
+		if (strcmp(s2 + 1, "vmlinuz") && strcmp(s2 + 1, "initrd.img") &&
+		    strcmp(s2 + 1, "rootfs.verity") && strcmp(s2 + 1, "boot.efi")) {
 			*why = "not found";
 			return 404;
 		}

@@ -16,6 +16,7 @@ enum route_kind {
 	R_SCRIPT,
 	R_STAGE,
 	R_CREDENTIAL,
+	R_PARAMS,
 	R_IMAGE,
 	R_ENTRY,
 	R_TFTP
@@ -24,10 +25,11 @@ enum route_kind {
 struct route {
 	enum route_kind kind;
 	int head;               /* HEAD: headers only */
-	char mac[FB_MACID_LEN]; /* R_SCRIPT, R_STAGE, R_CREDENTIAL */
+	char mac[FB_MACID_LEN]; /* R_SCRIPT, R_STAGE, R_CREDENTIAL, R_PARAMS */
 	char name[FB_NAME_LEN]; /* R_IMAGE image name, R_ENTRY entry name */
 	int version;            /* R_IMAGE */
-	char file[256];         /* R_IMAGE: vmlinuz | initrd.img; R_ENTRY: kernel | initrd |
+	char file[256];         /* R_IMAGE: vmlinuz | initrd.img | rootfs.verity |
+	                         * boot.efi; R_ENTRY: kernel | initrd |
 	                         * image.iso | program.efi; R_TFTP: name */
 };
 

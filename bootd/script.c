@@ -40,6 +40,36 @@ void script_generic(struct fb_buf *out, const struct script_ctx *x)
 	              x->server, x->http_port, x->server, x->http_port);
 }
 
+/* The machine's root device parameter. */
+static void root_param(const struct script_ctx *x, const struct bootd_machine *m, char *root,
+                       size_t len)
+{
+	if (m->protocol == FB_PROTOCOL_ISCSI)
+		snprintf(root, len, "iscsi:%s:%d:iqn.2026-11.org.fleetboot:%s:0", x->server,
+		         x->iscsi_port, m->macid);
+	else
+		snprintf(root, len, "nbd:%s:%d", x->server, x->nbd_port);
+}
+
+void script_params(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
+                   const struct bootd_image *img)
+{
+	char root[160];
+	const char *mode = fb_mode_name(m->mode);
+	root_param(x, m, root, sizeof(root));
+	/* fleetboot.tls only locates bootd's HTTPS port: a verified initramfs
+	 * uses TLS whatever these (unsigned) parameters say. */
+	char tls[24] = "";
+	if (m->secure_boot && x->https_port)
+		snprintf(tls, sizeof(tls), " fleetboot.tls=%d", x->https_port);
+	fb_buf_printf(out,
+	              "fleetboot.server=%s fleetboot.machine=%s fleetboot.mode=%s "
+	              "fleetboot.root=%s fleetboot.report=http://%s:%d/boot/%s/stage "
+	              "fleetboot.image=%s@%d%s\n",
+	              x->server, m->macid, mode, root, x->server, x->http_port, m->macid, img->name,
+	              img->version, tls);
+}
+
 /* The image's own command line comes last, so it can override the defaults
  * (console= above all: the last console= is where userspace prints). */
 void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
@@ -47,27 +77,39 @@ void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct
 {
 	char root[160];
 	const char *mode = fb_mode_name(m->mode);
-	if (m->protocol == FB_PROTOCOL_ISCSI)
-		snprintf(root, sizeof(root), "iscsi:%s:%d:iqn.2026-11.org.fleetboot:%s:0",
-		         x->server, x->iscsi_port, m->macid);
-	else
-		snprintf(root, sizeof(root), "nbd:%s:%d", x->server, x->nbd_port);
+	root_param(x, m, root, sizeof(root));
+	/* A Secure Boot machine's root is checked block by block against its
+	 * version's dm-verity root hash (the same parameters its signed UKI
+	 * carries; see script_params). */
+	char verity[300] = "";
+	if (m->secure_boot && img->verity_root_hash[0])
+		snprintf(verity, sizeof(verity),
+		         " fleetboot.image=%s@%d fleetboot.verity=%s fleetboot.verity_salt=%s",
+		         img->name, img->version, img->verity_root_hash, img->verity_salt);
 	/* No secret and no credential here: every user of the booted machine
 	 * can read /proc/cmdline. The initramfs fetches this boot's credential
-	 * from /boot/MACID/credential, beside the report URL. */
-	fb_buf_printf(out,
-	              "#!ipxe\n"
-	              "echo fleetboot: %s booting %s@%d (%s)\n"
-	              "kernel http://%s:%d/images/%s/%d/vmlinuz initrd=initrd.img ip=dhcp "
-	              "fleetboot.server=%s fleetboot.machine=%s fleetboot.mode=%s "
-	              "fleetboot.root=%s "
-	              "fleetboot.report=http://%s:%d/boot/%s/stage console=ttyS0 console=tty0%s%s\n"
-	              "initrd --name initrd.img http://%s:%d/images/%s/%d/initrd.img\n"
-	              "boot\n",
-	              m->macid, img->name, img->version, mode, x->server, x->http_port, img->name,
-	              img->version, x->server, m->macid, mode, root, x->server, x->http_port,
-	              m->macid, img->cmdline[0] ? " " : "", img->cmdline, x->server, x->http_port,
-	              img->name, img->version);
+	 * from /boot/MACID/credential, beside the report URL; a Secure Boot
+	 * machine over bootd's HTTPS port (fleetboot.tls=PORT), checking the
+	 * server against the site CA pinned in its initramfs, which also
+	 * reaches storaged over TLS then. */
+	if (m->secure_boot && x->https_port) {
+		size_t n = strlen(verity);
+		snprintf(verity + n, sizeof(verity) - n, " fleetboot.tls=%d", x->https_port);
+	}
+	fb_buf_printf(
+	    out,
+	    "#!ipxe\n"
+	    "echo fleetboot: %s booting %s@%d (%s)\n"
+	    "kernel http://%s:%d/images/%s/%d/vmlinuz initrd=initrd.img ip=dhcp "
+	    "fleetboot.server=%s fleetboot.machine=%s fleetboot.mode=%s "
+	    "fleetboot.root=%s "
+	    "fleetboot.report=http://%s:%d/boot/%s/stage%s console=ttyS0 console=tty0%s%s\n"
+	    "initrd --name initrd.img http://%s:%d/images/%s/%d/initrd.img\n"
+	    "boot\n",
+	    m->macid, img->name, img->version, mode, x->server, x->http_port, img->name,
+	    img->version, x->server, m->macid, mode, root, x->server, x->http_port, m->macid,
+	    verity, img->cmdline[0] ? " " : "", img->cmdline, x->server, x->http_port, img->name,
+	    img->version);
 }
 
 /* Where the client fetches one of an entry's files. */

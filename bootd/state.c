@@ -105,6 +105,7 @@ static int load_machine(void *arg, const struct fb_machine *m)
 	bm->protocol = m->protocol;
 	bm->registered = m->registered;
 	fb_strlcpy(bm->next_boot, m->next_boot, sizeof(bm->next_boot));
+	bm->secure_boot = !strcmp(m->secure_boot, "on");
 	c->n_registered += m->registered != 0;
 	if (m->ip[0])
 		ip4_parse(m->ip, &bm->ip);
@@ -132,6 +133,9 @@ static int load_image(void *arg, const struct fb_image *img)
 	bi->ready = !strcmp(img->state, "ready");
 	fb_strlcpy(bi->dir, img->dir, sizeof(bi->dir));
 	fb_strlcpy(bi->cmdline, img->cmdline, sizeof(bi->cmdline));
+	fb_strlcpy(bi->verity_root_hash, img->verity_root_hash, sizeof(bi->verity_root_hash));
+	fb_strlcpy(bi->verity_salt, img->verity_salt, sizeof(bi->verity_salt));
+	bi->has_uki = img->uki_sha256[0] != '\0';
 	return 0;
 }
 

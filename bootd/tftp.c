@@ -10,7 +10,9 @@
  * Sorcerer's Apprentice bug); with a window (RFC 7440) an ACK inside the
  * window resumes from the block after it.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,6 +419,50 @@ static void negotiate(struct xfer *x, const struct fb_tftp_req *r, struct fb_tft
 	}
 }
 
+/* images/NAME/VERSION/boot.efi: an image version's signed UKI, which PXE
+ * firmware fetches by TFTP (a Secure Boot machine's boot file). Outside the
+ * TFTP root, so looked up in the cache, never as a path. 0 when name is
+ * not of that shape; else 1 with an open fd, or a negative TFTP error, in
+ * *fdp. */
+static int open_uki(struct bootd *b, const char *name, const char **why, int *fdp)
+{
+	char iname[FB_NAME_LEN], path[FB_PATH_LEN + 16];
+	int version = 0, n = 0;
+	if (strncmp(name, "images/", 7))
+		return 0;
+	*fdp = -FB_TFTP_ENOTFOUND;
+	*why = "file not found";
+	const char *p = name + 7, *s1 = strchr(p, '/');
+	if (!s1 || (size_t)(s1 - p) >= FB_NAME_LEN ||
+	    sscanf(s1 + 1, "%9d/boot.efi%n", &version, &n) != 1 || s1[1 + n] || version < 1 ||
+	    !isdigit((unsigned char)s1[1]))
+		return 1;
+	memcpy(iname, p, (size_t)(s1 - p));
+	iname[s1 - p] = 0;
+	int found = 0;
+	pthread_rwlock_rdlock(&b->st.lock);
+	const struct bootd_image *im =
+	    fb_image_name_valid(iname) ? cache_image(b->st.cache, iname, version) : NULL;
+	if (im && im->has_uki) {
+		snprintf(path, sizeof(path), "%s/boot.efi", im->dir);
+		found = 1;
+	}
+	pthread_rwlock_unlock(&b->st.lock);
+	if (!found)
+		return 1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		log_warn("%s", path);
+		if (errno == EACCES) {
+			*why = "access violation";
+			*fdp = -FB_TFTP_EACCESS;
+		}
+		return 1;
+	}
+	*fdp = fd;
+	return 1;
+}
+
 static void start(struct bootd *b, const uint8_t *pkt, size_t len, const struct sockaddr_in *peer,
                   struct in_addr local)
 {
@@ -437,7 +483,9 @@ static void start(struct bootd *b, const uint8_t *pkt, size_t len, const struct 
 		send_error_to(b, peer, FB_TFTP_EUNDEF, "server busy");
 		return;
 	}
-	int ffd = tftp_open_file(b->tftp_rootfd, b->tftp_root, r.filename, &why);
+	int ffd;
+	if (!open_uki(b, r.filename, &why, &ffd))
+		ffd = tftp_open_file(b->tftp_rootfd, b->tftp_root, r.filename, &why);
 	if (ffd < 0) {
 		char esc[FB_LOG_ESCAPE_LEN];
 		log_info("%s asked for '%s': %s", inet_ntoa(peer->sin_addr),

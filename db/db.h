@@ -132,10 +132,13 @@ struct fb_image {
 	char sha256[FB_SHA256_HEX]; /* of rootfs.img */
 	char kernel_sha256[FB_SHA256_HEX];
 	char initrd_sha256[FB_SHA256_HEX];
-	char cmdline[512];     /* extra kernel command line */
-	char dir[FB_PATH_LEN]; /* state_dir/images/NAME/VERSION */
-	char source[256];      /* where it came from (import, build spec, commit) */
-	int64_t created;       /* unix time */
+	char cmdline[512];                    /* extra kernel command line */
+	char dir[FB_PATH_LEN];                /* state_dir/images/NAME/VERSION */
+	char source[256];                     /* where it came from (import, build spec, commit) */
+	int64_t created;                      /* unix time */
+	char verity_root_hash[FB_SHA256_HEX]; /* dm-verity root hash of rootfs.img; "" = none */
+	char verity_salt[FB_SHA256_HEX];      /* its salt (hex); also in rootfs.verity's header */
+	char uki_sha256[FB_SHA256_HEX];       /* of boot.efi, the signed UKI; "" = none */
 };
 
 /* Image names: [A-Za-z0-9][A-Za-z0-9._-]{0,62}. */
@@ -152,6 +155,10 @@ int fb_db_image_reserve_version(struct fb_db *db, const char *name, int *version
 /* Register a complete version (state ready). Sets img->id and created. */
 int fb_db_image_add(struct fb_db *db, struct fb_image *img);
 int fb_db_image_set_state(struct fb_db *db, int64_t id, const char *state);
+/* Record the dm-verity root hash and salt of a version made without them. */
+int fb_db_image_set_verity(struct fb_db *db, int64_t id, const char *root_hash, const char *salt);
+/* Record the sha256 of a version's (re)built signed UKI. */
+int fb_db_image_set_uki(struct fb_db *db, int64_t id, const char *sha256);
 typedef int (*fb_image_cb)(void *arg, const struct fb_image *img);
 /* All versions, by name then version. name NULL = every image. */
 int fb_db_image_list(struct fb_db *db, const char *name, fb_image_cb cb, void *arg);

@@ -44,7 +44,7 @@ int fb_image_ref_parse(const char *ref, char name[FB_NAME_LEN], int *version)
 
 #define IMAGE_COLS                                                                                 \
 	"id, name, version, state, size, sha256, kernel_sha256, initrd_sha256, cmdline, dir, "     \
-	"source, created"
+	"source, created, verity_root_hash, verity_salt, uki_sha256"
 
 static void row_to_image(sqlite3_stmt *st, struct fb_image *img)
 {
@@ -61,6 +61,9 @@ static void row_to_image(sqlite3_stmt *st, struct fb_image *img)
 	db_col_text(st, 9, img->dir, sizeof(img->dir));
 	db_col_text(st, 10, img->source, sizeof(img->source));
 	img->created = sqlite3_column_int64(st, 11);
+	db_col_text(st, 12, img->verity_root_hash, sizeof(img->verity_root_hash));
+	db_col_text(st, 13, img->verity_salt, sizeof(img->verity_salt));
+	db_col_text(st, 14, img->uki_sha256, sizeof(img->uki_sha256));
 }
 
 static int image_one(struct fb_db *db, sqlite3_stmt *st, struct fb_image *img, const char *what)
@@ -170,7 +173,8 @@ int fb_db_image_add(struct fb_db *db, struct fb_image *img)
 		return rc;
 	rc = db_prep(db,
 	             "INSERT INTO images(name, version, state, size, sha256, kernel_sha256,"
-	             " initrd_sha256, cmdline, dir, source, created) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+	             " initrd_sha256, cmdline, dir, source, created, verity_root_hash, verity_salt,"
+	             " uki_sha256) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	             &st);
 	if (!rc) {
 		db_bind_text(st, 1, img->name);
@@ -184,6 +188,9 @@ int fb_db_image_add(struct fb_db *db, struct fb_image *img)
 		db_bind_text(st, 9, img->dir);
 		db_bind_text(st, 10, img->source);
 		sqlite3_bind_int64(st, 11, img->created);
+		db_bind_text(st, 12, img->verity_root_hash);
+		db_bind_text(st, 13, img->verity_salt);
+		db_bind_text(st, 14, img->uki_sha256);
 		rc = db_step_done(db, st);
 		if (rc == -EEXIST)
 			snprintf(db->err, sizeof(db->err), "image %s@%d already exists", img->name,
@@ -201,6 +208,35 @@ int fb_db_image_set_state(struct fb_db *db, int64_t id, const char *state)
 	if (rc)
 		return rc;
 	db_bind_text(st, 1, state);
+	sqlite3_bind_int64(st, 2, id);
+	rc = db_step_done(db, st);
+	if (!rc && sqlite3_changes(db->h) == 0)
+		rc = -ENOENT;
+	return rc;
+}
+
+int fb_db_image_set_verity(struct fb_db *db, int64_t id, const char *root_hash, const char *salt)
+{
+	sqlite3_stmt *st;
+	int rc = db_prep(db, "UPDATE images SET verity_root_hash=?, verity_salt=? WHERE id=?", &st);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, root_hash);
+	db_bind_text(st, 2, salt);
+	sqlite3_bind_int64(st, 3, id);
+	rc = db_step_done(db, st);
+	if (!rc && sqlite3_changes(db->h) == 0)
+		rc = -ENOENT;
+	return rc;
+}
+
+int fb_db_image_set_uki(struct fb_db *db, int64_t id, const char *sha256)
+{
+	sqlite3_stmt *st;
+	int rc = db_prep(db, "UPDATE images SET uki_sha256=? WHERE id=?", &st);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, sha256);
 	sqlite3_bind_int64(st, 2, id);
 	rc = db_step_done(db, st);
 	if (!rc && sqlite3_changes(db->h) == 0)

@@ -122,6 +122,13 @@ static const char *const migrations[] = {
     " CHECK(loader IN ('','ipxe','pxelinux'));\n"
     "ALTER TABLE machines ADD COLUMN secure_boot TEXT NOT NULL DEFAULT ''"
     " CHECK(secure_boot IN ('','on','off'));\n",
+    /* 5: an image version's dm-verity root hash and salt (rootfs.verity,
+     * the hash tree, lies beside rootfs.img), and the sha256 of its signed
+     * UKI (boot.efi, re-signed when the site key changes); '' = none (made
+     * before verified boot, a size the tree cannot cover, no site key). */
+    "ALTER TABLE images ADD COLUMN verity_root_hash TEXT NOT NULL DEFAULT '';\n"
+    "ALTER TABLE images ADD COLUMN verity_salt TEXT NOT NULL DEFAULT '';\n"
+    "ALTER TABLE images ADD COLUMN uki_sha256 TEXT NOT NULL DEFAULT '';\n",
 };
 
 int db_migrate(struct fb_db *db)

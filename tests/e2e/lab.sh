@@ -12,7 +12,8 @@
 #   lab_up CONF LOG         `fleetboot up` inside the lab; waits for the ports;
 #                           a sanitizer report or a daemon restart in LOG
 #                           fails the test (LAB_RESTARTS_OK=1: restarts expected)
-#   lab_qemu NAME MAC TAP LOG [bios|uefi] [extra qemu args...]
+#   lab_qemu NAME MAC TAP LOG [bios|uefi|uefi-sb] [extra qemu args...]
+#                           (uefi-sb: Secure Boot firmware trusting the snakeoil key)
 #                           start a diskless client in the background;
 #                           its pid goes to $LAB_DIR/NAME.pid
 #   lab_wait_serial LOG PATTERN SECS
@@ -102,7 +103,15 @@ lab_qemu() {
 	local args=(-accel "$(lab_accel)" -m 768 -smp 1 -nographic -no-reboot
 		-serial "file:$log" -monitor none
 		-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no")
-	if [ "$fw" = uefi ]; then
+	if [ "$fw" = uefi-sb ]; then
+		# Secure Boot (LAB.md): OVMF's snakeoil build, whose db trusts
+		# /usr/share/ovmf/PkKek-1-snakeoil.pem, on q35 with SMM.
+		cp /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd "$LAB_DIR/$name.vars"
+		args+=(-machine "q35,smm=on" -global "driver=cfi.pflash01,property=secure,value=on"
+			-drive "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd"
+			-drive "if=pflash,format=raw,unit=1,file=$LAB_DIR/$name.vars"
+			-device "virtio-net-pci,netdev=n0,mac=$mac,romfile=")
+	elif [ "$fw" = uefi ]; then
 		cp /usr/share/OVMF/OVMF_VARS_4M.fd "$LAB_DIR/$name.vars"
 		args+=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd"
 			-drive "if=pflash,format=raw,unit=1,file=$LAB_DIR/$name.vars"

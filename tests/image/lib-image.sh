@@ -7,7 +7,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 requires_root
-requires mke2fs debugfs cpio depmod apt-get
+requires mke2fs debugfs cpio depmod apt-get veritysetup jq
 [ -x "$FB_BIN/fleetboot-image" ] || skip "fleetboot-image is not built in $FB_BIN"
 
 export FLEETBOOT_CACHE=${FLEETBOOT_CACHE:-$FB_ARTIFACTS/cache/image}
@@ -44,6 +44,13 @@ check_manifest() {
 		assert_eq "$size" "$(stat -c %s "$d/$f")" "$1@$2 manifest size of $f"
 		assert_eq "$sum" "$(sha256sum "$d/$f" | cut -d' ' -f1)" "$1@$2 manifest sha256 of $f"
 	done
+	# The dm-verity tree (issue 16): its root hash, as recorded, checks
+	# every block of the root file system.
+	local rh
+	rh=$(json_get "$m" .verity.root_hash)
+	assert_eq "$rh" "$(fbc image show "$1@$2" --json | jq -r .verity_root_hash)" "$1@$2 manifest root hash"
+	veritysetup verify "$d/rootfs.img" "$d/rootfs.verity" "$rh" ||
+		fail "$1@$2: veritysetup verify refuses rootfs.img with its recorded root hash"
 }
 
 # no_leftovers: nothing left in state_dir/tmp and no half-written version.
