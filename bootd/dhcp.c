@@ -455,9 +455,15 @@ static void dhcp(struct dhcp_in *in)
 	in->mach = cache_machine(b->st.cache, m->chaddr);
 	int may_boot = in->pxe && (in->mach || unknown_may_boot(in));
 	in->file[0] = '\0';
-	in->bk = may_boot
-	             ? dhcp_boot_file(m, in->server, b->cfg.http_port, in->file, sizeof(in->file))
-	             : BOOT_NONE;
+	int fallback = 0;
+	in->bk = may_boot ? dhcp_boot_file(m, in->server, b->cfg.http_port,
+	                                   in->mach && in->mach->pxelinux, in->file,
+	                                   sizeof(in->file), &fallback)
+	                  : BOOT_NONE;
+	if (fallback && m->type == FB_DHCPDISCOVER)
+		log_info("%s is set to PXELINUX but is a UEFI client (arch %d): PXELINUX here "
+		         "is BIOS only, so it gets iPXE (%s)",
+		         in->macid, in->arch, in->file);
 
 	/* The PXE port: boot information for a REQUEST, in either mode. */
 	if (in->from_pxe_port) {

@@ -437,11 +437,19 @@ static void start(struct bootd *b, const uint8_t *pkt, size_t len, const struct 
 		send_error_to(b, peer, FB_TFTP_EUNDEF, "server busy");
 		return;
 	}
-	int ffd = tftp_open_file(b->tftp_rootfd, b->tftp_root, r.filename, &why);
+	int ffd = tftp_virtual_open(b, r.filename, peer->sin_addr, local, &why);
+	if (ffd == TFTP_NOT_VIRTUAL)
+		ffd = tftp_open_file(b->tftp_rootfd, b->tftp_root, r.filename, &why);
 	if (ffd < 0) {
 		char esc[FB_LOG_ESCAPE_LEN];
-		log_info("%s asked for '%s': %s", inet_ntoa(peer->sin_addr),
-		         fb_log_escape(r.filename, esc, sizeof(esc)), why);
+		/* PXELINUX's lookups of configs that are not its own (UUID,
+		 * address, default) are expected: debug only. */
+		if (ffd == -FB_TFTP_ENOTFOUND && !strncmp(r.filename, "pxelinux.cfg/", 13))
+			log_debug("%s asked for '%s': %s", inet_ntoa(peer->sin_addr),
+			          fb_log_escape(r.filename, esc, sizeof(esc)), why);
+		else
+			log_info("%s asked for '%s': %s", inet_ntoa(peer->sin_addr),
+			         fb_log_escape(r.filename, esc, sizeof(esc)), why);
 		send_error_to(b, peer, -ffd, why);
 		return;
 	}
