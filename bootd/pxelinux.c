@@ -77,10 +77,10 @@ int pxelinux_config(struct fb_buf *out, const struct script_ctx *x, const struct
 	const struct bootd_image *pinned = NULL;
 	char name[FB_NAME_LEN], title[FB_REF_LEN + 40];
 	int version = 0;
-	if (!menu && !m->installed && nb->kind == NEXT_NONE) {
+	if (!menu && !m->installed) {
 		if (fb_image_ref_parse(m->image, name, &version) == 0)
 			pinned = cache_image(c, name, version);
-		if (!pinned)
+		if (!pinned && nb->kind == NEXT_NONE)
 			return -1;
 	}
 	/* The default: the next boot, else the machine's image, else (menu)

@@ -226,9 +226,19 @@ int tftp_virtual_open(struct bootd *b, const char *name, struct in_addr peer, st
 	const char *rel = p;
 	while (*rel == '/')
 		rel++;
+	int virt = !strncmp(rel, "pxelinux.cfg/", 13) || !strncmp(rel, "images/", 7) ||
+	           !strncmp(rel, "entries/", 8);
+	if (!virt)
+		return TFTP_NOT_VIRTUAL;
+	/* '..' anywhere is refused as in the TFTP root (tftp_path.c). */
+	for (const char *c = rel; (c = strstr(c, "..")); c += 2)
+		if ((c == rel || c[-1] == '/') && (c[2] == '/' || !c[2])) {
+			*why = "'..' is not allowed";
+			return -FB_TFTP_EACCESS;
+		}
 	if (!strncmp(rel, "pxelinux.cfg/", 13))
 		return config(b, rel + 13, peer, local, why);
 	if (!strncmp(rel, "images/", 7) || !strncmp(rel, "entries/", 8))
 		return file(b, rel, peer, why);
-	return TFTP_NOT_VIRTUAL;
+	return TFTP_NOT_VIRTUAL; /* not reached */
 }
