@@ -40,6 +40,7 @@ struct bootd_machine {
 	char next_boot[FB_REF_LEN]; /* once: entry, image ref or "local"; "" = none */
 	int secure_boot; /* effective secure_boot "on": its signed UKI, never iPXE; TLS, HTTPS
 	                    credential */
+	int pxelinux;    /* loader "pxelinux" (BIOS: PXELINUX, never iPXE) */
 	struct bootd_machine *next_mac, *next_ip; /* hash chains */
 };
 
@@ -164,6 +165,14 @@ int neigh_add(struct bootd *b, int ifindex, struct in_addr ip, const uint8_t mac
  * socket). 0 and the MAC, or -1. */
 int neigh_lookup(struct in_addr ip, uint8_t mac[6]);
 
+/* identity.c: is the requester at ip the machine want? The neighbour table
+ * must map ip to want, and (bootd leasing the addresses) ip must hold
+ * want's lease or reservation. 1, or 0 with the reason in why. Any thread. */
+int ident_requester_is(struct bootd *b, struct in_addr ip, const uint8_t want[6], const char **why);
+/* Which machine is the requester at ip (both tests above)? 0 and its MAC,
+ * or -1. */
+int ident_requester_mac(struct bootd *b, struct in_addr ip, uint8_t mac[6]);
+
 /* state.c: the shared in-memory tables */
 int state_init(struct bootd_state *s);
 void state_free(struct bootd_state *s);
@@ -238,15 +247,63 @@ int dhcp_send(struct bootd *b, int pxe_port, const void *pkt, size_t len,
 /* dhcp_policy.c: boot file by client, for tests too */
 struct fb_dhcp_msg;
 enum boot_kind { BOOT_NONE, BOOT_TFTP, BOOT_URL };
-/* Pick the boot file for a request: BOOT_NONE for non-PXE clients. */
+/* Pick the boot file for a request: BOOT_NONE for non-PXE clients. A
+ * machine set to PXELINUX (pxelinux) gets pxelinux.0 when it is a BIOS
+ * client, even from iPXE (a NIC's option ROM); a UEFI one falls back to
+ * iPXE, and *fallback says so (the caller logs it). */
 enum boot_kind dhcp_boot_file(const struct fb_dhcp_msg *m, struct in_addr server, int http_port,
-                              char *file, size_t len);
+                              int pxelinux, char *file, size_t len, int *fallback);
 /* The same for a machine set to Secure Boot, booting img (NULL: none):
  * its signed UKI, by TFTP (images/NAME/V/boot.efi) or HTTP URL, or
  * BOOT_NONE with the reason in why (never an iPXE binary). */
 enum boot_kind dhcp_secure_boot_file(const struct fb_dhcp_msg *m, const struct bootd_image *img,
                                      struct in_addr server, int http_port, char *file, size_t len,
                                      const char **why);
+
+/* nextboot.c: a machine's next boot (once), decided in the database when
+ * its boot script or PXELINUX config is made (fb_db_next_boot_take). */
+enum next_kind { NEXT_NONE, NEXT_LOCAL, NEXT_ENTRY, NEXT_IMAGE };
+struct next_boot {
+	enum next_kind kind;
+	char item[FB_REF_LEN];
+	int first;                /* this boot is the first to use it */
+	struct bootd_entry entry; /* NEXT_ENTRY */
+	struct bootd_image image; /* NEXT_IMAGE */
+};
+/* Take m's next boot for this boot (a new boot unless m's script was
+ * served since its last PXE DHCP). NEXT_NONE: none applies now (the
+ * normal boot then; an item that is not available is logged). ok, when
+ * given, says whether the loader can boot an entry; one it cannot is left
+ * for a later boot and logged. */
+void next_boot_take(struct bootd *b, const struct bootd_machine *m,
+                    int (*ok)(const struct bootd_entry *e), struct next_boot *nb);
+/* The boot m was given is its next boot: mark its script served and record
+ * the next-boot event (first use) and the script's event (via: the loader,
+ * "" for iPXE). */
+void next_boot_served(struct bootd *b, const struct bootd_machine *m, const struct next_boot *nb,
+                      const char *via);
+
+/* pxelinux.c: PXELINUX configs (pure) */
+struct fb_buf;
+struct script_ctx;
+/* Can PXELINUX boot e (a kernel entry whose files bootd serves)? */
+int pxelinux_entry_ok(const struct bootd_entry *e);
+/* The config of m: a vesamenu menu of its image (or every ready image for
+ * a machine set to the menu), the kernel entries, and local; nb's item as
+ * DEFAULT with a short timeout when it is set. c is read under the lock.
+ * 0, or -1 when the image m is pinned to is not there. */
+int pxelinux_config(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
+                    const struct bootd_cache *c, const struct next_boot *nb);
+
+/* tftp_virtual.c: files bootd makes or maps rather than finds in the TFTP
+ * root: pxelinux.cfg/01-MAC (made for that machine only), and
+ * images/NAME/V/vmlinuz|initrd.img and entries/NAME/kernel|initrd (from
+ * the state tree). peer asks, at our address local. An open fd, a
+ * negative TFTP error (why says), or
+ * TFTP_NOT_VIRTUAL for a name that is none of these. */
+#define TFTP_NOT_VIRTUAL (-1000)
+int tftp_virtual_open(struct bootd *b, const char *name, struct in_addr peer, struct in_addr local,
+                      const char **why);
 
 /* tftp.c */
 int tftp_open(struct bootd *b);
@@ -283,6 +340,10 @@ void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct
  * version (the initramfs compares it with the one its UKI was made for). */
 void script_params(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
                    const struct bootd_image *img);
+/* The kernel command line of m booting img, after the initrd= argument
+ * (shared by iPXE scripts and PXELINUX configs). */
+void script_cmdline(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
+                    const struct bootd_image *img);
 void script_menu(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
                  const struct bootd_cache *c);
 /* Boot an entry: kernel + initrd + boot, sanboot of an ISO, or chain of

@@ -485,12 +485,18 @@ static void dhcp(struct dhcp_in *in)
 	in->mach = cache_machine(b->st.cache, m->chaddr);
 	int may_boot = in->pxe && (in->mach || unknown_may_boot(in));
 	in->file[0] = '\0';
+	int fallback = 0;
 	if (may_boot && in->mach && in->mach->secure_boot)
 		in->bk = secure_boot_file(in);
 	else
-		in->bk = may_boot ? dhcp_boot_file(m, in->server, b->cfg.http_port, in->file,
-		                                   sizeof(in->file))
+		in->bk = may_boot ? dhcp_boot_file(m, in->server, b->cfg.http_port,
+		                                   in->mach && in->mach->pxelinux, in->file,
+		                                   sizeof(in->file), &fallback)
 		                  : BOOT_NONE;
+	if (fallback && m->type == FB_DHCPDISCOVER)
+		log_info("%s is set to PXELINUX but is a UEFI client (arch %d): PXELINUX here "
+		         "is BIOS only, so it gets iPXE (%s)",
+		         in->macid, in->arch, in->file);
 
 	/* The PXE port: boot information for a REQUEST, in either mode. */
 	if (in->from_pxe_port) {

@@ -12,6 +12,14 @@
  * (boot.efi) as the boot file itself, by TFTP (PXE, arch 7 or 9) or as an
  * HTTP URL (UEFI HTTP Boot, arch 16): an unsigned loader (iPXE) is never
  * offered to it, and when there is no UKI to give it gets nothing.
+ *
+ * A machine set to PXELINUX (machines.loader) gets pxelinux.0 instead when
+ * it is a BIOS client, and never iPXE: also when the asker is iPXE itself
+ * (QEMU's NICs and many others carry iPXE as their option ROM), since
+ * pxelinux.0 runs on the ROM's PXE stack and reuses its DHCP answer, with
+ * no DHCP of its own, so there is no loop. Debian's pxelinux.0 is BIOS
+ * only; a UEFI machine set to PXELINUX gets iPXE as any other machine, and
+ * the caller logs that it did.
  */
 #include <stdio.h>
 
@@ -19,16 +27,25 @@
 #include "proto/dhcp.h"
 
 enum boot_kind dhcp_boot_file(const struct fb_dhcp_msg *m, struct in_addr server, int http_port,
-                              char *file, size_t len)
+                              int pxelinux, char *file, size_t len, int *fallback)
 {
 	char s[FB_IP_LEN];
 	ip4_format(server, s);
 	int arch = fb_dhcp_client_arch(m);
-	if (fb_dhcp_is_ipxe(m)) {
+	int ipxe = fb_dhcp_is_ipxe(m), http = fb_dhcp_vendor_is(m, "HTTPClient");
+	*fallback = 0;
+	if (pxelinux && !http &&
+	    (arch == 0 || (arch < 0 && (ipxe || fb_dhcp_vendor_is(m, "PXEClient"))))) {
+		snprintf(file, len, "pxelinux.0");
+		return BOOT_TFTP;
+	}
+	if (pxelinux && (arch > 0 || http))
+		*fallback = 1;
+	if (ipxe) {
 		snprintf(file, len, "http://%s:%d/boot.ipxe", s, http_port);
 		return BOOT_URL;
 	}
-	if (fb_dhcp_vendor_is(m, "HTTPClient")) {
+	if (http) {
 		const char *bin = arch == 19 || arch == 11 ? "ipxe-arm64.efi" : "ipxe.efi";
 		snprintf(file, len, "http://%s:%d/tftp/%s", s, http_port, bin);
 		return BOOT_URL;

@@ -12,7 +12,7 @@
  *   GET /healthz
  *
  * A machine script goes only to the requester that is the machine
- * (requester_is): its address holds the machine's lease or reservation AND
+ * (ident_requester_is, identity.c): its address holds the machine's lease or reservation AND
  * the kernel's neighbour table maps it to the machine's MAC when the answer
  * is made (an address alone is no identity: any user can make a connection
  * from an address, and root on a client can set any address on it). In
@@ -34,14 +34,7 @@
  * machine's disk needs its credential. What a machine boots next is in
  * its script, which only that machine gets.
  *
- * A machine's next boot (once) is decided in the database when its script
- * is made (db/entries.c, fb_db_next_boot_take): the first script that uses
- * it marks it with the boot's number and records a next-boot event; a
- * retry of the same boot (iPXE asking again before a new DHCP boot) gets
- * the same script; the first script of a later boot clears it and is the
- * normal one. A later boot is either a new boot number in the database or,
- * sooner than the event writer's commit, a PXE DHCP seen since this
- * machine's last script (bootd_client.script_served).
+ * A machine's next boot (once): nextboot.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -120,98 +113,6 @@ static void local_addr(struct bootd *b, struct MHD_Connection *c, char out[FB_IP
 		fb_strlcpy(out, "0.0.0.0", FB_IP_LEN);
 }
 
-/* ---- who is asking -------------------------------------------------- */
-
-#define WATCH_SLOTS 1024 /* addresses remembered for takeover detection */
-#define WATCH_S     600  /* a neighbour MAC that changes within this is suspect */
-
-/* The MAC each address was last seen with: an address whose neighbour MAC
- * changes between two requests of one boot is a takeover (a forged ARP
- * entry, or a spoofed MAC), or at best a reassigned address. */
-static struct {
-	pthread_mutex_t lock;
-	struct watch {
-		struct in_addr ip;
-		uint8_t mac[6];
-		int64_t seen;
-	} slot[WATCH_SLOTS];
-} watch = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static void watch_neigh(struct bootd *b, struct in_addr ip, const uint8_t mac[6])
-{
-	int64_t now = fb_now();
-	uint8_t was[6];
-	int changed = 0;
-	size_t h = (size_t)((ntohl(ip.s_addr) * 2654435761u) % WATCH_SLOTS);
-	pthread_mutex_lock(&watch.lock);
-	struct watch *w = &watch.slot[h];
-	if (w->ip.s_addr == ip.s_addr && now - w->seen < WATCH_S && memcmp(w->mac, mac, 6)) {
-		changed = 1;
-		memcpy(was, w->mac, 6);
-	}
-	w->ip = ip;
-	memcpy(w->mac, mac, 6);
-	w->seen = now;
-	pthread_mutex_unlock(&watch.lock);
-	if (!changed)
-		return;
-	char a[FB_IP_LEN], m_was[FB_MACID_LEN], m_now[FB_MACID_LEN], detail[120];
-	ip4_format(ip, a);
-	mac_format(was, m_was);
-	mac_format(mac, m_now);
-	log_warnx("takeover suspected: %s was %s, now the neighbour table says %s", a, m_was,
-	          m_now);
-	snprintf(detail, sizeof(detail), "address %s moved from %s to %s", a, m_was, m_now);
-	pthread_rwlock_rdlock(&b->st.lock);
-	int known_was = cache_machine(b->st.cache, was) != NULL;
-	int known_now = cache_machine(b->st.cache, mac) != NULL;
-	pthread_rwlock_unlock(&b->st.lock);
-	if (known_now)
-		writer_event(b->wr, m_now, "takeover-suspected", detail);
-	if (known_was)
-		writer_event(b->wr, m_was, "takeover-suspected", detail);
-}
-
-/* The MAC the neighbour table gives for ip now (and the watch told). */
-static int neigh_now(struct bootd *b, struct in_addr ip, uint8_t mac[6])
-{
-	if (!ip.s_addr || neigh_lookup(ip, mac) < 0)
-		return -1;
-	watch_neigh(b, ip, mac);
-	return 0;
-}
-
-/* Is the requester at ip the machine want? The neighbour table must map
- * ip to want, and (bootd leasing the addresses) ip must hold want's lease
- * or reservation. 1, or 0 with the reason in why. */
-static int requester_is(struct bootd *b, struct in_addr ip, const uint8_t want[6], const char **why)
-{
-	uint8_t mac[6];
-	if (neigh_now(b, ip, mac) < 0) {
-		*why = "no neighbour entry for the address";
-		return 0;
-	}
-	if (memcmp(mac, want, 6)) {
-		*why = "the neighbour table maps the address to another MAC";
-		return 0;
-	}
-	if (b->cfg.dhcp == FB_DHCP_AUTHORITATIVE && !state_ip_held_by(&b->st, ip, want)) {
-		*why = "the address holds neither the machine's lease nor its reservation";
-		return 0;
-	}
-	return 1;
-}
-
-/* Which machine is this requester (for boot events)? Both tests above. */
-static int requester_mac(struct bootd *b, struct in_addr ip, uint8_t mac[6])
-{
-	if (neigh_now(b, ip, mac) < 0)
-		return -1;
-	if (b->cfg.dhcp == FB_DHCP_AUTHORITATIVE && !state_ip_held_by(&b->st, ip, mac))
-		return -1;
-	return 0;
-}
-
 static void script_ctx_of(struct bootd *b, struct MHD_Connection *c, struct script_ctx *x,
                           char server[FB_IP_LEN])
 {
@@ -240,45 +141,24 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, struct fb_buf *out)
 /* The script of m's next boot into out: 1, or 0 when none applies now
  * (the normal script then). */
 static int next_boot_script(struct bootd *b, const struct script_ctx *x,
-                            const struct bootd_machine *m, int new_boot, struct fb_buf *out)
+                            const struct bootd_machine *m, struct fb_buf *out)
 {
-	char item[FB_REF_LEN], detail[FB_REF_LEN + 40], name[FB_NAME_LEN];
-	int first = 0, version = 0;
-	if (!b->cred_db)
+	struct next_boot nb;
+	next_boot_take(b, m, NULL, &nb);
+	switch (nb.kind) {
+	case NEXT_NONE:
 		return 0;
-	pthread_mutex_lock(&b->cred_lock);
-	int rc = fb_db_next_boot_take(b->cred_db, m->macid, new_boot, item, &first);
-	if (rc < 0 && rc != -ENOENT)
-		log_warnx("%s: cannot read its next boot: %s", m->macid, fb_db_errmsg(b->cred_db));
-	pthread_mutex_unlock(&b->cred_lock);
-	if (rc < 0)
-		return 0;
-	pthread_rwlock_rdlock(&b->st.lock);
-	const struct bootd_entry *e = cache_entry(b->st.cache, item);
-	const struct bootd_image *ip = NULL;
-	if (!e && fb_image_ref_parse(item, name, &version) == 0)
-		ip = cache_image(b->st.cache, name, version);
-	if (!strcmp(item, "local")) {
+	case NEXT_LOCAL:
 		script_local(out, m->macid, "next boot (once): booting its local disk");
-	} else if (e) {
-		script_entry(out, x, m->macid, e);
-	} else if (ip && ip->ready) {
-		struct bootd_image img = *ip;
-		script_machine(out, x, m, &img);
-	} else {
-		pthread_rwlock_unlock(&b->st.lock);
-		char esc[FB_LOG_ESCAPE_LEN];
-		log_warnx("%s: its next boot %s is not available; the normal boot instead",
-		          m->macid, fb_log_escape(item, esc, sizeof(esc)));
-		return 0;
+		break;
+	case NEXT_ENTRY:
+		script_entry(out, x, m->macid, &nb.entry);
+		break;
+	case NEXT_IMAGE:
+		script_machine(out, x, m, &nb.image);
+		break;
 	}
-	pthread_rwlock_unlock(&b->st.lock);
-	state_mark_script_served(&b->st, m->mac);
-	snprintf(detail, sizeof(detail), "%s, once", item);
-	if (first)
-		writer_event(b->wr, m->macid, "next-boot", detail);
-	snprintf(detail, sizeof(detail), "next-boot=%s", item);
-	writer_event(b->wr, m->macid, "ipxe-script", detail);
+	next_boot_served(b, m, &nb, "");
 	return 1;
 }
 
@@ -295,7 +175,7 @@ static enum MHD_Result do_script(struct bootd *b, struct MHD_Connection *c, cons
 	const char *want_image = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "image");
 
 	const char *why = "";
-	if (!requester_is(b, pa, mac, &why)) {
+	if (!ident_requester_is(b, pa, mac, &why)) {
 		log_warnx("refused the script of %s to %s: not that machine (%s)", rt->mac, peer,
 		          why);
 		return send_msg(c, 403, "forbidden: this script belongs to another machine");
@@ -318,10 +198,8 @@ static enum MHD_Result do_script(struct bootd *b, struct MHD_Connection *c, cons
 		return send_buf(c, &out);
 	}
 	if (m.next_boot[0] && !want_image) {
-		const struct bootd_client *cl = client_get(&b->st, mac, 0);
-		int new_boot = !cl || !cl->script_served;
 		pthread_rwlock_unlock(&b->st.lock);
-		if (next_boot_script(b, &x, &m, new_boot, &out))
+		if (next_boot_script(b, &x, &m, &out))
 			return send_buf(c, &out);
 		fb_buf_free(&out);
 		out = (struct fb_buf){0};
@@ -392,7 +270,7 @@ static enum MHD_Result do_params(struct bootd *b, struct MHD_Connection *c, cons
 	ip4_format(pa, peer);
 	script_ctx_of(b, c, &x, server);
 	const char *why = "";
-	if (!requester_is(b, pa, mac, &why)) {
+	if (!ident_requester_is(b, pa, mac, &why)) {
 		log_warnx("refused the parameters of %s to %s: not that machine (%s)", rt->mac,
 		          peer, why);
 		return send_msg(c, 403, "forbidden: these parameters belong to another machine");
@@ -448,7 +326,7 @@ static enum MHD_Result do_credential(struct bootd *b, struct MHD_Connection *c,
 	if (!known)
 		return send_msg(c, 404, "unknown machine");
 	const char *why = "";
-	if (!requester_is(b, pa, mac, &why)) {
+	if (!ident_requester_is(b, pa, mac, &why)) {
 		/* Logged, not recorded as an event: anyone on the LAN can ask,
 		 * and must not be able to flood a machine's event list. */
 		log_warnx("refused the credential of %s to %s: not that machine (%s)", rt->mac,
@@ -504,7 +382,7 @@ static enum MHD_Result do_stage(struct bootd *b, struct MHD_Connection *c, const
 	/* The machine itself, or whoever holds this boot's credential (never
 	 * the long-lived secret, which stays on the server). */
 	const char *why = "";
-	int ok = requester_is(b, pa, mac, &why);
+	int ok = ident_requester_is(b, pa, mac, &why);
 	if (!ok)
 		ok = credential_ok(b, rt->mac, cred);
 	if (!ok) {
@@ -570,7 +448,7 @@ static void file_event(struct bootd *b, struct MHD_Connection *c, const struct r
 		return; /* only a whole download marks the stage */
 	if (!strcmp(rt->file, "rootfs.verity"))
 		return; /* the initramfs's fetch; its root-attached report follows */
-	if (requester_mac(b, peer_addr(c), mac) < 0)
+	if (ident_requester_mac(b, peer_addr(c), mac) < 0)
 		return;
 	pthread_rwlock_rdlock(&b->st.lock);
 	int known = cache_machine(b->st.cache, mac) != NULL;

@@ -72,7 +72,7 @@ void script_params(struct fb_buf *out, const struct script_ctx *x, const struct 
 
 /* The image's own command line comes last, so it can override the defaults
  * (console= above all: the last console= is where userspace prints). */
-void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
+void script_cmdline(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
                     const struct bootd_image *img)
 {
 	char root[160];
@@ -98,18 +98,28 @@ void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct
 	}
 	fb_buf_printf(
 	    out,
-	    "#!ipxe\n"
-	    "echo fleetboot: %s booting %s@%d (%s)\n"
-	    "kernel http://%s:%d/images/%s/%d/vmlinuz initrd=initrd.img ip=dhcp "
-	    "fleetboot.server=%s fleetboot.machine=%s fleetboot.mode=%s "
+	    "ip=dhcp fleetboot.server=%s fleetboot.machine=%s fleetboot.mode=%s "
 	    "fleetboot.root=%s "
-	    "fleetboot.report=http://%s:%d/boot/%s/stage%s console=ttyS0 console=tty0%s%s\n"
-	    "initrd --name initrd.img http://%s:%d/images/%s/%d/initrd.img\n"
-	    "boot\n",
-	    m->macid, img->name, img->version, mode, x->server, x->http_port, img->name,
-	    img->version, x->server, m->macid, mode, root, x->server, x->http_port, m->macid,
-	    verity, img->cmdline[0] ? " " : "", img->cmdline, x->server, x->http_port, img->name,
-	    img->version);
+	    "fleetboot.report=http://%s:%d/boot/%s/stage%s console=ttyS0 console=tty0%s%s",
+	    x->server, m->macid, mode, root, x->server, x->http_port, m->macid, verity,
+	    img->cmdline[0] ? " " : "", img->cmdline);
+}
+
+void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
+                    const struct bootd_image *img)
+{
+	fb_buf_printf(out,
+	              "#!ipxe\n"
+	              "echo fleetboot: %s booting %s@%d (%s)\n"
+	              "kernel http://%s:%d/images/%s/%d/vmlinuz initrd=initrd.img ",
+	              m->macid, img->name, img->version, fb_mode_name(m->mode), x->server,
+	              x->http_port, img->name, img->version);
+	script_cmdline(out, x, m, img);
+	fb_buf_printf(out,
+	              "\n"
+	              "initrd --name initrd.img http://%s:%d/images/%s/%d/initrd.img\n"
+	              "boot\n",
+	              x->server, x->http_port, img->name, img->version);
 }
 
 /* Where the client fetches one of an entry's files. */

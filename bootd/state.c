@@ -106,6 +106,7 @@ static int load_machine(void *arg, const struct fb_machine *m)
 	bm->registered = m->registered;
 	fb_strlcpy(bm->next_boot, m->next_boot, sizeof(bm->next_boot));
 	bm->secure_boot = !strcmp(m->secure_boot, "on");
+	bm->pxelinux = !strcmp(m->loader, "pxelinux");
 	c->n_registered += m->registered != 0;
 	if (m->ip[0])
 		ip4_parse(m->ip, &bm->ip);

@@ -430,12 +430,15 @@ static int open_uki(struct bootd *b, const char *name, const char **why, int *fd
 	int version = 0, n = 0;
 	if (strncmp(name, "images/", 7))
 		return 0;
+	const char *p = name + 7, *s1 = strchr(p, '/');
+	/* Only images/NAME/V/boot.efi: the kernel and initrd there are
+	 * tftp_virtual_open's. */
+	if (!s1 || (size_t)(s1 - p) >= FB_NAME_LEN ||
+	    sscanf(s1 + 1, "%9d/boot.efi%n", &version, &n) != 1 || s1[1 + n])
+		return 0;
 	*fdp = -FB_TFTP_ENOTFOUND;
 	*why = "file not found";
-	const char *p = name + 7, *s1 = strchr(p, '/');
-	if (!s1 || (size_t)(s1 - p) >= FB_NAME_LEN ||
-	    sscanf(s1 + 1, "%9d/boot.efi%n", &version, &n) != 1 || s1[1 + n] || version < 1 ||
-	    !isdigit((unsigned char)s1[1]))
+	if (version < 1 || !isdigit((unsigned char)s1[1]))
 		return 1;
 	memcpy(iname, p, (size_t)(s1 - p));
 	iname[s1 - p] = 0;
@@ -484,12 +487,21 @@ static void start(struct bootd *b, const uint8_t *pkt, size_t len, const struct 
 		return;
 	}
 	int ffd;
-	if (!open_uki(b, r.filename, &why, &ffd))
-		ffd = tftp_open_file(b->tftp_rootfd, b->tftp_root, r.filename, &why);
+	if (!open_uki(b, r.filename, &why, &ffd)) {
+		ffd = tftp_virtual_open(b, r.filename, peer->sin_addr, local, &why);
+		if (ffd == TFTP_NOT_VIRTUAL)
+			ffd = tftp_open_file(b->tftp_rootfd, b->tftp_root, r.filename, &why);
+	}
 	if (ffd < 0) {
 		char esc[FB_LOG_ESCAPE_LEN];
-		log_info("%s asked for '%s': %s", inet_ntoa(peer->sin_addr),
-		         fb_log_escape(r.filename, esc, sizeof(esc)), why);
+		/* PXELINUX's lookups of configs that are not its own (UUID,
+		 * address, default) are expected: debug only. */
+		if (ffd == -FB_TFTP_ENOTFOUND && !strncmp(r.filename, "pxelinux.cfg/", 13))
+			log_debug("%s asked for '%s': %s", inet_ntoa(peer->sin_addr),
+			          fb_log_escape(r.filename, esc, sizeof(esc)), why);
+		else
+			log_info("%s asked for '%s': %s", inet_ntoa(peer->sin_addr),
+			         fb_log_escape(r.filename, esc, sizeof(esc)), why);
 		send_error_to(b, peer, -ffd, why);
 		return;
 	}

@@ -1,7 +1,8 @@
 /*
  * cmd_init.c - `fleetboot init`: the state tree, the database, the TFTP root
- * with Debian's iPXE binaries, and the admin account. Running it again is
- * harmless: what exists is kept, and no second password is made.
+ * with Debian's iPXE binaries and PXELINUX (with its menu modules), and the
+ * admin account. Running it again is harmless: what exists is kept, and no
+ * second password is made.
  *
  * Run as root, it gives a root-owned state tree to the service user
  * ("fleetboot", which `make install` creates; FLEETBOOT_USER names another),
@@ -32,18 +33,35 @@
 #include "tls_ca.h"
 #include "cow/cow.h"
 
-static const char *const ipxe_files[] = {"undionly.kpxe", "ipxe.efi", "snponly.efi"};
+/* Boot loaders `init` places in the TFTP root, by where Debian puts them
+ * (an environment variable names another folder, for tests). */
+struct loader_set {
+	const char *env, *dir, *package;
+	const char *const *files;
+};
+static const char *const ipxe_files[] = {"undionly.kpxe", "ipxe.efi", "snponly.efi", NULL};
+/* PXELINUX (BIOS) for machines set to --loader pxelinux: pxelinux.0, and
+ * the modules it loads: ldlinux.c32 (its core), vesamenu.c32 (the menu)
+ * and the libraries vesamenu needs. */
+static const char *const pxelinux_files[] = {"pxelinux.0", NULL};
+static const char *const syslinux_files[] = {"ldlinux.c32", "vesamenu.c32", "libcom32.c32",
+                                             "libutil.c32", NULL};
+static const struct loader_set loader_sets[] = {
+    {"FLEETBOOT_IPXE_DIR", "/usr/lib/ipxe", "ipxe", ipxe_files},
+    {"FLEETBOOT_PXELINUX_DIR", "/usr/lib/PXELINUX", "pxelinux", pxelinux_files},
+    {"FLEETBOOT_SYSLINUX_DIR", "/usr/lib/syslinux/modules/bios", "syslinux-common", syslinux_files},
+};
 
-static int copy_ipxe(const char *tftp)
+static int copy_set(const char *tftp, const struct loader_set *ls)
 {
-	const char *src_dir = getenv("FLEETBOOT_IPXE_DIR");
+	const char *src_dir = getenv(ls->env);
 	int missing = 0;
 	if (!src_dir || !*src_dir)
-		src_dir = "/usr/lib/ipxe";
-	for (size_t i = 0; i < sizeof(ipxe_files) / sizeof(ipxe_files[0]); i++) {
+		src_dir = ls->dir;
+	for (const char *const *f = ls->files; *f; f++) {
 		char src[FB_PATH_LEN], dst[FB_PATH_LEN], tmp[FB_PATH_LEN + 8];
-		snprintf(src, sizeof(src), "%s/%s", src_dir, ipxe_files[i]);
-		snprintf(dst, sizeof(dst), "%s/%s", tftp, ipxe_files[i]);
+		snprintf(src, sizeof(src), "%s/%s", src_dir, *f);
+		snprintf(dst, sizeof(dst), "%s/%s", tftp, *f);
 		snprintf(tmp, sizeof(tmp), "%s.new", dst);
 		if (access(src, R_OK) < 0) {
 			missing++;
@@ -59,9 +77,17 @@ static int copy_ipxe(const char *tftp)
 	}
 	if (missing)
 		fprintf(stderr,
-		        "fleetboot: warning: %d iPXE binaries missing from %s; install Debian's "
-		        "ipxe package and run 'fleetboot init' again\n",
-		        missing, src_dir);
+		        "fleetboot: warning: %d files missing from %s; install Debian's %s package "
+		        "and run 'fleetboot init' again\n",
+		        missing, src_dir, ls->package);
+	return 0;
+}
+
+static int copy_loaders(const char *tftp)
+{
+	for (size_t i = 0; i < sizeof(loader_sets) / sizeof(loader_sets[0]); i++)
+		if (copy_set(tftp, &loader_sets[i]) < 0)
+			return -1;
 	return 0;
 }
 
@@ -205,7 +231,7 @@ static int run_init(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_error("%s: cannot close to other users: %s", c->state_dir,
 		                 strerror(errno));
 	snprintf(path, sizeof(path), "%s/tftp", c->state_dir);
-	if (copy_ipxe(path) < 0)
+	if (copy_loaders(path) < 0)
 		return CLI_ERR;
 	if (fb_state_give(c->state_dir, path) < 0)
 		return cli_error("%s: cannot give to the service user: %s", path, strerror(errno));

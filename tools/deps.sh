@@ -9,7 +9,7 @@ BUILD="gcc make pkg-config clang clang-format libclang-rt-14-dev
  libsqlite3-dev sqlite3 libnl-3-dev libnl-route-3-dev libmicrohttpd-dev
  libjansson-dev libssl-dev nbdkit-plugin-dev libiscsi-dev libnbd-dev libargon2-dev"
 RUN="nbdkit ipxe busybox-static nbd-client open-iscsi e2fsprogs cpio kmod
- debootstrap zstd xz-utils fdisk dosfstools extlinux syslinux-common
+ debootstrap zstd xz-utils fdisk dosfstools extlinux syslinux-common pxelinux
  memtest86+ debian-installer-12-netboot-amd64 cryptsetup-bin sbsigntool
  systemd-boot-efi binutils openssl"
 TEST="qemu-system-x86 qemu-utils qemu-block-extra ovmf libiscsi-bin

@@ -34,7 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fb_dhcp_client_arch(&m);
 	fb_dhcp_is_ipxe(&m);
 	struct in_addr server = {htonl(0x0a000001)};
-	dhcp_boot_file(&m, server, 8067, file, sizeof(file));
+	int fallback;
+	dhcp_boot_file(&m, server, 8067, 0, file, sizeof(file), &fallback);
+	dhcp_boot_file(&m, server, 8067, 1, file, sizeof(file), &fallback);
 	uint8_t out[1500];
 	struct fb_wr w = fb_wr_init(out, sizeof(out));
 	struct fb_dhcp_reply r = {.req = &m, .type = FB_DHCPOFFER, .file = "undionly.kpxe"};
