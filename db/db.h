@@ -252,6 +252,14 @@ int fb_db_wake_done(struct fb_db *db, int64_t id, int ok, const char *result);
 int fb_db_wake_get(struct fb_db *db, int64_t id, struct fb_wake *w);
 /* Withdraw a request bootd has not taken: 0, or -EALREADY when it has. */
 int fb_db_wake_cancel(struct fb_db *db, int64_t id);
+/* Is bootd running: its heartbeat (the status row bootd.daemon, written
+ * every 5 s) says so and is at most FB_WAKE_BOOTD_STALE seconds old? 1, 0,
+ * or a negative errno. Askers check it first, so a request is not queued
+ * for nobody. */
+#define FB_WAKE_BOOTD_STALE 15
+int fb_db_wake_bootd_alive(struct fb_db *db);
+/* bootd expires requests older than this (ms) instead of sending them. */
+#define FB_WAKE_MAX_AGE_MS 30000
 
 /* ---- overlays (storaged) ------------------------------------------------ */
 

@@ -215,3 +215,21 @@ int fb_db_wake_cancel(struct fb_db *db, int64_t id)
 	}
 	return db_tx_end(db, rc);
 }
+
+int fb_db_wake_bootd_alive(struct fb_db *db)
+{
+	sqlite3_stmt *st;
+	int rc = db_prep(db, "SELECT value, updated FROM status WHERE key = 'bootd.daemon'", &st);
+	if (rc)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+		int64_t age = wake_now_ms() / 1000 - sqlite3_column_int64(st, 1);
+		rc = v && !strncmp(v, "pid=", 4) && age <= FB_WAKE_BOOTD_STALE;
+	} else {
+		rc = rc == SQLITE_DONE ? 0 : db_rc(db, rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
