@@ -98,7 +98,7 @@ deb_package() {
 	tftp) echo tftp-hpa ;;
 	clang) echo clang ;;
 	nbdkit | cpio | sqlite3 | debootstrap | jq | curl | shellcheck | clang-format | make | \
-		python3 | fio | file | bc | tcpdump | zstd | dosfstools | wrk) echo "$1" ;;
+		python3 | fio | file | bc | tcpdump | zstd | dosfstools | wrk | xorriso | gzip) echo "$1" ;;
 	*) return 1 ;;
 	esac
 }
