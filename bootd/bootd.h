@@ -151,6 +151,13 @@ struct bootd {
 	struct xfer *tftp_xfers; /* transfers under way (tftp.c's list) */
 	struct bootd_reg reg;
 	uint64_t dropped_spoofed, dropped_relay; /* DHCP messages dropped, by reason */
+	/* Wake-on-LAN (wake.c): the sending sockets, and the requests the
+	 * writer thread took from the database for the main loop to send. */
+	int wake_pkt_fd, wake_udp_fd; /* AF_PACKET (-1: no CAP_NET_RAW), UDP broadcast */
+	int wake_evfd;                /* the writer's "requests queued" to the main loop */
+	pthread_mutex_t wake_lock;    /* guards wake_q */
+	struct wake_job *wake_q;
+	size_t wake_n, wake_cap;
 };
 
 /* iface.c: interfaces, addresses, neighbours through libnl-route */
@@ -213,6 +220,17 @@ void writer_event(struct writer *w, const char *macid, const char *stage, const 
 int writer_register(struct writer *w, const char *macid, const char *image);
 /* Ask for a cache refresh soon. */
 void writer_poke(struct writer *w);
+/* A wake request was sent (ok) or failed, with bootd's result text. */
+void writer_wake_done(struct writer *w, int64_t id, int ok, const char *result);
+
+/* wake.c: Wake-on-LAN magic packets out of every interface. wake_open
+ * (before the privilege drop: the raw frame needs CAP_NET_RAW) opens the
+ * sockets and registers the main loop's eventfd; wake_submit (the writer
+ * thread) queues one request taken from the database for the main loop
+ * to send. 0 or -1. */
+int wake_open(struct bootd *b);
+void wake_close(struct bootd *b);
+int wake_submit(struct bootd *b, const struct fb_wake *w);
 
 /* register.c: registrations of unknown machines, capped by [bootd]
  * register_per_minute and register_max. Queue one (image "" or boot:IMAGE's

@@ -4,8 +4,8 @@
  *
  *   fleetboot-bootd [-c FILE] [-f] [-n] [-v]
  *
- * Privileges: all ports are bound first (and the DHCP packet socket,
- * which needs CAP_NET_RAW, opened); then, when started as root, the
+ * Privileges: all ports are bound first (and the DHCP packet socket and
+ * the Wake-on-LAN one, which need CAP_NET_RAW, opened); then, when started as root, the
  * process becomes the owner of the state directory (the user "fleetboot"
  * once `fleetboot init` has run as root), since bootd must keep writing the
  * database. A root-owned state directory keeps bootd as root, and says so
@@ -108,6 +108,9 @@ int main(int argc, char **argv)
 	iface_refresh(&b);
 	if (dhcp_open(&b) < 0 || tftp_open(&b) < 0)
 		fatalx("cannot open the DHCP/TFTP sockets");
+	/* Before the drop: the raw Wake-on-LAN frame needs CAP_NET_RAW. */
+	if (wake_open(&b) < 0)
+		fatalx("cannot open the Wake-on-LAN sockets");
 	b.wr = writer_start(&b, db);
 	if (!b.wr)
 		fatalx("cannot start the database writer");
@@ -125,6 +128,7 @@ int main(int argc, char **argv)
 	tftp_close(&b);
 	http_stop(&b);
 	writer_stop(b.wr); /* commits whatever is still queued */
+	wake_close(&b);
 	if (b.nl)
 		nl_socket_free(b.nl);
 	fb_loop_free(b.loop);

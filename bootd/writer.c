@@ -21,7 +21,7 @@
 
 #define QUEUE_MAX 200000 /* beyond this, events are dropped (leases never) */
 
-enum wop_kind { W_LEASE, W_EVENT, W_REGISTER };
+enum wop_kind { W_LEASE, W_EVENT, W_REGISTER, W_WAKE_DONE };
 
 struct wop {
 	enum wop_kind kind;
@@ -36,6 +36,11 @@ struct wop {
 			char mac[FB_MACID_LEN];
 			char image[FB_REF_LEN];
 		} reg;
+		struct {
+			int64_t id;
+			int ok;
+			char result[256];
+		} wake;
 	} u;
 };
 
@@ -110,6 +115,15 @@ int writer_register(struct writer *w, const char *macid, const char *image)
 	return 0;
 }
 
+void writer_wake_done(struct writer *w, int64_t id, int ok, const char *result)
+{
+	struct wop op = {.kind = W_WAKE_DONE};
+	op.u.wake.id = id;
+	op.u.wake.ok = ok;
+	fb_strlcpy(op.u.wake.result, result, sizeof(op.u.wake.result));
+	push(w, &op);
+}
+
 void writer_poke(struct writer *w)
 {
 	pthread_mutex_lock(&w->mu);
@@ -165,6 +179,12 @@ static int commit_batch(struct writer *w, struct wop *ops, size_t n)
 		case W_REGISTER:
 			do_register(w, op->u.reg.mac, op->u.reg.image);
 			regs++;
+			break;
+		case W_WAKE_DONE:
+			if (fb_db_wake_done(w->db, op->u.wake.id, op->u.wake.ok,
+			                    op->u.wake.result) < 0)
+				log_warnx("wake request %lld: %s", (long long)op->u.wake.id,
+				          fb_db_errmsg(w->db));
 			break;
 		}
 	}
@@ -235,6 +255,29 @@ static void refresh(struct writer *w)
 	}
 }
 
+static int take_wake(void *arg, const struct fb_wake *wk)
+{
+	struct writer *w = arg;
+	if (wake_submit(w->b, wk) < 0) {
+		/* Not handed over (out of memory): say so rather than leave it
+		 * taken for ever. */
+		if (fb_db_wake_done(w->db, wk->id, 0, "not sent: bootd could not queue it") < 0)
+			log_warnx("wake request %lld: %s", (long long)wk->id, fb_db_errmsg(w->db));
+	}
+	return 0;
+}
+
+/* Wake-on-LAN requests queued by the CLI or web (db/wake.c): taken when
+ * another process changed the database, sent by the main loop. */
+static void take_wakes(struct writer *w)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (fb_db_wake_take(w->db, now - FB_WAKE_MAX_AGE_MS, take_wake, w) < 0)
+		log_warnx("cannot read wake requests: %s", fb_db_errmsg(w->db));
+}
+
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
@@ -277,6 +320,7 @@ static void *writer_main(void *arg)
 			if (fb_db_data_version(w->db, &dv) == 0 && dv != last_dv) {
 				last_dv = dv;
 				poke = 1;
+				take_wakes(w);
 			}
 		}
 		if (poke || w->poke || now - last_refresh >= 10000) {

@@ -63,6 +63,9 @@ int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, struct cli_opt *
               char **pos, int maxpos, int *npos);
 const char *cli_optval(const struct cli_opt *opts, size_t nopts, const char *name);
 
+/* `machine wake MAC... | --group G` (cmd_wake.c); argv after "wake". */
+int cli_machine_wake(const struct cli_cmd *cmd, struct cli_ctx *ctx, int argc, char **argv);
+
 /* Print a table with aligned columns (rows of ncols strings). */
 void cli_table(FILE *out, const char *const *header, int ncols, char ***rows, int nrows);
 

@@ -1,4 +1,5 @@
-/* cmd_machine.c - `fleetboot machine add|list|show|set|rm|credential`. */
+/* cmd_machine.c - `fleetboot machine add|list|show|set|rm|credential` (and wake,
+ * in cmd_wake.c). */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -27,7 +28,8 @@ static struct cli_cmd cmd_machine = {
              "              [--loader ipxe|pxelinux] [--secure-boot on|off]\n"
              "  machine set MAC --next-boot ENTRY|IMAGE-REF|local|none   (once, then back to "
              "normal)\n"
-             "  machine credential MAC   (a boot credential by hand; starts a new boot)\n",
+             "  machine credential MAC   (a boot credential by hand; starts a new boot)\n"
+             "  machine wake MAC... | --group G   (Wake-on-LAN: bootd sends the magic packets)\n",
     .run = run_machine,
 };
 CLI_COMMAND(cmd_machine)
@@ -449,5 +451,7 @@ static int run_machine(struct cli_ctx *ctx, int argc, char **argv)
 		return do_rm(ctx, argc - 2, argv + 2);
 	if (!strcmp(sub, "credential"))
 		return do_credential(ctx, argc - 2, argv + 2);
+	if (!strcmp(sub, "wake"))
+		return cli_machine_wake(&cmd_machine, ctx, argc - 2, argv + 2);
 	return cli_usage(&cmd_machine, "unknown machine subcommand '%s'", sub);
 }

@@ -231,6 +231,43 @@ int fb_db_machine_set_next_boot(struct fb_db *db, const char *mac, const char *i
 int fb_db_next_boot_take(struct fb_db *db, const char *mac, int new_boot, char item[FB_REF_LEN],
                          int *first);
 
+/* ---- Wake-on-LAN requests (wake.c) ------------------------------------- */
+
+/* The CLI and web ask; bootd sends (it owns the interfaces and the raw
+ * socket) and says what it did. */
+struct fb_wake {
+	int64_t id;             /* request number */
+	char mac[FB_MACID_LEN]; /* the machine to wake */
+	int64_t requested_ms;   /* unix time in ms */
+	char asked_by[80];      /* "cli (uid 0)", "web user admin", ... */
+	char state[12];         /* queued | taken | sent | failed | expired | cancelled */
+	int64_t done_ms;        /* when it was sent, failed or expired; 0 = not yet */
+	char result[256];       /* bootd's words: the interfaces and frames sent, or why not */
+};
+typedef int (*fb_wake_cb)(void *arg, const struct fb_wake *w);
+
+/* Queue one request per MAC, in one transaction: -ENOENT (naming the MAC)
+ * when any is not a machine, and then nothing is queued. ids[i] gets each
+ * request's number. Requests finished more than a day ago are pruned. */
+int fb_db_wake_request(struct fb_db *db, const char *const *macs, size_t n, const char *asked_by,
+                       int64_t *ids);
+/* bootd: in one transaction, expire the queued requests asked before
+ * oldest_ms, then mark every other queued one taken and pass it to cb. */
+int fb_db_wake_take(struct fb_db *db, int64_t oldest_ms, fb_wake_cb cb, void *arg);
+/* bootd: a taken request was sent (ok) or could not be (failed). */
+int fb_db_wake_done(struct fb_db *db, int64_t id, int ok, const char *result);
+int fb_db_wake_get(struct fb_db *db, int64_t id, struct fb_wake *w);
+/* Withdraw a request bootd has not taken: 0, or -EALREADY when it has. */
+int fb_db_wake_cancel(struct fb_db *db, int64_t id);
+/* Is bootd running: its heartbeat (the status row bootd.daemon, written
+ * every 5 s) says so and is at most FB_WAKE_BOOTD_STALE seconds old? 1, 0,
+ * or a negative errno. Askers check it first, so a request is not queued
+ * for nobody. */
+#define FB_WAKE_BOOTD_STALE 15
+int fb_db_wake_bootd_alive(struct fb_db *db);
+/* bootd expires requests older than this (ms) instead of sending them. */
+#define FB_WAKE_MAX_AGE_MS 30000
+
 /* ---- overlays (storaged) ------------------------------------------------ */
 
 struct fb_overlay {

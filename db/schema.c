@@ -129,6 +129,22 @@ static const char *const migrations[] = {
     "ALTER TABLE images ADD COLUMN verity_root_hash TEXT NOT NULL DEFAULT '';\n"
     "ALTER TABLE images ADD COLUMN verity_salt TEXT NOT NULL DEFAULT '';\n"
     "ALTER TABLE images ADD COLUMN uki_sha256 TEXT NOT NULL DEFAULT '';\n",
+    /* 6: Wake-on-LAN requests (wake.c). The CLI and web queue one row per
+     * machine; bootd, which owns the interfaces and the raw socket, takes
+     * the queued rows (state taken), sends the magic packets and records
+     * what it did (sent or failed, with a result text). A row nobody took
+     * within a short while is expired by bootd instead of sent late;
+     * cancelled is the asker's own withdrawal. Times in milliseconds. */
+    "CREATE TABLE wake_requests(\n"
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "  mac TEXT NOT NULL REFERENCES machines(mac) ON DELETE CASCADE,\n"
+    "  requested_ms INTEGER NOT NULL,\n"
+    "  asked_by TEXT NOT NULL DEFAULT '',\n"
+    "  state TEXT NOT NULL DEFAULT 'queued'"
+    " CHECK(state IN ('queued','taken','sent','failed','expired','cancelled')),\n"
+    "  done_ms INTEGER NOT NULL DEFAULT 0,\n"
+    "  result TEXT NOT NULL DEFAULT '');\n"
+    "CREATE INDEX wake_requests_state ON wake_requests(state, id);\n",
 };
 
 int db_migrate(struct fb_db *db)

@@ -102,7 +102,7 @@ deb_package() {
 	objcopy | objdump) echo binutils ;;
 	clang) echo clang ;;
 	nbdkit | cpio | sqlite3 | debootstrap | jq | curl | shellcheck | clang-format | make | \
-		python3 | fio | file | bc | tcpdump | zstd | dosfstools | wrk | openssl) echo "$1" ;;
+		python3 | fio | file | bc | tcpdump | zstd | dosfstools | wrk | openssl | xorriso | gzip) echo "$1" ;;
 	*) return 1 ;;
 	esac
 }

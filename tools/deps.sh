@@ -15,7 +15,7 @@ RUN="nbdkit ipxe busybox-static nbd-client open-iscsi e2fsprogs cpio kmod
 TEST="qemu-system-x86 qemu-utils qemu-block-extra ovmf libiscsi-bin
  libnbd-bin python3-libnbd fio kea-admin kea-dhcp4-server dnsmasq-base tgt
  tftp-hpa tftpd-hpa curl iproute2 bridge-utils procps psmisc chromium
- shellcheck nginx-light wrk tcpdump file jq bc iptables"
+ shellcheck nginx-light wrk tcpdump file jq bc iptables xorriso isolinux"
 # The browser test needs node and npm; a machine that already has them (from
 # any source) keeps its own, since Debian's npm conflicts with other builds.
 command -v npm >/dev/null 2>&1 || TEST="$TEST nodejs npm"

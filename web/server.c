@@ -138,6 +138,8 @@ static enum MHD_Result route_api(struct MHD_Connection *c, struct web_req *req, 
 			return web_logout(c, req);
 		return web_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method: use POST");
 	}
+	if (n == 3 && !strcmp(segs[2], "wake") && (!strcmp(r, "machines") || !strcmp(r, "groups")))
+		return web_api_wake(c, req, method, segs, n);
 	if (!strcmp(r, "machines"))
 		return web_api_machines(c, req, method, segs, n);
 	if (!strcmp(r, "groups"))

@@ -153,6 +153,10 @@ enum MHD_Result web_api_entries(struct MHD_Connection *c, struct web_req *req, c
                                 char segs[][128], int n);
 json_t *web_entry_json(const struct fb_entry *e);
 int web_next_boot_check(const char *item, char out[FB_REF_LEN], char *why, size_t whylen);
+/* api_wake.c: POST /machines/MAC/wake and /groups/NAME/wake (segs[2] is
+ * "wake"). */
+enum MHD_Result web_api_wake(struct MHD_Connection *c, struct web_req *req, const char *method,
+                             char segs[][128], int n);
 enum MHD_Result web_api_machines(struct MHD_Connection *c, struct web_req *req, const char *method,
                                  char segs[][128], int n);
 enum MHD_Result web_api_groups(struct MHD_Connection *c, const char *method, char segs[][128],

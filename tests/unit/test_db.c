@@ -25,10 +25,10 @@ static struct fb_db *open_db(void)
 static void test_schema(void)
 {
 	struct fb_db *db = open_db();
-	CHECK_INT(fb_db_schema_version(db), 5);
+	CHECK_INT(fb_db_schema_version(db), 6);
 	fb_db_close(db);
 	db = open_db(); /* reopening does not migrate again */
-	CHECK_INT(fb_db_schema_version(db), 5);
+	CHECK_INT(fb_db_schema_version(db), 6);
 	fb_db_close(db);
 }
 
@@ -411,6 +411,78 @@ static void test_entries_next_boot(void)
 	fb_db_close(db);
 }
 
+/* Wake-on-LAN requests: an unknown MAC queues nothing; bootd takes each
+ * queued request once; a stale one expires instead of being sent; a taken
+ * request cannot be withdrawn. */
+struct wake_seen {
+	int n;
+	int64_t ids[8];
+};
+
+static int wake_cb(void *arg, const struct fb_wake *w)
+{
+	struct wake_seen *s = arg;
+	CHECK_STR(w->state, "taken");
+	if (s->n < 8)
+		s->ids[s->n] = w->id;
+	s->n++;
+	return 0;
+}
+
+static void test_wake(void)
+{
+	struct fb_db *db = open_db();
+	struct fb_machine m = {0};
+	struct fb_wake w;
+	snprintf(m.mac, sizeof(m.mac), "52-54-00-dd-00-02");
+	CHECK_INT(fb_db_machine_add(db, &m), 0);
+	const char *bad[] = {"52:54:00:dd:00:02", "52:54:00:dd:00:03"};
+	int64_t ids[2] = {0, 0};
+	CHECK_INT(fb_db_wake_request(db, bad, 2, "unit", ids), -ENOENT);
+	CHECK(strstr(fb_db_errmsg(db), "52-54-00-dd-00-03") != NULL);
+	struct wake_seen seen = {0};
+	CHECK_INT(fb_db_wake_take(db, 0, wake_cb, &seen), 0);
+	CHECK_INT(seen.n, 0); /* the good MAC of the refused call was not queued */
+	const char *one[] = {"52:54:00:DD:00:02"};
+	CHECK_INT(fb_db_wake_request(db, one, 1, "unit", ids), 0);
+	CHECK_INT(fb_db_wake_get(db, ids[0], &w), 0);
+	CHECK_STR(w.mac, "52-54-00-dd-00-02");
+	CHECK_STR(w.state, "queued");
+	CHECK_INT(fb_db_wake_take(db, 0, wake_cb, &seen), 0);
+	CHECK_INT(seen.n, 1);
+	CHECK_INT(seen.ids[0], ids[0]);
+	CHECK_INT(fb_db_wake_take(db, 0, wake_cb, &seen), 0);
+	CHECK_INT(seen.n, 1); /* taken once */
+	CHECK_INT(fb_db_wake_cancel(db, ids[0]), -EALREADY);
+	CHECK_INT(fb_db_wake_done(db, ids[0], 1, "sent on bs0"), 0);
+	CHECK_INT(fb_db_wake_get(db, ids[0], &w), 0);
+	CHECK_STR(w.state, "sent");
+	CHECK_STR(w.result, "sent on bs0");
+	CHECK(w.done_ms >= w.requested_ms);
+	/* Stale: asked before oldest_ms, so expired, not handed over. */
+	CHECK_INT(fb_db_wake_request(db, one, 1, "unit", ids), 0);
+	CHECK_INT(fb_db_wake_take(db, INT64_MAX, wake_cb, &seen), 0);
+	CHECK_INT(seen.n, 1);
+	CHECK_INT(fb_db_wake_get(db, ids[0], &w), 0);
+	CHECK_STR(w.state, "expired");
+	/* Withdrawn before bootd took it. */
+	CHECK_INT(fb_db_wake_request(db, one, 1, "unit", ids), 0);
+	CHECK_INT(fb_db_wake_cancel(db, ids[0]), 0);
+	CHECK_INT(fb_db_wake_take(db, 0, wake_cb, &seen), 0);
+	CHECK_INT(seen.n, 1);
+	/* More than one batch (32) is taken in one call. */
+	const char *many[40];
+	for (int i = 0; i < 40; i++)
+		many[i] = one[0];
+	int64_t mids[40];
+	CHECK_INT(fb_db_wake_request(db, many, 40, "unit", mids), 0);
+	CHECK_INT(fb_db_wake_take(db, 0, wake_cb, &seen), 0);
+	CHECK_INT(seen.n, 41);
+	CHECK_INT(fb_db_machine_delete(db, m.mac), 0); /* its requests go with it */
+	CHECK_INT(fb_db_wake_get(db, mids[0], &w), -ENOENT);
+	fb_db_close(db);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/fbdbXXXXXX");
@@ -426,6 +498,7 @@ int main(void)
 	RUN(test_events_leases);
 	RUN(test_credentials);
 	RUN(test_entries_next_boot);
+	RUN(test_wake);
 	RUN(test_concurrency);
 	fb_rm_rf(dir);
 	return HARNESS_EXIT();

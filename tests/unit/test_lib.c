@@ -16,6 +16,7 @@
 #include "hex.h"
 #include "logsafe.h"
 #include "netaddr.h"
+#include "proto/wol.h"
 #include "pwhash.h"
 #include "secret.h"
 #include "sha256.h"
@@ -483,6 +484,26 @@ static void test_pwhash(void)
 	CHECK_INT(fb_pwhash_make("x", h, 40), -1); /* too small a buffer */
 }
 
+/* The magic packet: 6 x 0xff, then the MAC 16 times, 102 bytes in all. */
+static void test_wol(void)
+{
+	const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+	uint8_t p[FB_WOL_LEN + 1];
+	memset(p, 0xaa, sizeof(p));
+	fb_wol_build(p, mac);
+	CHECK_INT(p[FB_WOL_LEN], 0xaa); /* nothing written past the end */
+	for (int i = 0; i < 6; i++)
+		CHECK_INT(p[i], 0xff);
+	for (int r = 0; r < 16; r++)
+		CHECK(!memcmp(p + 6 + 6 * r, mac, 6));
+	CHECK_INT(fb_wol_match(p, FB_WOL_LEN, mac), 1);
+	CHECK_INT(fb_wol_match(p, FB_WOL_LEN - 1, mac), 0);
+	uint8_t other[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x57};
+	CHECK_INT(fb_wol_match(p, FB_WOL_LEN, other), 0);
+	p[FB_WOL_LEN - 1] ^= 1; /* the last repetition counts too */
+	CHECK_INT(fb_wol_match(p, FB_WOL_LEN, mac), 0);
+}
+
 int main(void)
 {
 	RUN(test_mac);
@@ -500,5 +521,6 @@ int main(void)
 	RUN(test_byteorder);
 	RUN(test_crc32c);
 	RUN(test_pwhash);
+	RUN(test_wol);
 	return HARNESS_EXIT();
 }

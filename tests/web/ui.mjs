@@ -175,6 +175,10 @@ try {
   const nb = await page.evaluate(async (mac) => (await (await fetch(`/api/v1/machines/${mac}`)).json()).next_boot, MAC);
   if (nb !== 'memtest') fail(`the API says next_boot ${nb}`);
 
+  step('machine page: the Wake button asks the API (202: bootd sends)');
+  await page.click('#wake-machine');
+  await page.waitForSelector('#toast:not(.error):has-text("Wake-on-LAN: bootd is sending the magic packet")', { timeout: 5000 });
+
   step('the entries page lists the entry, in use as a next boot');
   await page.click('a[data-nav=entries]');
   await page.waitForSelector('#entries tr[data-entry="memtest"]');

@@ -397,6 +397,12 @@ async function renderMachine(mac) {
     ovPanel.append(h('p', { class: 'muted' }, 'No overlay yet: one is made when the machine first attaches its root device.'));
   }
 
+  // Wake-on-LAN: web queues the request, bootd sends the magic packets
+  // (its `wake` event then shows in the timeline).
+  const wake = h('button', { class: 'btn', type: 'button', id: 'wake-machine', title: 'Send a Wake-on-LAN magic packet out of every bootd interface' }, 'Wake');
+  wake.addEventListener('click', () => act(wake, () => api('POST', `/machines/${m.mac}/wake`),
+    `Wake-on-LAN: bootd is sending the magic packet to ${machineLabel(m)}`));
+
   const del = h('button', { class: 'btn btn-danger', type: 'button', id: 'delete-machine' }, 'Remove machine');
   del.addEventListener('click', () => {
     if (!confirm(`Remove ${machineLabel(m)} (${m.mac})? Its overlay is kept until storaged cleans it up.`)) return;
@@ -406,7 +412,7 @@ async function renderMachine(mac) {
   view.replaceChildren(
     h('div', { class: 'section-head' }, h('a', { href: '#/' }, '← Dashboard')),
     h('div', { class: 'section-head' }, h('h1', {}, machineLabel(m)), h('span', { id: 'machine-stage' }, stageBadge(m.stage)), progress(m.stage),
-      m.registered && !m.image ? h('span', { class: 'count-pill' }, 'new — assign an image') : null),
+      m.registered && !m.image ? h('span', { class: 'count-pill' }, 'new — assign an image') : null, wake),
     h('div', { class: 'two-col' },
       h('div', {},
         h('section', { class: 'panel' }, h('div', { class: 'section-head' }, h('h2', {}, 'Settings')), form, nextForm),
