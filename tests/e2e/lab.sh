@@ -107,7 +107,7 @@ lab_qemu() {
 		# Secure Boot (LAB.md): OVMF's snakeoil build, whose db trusts
 		# /usr/share/ovmf/PkKek-1-snakeoil.pem, on q35 with SMM.
 		cp /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd "$LAB_DIR/$name.vars"
-		args+=(-machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on
+		args+=(-machine "q35,smm=on" -global "driver=cfi.pflash01,property=secure,value=on"
 			-drive "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd"
 			-drive "if=pflash,format=raw,unit=1,file=$LAB_DIR/$name.vars"
 			-device "virtio-net-pci,netdev=n0,mac=$mac,romfile=")
