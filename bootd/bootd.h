@@ -38,7 +38,8 @@ struct bootd_machine {
 	int installed;              /* install mode, and its last stage was "installed" */
 	int registered;             /* added by bootd itself (unknown_machines) */
 	char next_boot[FB_REF_LEN]; /* once: entry, image ref or "local"; "" = none */
-	int secure_boot;            /* effective secure_boot "on": its signed UKI, never iPXE */
+	int secure_boot; /* effective secure_boot "on": its signed UKI, never iPXE; TLS, HTTPS
+	                    credential */
 	struct bootd_machine *next_mac, *next_ip; /* hash chains */
 };
 
@@ -134,6 +135,8 @@ struct bootd {
 	struct bootd_state st;
 	struct writer *wr;
 	struct MHD_Daemon *mhd;
+	struct MHD_Daemon *mhd_tls; /* HTTPS (https_port), when STATE/tls has a certificate */
+	char *tls_crt, *tls_key;    /* its PEM certificate and key, for the daemon's life */
 	/* HTTP's own database handle, for what must be decided in the database
 	 * before the answer goes out: handing out a boot's credential (once)
 	 * and checking one. Rare (a few requests per boot), under cred_lock. */
@@ -265,6 +268,7 @@ struct fb_buf;
 struct script_ctx {
 	const char *server; /* address clients reach us on */
 	int http_port;
+	int https_port; /* 0 = no HTTPS (no STATE/tls certificate) */
 	int nbd_port, iscsi_port;
 	int menu_timeout;         /* seconds */
 	const char *menu_default; /* "local", an image ref or an entry */

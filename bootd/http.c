@@ -59,6 +59,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "daemon.h"
+#include "fileio.h"
 #include "log.h"
 #include "logsafe.h"
 #include "secret.h"
@@ -217,6 +218,7 @@ static void script_ctx_of(struct bootd *b, struct MHD_Connection *c, struct scri
 	local_addr(b, c, server);
 	x->server = server;
 	x->http_port = b->cfg.http_port;
+	x->https_port = b->mhd_tls ? b->cfg.https_port : 0;
 	x->nbd_port = b->cfg.nbd_port;
 	x->iscsi_port = b->cfg.iscsi_port;
 	x->menu_timeout = b->cfg.menu_timeout;
@@ -724,6 +726,57 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("http: %s", fb_log_escape(buf, esc, sizeof(esc)));
 }
 
+/*
+ * The same endpoints over HTTPS on https_port, with the server certificate
+ * `fleetboot init` made (STATE/tls). A Secure Boot machine's initramfs
+ * fetches its credential here, checking the server against the site CA it
+ * carries, so a sniffer on the LAN never sees the credential and an
+ * impostor cannot hand out one. Without a certificate (a tree from before
+ * the CA) there is no HTTPS, and such machines cannot boot: logged.
+ */
+static void https_free(struct bootd *b)
+{
+	if (b->tls_key) {
+		explicit_bzero(b->tls_key, strlen(b->tls_key));
+		free(b->tls_key);
+	}
+	free(b->tls_crt);
+	b->tls_key = b->tls_crt = NULL;
+}
+
+static void https_start(struct bootd *b, unsigned threads)
+{
+	char crt[FB_PATH_LEN + 32], key[FB_PATH_LEN + 32];
+	size_t n;
+	if (b->cfg.https_port <= 0)
+		return;
+	snprintf(crt, sizeof(crt), "%s/tls/server-cert.pem", b->cfg.state_dir);
+	snprintf(key, sizeof(key), "%s/tls/server-key.pem", b->cfg.state_dir);
+	if (fb_read_file(crt, &b->tls_crt, &n, 1 << 20) < 0 ||
+	    fb_read_file(key, &b->tls_key, &n, 1 << 20) < 0) {
+		log_warnx(
+		    "no HTTPS: cannot read %s and its key (run 'fleetboot init'); Secure Boot "
+		    "machines cannot fetch their credential",
+		    crt);
+		https_free(b);
+		return;
+	}
+	b->mhd_tls = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_TLS,
+	    (uint16_t)b->cfg.https_port, NULL, NULL, handler, b, MHD_OPTION_EXTERNAL_LOGGER,
+	    mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, b, MHD_OPTION_THREAD_POOL_SIZE,
+	    threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+	    MHD_OPTION_HTTPS_MEM_KEY, b->tls_key, MHD_OPTION_HTTPS_MEM_CERT, b->tls_crt,
+	    MHD_OPTION_END);
+	if (!b->mhd_tls) {
+		log_warnx("cannot start the HTTPS server on port %d", b->cfg.https_port);
+		https_free(b);
+	} else {
+		log_info("HTTPS on port %d (certificate %s)", b->cfg.https_port, crt);
+	}
+}
+
 int http_start(struct bootd *b)
 {
 	pthread_mutex_init(&b->cred_lock, NULL);
@@ -745,11 +798,16 @@ int http_start(struct bootd *b)
 		b->cred_db = NULL;
 		return -1;
 	}
+	https_start(b, threads);
 	return 0;
 }
 
 void http_stop(struct bootd *b)
 {
+	if (b->mhd_tls)
+		MHD_stop_daemon(b->mhd_tls);
+	b->mhd_tls = NULL;
+	https_free(b);
 	if (b->mhd)
 		MHD_stop_daemon(b->mhd);
 	b->mhd = NULL;

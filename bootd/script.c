@@ -57,12 +57,17 @@ void script_params(struct fb_buf *out, const struct script_ctx *x, const struct 
 	char root[160];
 	const char *mode = fb_mode_name(m->mode);
 	root_param(x, m, root, sizeof(root));
+	/* fleetboot.tls only locates bootd's HTTPS port: a verified initramfs
+	 * uses TLS whatever these (unsigned) parameters say. */
+	char tls[24] = "";
+	if (m->secure_boot && x->https_port)
+		snprintf(tls, sizeof(tls), " fleetboot.tls=%d", x->https_port);
 	fb_buf_printf(out,
 	              "fleetboot.server=%s fleetboot.machine=%s fleetboot.mode=%s "
 	              "fleetboot.root=%s fleetboot.report=http://%s:%d/boot/%s/stage "
-	              "fleetboot.image=%s@%d\n",
+	              "fleetboot.image=%s@%d%s\n",
 	              x->server, m->macid, mode, root, x->server, x->http_port, m->macid, img->name,
-	              img->version);
+	              img->version, tls);
 }
 
 /* The image's own command line comes last, so it can override the defaults
@@ -76,14 +81,21 @@ void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct
 	/* A Secure Boot machine's root is checked block by block against its
 	 * version's dm-verity root hash (the same parameters its signed UKI
 	 * carries; see script_params). */
-	char verity[256] = "";
+	char verity[300] = "";
 	if (m->secure_boot && img->verity_root_hash[0])
 		snprintf(verity, sizeof(verity),
 		         " fleetboot.image=%s@%d fleetboot.verity=%s fleetboot.verity_salt=%s",
 		         img->name, img->version, img->verity_root_hash, img->verity_salt);
 	/* No secret and no credential here: every user of the booted machine
 	 * can read /proc/cmdline. The initramfs fetches this boot's credential
-	 * from /boot/MACID/credential, beside the report URL. */
+	 * from /boot/MACID/credential, beside the report URL; a Secure Boot
+	 * machine over bootd's HTTPS port (fleetboot.tls=PORT), checking the
+	 * server against the site CA pinned in its initramfs, which also
+	 * reaches storaged over TLS then. */
+	if (m->secure_boot && x->https_port) {
+		size_t n = strlen(verity);
+		snprintf(verity + n, sizeof(verity) - n, " fleetboot.tls=%d", x->https_port);
+	}
 	fb_buf_printf(
 	    out,
 	    "#!ipxe\n"

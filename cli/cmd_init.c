@@ -29,6 +29,7 @@
 #include "sha256.h"
 #include "stateperm.h"
 #include "svc_reach.h"
+#include "tls_ca.h"
 #include "cow/cow.h"
 
 static const char *const ipxe_files[] = {"undionly.kpxe", "ipxe.efi", "snponly.efi"};
@@ -208,6 +209,11 @@ static int run_init(struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_ERR;
 	if (fb_state_give(c->state_dir, path) < 0)
 		return cli_error("%s: cannot give to the service user: %s", path, strerror(errno));
+
+	/* Before the tree is given to the service user, which must read the
+	 * server key (nbdkit, bootd's HTTPS port). */
+	if (fb_tls_ca_ensure(c->state_dir) < 0)
+		return CLI_ERR;
 
 	struct fb_db *db;
 	int rc = fb_db_open_state(&db, c->state_dir);

@@ -16,7 +16,12 @@
 # Variables set: FB_SERVER FB_MACHINE FB_MODE FB_REPORT FB_CRED_URL FB_ROOT
 # FB_ROOT_PROTO (nbd|iscsi) FB_ROOT_HOST FB_ROOT_PORT
 # FB_ROOT_IQN FB_ROOT_LUN (iscsi) FB_IP FB_TESTS (newline-separated
-# fleetboot.test actions) FB_RESCUE_TIMEOUT FB_INSTALL_DISK FB_WARN.
+# fleetboot.test actions) FB_RESCUE_TIMEOUT FB_INSTALL_DISK FB_WARN
+# FB_TLS_PORT (fleetboot.tls=PORT: bootd's HTTPS port; the server is
+# authenticated against the CA pinned in the initramfs) FB_VERITY (the
+# dm-verity root hash, fleetboot.verity=HEX; it implies TLS) FB_IMAGE
+# (fleetboot.image=NAME@VERSION, whose rootfs.verity hash tree is fetched)
+# FB_HTTP_PORT (fleetboot.http_port, a UKI's: where /boot/MACID/params is).
 #
 # No secret or credential is ever on the command line (/proc/cmdline is
 # readable by every user of the booted machine): the initramfs fetches its
@@ -180,7 +185,7 @@ fb_cmdline_parse() {
 	FB_SERVER='' FB_MACHINE='' FB_MODE='' FB_REPORT='' FB_CRED_URL='' FB_ROOT=''
 	FB_ROOT_PROTO='' FB_ROOT_HOST='' FB_ROOT_PORT=''
 	FB_ROOT_IQN='' FB_ROOT_LUN='' FB_IP='' FB_TESTS='' FB_ERROR='' FB_WARN=''
-	FB_RESCUE_TIMEOUT=30 FB_INSTALL_DISK=''
+	FB_RESCUE_TIMEOUT=30 FB_INSTALL_DISK='' FB_TLS_PORT='' FB_VERITY='' FB_IMAGE='' FB_HTTP_PORT=''
 	fb__seen_root=0
 	# Split on blanks without expanding globs in the words.
 	case $- in *f*) fb__noglob=1 ;; *) fb__noglob=0 ;; esac
@@ -251,6 +256,33 @@ fb_cmdline_parse() {
 			*) FB_ERROR="fleetboot.install_disk: expected /dev/NAME, got '$fb__val'"; return 2 ;;
 			esac
 			;;
+		fleetboot.tls=*)
+			fb__is_port "$fb__val" || { FB_ERROR="fleetboot.tls: not a port '$fb__val'"; return 2; }
+			FB_TLS_PORT=$fb__val
+			;;
+		fleetboot.verity=*)
+			case $fb__val in
+			*[!0-9a-f]*) FB_ERROR="fleetboot.verity: not a lower-case hex root hash '$fb__val'"; return 2 ;;
+			esac
+			[ ${#fb__val} -ge 64 ] || { FB_ERROR="fleetboot.verity: root hash too short '$fb__val'"; return 2; }
+			FB_VERITY=$fb__val
+			;;
+		fleetboot.image=*)
+			case $fb__val in
+			*[!A-Za-z0-9._@-]* | *@*@* | @* | *..*) FB_ERROR="fleetboot.image: expected NAME@VERSION, got '$fb__val'"; return 2 ;;
+			*@[1-9]*) ;;
+			*) FB_ERROR="fleetboot.image: expected NAME@VERSION, got '$fb__val'"; return 2 ;;
+			esac
+			fb__is_digits "${fb__val#*@}" || { FB_ERROR="fleetboot.image: expected NAME@VERSION, got '$fb__val'"; return 2; }
+			FB_IMAGE=$fb__val
+			;;
+		fleetboot.http_port=*)
+			fb__is_port "$fb__val" || { FB_ERROR="fleetboot.http_port: not a port '$fb__val'"; return 2; }
+			FB_HTTP_PORT=$fb__val
+			;;
+		fleetboot.verity_salt=*)
+			# The salt is in the hash tree's superblock too.
+			;;
 		fleetboot.*=*)
 			FB_WARN="${FB_WARN}unknown parameter '${fb__w%%=*}' ignored; "
 			;;
@@ -269,6 +301,21 @@ fb_cmdline_parse() {
 	[ -n "$FB_MODE" ] || FB_MODE=persistent
 	if [ -z "$FB_MACHINE" ]; then
 		FB_ERROR="fleetboot.machine: missing (needed with fleetboot.root)"
+		return 2
+	fi
+	# A verified root: the server must be authenticated too (the
+	# credential over HTTPS, NBD over TLS), and the hash tree found. The
+	# server's copy-on-write would change blocks under the root hash, so
+	# only readonly mode (RAM overlay on the verified device) goes.
+	if [ -n "$FB_VERITY" ]; then
+		# A verified boot talks to an authenticated server, always: without
+		# fleetboot.tls, bootd's default HTTPS port.
+		[ -n "$FB_TLS_PORT" ] || FB_TLS_PORT=8068
+		[ -n "$FB_IMAGE" ] || { FB_ERROR="fleetboot.verity needs fleetboot.image=NAME@VERSION (where the hash tree is)"; return 2; }
+		[ "$FB_MODE" = readonly ] || { FB_ERROR="fleetboot.verity: mode $FB_MODE cannot run on a verified root (readonly only)"; return 2; }
+	fi
+	if [ -n "$FB_TLS_PORT" ] && [ -z "$FB_SERVER" ]; then
+		FB_ERROR="fleetboot.tls needs fleetboot.server"
 		return 2
 	fi
 	case $FB_REPORT in

@@ -16,6 +16,12 @@ FB_RUN=/run/fleetboot
 # /run, which moves into the booted system).
 FB_RUN_PRIVATE=/tmp/fleetboot-private
 FB_NBD_DEV=/dev/nbd0
+# The site CA a verified boot checks the server against (pinned at image
+# build: mkinitramfs-busybox --ca), and the name on the server's
+# certificate (`fleetboot init` issues it for this name at every site).
+FB_CA=/etc/fleetboot/ca-cert.pem
+FB_TLS_NAME=fleetboot-server
+FB_VERITY_NAME=fleetboot-verified
 
 fb_log() {
 	echo "fleetboot: $*"
@@ -96,7 +102,10 @@ fb_fetch_credential() {
 		{ FB_ERROR="cannot make $FB_RUN_PRIVATE"; return 1; }
 	fb_tries=0
 	while :; do
-		if command -v wget >/dev/null 2>&1; then
+		if [ -n "${FB_TLS_PORT:-}" ]; then
+			fb_https_credential && break
+			[ -z "$FB_ERROR" ] || return 1
+		elif command -v wget >/dev/null 2>&1; then
 			FB_CRED=$(timeout 15 wget -q -O - "$FB_CRED_URL" 2>"$FB_RUN_PRIVATE/err") && break
 		else
 			FB_CRED=$(curl -fsS -m 15 "$FB_CRED_URL" 2>"$FB_RUN_PRIVATE/err") && break
@@ -128,6 +137,87 @@ fb_fetch_credential() {
 	return 0
 }
 
+# fb_https_credential: one GET of this boot's credential from bootd's HTTPS
+# port, the server checked against the pinned CA and the name
+# fleetboot-server (openssl s_client; busybox's wget checks no
+# certificate). The answer stays in shell variables. 0 with FB_CRED set;
+# 1 with FB_ERROR set for a final failure (refused, or a server that is
+# not ours), 1 with FB_ERROR empty when the server could not be reached
+# (the caller tries again; FB_RUN_PRIVATE/err says why).
+fb_https_credential() {
+	FB_ERROR=''
+	[ -r "$FB_CA" ] || { FB_ERROR="a verified boot needs the site CA at $FB_CA (image built without --ca)"; return 1; }
+	fb_resp=$(printf 'GET /boot/%s/credential HTTP/1.0\r\nHost: %s\r\n\r\n' "$FB_MACHINE" "$FB_TLS_NAME" |
+		OPENSSL_CONF=/dev/null timeout 15 openssl s_client -quiet -connect "$FB_SERVER:$FB_TLS_PORT" \
+			-servername "$FB_TLS_NAME" -verify_hostname "$FB_TLS_NAME" -CAfile "$FB_CA" \
+			-verify_return_error 2>"$FB_RUN_PRIVATE/err")
+	fb_cr=$(printf '\r')
+	fb_status=${fb_resp%%"$fb_cr"*}
+	fb_status=${fb_status#HTTP/1.? }
+	fb_status=${fb_status%% *}
+	case $fb_status in
+	200)
+		FB_CRED=${fb_resp##*"$fb_cr"
+}
+		fb_resp=''
+		return 0
+		;;
+	403 | 404)
+		fb_resp=''
+		FB_ERROR="bootd refused this boot's credential (HTTP $fb_status): it was handed out already (takeover suspected) or this is not the machine"
+		return 1
+		;;
+	esac
+	fb_resp=''
+	if grep -q -i "verify\|certificate" "$FB_RUN_PRIVATE/err" 2>/dev/null; then
+		FB_ERROR="the server at $FB_SERVER:$FB_TLS_PORT is not authenticated by the site CA: $(grep -i -m 1 "verify\|certificate" "$FB_RUN_PRIVATE/err")"
+		return 1
+	fi
+	return 1
+}
+
+# fb_uki_params CMDLINE: a signed UKI's command line names the image
+# version and its root hash but no machine (one UKI serves every machine
+# of the version). Once the network is up, ask bootd for this machine's
+# parameters (GET /boot/MACID/params, MACID = the MAC of the NIC whose DHCP
+# answered; bootd = fleetboot.server, else the DHCP next-server, else the
+# DHCP server) and parse them with the signed line after them, so every
+# signed value wins. Nothing from there is trusted: the root is checked by
+# the signed root hash, the server by TLS (fleetboot.verity implies it).
+# Sets the FB_* variables as fb_cmdline_parse does; 0, or 1 with FB_ERROR.
+fb_uki_params() {
+	fb_signed_image=$FB_IMAGE
+	fb_if=$(cat "$FB_RUN/interface" 2>/dev/null)
+	fb_mac=$(cat "/sys/class/net/$fb_if/address" 2>/dev/null) || { FB_ERROR="no MAC address for interface '$fb_if'"; return 1; }
+	fb_macid=$(echo "$fb_mac" | tr 'A-F:' 'a-f-')
+	fb_srv=${FB_SERVER:-}
+	[ -n "$fb_srv" ] || fb_srv=$(cat "$FB_RUN/next-server" 2>/dev/null)
+	[ -n "$fb_srv" ] || fb_srv=$(cat "$FB_RUN/dhcp-server" 2>/dev/null)
+	[ -n "$fb_srv" ] || { FB_ERROR="no server: no fleetboot.server and no DHCP server address"; return 1; }
+	fb_url="http://$fb_srv:${FB_HTTP_PORT:-8067}/boot/$fb_macid/params"
+	fb_tries=0
+	until fb_params=$(timeout 15 wget -q -O - "$fb_url" 2>&1); do
+		fb_tries=$((fb_tries + 1))
+		[ $fb_tries -lt 5 ] || { FB_ERROR="cannot fetch this machine's parameters from $fb_url ($fb_params)"; return 1; }
+		sleep 2
+	done
+	fb_pimage=''
+	for fb_w in $fb_params; do
+		case $fb_w in fleetboot.image=*) fb_pimage=${fb_w#*=} ;; esac
+	done
+	if [ "$fb_pimage" != "$fb_signed_image" ]; then
+		FB_ERROR="this machine now runs image ${fb_pimage:-(none)}, but this signed boot file is $fb_signed_image: it needs that version's boot file"
+		return 1
+	fi
+	fb_log "machine $fb_macid: parameters from $fb_url"
+	fb_cmdline_parse "$fb_params $1"
+	case $? in
+	0) return 0 ;;
+	1) FB_ERROR="the parameters from $fb_url name no root (fleetboot.root)"; return 1 ;;
+	*) return 1 ;;
+	esac
+}
+
 # fb_forget_credential: drop the credential before the booted system runs.
 fb_forget_credential() {
 	FB_CRED=''
@@ -149,7 +239,9 @@ fb_attach_nbd() {
 	fb_tries=0
 	while :; do
 		# shellcheck disable=SC2086 # fb_ro is one word or empty
-		if nbd-client "$FB_ROOT_HOST" "$FB_ROOT_PORT" "$FB_NBD_DEV" \
+		if [ -n "${FB_TLS_PORT:-}" ]; then
+			fb_nbd_tls && break
+		elif nbd-client "$FB_ROOT_HOST" "$FB_ROOT_PORT" "$FB_NBD_DEV" \
 			-N "$FB_MACHINE.$FB_CRED" $fb_ro; then
 			break
 		fi
@@ -170,6 +262,60 @@ fb_attach_nbd() {
 	FB_ROOT_DEV=$FB_NBD_DEV
 }
 
+# fb_nbd_tls: nbd-client over TLS to the server the pinned CA vouches for.
+# With TLS, nbd-client stays running (it is the TLS proxy between the
+# kernel and the network), so the export name goes through /etc/nbdtab
+# (in the initramfs's own root, removed at once) and never into its argv.
+fb_nbd_tls() {
+	[ -r "$FB_CA" ] || { fb_log "a verified boot needs the site CA at $FB_CA"; return 1; }
+	(
+		umask 077
+		echo "${FB_NBD_DEV#/dev/} $FB_ROOT_HOST $FB_MACHINE.$FB_CRED port=$FB_ROOT_PORT,cacertfile=$FB_CA,tlshostname=$FB_TLS_NAME" >/etc/nbdtab
+	) || return 1
+	nbd-client "${FB_NBD_DEV#/dev/}" 2>"$FB_RUN_PRIVATE/nbd-err"
+	fb_rc=$?
+	rm -f /etc/nbdtab
+	if [ $fb_rc != 0 ]; then
+		fb_log "nbd-client over TLS failed: $(grep -i -m 1 "tls\|certif\|verif\|error\|fail" "$FB_RUN_PRIVATE/nbd-err")"
+		return 1
+	fi
+	return 0
+}
+
+# fb_hmac_sha256_hex KEY MSG: HMAC-SHA256 in hex, with only shell built-ins
+# and sha256sum, so the key is in no process's argv (openssl dgst -hmac
+# would put it there). KEY and MSG are ASCII, KEY at most 64 bytes.
+fb__octal_bytes() { # HEX: the bytes as printf octal escapes
+	fb_h=$1 fb_o=''
+	while [ -n "$fb_h" ]; do
+		fb_b=${fb_h%"${fb_h#??}"}
+		fb_h=${fb_h#??}
+		fb_o="$fb_o\\$(printf '%03o' $((0x$fb_b)))"
+	done
+	printf '%s' "$fb_o"
+}
+fb_hmac_sha256_hex() {
+	fb_k=$1 fb_ki='' fb_ko='' fb_i=0
+	while [ $fb_i -lt 64 ]; do
+		fb_c=0
+		if [ -n "$fb_k" ]; then
+			fb_ch=${fb_k%"${fb_k#?}"}
+			fb_k=${fb_k#?}
+			fb_c=$(printf '%d' "'$fb_ch")
+		fi
+		fb_ki="$fb_ki\\$(printf '%03o' $((fb_c ^ 0x36)))"
+		fb_ko="$fb_ko\\$(printf '%03o' $((fb_c ^ 0x5c)))"
+		fb_i=$((fb_i + 1))
+	done
+	# shellcheck disable=SC2059 # the formats are the escaped key bytes
+	fb_in=$({ printf "$fb_ki"; printf '%s' "$2"; } | sha256sum)
+	fb_in=${fb_in%% *}
+	# shellcheck disable=SC2059
+	fb_out=$({ printf "$fb_ko"; printf "$(fb__octal_bytes "$fb_in")"; } | sha256sum)
+	echo "${fb_out%% *}"
+	fb_ki='' fb_ko='' fb_k=''
+}
+
 # fb_attach_iscsi: log in with CHAP (user MACID, password: this boot's
 # credential) and find the SCSI disk of the LUN. iscsistart runs only here
 # and exits once the session is up; the kernel keeps the password in the
@@ -179,9 +325,20 @@ fb_attach_iscsi() {
 	mkdir -p /etc/iscsi
 	fb_init_iqn="iqn.2026-11.org.fleetboot.initiator:$FB_MACHINE"
 	echo "InitiatorName=$fb_init_iqn" >/etc/iscsi/initiatorname.iscsi
+	# A verified boot asks the target to prove the server's secret too
+	# (mutual CHAP): the first 32 hex digits of HMAC-SHA256(credential,
+	# "fleetboot iscsi mutual chap"), which only storaged and this boot
+	# know (the credential came over HTTPS). iscsistart refuses a target
+	# that cannot answer.
+	set --
+	if [ -n "${FB_TLS_PORT:-}" ]; then
+		fb_ms=$(fb_hmac_sha256_hex "$FB_CRED" "fleetboot iscsi mutual chap")
+		set -- -U "$FB_MACHINE" -W "${fb_ms%"${fb_ms#????????????????????????????????}"}"
+		fb_ms=''
+	fi
 	fb_tries=0
 	until iscsistart -i "$fb_init_iqn" -t "$FB_ROOT_IQN" -g 1 -a "$FB_ROOT_HOST" \
-		-p "$FB_ROOT_PORT" -u "$FB_MACHINE" -w "$FB_CRED"; do
+		-p "$FB_ROOT_PORT" -u "$FB_MACHINE" -w "$FB_CRED" "$@"; do
 		fb_tries=$((fb_tries + 1))
 		if [ $fb_tries -ge 5 ]; then
 			FB_ERROR="iSCSI login to $FB_ROOT_IQN at $FB_ROOT_HOST:$FB_ROOT_PORT failed (credential refused, target name or server)"
@@ -212,18 +369,73 @@ fb_attach_root() {
 	esac
 }
 
+# fb_verity_failed WHY: the verified root failed its check. Say so on the
+# console in plain words, post `verity-failed` (where the network still
+# answers), and fail the boot with FB_ERROR.
+fb_verity_failed() {
+	fb_log "the root file system failed verification (dm-verity): $*"
+	fb_report verity-failed
+	FB_ERROR="the root file system failed verification (dm-verity): $*"
+	return 1
+}
+
+# fb_verity_open: put dm-verity over the attached root (FB_VERITY set).
+# The hash tree (rootfs.verity of the image version, `veritysetup format`
+# with its superblock) comes over plain HTTP into tmpfs: it needs no
+# trust, since the root hash from the signed command line checks it, and
+# every block read from the root is checked against it by the kernel.
+# FB_ROOT_DEV becomes the verified device.
+fb_verity_open() {
+	fb_modprobe dm_mod dm_verity loop
+	command -v veritysetup >/dev/null 2>&1 || { FB_ERROR="a verified boot needs veritysetup in the initramfs"; return 1; }
+	fb_vdir=$FB_RUN/verity
+	mkdir -p "$fb_vdir"
+	fb_vurl="${FB_REPORT%%/boot/*}/images/${FB_IMAGE%@*}/${FB_IMAGE##*@}/rootfs.verity"
+	fb_tries=0
+	until timeout 60 wget -q -O "$fb_vdir/rootfs.verity" "$fb_vurl" 2>"$fb_vdir/err"; do
+		fb_tries=$((fb_tries + 1))
+		[ $fb_tries -lt 3 ] || { FB_ERROR="cannot fetch the hash tree $fb_vurl ($(cat "$fb_vdir/err"))"; return 1; }
+		sleep 2
+	done
+	if ! veritysetup open "$FB_ROOT_DEV" "$FB_VERITY_NAME" "$fb_vdir/rootfs.verity" "$FB_VERITY" \
+		>"$fb_vdir/out" 2>&1; then
+		fb_verity_failed "the hash tree does not match the root hash on the command line ($(tail -n 1 "$fb_vdir/out"))"
+		return 1
+	fi
+	fb_wait_file 5 "/dev/mapper/$FB_VERITY_NAME" || { FB_ERROR="no /dev/mapper/$FB_VERITY_NAME after veritysetup open"; return 1; }
+	FB_ROOT_DEV=/dev/mapper/$FB_VERITY_NAME
+	fb_log "dm-verity: root hash ${FB_VERITY%"${FB_VERITY#????????????????}"}..., every block of the root is checked"
+}
+
+# fb_verity_corrupt: the kernel found a block that does not match.
+fb_verity_corrupt() {
+	case $(veritysetup status "$FB_VERITY_NAME" 2>/dev/null) in
+	*corrupted*) return 0 ;;
+	esac
+	dmesg 2>/dev/null | grep -q "verity.*corrupted"
+}
+
 # fb_mount_root MOUNTPOINT: mount the attached root. readonly mode: the
 # device is read-only (the server takes no writes), so the root is an
 # overlayfs whose upper layer is a tmpfs; writes vanish at power-off.
 fb_mount_root() {
 	fb_mnt=$1
 	mkdir -p "$fb_mnt"
+	if [ -n "${FB_VERITY:-}" ]; then
+		fb_verity_open || return 1
+	fi
 	if [ "$FB_MODE" = readonly ]; then
 		fb_modprobe overlay
 		mkdir -p "$FB_RUN/lower" "$FB_RUN/rw"
 		# noload: no journal replay on a device we may not write.
-		mount -t ext4 -o ro,noload "$FB_ROOT_DEV" "$FB_RUN/lower" ||
-			{ FB_ERROR="cannot mount $FB_ROOT_DEV read-only"; return 1; }
+		if ! mount -t ext4 -o ro,noload "$FB_ROOT_DEV" "$FB_RUN/lower" 2>"$FB_RUN/mount-err"; then
+			if [ -n "${FB_VERITY:-}" ] && fb_verity_corrupt; then
+				fb_verity_failed "a block of $FB_ROOT_DEV does not match the root hash ($(dmesg 2>/dev/null | grep -m 1 "verity.*corrupted"))"
+				return 1
+			fi
+			FB_ERROR="cannot mount $FB_ROOT_DEV read-only"
+			return 1
+		fi
 		mount -t tmpfs -o mode=0755 fleetboot-rw "$FB_RUN/rw" ||
 			{ FB_ERROR="cannot mount tmpfs for the overlay"; return 1; }
 		mkdir -p "$FB_RUN/rw/upper" "$FB_RUN/rw/work"

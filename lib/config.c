@@ -184,6 +184,11 @@ static int set_http_port(struct fb_config *c, const char *v, char *why, size_t w
 	return set_port(&c->http_port, v, why, whylen);
 }
 
+static int set_https_port(struct fb_config *c, const char *v, char *why, size_t whylen)
+{
+	return set_port(&c->https_port, v, why, whylen);
+}
+
 static int set_unknown(struct fb_config *c, const char *v, char *why, size_t whylen)
 {
 	c->unknown_image[0] = 0;
@@ -354,6 +359,7 @@ static const struct key keys[] = {
     {"bootd", "lease_time", set_lease_time},
     {"bootd", "tftp", set_tftp},
     {"bootd", "http_port", set_http_port},
+    {"bootd", "https_port", set_https_port},
     {"bootd", "unknown_machines", set_unknown},
     {"bootd", "menu_timeout", set_menu_timeout},
     {"bootd", "menu_default", set_menu_default},
@@ -381,6 +387,7 @@ void fb_config_defaults(struct fb_config *c)
 	c->lease_time = 3600;
 	c->tftp = 1;
 	c->http_port = 8067;
+	c->https_port = 8068;
 	c->unknown_machines = FB_UNKNOWN_REGISTER;
 	c->menu_timeout = 5;
 	strcpy(c->menu_default, "local");
@@ -582,8 +589,8 @@ void fb_config_print(const struct fb_config *c, FILE *out)
 		fprintf(out, "router = %s\n", ip4_format(c->router, a));
 	if (c->dns.s_addr)
 		fprintf(out, "dns = %s\n", ip4_format(c->dns, a));
-	fprintf(out, "lease_time = %u\ntftp = %s\nhttp_port = %d\n", c->lease_time,
-	        c->tftp ? "on" : "off", c->http_port);
+	fprintf(out, "lease_time = %u\ntftp = %s\nhttp_port = %d\nhttps_port = %d\n", c->lease_time,
+	        c->tftp ? "on" : "off", c->http_port, c->https_port);
 	if (c->unknown_machines == FB_UNKNOWN_BOOT)
 		fprintf(out, "unknown_machines = boot:%s\n", c->unknown_image);
 	else

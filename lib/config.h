@@ -40,10 +40,11 @@ struct fb_config {
 	uint32_t lease_time;                         /* seconds */
 	int tftp;                                    /* on/off */
 	int http_port;                               /* boot HTTP port */
-	enum fb_unknown unknown_machines;            /* register | ignore | boot:IMAGE */
-	char unknown_image[128];                     /* IMAGE for boot:IMAGE */
-	int menu_timeout;                            /* seconds */
-	char menu_default[128];                      /* "local" or an image ref: the menu default */
+	int https_port;                   /* boot HTTPS port (credential of verified boots) */
+	enum fb_unknown unknown_machines; /* register | ignore | boot:IMAGE */
+	char unknown_image[128];          /* IMAGE for boot:IMAGE */
+	int menu_timeout;                 /* seconds */
+	char menu_default[128];           /* "local" or an image ref: the menu default */
 	int menu_shell; /* on/off: an "iPXE shell" menu item (a console user acts as the machine) */
 	int busy_poll;  /* microseconds of polling without sleep after activity */
 	struct in_addr relays[FB_MAX_RELAYS]; /* relays = a, b: the DHCP relays (giaddr) answered */

@@ -164,6 +164,18 @@ out:
 	return rc;
 }
 
+int sd_machine_secure_boot(struct sd_ctx *ctx, const char *mac)
+{
+	struct fb_machine m;
+	int on;
+	memset(&m, 0, sizeof(m));
+	pthread_mutex_lock(&ctx->lock);
+	on = fb_db_machine_get(ctx->db, mac, &m) == 0 && !strcmp(m.secure_boot, "on");
+	memset(m.secret, 0, sizeof(m.secret));
+	pthread_mutex_unlock(&ctx->lock);
+	return on;
+}
+
 /* ---- the counting wrapper the front ends see ---- */
 
 /* Every call holds the disk's io lock shared, so retiring a disk left over

@@ -52,6 +52,10 @@ void sd_free(struct sd_ctx *ctx);
 int sd_authorize(struct sd_ctx *ctx, const char *mac, const char *secret, const char *peer,
                  char secret_out[FB_SECRET_LEN], char *why, size_t whylen);
 
+/* 1 when the machine boots verified (secure_boot "on"): its root is served
+ * over TLS only. 0 otherwise or when unknown. */
+int sd_machine_secure_boot(struct sd_ctx *ctx, const char *mac);
+
 /* Open (or share, within this process) the machine's disk. NULL with errno:
  * EBUSY another process holds the overlay; EROFS never; ENOENT no image. */
 struct sd_disk *sd_open(struct sd_ctx *ctx, const char *mac, const char *peer, char *why,

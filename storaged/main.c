@@ -30,6 +30,7 @@
 struct storaged {
 	struct fb_config cfg;
 	char conf_path[PATH_MAX];
+	char tls_dir[PATH_MAX]; /* absolute STATE/tls, when it has a certificate */
 	struct fb_loop *loop;
 	struct fb_db *db;   /* main thread only */
 	struct sd_ctx *ctx; /* shared with the iSCSI threads */
@@ -164,6 +165,11 @@ int main(int argc, char **argv)
 	s.nbd.port = s.cfg.nbd_port;
 	s.nbd.verbose = o.verbose > 1;
 	s.nbd.run_user = pw ? pw->pw_name : NULL;
+	char tls_dir[PATH_MAX], tls_crt[PATH_MAX + 20];
+	snprintf(tls_dir, sizeof(tls_dir), "%s/tls", s.cfg.state_dir);
+	snprintf(tls_crt, sizeof(tls_crt), "%s/server-cert.pem", tls_dir);
+	if (access(tls_crt, R_OK) == 0 && realpath(tls_dir, s.tls_dir))
+		s.nbd.tls_dir = s.tls_dir;
 	if (s.cfg.nbd_port > 0 && sd_nbdkit_start(&s.nbd) < 0)
 		fatalx("cannot start nbdkit");
 	fb_daemon_drop(&s.cfg, pw, 0);

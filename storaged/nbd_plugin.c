@@ -257,6 +257,15 @@ static void *fb_open(int readonly)
 		nbdkit_set_error(EACCES);
 		return NULL;
 	}
+	/* A verified machine's initramfs asks for TLS; a plain connection
+	 * for it is someone else (or a downgrade) and gets nothing. */
+	if (sd_machine_secure_boot(ctx, macid) && nbdkit_is_tls() != 1) {
+		nbdkit_error("refused export for %s from %s: a Secure Boot machine's root is "
+		             "served over TLS only",
+		             macid, peer);
+		nbdkit_set_error(EACCES);
+		return NULL;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		nbdkit_error("out of memory");

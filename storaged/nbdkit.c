@@ -62,6 +62,14 @@ int sd_nbdkit_start(struct sd_nbdkit *n)
 		argv[i++] = "-u";
 		argv[i++] = n->run_user;
 	}
+	/* TLS is offered to every client and required by the plugin for
+	 * Secure Boot machines (fb_open): their initramfs pins the site CA
+	 * and refuses a server without its certificate. */
+	if (n->tls_dir) {
+		argv[i++] = "--tls=on";
+		argv[i++] = "--tls-certificates";
+		argv[i++] = n->tls_dir;
+	}
 	/* Not nbdkit's own -v: its debug lines quote the export name, and
 	 * the export name holds the credential. The plugin's verbose log
 	 * names machines by MACID only. */
@@ -95,7 +103,8 @@ int sd_nbdkit_start(struct sd_nbdkit *n)
 	}
 	n->pid = pid;
 	n->started_ms = fb_mono_ms();
-	log_info("nbdkit started (pid %d, port %d, plugin %s)", (int)pid, n->port, plugin);
+	log_info("nbdkit started (pid %d, port %d, plugin %s, TLS %s)", (int)pid, n->port, plugin,
+	         n->tls_dir ? "offered" : "off (no STATE/tls/server-cert.pem)");
 	return 0;
 }
 

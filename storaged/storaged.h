@@ -21,6 +21,7 @@ struct sd_nbdkit {
 	int port;
 	int verbose;
 	const char *run_user; /* -u/-g for nbdkit when not NULL */
+	const char *tls_dir;  /* STATE/tls with the server certificate, or NULL */
 	pid_t pid;            /* running child, 0 when none */
 	int restarts;         /* unplanned exits so far */
 	uint64_t started_ms;  /* when the current child started */

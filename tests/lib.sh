@@ -85,7 +85,7 @@ deb_package() {
 	nbdinfo | nbdcopy | nbdsh) echo libnbd-bin ;;
 	mke2fs | debugfs | e2fsck | tune2fs) echo e2fsprogs ;;
 	busybox) echo busybox-static ;;
-	setpriv | lsblk) echo util-linux ;;
+	setpriv | lsblk | unshare) echo util-linux ;;
 	sfdisk | fdisk) echo fdisk ;;
 	tgtd | tgtadm) echo tgt ;;
 	dnsmasq) echo dnsmasq-base ;;
@@ -97,6 +97,7 @@ deb_package() {
 	sha256sum | stat | timeout) echo coreutils ;;
 	tftp) echo tftp-hpa ;;
 	veritysetup) echo cryptsetup-bin ;;
+	iptables) echo "$1" ;;
 	sbsign | sbverify) echo sbsigntool ;;
 	objcopy | objdump) echo binutils ;;
 	clang) echo clang ;;

@@ -11,11 +11,11 @@ BUILD="gcc make pkg-config clang clang-format libclang-rt-14-dev
 RUN="nbdkit ipxe busybox-static nbd-client open-iscsi e2fsprogs cpio kmod
  debootstrap zstd xz-utils fdisk dosfstools extlinux syslinux-common
  memtest86+ debian-installer-12-netboot-amd64 cryptsetup-bin sbsigntool
- systemd-boot-efi binutils"
+ systemd-boot-efi binutils openssl"
 TEST="qemu-system-x86 qemu-utils qemu-block-extra ovmf libiscsi-bin
  libnbd-bin python3-libnbd fio kea-admin kea-dhcp4-server dnsmasq-base tgt
  tftp-hpa tftpd-hpa curl iproute2 bridge-utils procps psmisc chromium
- shellcheck nginx-light wrk tcpdump file jq bc"
+ shellcheck nginx-light wrk tcpdump file jq bc iptables"
 # The browser test needs node and npm; a machine that already has them (from
 # any source) keeps its own, since Debian's npm conflicts with other builds.
 command -v npm >/dev/null 2>&1 || TEST="$TEST nodejs npm"

@@ -92,7 +92,7 @@ kernel_for_root() {
 	cp -a "$mods" "$kr/lib/modules/$KVER"
 	depmod -b "$kr" "$KVER" >>"$BUILD_LOG" 2>&1 || die "depmod failed on the root's modules ($KVER)"
 	run_quiet "making the initramfs" "$SHARE/initramfs/mkinitramfs-busybox" \
-		--kernel-root "$kr" --kver "$KVER" -o "$WORK/initrd.img"
+		--kernel-root "$kr" --kver "$KVER" -o "$WORK/initrd.img" "${CA_ARGS[@]}"
 	rm -rf "$kr"
 	INITRD=$WORK/initrd.img
 }

@@ -31,7 +31,7 @@ src_busybox() {
 	mapfile -t mods < <(grep -v -e '^#' -e '^$' "$SHARE/initramfs/busybox/modules")
 	kernel_copy_modules "$root" "${mods[@]}" nbd iscsi_tcp overlay squashfs isofs vfat loop >>"$BUILD_LOG" 2>&1
 	run_quiet "making the initramfs" "$SHARE/initramfs/mkinitramfs-busybox" \
-		--kernel-root "$KROOT" --kver "$KVER" -o "$WORK/initrd.img"
+		--kernel-root "$KROOT" --kver "$KVER" -o "$WORK/initrd.img" "${CA_ARGS[@]}"
 	KERNEL=$KROOT/boot/vmlinuz-$KVER
 	INITRD=$WORK/initrd.img
 	# A copy in /boot lets install mode make the local disk bootable.

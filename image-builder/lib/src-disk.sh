@@ -179,7 +179,7 @@ kernel_for_image() {
 	step "kernel $KVER from the disk's /boot; making a fleetboot initramfs from its modules"
 	depmod -b "$kr" "$KVER" >>"$BUILD_LOG" 2>&1 || die "depmod failed on the disk's modules ($KVER)"
 	run_quiet "making the initramfs" "$SHARE/initramfs/mkinitramfs-busybox" \
-		--kernel-root "$kr" --kver "$KVER" -o "$WORK/initrd.img"
+		--kernel-root "$kr" --kver "$KVER" -o "$WORK/initrd.img" "${CA_ARGS[@]}"
 	rm -rf "$kr"
 	INITRD=$WORK/initrd.img
 }

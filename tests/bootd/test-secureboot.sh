@@ -24,7 +24,7 @@ make_image sb 300000
 f() { fb -c "$CONF" "$@"; }
 SBM=52:54:00:5b:00:01 # Secure Boot on
 OFF=52:54:00:5b:00:02 # Secure Boot off
-f machine add $SBM --image sb --secure-boot on >/dev/null || fail "add $SBM"
+f machine add $SBM --image sb --mode readonly --secure-boot on >/dev/null || fail "add $SBM"
 f machine add $OFF --image sb --secure-boot off >/dev/null || fail "add $OFF"
 bootd_net
 bootd_start
@@ -103,7 +103,7 @@ ip netns exec "$CLI" curl -sf $U/boot/52-54-00-5b-00-01.ipxe >"$T/script" || fai
 grep -q " fleetboot.verity=$rh " "$T/script" || fail "the Secure Boot machine's script lacks fleetboot.verity=$rh"
 ip netns exec "$CLI" curl -sf $U/boot/52-54-00-5b-00-01/params >"$T/params" || fail "params of $SBM"
 cat "$T/params"
-for w in fleetboot.server=10.77.0.1 fleetboot.machine=52-54-00-5b-00-01 fleetboot.mode=persistent \
+for w in fleetboot.server=10.77.0.1 fleetboot.machine=52-54-00-5b-00-01 fleetboot.mode=readonly \
 	fleetboot.root=nbd:10.77.0.1:10809 "fleetboot.report=$U/boot/52-54-00-5b-00-01/stage" \
 	fleetboot.image=sb@1; do
 	grep -q "$w" "$T/params" || fail "params lack $w"

@@ -40,7 +40,7 @@ efi=$dir/boot.efi
 sbverify --cert $SNAKE.pem "$efi" >/dev/null 2>&1 || fail "tiny's boot.efi is not signed with the snakeoil key"
 SB=52:54:00:e2:5b:01
 OFF=52:54:00:e2:5b:02
-fb machine add $SB --image tiny --secure-boot on >/dev/null || fail "machine add $SB"
+fb machine add $SB --image tiny --mode readonly --secure-boot on >/dev/null || fail "machine add $SB"
 fb machine add $OFF --image tiny --mode persistent >/dev/null || fail "machine add $OFF"
 lab_up "$CONF" "$LAB_DIR/up.log"
 

@@ -23,7 +23,7 @@ parse() {
 		echo "rc=$rc"
 		for v in FB_SERVER FB_MACHINE FB_MODE FB_REPORT FB_CRED_URL FB_ROOT_PROTO FB_ROOT_HOST \
 			FB_ROOT_PORT FB_ROOT_IQN FB_ROOT_LUN FB_IP FB_ERROR FB_WARN \
-			FB_RESCUE_TIMEOUT FB_INSTALL_DISK; do
+			FB_RESCUE_TIMEOUT FB_INSTALL_DISK FB_TLS_PORT FB_VERITY FB_IMAGE; do
 			eval "echo \"$v=\${$v}\""
 		done
 		printf "FB_TESTS=%s" "$FB_TESTS" | tr "\n" "|"; echo' sh "$parser" "$2"
@@ -66,6 +66,20 @@ for sh in "${shells[@]}"; do
 	assert_eq "$(field rc "$out")" 0 "$sh: tests rc ($(field FB_ERROR "$out"))"
 	assert_eq "$(field FB_TESTS "$out")" "write:/var/x:a:b|check:/etc/*:v|poweroff|" "$sh: test actions"
 	assert_eq "$(field FB_RESCUE_TIMEOUT "$out")" 5 "$sh: rescue timeout"
+
+	# A verified boot (issue 16): TLS port, root hash, image version.
+	rh=$(printf '%064d' 7 | tr 0 a)
+	out=$(parse "$sh" "${nbd/ephemeral/readonly} fleetboot.tls=8068 fleetboot.image=tiny@3 fleetboot.verity=$rh")
+	assert_eq "$(field rc "$out")" 0 "$sh: verity rc ($(field FB_ERROR "$out"))"
+	assert_eq "$(field FB_TLS_PORT "$out")" 8068 "$sh: tls port"
+	assert_eq "$(field FB_VERITY "$out")" "$rh" "$sh: root hash"
+	assert_eq "$(field FB_IMAGE "$out")" tiny@3 "$sh: image version"
+	# The UKI's line (verity salt, HTTP port) and no fleetboot.tls: TLS
+	# all the same, on bootd's default HTTPS port.
+	out=$(parse "$sh" "${nbd/ephemeral/readonly} fleetboot.image=tiny@3 fleetboot.verity=$rh fleetboot.verity_salt=00ff fleetboot.http_port=8067")
+	assert_eq "$(field rc "$out")" 0 "$sh: UKI line rc ($(field FB_ERROR "$out"))"
+	assert_eq "$(field FB_TLS_PORT "$out")" 8068 "$sh: verity implies TLS"
+	assert_eq "$(field FB_WARN "$out")" "" "$sh: no warnings for the UKI's parameters"
 
 	# A secret on the command line (an older server's script) is not used.
 	out=$(parse "$sh" "$nbd fleetboot.secret=$sec")
@@ -127,6 +141,13 @@ fleetboot.machine=$mid fleetboot.test=sleep:x fleetboot.root=nbd:h:1|fleetboot.t
 fleetboot.machine=$mid fleetboot.rescue_timeout=-1 fleetboot.root=nbd:h:1|fleetboot.rescue_timeout
 fleetboot.machine=$mid fleetboot.install_disk=vda fleetboot.root=nbd:h:1|fleetboot.install_disk
 fleetboot.machine=$mid fleetboot.mode fleetboot.root=nbd:h:1|missing '=VALUE'
+$nbd fleetboot.tls=0|fleetboot.tls: not a port
+$nbd fleetboot.tls=8068 fleetboot.image=tiny@1 fleetboot.verity=ABCD$rh|fleetboot.verity: not a lower-case hex
+$nbd fleetboot.tls=8068 fleetboot.image=tiny@1 fleetboot.verity=abcd|fleetboot.verity: root hash too short
+$nbd fleetboot.tls=8068 fleetboot.image=../x@1 fleetboot.verity=$rh|fleetboot.image: expected NAME@VERSION
+$nbd fleetboot.tls=8068 fleetboot.image=tiny@x fleetboot.verity=$rh|fleetboot.image: expected NAME@VERSION
+${nbd/ephemeral/readonly} fleetboot.tls=8068 fleetboot.verity=$rh|fleetboot.verity needs fleetboot.image
+$nbd fleetboot.tls=8068 fleetboot.image=tiny@1 fleetboot.verity=$rh|mode ephemeral cannot run on a verified root
 EOF
 	echo "ok: $sh"
 done

@@ -17,8 +17,9 @@
  *                           failed as hex ("RESP ...") or "LOGGED-IN"
  *   spell TARGETMAC CHAPN   log in with these spellings of the MAC
  *                           (exit 0 when logged in)
- *   mutual                  mutual CHAP: the target's answer must not be
- *                           made with the initiator's secret
+ *   mutual [SERVER]         mutual CHAP: the target's answer must not be
+ *                           made with the initiator's secret; with
+ *                           SERVER, it must prove that server secret
  * BADCLIENT_SRC=ADDR binds the client's source address.
  */
 #include <arpa/inet.h>
@@ -1032,7 +1033,11 @@ static void case_target_switch(const char *vmac, const char *vsecret)
 	close(vfd);
 }
 
-static void case_mutual(void)
+/* server: the target's secret an initiator expects (as the initramfs
+ * derives it from the boot's credential), or NULL. With it, this client
+ * checks the target's answer as iscsistart -U/-W does: a target that
+ * cannot prove that secret is refused. */
+static void case_mutual(const char *server)
 {
 	int fd = conn_open(5000);
 	ask_mutual = 1;
@@ -1043,6 +1048,14 @@ static void case_mutual(void)
 	result("mutual CHAP login", ok && mutual_resp[0], "");
 	result("mutual CHAP answer not made with the initiator's secret",
 	       mutual_resp[0] && strcasecmp(mutual_resp, own), "%s", mutual_resp);
+	if (server) {
+		char want[40];
+		chap_hex(mutual_id, server, mutual_chal, sizeof(mutual_chal), want);
+		result("the target proves the server secret the initiator expects",
+		       mutual_resp[0] && !strcasecmp(mutual_resp, want), "answer %s, expected %s%s",
+		       mutual_resp, want,
+		       strcasecmp(mutual_resp, want) ? ": the initiator rejects the target" : "");
+	}
 	close(fd);
 }
 
@@ -1066,7 +1079,7 @@ int main(int argc, char **argv)
 		return failures ? 1 : 0;
 	}
 	if (only && !strcmp(only, "mutual")) {
-		case_mutual();
+		case_mutual(argc > 6 ? argv[6] : NULL);
 		return failures ? 1 : 0;
 	}
 	if (only && !strcmp(only, "loginbytes")) {
