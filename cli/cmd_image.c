@@ -152,36 +152,6 @@ static int import_copy(const char *tmp, const char *name, const char *rootfs, co
 	return CLI_OK;
 }
 
-/* The version's dm-verity hash tree, and its signed UKI when the site key
- * exists. A root file system whose size is not a whole number of 4096-byte
- * blocks gets no tree (its tail would go unchecked): said, not fatal;
- * a version without a tree is never offered to Secure Boot machines. */
-static int import_verity(struct cli_ctx *ctx, struct image_version *v)
-{
-	struct fb_image *img = &v->img;
-	char data[FB_PATH_LEN + 48], hash[FB_PATH_LEN + 48], why[FB_PATH_LEN + 256];
-	snprintf(data, sizeof(data), "%s/rootfs.img", v->tmp);
-	snprintf(hash, sizeof(hash), "%s/rootfs.verity", v->tmp);
-	if (img->size % 4096) {
-		fprintf(stderr,
-		        "fleetboot: warning: the root file system's size (%lld) is not a multiple "
-		        "of 4096 bytes: no dm-verity tree, so no verified boot for %s@%d\n",
-		        (long long)img->size, img->name, img->version);
-		return CLI_OK;
-	}
-	if (verity_format(data, hash, img->verity_root_hash, img->verity_salt, why, sizeof(why)) <
-	    0) {
-		fb_rm_rf(v->tmp);
-		return cli_error("%s", why);
-	}
-	if (uki_key_present(&ctx->cfg) &&
-	    uki_build(&ctx->cfg, img, v->tmp, img->uki_sha256, why, sizeof(why)) < 0) {
-		fb_rm_rf(v->tmp);
-		return cli_error("%s", why);
-	}
-	return CLI_OK;
-}
-
 static int do_import(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct cli_opt o[] = {{"rootfs", 1, NULL},  {"kernel", 1, NULL},   {"initrd", 1, NULL},
@@ -222,7 +192,7 @@ static int do_import(struct cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (cmdline)
 		fb_strlcpy(img->cmdline, cmdline, sizeof(img->cmdline));
-	if ((rc = import_verity(ctx, &v)) != CLI_OK)
+	if ((rc = image_version_seal(ctx, &v)) != CLI_OK)
 		return rc;
 	const char *source = cli_optval(o, no, "source");
 	if (source)

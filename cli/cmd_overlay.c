@@ -179,6 +179,12 @@ static int write_manifest(const char *dir, const struct fb_image *img, const cha
 	                      "version", img->version, "cmdline", img->cmdline, "source",
 	                      img->source, "commit", "machine", mac, "base_version", from->version,
 	                      "base_name", from->name, "imported", (json_int_t)fb_now());
+	if (m && img->verity_root_hash[0])
+		json_object_set_new(m, "verity",
+		                    json_pack("{s:s, s:s, s:s, s:i, s:i, s:s}", "root_hash",
+		                              img->verity_root_hash, "salt", img->verity_salt,
+		                              "hash", "sha256", "data_block_size", 4096,
+		                              "hash_block_size", 4096, "tree", "rootfs.verity"));
 	char *t = m ? json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	json_decref(m);
 	if (!t)
@@ -260,10 +266,6 @@ static int commit_write(const struct commit_src *s, const char *mac, const char 
 	fb_strlcpy(img->cmdline, s->from.cmdline, sizeof(img->cmdline));
 	snprintf(img->source, sizeof(img->source), "commit:%s over %s@%d", mac, s->from.name,
 	         s->from.version);
-	if (write_manifest(tmp, img, mac, &s->from) < 0) {
-		cli_error("%s: cannot write manifest.json", tmp);
-		goto out;
-	}
 	ret = 0;
 out:
 	if (fd >= 0)
@@ -283,6 +285,14 @@ static int commit_publish(struct cli_ctx *ctx, const struct commit_src *s, const
 	if (commit_write(s, mac, v.tmp, &v.img) < 0) {
 		fb_rm_rf(v.tmp);
 		return CLI_ERR;
+	}
+	/* Like an import: its dm-verity tree, and its signed UKI when the
+	 * site key exists. */
+	if ((rc = image_version_seal(ctx, &v)) != CLI_OK)
+		return rc;
+	if (write_manifest(v.tmp, &v.img, mac, &s->from) < 0) {
+		fb_rm_rf(v.tmp);
+		return cli_error("%s: cannot write manifest.json", v.tmp);
 	}
 	if ((rc = image_version_publish(ctx, &v, "commit")) != CLI_OK)
 		return rc;

@@ -15,6 +15,8 @@
 #include "fileio.h"
 #include "stateperm.h"
 #include "str.h"
+#include "uki.h"
+#include "verity.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -72,6 +74,36 @@ int image_version_begin(struct cli_ctx *ctx, const char *name, int sweep, struct
 	struct sigaction sa = {.sa_handler = on_interrupt};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	return CLI_OK;
+}
+
+/* The version's dm-verity hash tree, and its signed UKI when the site key
+ * exists. A root file system whose size is not a whole number of 4096-byte
+ * blocks gets no tree (its tail would go unchecked): said, not fatal;
+ * a version without a tree is never offered to Secure Boot machines. */
+int image_version_seal(struct cli_ctx *ctx, struct image_version *v)
+{
+	struct fb_image *img = &v->img;
+	char data[FB_PATH_LEN + 48], hash[FB_PATH_LEN + 48], why[FB_PATH_LEN + 256];
+	snprintf(data, sizeof(data), "%s/rootfs.img", v->tmp);
+	snprintf(hash, sizeof(hash), "%s/rootfs.verity", v->tmp);
+	if (img->size % 4096) {
+		fprintf(stderr,
+		        "fleetboot: warning: the root file system's size (%lld) is not a multiple "
+		        "of 4096 bytes: no dm-verity tree, so no verified boot for %s@%d\n",
+		        (long long)img->size, img->name, img->version);
+		return CLI_OK;
+	}
+	if (verity_format(data, hash, img->verity_root_hash, img->verity_salt, why, sizeof(why)) <
+	    0) {
+		fb_rm_rf(v->tmp);
+		return cli_error("%s", why);
+	}
+	if (uki_key_present(&ctx->cfg) &&
+	    uki_build(&ctx->cfg, img, v->tmp, img->uki_sha256, why, sizeof(why)) < 0) {
+		fb_rm_rf(v->tmp);
+		return cli_error("%s", why);
+	}
 	return CLI_OK;
 }
 

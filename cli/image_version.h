@@ -29,6 +29,14 @@ int image_version_interrupted(void);
  * interrupted flag. CLI_OK, or CLI_ERR (said). */
 int image_version_begin(struct cli_ctx *ctx, const char *name, int sweep, struct image_version *v);
 
+/* Once rootfs.img, vmlinuz and initrd.img are in v->tmp (and v->img has
+ * their sizes and sums): the dm-verity tree (rootfs.verity, root hash and
+ * salt into v->img), and with a site key the signed UKI (boot.efi, its
+ * sha256 into v->img). A root file system whose size is not a multiple of
+ * 4096 bytes gets neither (a warning). CLI_OK, or CLI_ERR (said) with the
+ * temporary folder removed. */
+int image_version_seal(struct cli_ctx *ctx, struct image_version *v);
+
 /* Give the written folder to the service user, rename it into place and
  * register the version; what names the work in the message of an
  * interruption ("import of NAME", "commit"). The sha256 of rootfs.img is

@@ -9,11 +9,12 @@
 # current certificate (and no longer with the old one); `image import`
 # makes a signed boot.efi when the key exists, whose signed command line
 # carries the version's dm-verity root hash and nothing machine-specific
-# or secret.
+# or secret. A version made before verified boot gets its tree and UKI when
+# the key is made again.
 # timeout: 120
 . "$(dirname "$0")/../lib.sh"
 requires_root
-requires veritysetup sbsign sbverify objcopy objdump openssl jq mke2fs cpio
+requires veritysetup sbsign sbverify objcopy objdump openssl jq mke2fs cpio sqlite3
 STUB=/usr/lib/systemd/boot/efi/linuxx64.efi.stub
 [ -f "$STUB" ] || skip "$STUB is missing (Debian package systemd-boot-efi; make deps installs it)"
 SNAKE=/usr/share/ovmf/PkKek-1-snakeoil
@@ -82,6 +83,21 @@ sbverify --cert $SNAKE.pem "$S/images/one/1/boot.efi" >/dev/null 2>&1 ||
 	fail "boot.efi was not re-signed with the imported key"
 sbverify --cert "$T/old.crt" "$S/images/one/1/boot.efi" >/dev/null 2>&1 &&
 	fail "boot.efi still verifies with the replaced certificate"
+
+# A version made before verified boot (no tree, no root hash recorded, no
+# UKI) gets its tree and UKI when the key is made again.
+db=$S/fleetboot.db
+rm -f "$S/images/one/1/rootfs.verity" "$S/images/one/1/boot.efi"
+sqlite3 "$db" "UPDATE images SET verity_root_hash='', verity_salt='', uki_sha256='' WHERE name='one'" ||
+	fail "sqlite3"
+f key import "$T/snake.key" $SNAKE.pem --force >"$T/o" 2>&1 || { cat "$T/o"; fail "key import (backfill)"; }
+grep -q "one@1: made its dm-verity tree" "$T/o" || fail "no tree made for one@1: $(cat "$T/o")"
+rh1=$(f image show one --json | jq -r .verity_root_hash)
+veritysetup verify "$S/images/one/1/rootfs.img" "$S/images/one/1/rootfs.verity" "$rh1" ||
+	fail "the tree made afterwards does not verify"
+sbverify --cert $SNAKE.pem "$S/images/one/1/boot.efi" >/dev/null 2>&1 || fail "one@1 got no signed UKI"
+assert_eq "$(f image show one --json | jq -r .uki_sha256)" "$(sha256sum <"$S/images/one/1/boot.efi" | cut -d' ' -f1)" \
+	"recorded sha256 of one@1's UKI"
 
 # A new version gets its signed UKI at import.
 f image import two --rootfs "$T/root.img" --kernel "$T/vmlinuz" --initrd "$T/initrd.img" \

@@ -153,6 +153,10 @@ in_client 2 nbdcopy "$(sd_uri 2 $B)" "$T/out-B2.img" || fail "nbdcopy B"
 fb overlay commit $B --as snap >"$T/commit.log" 2>&1 || { cat "$T/commit.log"; fail "commit"; }
 cmp "$T/state/images/snap/1/rootfs.img" "$T/out-B2.img" || fail "commit content != base + overlay"
 fb image verify snap >/dev/null 2>&1 || fail "committed image does not verify"
+# Issue 16: a committed version is verifiable like an imported one.
+fb image show snap --json | grep -q '"verity_root_hash": "[0-9a-f]\{64\}"' ||
+	fail "the committed version has no dm-verity root hash"
+[ -s "$T/state/images/snap/1/rootfs.verity" ] || fail "the committed version has no rootfs.verity"
 cmp "$T/state/images/snap/1/vmlinuz" "$T/vmlinuz" || fail "kernel not carried over"
 in_client 1 nbdcopy "$(sd_uri 1 $A)" "$T/out-A3.img" || fail "A after commit"
 cmp "$T/out-A3.img" "$T/expect-A.img" || fail "A changed by B's commit"
