@@ -7,8 +7,9 @@ UNIT_TESTS += $(UNIT_NAMES:%=$(B)/tests/unit/%)
 $(foreach t,$(UNIT_NAMES),$(eval $(call link,$(B)/tests/unit/$(t),\
 	$(B)/tests/unit/$(t).o $(LIBISCSI) $(LIBCOW) $(LIBDB) $(LIBFB),$(SYS_LIBS))))
 
-# DHCP, TFTP and PXE clients for tests/bootd and bench/bootd-*.sh.
-BOOTD_TOOLS := dhcpforge dhcpload pxeprobe tftpget
+# DHCP, TFTP and PXE clients for tests/bootd and bench/bootd-*.sh, and
+# neighget (lib/neigh.c's answers for an address).
+BOOTD_TOOLS := dhcpforge dhcpload neighget pxeprobe tftpget
 TEST_TOOLS += $(BOOTD_TOOLS:%=$(B)/tests/bootd/%)
 $(foreach t,$(BOOTD_TOOLS),$(eval $(call link,$(B)/tests/bootd/$(t),\
 	$(B)/tests/bootd/tools/$(t).o $(LIBFB),$(SYS_LIBS))))

@@ -3,9 +3,10 @@
 # namespaces: write/read/flush, base unchanged, machines independent,
 # persistence across restarts, readonly, ephemeral discard at a new boot,
 # reset (idle and pending), commit = base + overlay, nbdkit restarted when
-# killed, and access refusals (wrong credential, the machine's long-lived
-# secret, an earlier boot's credential, another machine's export, a peer
-# that is not the machine's address), all logged.
+# killed, a few nbdkit threads per connection (not its default 16), and
+# access refusals (wrong credential, the machine's long-lived secret, an
+# earlier boot's credential, another machine's export, a peer that is not
+# the machine's address), all logged.
 # timeout: 300
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-storaged.sh"
@@ -125,6 +126,22 @@ wait_for 20 in_client 1 nbdinfo --size "$(sd_uri 1 $A)" || fail "nbdkit not rest
 newpid=$(pgrep -P "$SD_PID" nbdkit)
 if [ -z "$newpid" ] || [ "$newpid" = "$nbdpid" ]; then fail "nbdkit pid did not change"; fi
 logged "restarting nbdkit" "restart"
+
+echo "== a connection costs nbdkit a few threads, not its default 16"
+# Each worker holds its stack and its request buffer for as long as the
+# machine holds its root disk (bench/storm.md: 1.2 MiB a machine at 16).
+threads() { ls "/proc/$newpid/task" | wc -l; }
+t0=$(threads)
+in_client 1 qemu-io -f raw -c "read 0 4k" -c "sleep 1500" "$(sd_uri 1 $A)" >"$T/qio-hold.log" 2>&1 &
+qpid=$!
+more_threads() { [ "$(threads)" -gt "$t0" ]; }
+wait_for 10 more_threads || fail "no nbdkit thread for the connection"
+sleep 0.3
+t1=$(threads)
+wait $qpid || fail "qemu-io holding a connection: $(cat "$T/qio-hold.log")"
+echo "nbdkit threads: $t0 idle, $t1 with one connection"
+[ $((t1 - t0)) -ge 2 ] && [ $((t1 - t0)) -le 6 ] ||
+	fail "one connection took $((t1 - t0)) nbdkit threads (want 2..6: its reader and -t 4 workers)"
 
 echo "== ephemeral: kept within a boot, discarded at a new boot"
 in_client 3 qemu-io -f raw -c 'write -P 0x77 0 64k' -c flush "$(sd_uri 3 $E)" >/dev/null ||
