@@ -38,6 +38,8 @@ struct bootd_machine {
 	int installed;              /* install mode, and its last stage was "installed" */
 	int registered;             /* added by bootd itself (unknown_machines) */
 	char next_boot[FB_REF_LEN]; /* once: entry, image ref or "local"; "" = none */
+	char menu_default[FB_REF_LEN]; /* its group's menu default; "" = [bootd]'s */
+	int menu_timeout;              /* its group's menu timeout; -1 = [bootd]'s */
 	struct bootd_machine *next_mac, *next_ip; /* hash chains */
 };
 
