@@ -495,6 +495,14 @@ static void test_groups(void)
 	CHECK_INT(fb_db_machine_get(db, m.mac, &got), 0);
 	CHECK_INT(got.protocol, FB_PROTOCOL_NBD);
 	CHECK_INT(got.from.protocol, FB_FROM_MACHINE);
+	/* A text setting of the machine's own wins too. */
+	snprintf(got.image, sizeof(got.image), "img7");
+	CHECK_INT(fb_db_machine_update(db, &got), 0);
+	CHECK_INT(fb_db_machine_get(db, m.mac, &got), 0);
+	CHECK_STR(got.image, "img7");
+	CHECK_INT(got.from.image, FB_FROM_MACHINE);
+	CHECK_STR(got.loader, "pxelinux");
+	CHECK_INT(got.from.loader, FB_FROM_GROUP);
 	got.from.mode = FB_FROM_INHERIT;
 	CHECK_INT(fb_db_machine_update(db, &got), 0);
 	CHECK_INT(fb_db_machine_get(db, m.mac, &got), 0);
@@ -517,7 +525,7 @@ static void test_groups(void)
 	CHECK_INT(got.mode, FB_MODE_PERSISTENT);
 	CHECK_INT(got.from.mode, FB_FROM_DEFAULT);
 	CHECK_INT(got.protocol, FB_PROTOCOL_NBD);
-	CHECK_STR(got.image, "");
+	CHECK_STR(got.image, "img7"); /* its own */
 	CHECK_STR(got.name, "pc1");
 	CHECK_INT(fb_db_machine_delete(db, m.mac), 0); /* test_concurrency counts machines */
 	fb_db_close(db);
