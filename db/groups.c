@@ -210,8 +210,8 @@ int fb_db_group_delete(struct fb_db *db, const char *name, int force, int *machi
 	*machines = g.machines;
 	if (g.machines && !force) {
 		snprintf(db->err, sizeof(db->err),
-		         "group %s is in use by %d machine%s; move them out first, or rm --force "
-		         "takes them out of the group",
+		         "group %s is in use by %d machine%s; move them out first, or remove it "
+		         "with force (rm --force, ?force=1) to take them out of it",
 		         name, g.machines, g.machines == 1 ? "" : "s");
 		return db_tx_end(db, -ENOTEMPTY);
 	}
