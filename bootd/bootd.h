@@ -34,10 +34,10 @@ struct bootd_machine {
 	char image[FB_REF_LEN];
 	enum fb_mode mode;
 	enum fb_protocol protocol;
-	struct in_addr ip;          /* reserved; 0 = none */
-	int installed;              /* install mode, and its last stage was "installed" */
-	int registered;             /* added by bootd itself (unknown_machines) */
-	char next_boot[FB_REF_LEN]; /* once: entry, image ref or "local"; "" = none */
+	struct in_addr ip;             /* reserved; 0 = none */
+	int installed;                 /* install mode, and its last stage was "installed" */
+	int registered;                /* added by bootd itself (unknown_machines) */
+	char next_boot[FB_REF_LEN];    /* once: entry, image ref or "local"; "" = none */
 	char menu_default[FB_REF_LEN]; /* its group's menu default; "" = [bootd]'s */
 	int menu_timeout;              /* its group's menu timeout; -1 = [bootd]'s */
 	struct bootd_machine *next_mac, *next_ip; /* hash chains */

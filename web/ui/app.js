@@ -152,7 +152,7 @@ function machineRow(m) {
 
 function inFilter(m) {
   const f = state.groupFilter;
-  return !f || (f === '-' ? !m.group : m.group === f);
+  return true;
 }
 
 function groupFilterNode() {
