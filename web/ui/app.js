@@ -152,7 +152,7 @@ function machineRow(m) {
 
 function inFilter(m) {
   const f = state.groupFilter;
-  return true;
+  return !f || (f === '-' ? !m.group : m.group === f);
 }
 
 function groupFilterNode() {
