@@ -41,6 +41,8 @@ struct bootd_machine {
 	int secure_boot; /* effective secure_boot "on": its signed UKI, never iPXE; TLS, HTTPS
 	                    credential */
 	int pxelinux;    /* loader "pxelinux" (BIOS: PXELINUX, never iPXE) */
+	char menu_default[FB_REF_LEN];            /* its group's menu default; "" = [bootd]'s */
+	int menu_timeout;                         /* its group's menu timeout; -1 = [bootd]'s */
 	struct bootd_machine *next_mac, *next_ip; /* hash chains */
 };
 

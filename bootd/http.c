@@ -227,6 +227,11 @@ static enum MHD_Result do_script(struct bootd *b, struct MHD_Connection *c, cons
 		menu = 0;
 	}
 	if (menu) {
+		/* The machine's group's menu default and timeout, else [bootd]'s. */
+		if (m.menu_default[0])
+			x.menu_default = m.menu_default;
+		if (m.menu_timeout >= 0)
+			x.menu_timeout = m.menu_timeout;
 		script_menu(&out, &x, &m, b->st.cache);
 		pthread_rwlock_unlock(&b->st.lock);
 		writer_event(b->wr, rt->mac, "ipxe-script", "menu");

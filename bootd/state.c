@@ -107,6 +107,8 @@ static int load_machine(void *arg, const struct fb_machine *m)
 	fb_strlcpy(bm->next_boot, m->next_boot, sizeof(bm->next_boot));
 	bm->secure_boot = !strcmp(m->secure_boot, "on");
 	bm->pxelinux = !strcmp(m->loader, "pxelinux");
+	fb_strlcpy(bm->menu_default, m->menu_default, sizeof(bm->menu_default));
+	bm->menu_timeout = m->menu_timeout;
 	c->n_registered += m->registered != 0;
 	if (m->ip[0])
 		ip4_parse(m->ip, &bm->ip);

@@ -26,6 +26,8 @@ static struct cli_cmd cmd_machine = {
              "  machine set MAC [--name ..] [--image ..] [--mode ..] [--protocol ..] [--ip ..] "
              "[--group ..] [--rotate-secret]\n"
              "              [--loader ipxe|pxelinux] [--secure-boot on|off]\n"
+             "              (--mode/--protocol/--loader/--secure-boot inherit, --image '': "
+             "take the group's)\n"
              "  machine set MAC --next-boot ENTRY|IMAGE-REF|local|none   (once, then back to "
              "normal)\n"
              "  machine credential MAC   (a boot credential by hand; starts a new boot)\n"
@@ -48,6 +50,14 @@ json_t *cli_machine_json(const struct fb_machine *m, int full)
 		json_object_set_new(j, "loader", json_string(m->loader[0] ? m->loader : "ipxe"));
 		json_object_set_new(j, "secure_boot",
 		                    json_string(m->secure_boot[0] ? m->secure_boot : "off"));
+		/* Where each effective setting came from: machine, group or default. */
+		json_object_set_new(j, "from",
+		                    json_pack("{s:s, s:s, s:s, s:s, s:s}", "image",
+		                              fb_origin_name(m->from.image), "mode",
+		                              fb_origin_name(m->from.mode), "protocol",
+		                              fb_origin_name(m->from.protocol), "loader",
+		                              fb_origin_name(m->from.loader), "secure_boot",
+		                              fb_origin_name(m->from.secure_boot)));
 	}
 	if (j && full) {
 		json_object_set_new(j, "secret", json_string(m->secret));
@@ -116,6 +126,17 @@ static int apply_opts(struct cli_ctx *ctx, struct cli_opt *o, size_t no, struct 
 	           {"group", m->group, sizeof(m->group)},
 	           {"loader", m->loader, sizeof(m->loader)},
 	           {"secure-boot", m->secure_boot, sizeof(m->secure_boot)}};
+	/* Where a given setting comes from now: the machine's own, or, for
+	 * "inherit" (or "" for the image), its group's (else the default). */
+	struct {
+		const char *opt;
+		enum fb_origin *from;
+	} origin[] = {{"image", &m->from.image},
+	              {"mode", &m->from.mode},
+	              {"protocol", &m->from.protocol},
+	              {"loader", &m->from.loader},
+	              {"secure-boot", &m->from.secure_boot}};
+	int inherit_mode = 0, inherit_protocol = 0;
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		const char *v = cli_optval(o, no, map[i].opt);
 		if (!v)
@@ -123,11 +144,23 @@ static int apply_opts(struct cli_ctx *ctx, struct cli_opt *o, size_t no, struct 
 		if (strlen(v) >= map[i].len)
 			return cli_error("--%s: value too long", map[i].opt);
 		fb_strlcpy(map[i].field, v, map[i].len);
+		for (size_t k = 0; k < sizeof(origin) / sizeof(origin[0]); k++) {
+			if (strcmp(origin[k].opt, map[i].opt))
+				continue;
+			int inherit =
+			    !v[0] || (strcmp(map[i].opt, "image") && !strcmp(v, "inherit"));
+			*origin[k].from = inherit ? FB_FROM_INHERIT : FB_FROM_MACHINE;
+			if (inherit && map[i].field != mode && map[i].field != protocol)
+				map[i].field[0] = 0;
+			inherit_mode |= inherit && map[i].field == mode;
+			inherit_protocol |= inherit && map[i].field == protocol;
+		}
 	}
 	char why[256];
-	if (fb_machine_validate_text(m, cli_optval(o, no, "mode") ? mode : NULL,
-	                             cli_optval(o, no, "protocol") ? protocol : NULL, why,
-	                             sizeof(why)) < 0)
+	if (fb_machine_validate_text(m, cli_optval(o, no, "mode") && !inherit_mode ? mode : NULL,
+	                             cli_optval(o, no, "protocol") && !inherit_protocol ? protocol
+	                                                                                : NULL,
+	                             why, sizeof(why)) < 0)
 		return cli_error("--%s", why);
 	/* A Secure Boot machine's root is checked block by block against the
 	 * version's dm-verity root hash; the server's copy-on-write (persistent,
@@ -282,6 +315,18 @@ static int do_list(struct cli_ctx *ctx, int argc, char **argv)
 	return CLI_OK;
 }
 
+/* " (from group G)", " (default)", or "" for the machine's own. */
+static const char *from_text(const struct fb_machine *m, enum fb_origin from, char *buf, size_t len)
+{
+	if (from == FB_FROM_GROUP)
+		snprintf(buf, len, " (from group %s)", m->group);
+	else if (from == FB_FROM_DEFAULT)
+		snprintf(buf, len, " (default)");
+	else
+		buf[0] = 0;
+	return buf;
+}
+
 static int do_show(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct cli_opt o[] = {{"json", 0, NULL}};
@@ -314,21 +359,31 @@ static int do_show(struct cli_ctx *ctx, int argc, char **argv)
 		json_decref(j);
 		return CLI_OK;
 	}
-	char seen[32], sz[32];
+	char seen[32], sz[32], f_img[96], f_mode[96], f_proto[96], f_loader[96], f_sb[96];
 	age_text(m.last_seen, seen, sizeof(seen));
-	printf("machine:  %s\nname:     %s\nimage:    %s\n", m.mac, m.name,
-	       m.image[0] ? m.image : "(unassigned)");
+	printf("machine:  %s\nname:     %s\nimage:    %s%s\n", m.mac, m.name,
+	       m.image[0] ? m.image : "(unassigned)",
+	       from_text(&m, m.from.image, f_img, sizeof(f_img)));
 	if (m.next_boot[0])
 		printf("Next boot: %s, once%s\n", m.next_boot,
 		       m.next_boot_seq ? " (its script went out; the boot after is the normal one)"
 		                       : "");
-	printf("mode:     %s\nprotocol: %s\n"
+	printf("mode:     %s%s\nprotocol: %s%s\n"
 	       "ip:       %s\ngroup:    %s\nstage:    %s (%s)\nsecret:   %s\n",
-	       fb_mode_name(m.mode), fb_protocol_name(m.protocol),
+	       fb_mode_name(m.mode), from_text(&m, m.from.mode, f_mode, sizeof(f_mode)),
+	       fb_protocol_name(m.protocol),
+	       from_text(&m, m.from.protocol, f_proto, sizeof(f_proto)),
 	       m.ip[0] ? m.ip : "(from the pool)", m.group, m.stage[0] ? m.stage : "-", seen,
 	       m.secret);
-	printf("loader:   %s\nsecure boot: %s\n", m.loader[0] ? m.loader : "ipxe",
-	       m.secure_boot[0] ? m.secure_boot : "off");
+	printf("loader:   %s%s\nsecure boot: %s%s\n", m.loader[0] ? m.loader : "ipxe",
+	       from_text(&m, m.from.loader, f_loader, sizeof(f_loader)),
+	       m.secure_boot[0] ? m.secure_boot : "off",
+	       from_text(&m, m.from.secure_boot, f_sb, sizeof(f_sb)));
+	/* A menu's default and timeout: the group's, else [bootd]'s. */
+	if (m.menu_default[0])
+		printf("menu default: %s (from group %s)\n", m.menu_default, m.group);
+	if (m.menu_timeout >= 0)
+		printf("menu timeout: %d s (from group %s)\n", m.menu_timeout, m.group);
 	if (has_lease)
 		printf("lease:    %s\n", lease.ip);
 	if (has_ov)

@@ -77,6 +77,21 @@ int fb_protocol_parse(const char *s, enum fb_protocol *out);
 const char *fb_mode_name(enum fb_mode mode);
 const char *fb_protocol_name(enum fb_protocol protocol);
 
+/* Where a machine's effective setting came from: its own, its group's, or
+ * the default (image unassigned, persistent, nbd, ipxe, Secure Boot off). */
+enum fb_origin {
+	FB_FROM_DEFAULT, /* "default" */
+	FB_FROM_GROUP,   /* "group" */
+	FB_FROM_MACHINE, /* "machine" */
+	FB_FROM_INHERIT, /* on add/update only: not set on the machine (take the group's) */
+};
+/* "default", "group", "machine" ("inherit" for FB_FROM_INHERIT). */
+const char *fb_origin_name(enum fb_origin o);
+
+struct fb_machine_from {
+	enum fb_origin image, mode, protocol, loader, secure_boot;
+};
+
 struct fb_machine {
 	char mac[FB_MACID_LEN];     /* machine id, "52-54-00-12-34-56" */
 	char name[FB_NAME_LEN];     /* host name; "" = none */
@@ -94,6 +109,15 @@ struct fb_machine {
 	int64_t next_boot_seq;      /* 1 + the boot whose script used next_boot; 0 = not yet */
 	char loader[12];            /* "ipxe", "pxelinux"; "" = not set (group's, else ipxe) */
 	char secure_boot[4];        /* "on", "off"; "" = not set (group's, else off) */
+	/* Read by get, by_ip and list: where each of image, mode, protocol,
+	 * loader and secure_boot above came from (groups.c). On add and
+	 * update, FB_FROM_MACHINE pins a field as the machine's own even when
+	 * it equals the inherited value, FB_FROM_INHERIT clears the machine's
+	 * own; any other origin keeps a value the caller left unchanged
+	 * inherited, and a changed one becomes the machine's own. */
+	struct fb_machine_from from;
+	char menu_default[FB_REF_LEN]; /* the group's menu default; "" = [bootd] menu_default */
+	int menu_timeout;              /* the group's menu timeout, seconds; -1 = [bootd]'s */
 };
 
 /* Validate the fields a user sets (mode, protocol, ip, name, group,
@@ -120,6 +144,37 @@ int fb_db_machine_by_ip(struct fb_db *db, const char *ip, struct fb_machine *m);
 typedef int (*fb_machine_cb)(void *arg, const struct fb_machine *m);
 /* Every machine ordered by MAC; a callback returning non-zero stops. */
 int fb_db_machine_list(struct fb_db *db, fb_machine_cb cb, void *arg);
+
+/* ---- groups (groups.c) -------------------------------------------------- */
+
+/* Shared settings for many machines; every one is optional ("" or -1 =
+ * not set). A machine's own setting wins over its group's, which wins over
+ * the default. */
+struct fb_group {
+	char name[FB_NAME_LEN];              /* letters, digits, '-', '_', '.' */
+	char image[FB_REF_LEN];              /* "NAME", "NAME@V", "menu"; "" = not set */
+	char mode[FB_MODE_TEXT_LEN];         /* a mode's name; "" = not set */
+	char protocol[FB_PROTOCOL_TEXT_LEN]; /* "nbd", "iscsi"; "" = not set */
+	char loader[12];                     /* "ipxe", "pxelinux"; "" = not set */
+	char secure_boot[4];                 /* "on", "off"; "" = not set */
+	char menu_default[FB_REF_LEN];       /* "local", an image ref or an entry; "" = not set */
+	int menu_timeout;                    /* seconds, 0..3600; -1 = not set */
+	int64_t created;                     /* unix time */
+	int machines;                        /* read only: machines in the group */
+};
+
+/* Validate every field; 0 or -EINVAL with the field named in why. */
+int fb_group_validate(const struct fb_group *g, char *why, size_t whylen);
+/* Add (sets created): -EEXIST when the name exists. */
+int fb_db_group_add(struct fb_db *db, struct fb_group *g);
+int fb_db_group_get(struct fb_db *db, const char *name, struct fb_group *g);
+/* Replace every setting of an existing group. */
+int fb_db_group_update(struct fb_db *db, const struct fb_group *g);
+/* Delete: -ENOTEMPTY when machines are in it (g->machines of them), unless
+ * force, which takes them out of the group first (their own settings stay). */
+int fb_db_group_delete(struct fb_db *db, const char *name, int force, int *machines);
+typedef int (*fb_group_cb)(void *arg, const struct fb_group *g);
+int fb_db_group_list(struct fb_db *db, fb_group_cb cb, void *arg);
 
 /* ---- images ------------------------------------------------------------ */
 

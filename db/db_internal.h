@@ -39,6 +39,27 @@ int db_tx_begin(struct fb_db *db);
 int db_macid(struct fb_db *db, const char *mac, char id[FB_MACID_LEN]);
 int db_tx_end(struct fb_db *db, int rc);
 
+/* Names of machines' hosts and of groups: [A-Za-z0-9][A-Za-z0-9._-]*,
+ * shorter than FB_NAME_LEN (machines.c). */
+int db_name_ok(const char *s);
+
+/* Effective settings (groups.c). Fill m's image, mode, protocol, loader,
+ * secure_boot, their origins and the group's menu settings from the
+ * machine's own (as read from its row: "" or *_own = 0 when not set) and
+ * its group g (NULL = none). */
+void db_machine_effective(struct fb_machine *m, int mode_own, int protocol_own,
+                          const struct fb_group *g);
+/* What add and update store: the machine's own settings of m, given cur,
+ * the effective settings it had (db_machine_defaults for a new one). */
+struct db_machine_own {
+	const char *image, *loader, *secure_boot; /* "" = not set */
+	int mode_own, protocol_own;
+};
+void db_machine_own(const struct fb_machine *m, const struct fb_machine *cur,
+                    struct db_machine_own *o);
+/* A machine with nothing set and no group: the defaults. */
+void db_machine_defaults(struct fb_machine *m);
+
 /* Schema (schema.c). */
 int db_migrate(struct fb_db *db);
 

@@ -269,8 +269,11 @@ int fb_db_image_users(struct fb_db *db, const char *name, int *count)
 {
 	sqlite3_stmt *st;
 	int rc = db_prep(db,
-	                 "SELECT count(*) FROM machines WHERE image = ?1"
-	                 " OR substr(image, 1, length(?1) + 1) = ?1 || '@'",
+	                 /* The effective image: the machine's own, else its group's. */
+	                 "SELECT count(*) FROM (SELECT CASE WHEN m.image <> '' THEN m.image"
+	                 " ELSE coalesce(g.image, '') END AS ref FROM machines m"
+	                 " LEFT JOIN groups g ON g.name = m.grp)"
+	                 " WHERE ref = ?1 OR substr(ref, 1, length(?1) + 1) = ?1 || '@'",
 	                 &st);
 	if (rc)
 		return rc;

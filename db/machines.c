@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static int name_ok(const char *s, size_t max)
+int db_name_ok(const char *s)
 {
 	size_t n = strlen(s);
-	if (n == 0 || n >= max)
+	if (n == 0 || n >= FB_NAME_LEN)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -77,7 +77,7 @@ static int validate(const struct fb_machine *m, const char *mode_text, const cha
 
 	if (macid_normalize(m->mac, id) < 0)
 		return WHY("mac: '%s' is not a MAC address (52:54:00:12:34:56)", m->mac);
-	if (m->name[0] && !name_ok(m->name, FB_NAME_LEN))
+	if (m->name[0] && !db_name_ok(m->name))
 		return WHY("name: '%s' is not a valid host name (letters, digits, '-', '_', '.')",
 		           m->name);
 	if (m->image[0] && strcmp(m->image, "menu") && fb_image_ref_parse(m->image, name, &ver) < 0)
@@ -96,7 +96,7 @@ static int validate(const struct fb_machine *m, const char *mode_text, const cha
 		return WHY("protocol: %d is not nbd or iscsi", (int)*proto);
 	if (m->ip[0] && ip4_parse(m->ip, &a) < 0)
 		return WHY("ip: '%s' is not an IPv4 address", m->ip);
-	if (m->group[0] && !name_ok(m->group, FB_NAME_LEN))
+	if (m->group[0] && !db_name_ok(m->group))
 		return WHY("group: '%s' is not a valid group name", m->group);
 	if (m->loader[0] && strcmp(m->loader, "ipxe") && strcmp(m->loader, "pxelinux"))
 		return WHY("loader: '%s' is not ipxe or pxelinux", m->loader);
@@ -182,17 +182,24 @@ int fb_db_machine_add(struct fb_db *db, struct fb_machine *m)
 	}
 	if (ip_taken(db, m->ip, m->mac))
 		return db_tx_end(db, -EEXIST);
+	/* What the caller left at the default is not set here: the group's
+	 * setting, if any, applies (groups.c). */
+	struct fb_machine def;
+	struct db_machine_own own;
+	db_machine_defaults(&def);
+	db_machine_own(m, &def, &own);
 	rc = ensure_group(db, m->group);
 	if (!rc)
 		rc = db_prep(
 		    db,
 		    "INSERT INTO machines(mac, name, image, mode, protocol, ip, grp, secret,"
-		    " created, registered, loader, secure_boot) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+		    " created, registered, loader, secure_boot, mode_own, protocol_own)"
+		    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 		    &st);
 	if (!rc) {
 		db_bind_text(st, 1, m->mac);
 		db_bind_text(st, 2, m->name);
-		db_bind_text(st, 3, m->image);
+		db_bind_text(st, 3, own.image);
 		db_bind_text(st, 4, fb_mode_name(m->mode));
 		db_bind_text(st, 5, fb_protocol_name(m->protocol));
 		db_bind_text(st, 6, m->ip[0] ? m->ip : NULL);
@@ -200,16 +207,22 @@ int fb_db_machine_add(struct fb_db *db, struct fb_machine *m)
 		db_bind_text(st, 8, m->secret);
 		sqlite3_bind_int64(st, 9, m->created);
 		sqlite3_bind_int(st, 10, m->registered);
-		db_bind_text(st, 11, m->loader);
-		db_bind_text(st, 12, m->secure_boot);
+		db_bind_text(st, 11, own.loader);
+		db_bind_text(st, 12, own.secure_boot);
+		sqlite3_bind_int(st, 13, own.mode_own);
+		sqlite3_bind_int(st, 14, own.protocol_own);
 		rc = db_step_done(db, st);
 	}
 	return db_tx_end(db, rc);
 }
 
-#define MACHINE_COLS                                                                               \
-	"mac, name, image, mode, protocol, ip, grp, secret, stage, last_seen, created, "           \
-	"registered, next_boot, next_boot_seq, loader, secure_boot"
+/* A machine's row with its group's settings (NULL without a group). */
+#define MACHINE_SELECT                                                                             \
+	"SELECT m.mac, m.name, m.image, m.mode, m.protocol, m.ip, m.grp, m.secret, m.stage,"       \
+	" m.last_seen, m.created, m.registered, m.next_boot, m.next_boot_seq, m.loader,"           \
+	" m.secure_boot, m.mode_own, m.protocol_own, g.name, g.image, g.mode, g.protocol,"         \
+	" g.loader, g.secure_boot, g.menu_default, g.menu_timeout"                                 \
+	" FROM machines m LEFT JOIN groups g ON g.name = m.grp"
 
 static void row_to_machine(sqlite3_stmt *st, struct fb_machine *m)
 {
@@ -231,6 +244,21 @@ static void row_to_machine(sqlite3_stmt *st, struct fb_machine *m)
 	m->next_boot_seq = sqlite3_column_int64(st, 13);
 	db_col_text(st, 14, m->loader, sizeof(m->loader));
 	db_col_text(st, 15, m->secure_boot, sizeof(m->secure_boot));
+	struct fb_group g;
+	memset(&g, 0, sizeof(g));
+	int has_group = sqlite3_column_type(st, 18) != SQLITE_NULL;
+	if (has_group) {
+		db_col_text(st, 18, g.name, sizeof(g.name));
+		db_col_text(st, 19, g.image, sizeof(g.image));
+		db_col_text(st, 20, g.mode, sizeof(g.mode));
+		db_col_text(st, 21, g.protocol, sizeof(g.protocol));
+		db_col_text(st, 22, g.loader, sizeof(g.loader));
+		db_col_text(st, 23, g.secure_boot, sizeof(g.secure_boot));
+		db_col_text(st, 24, g.menu_default, sizeof(g.menu_default));
+		g.menu_timeout = sqlite3_column_int(st, 25);
+	}
+	db_machine_effective(m, sqlite3_column_int(st, 16), sqlite3_column_int(st, 17),
+	                     has_group ? &g : NULL);
 }
 
 static int machine_get_by(struct fb_db *db, const char *sql, const char *key, struct fb_machine *m)
@@ -260,12 +288,12 @@ int fb_db_machine_get(struct fb_db *db, const char *mac, struct fb_machine *m)
 	int rc = db_macid(db, mac, id);
 	if (rc < 0)
 		return rc;
-	return machine_get_by(db, "SELECT " MACHINE_COLS " FROM machines WHERE mac = ?", id, m);
+	return machine_get_by(db, MACHINE_SELECT " WHERE m.mac = ?", id, m);
 }
 
 int fb_db_machine_by_ip(struct fb_db *db, const char *ip, struct fb_machine *m)
 {
-	return machine_get_by(db, "SELECT " MACHINE_COLS " FROM machines WHERE ip = ?", ip, m);
+	return machine_get_by(db, MACHINE_SELECT " WHERE m.ip = ?", ip, m);
 }
 
 int fb_db_machine_update(struct fb_db *db, const struct fb_machine *m)
@@ -286,15 +314,20 @@ int fb_db_machine_update(struct fb_db *db, const struct fb_machine *m)
 		return db_tx_end(db, rc);
 	if (ip_taken(db, m->ip, id))
 		return db_tx_end(db, -EEXIST);
+	/* A setting left as it was stays inherited; a changed one becomes the
+	 * machine's own (groups.c). */
+	struct db_machine_own own;
+	db_machine_own(m, &old, &own);
 	rc = ensure_group(db, m->group);
 	if (!rc)
 		rc = db_prep(db,
 		             "UPDATE machines SET name=?, image=?, mode=?, protocol=?, ip=?, grp=?,"
-		             " secret=?, registered=?, loader=?, secure_boot=? WHERE mac=?",
+		             " secret=?, registered=?, loader=?, secure_boot=?, mode_own=?,"
+		             " protocol_own=? WHERE mac=?",
 		             &st);
 	if (!rc) {
 		db_bind_text(st, 1, m->name);
-		db_bind_text(st, 2, m->image);
+		db_bind_text(st, 2, own.image);
 		db_bind_text(st, 3, fb_mode_name(m->mode));
 		db_bind_text(st, 4, fb_protocol_name(m->protocol));
 		db_bind_text(st, 5, m->ip[0] ? m->ip : NULL);
@@ -303,9 +336,11 @@ int fb_db_machine_update(struct fb_db *db, const struct fb_machine *m)
 		/* Assigning an image makes a registered unknown machine a known one. */
 		sqlite3_bind_int(st, 8,
 		                 m->image[0] && strcmp(m->image, "menu") ? 0 : m->registered);
-		db_bind_text(st, 9, m->loader);
-		db_bind_text(st, 10, m->secure_boot);
-		db_bind_text(st, 11, id);
+		db_bind_text(st, 9, own.loader);
+		db_bind_text(st, 10, own.secure_boot);
+		sqlite3_bind_int(st, 11, own.mode_own);
+		sqlite3_bind_int(st, 12, own.protocol_own);
+		db_bind_text(st, 13, id);
 		rc = db_step_done(db, st);
 	}
 	return db_tx_end(db, rc);
@@ -326,7 +361,7 @@ int fb_db_machine_delete(struct fb_db *db, const char *mac)
 int fb_db_machine_list(struct fb_db *db, fb_machine_cb cb, void *arg)
 {
 	sqlite3_stmt *st;
-	int rc = db_prep(db, "SELECT " MACHINE_COLS " FROM machines ORDER BY mac", &st);
+	int rc = db_prep(db, MACHINE_SELECT " ORDER BY m.mac", &st);
 	if (rc)
 		return rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

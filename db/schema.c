@@ -145,6 +145,26 @@ static const char *const migrations[] = {
     "  done_ms INTEGER NOT NULL DEFAULT 0,\n"
     "  result TEXT NOT NULL DEFAULT '');\n"
     "CREATE INDEX wake_requests_state ON wake_requests(state, id);\n",
+    /* 7: group settings (groups.c), each '' (or -1) = not set. A machine's
+     * image, loader and secure_boot were already '' when not set; its mode
+     * and protocol are always stored, so mode_own and protocol_own say
+     * whether they are the machine's own (1) or its group's, else the
+     * default (0). Every machine made before this migration keeps its own
+     * mode and protocol, so it boots exactly as before. */
+    "ALTER TABLE groups ADD COLUMN image TEXT NOT NULL DEFAULT '';\n"
+    "ALTER TABLE groups ADD COLUMN mode TEXT NOT NULL DEFAULT ''"
+    " CHECK(mode IN ('','persistent','ephemeral','readonly','install'));\n"
+    "ALTER TABLE groups ADD COLUMN protocol TEXT NOT NULL DEFAULT ''"
+    " CHECK(protocol IN ('','nbd','iscsi'));\n"
+    "ALTER TABLE groups ADD COLUMN loader TEXT NOT NULL DEFAULT ''"
+    " CHECK(loader IN ('','ipxe','pxelinux'));\n"
+    "ALTER TABLE groups ADD COLUMN secure_boot TEXT NOT NULL DEFAULT ''"
+    " CHECK(secure_boot IN ('','on','off'));\n"
+    "ALTER TABLE groups ADD COLUMN menu_default TEXT NOT NULL DEFAULT '';\n"
+    "ALTER TABLE groups ADD COLUMN menu_timeout INTEGER NOT NULL DEFAULT -1"
+    " CHECK(menu_timeout BETWEEN -1 AND 3600);\n"
+    "ALTER TABLE machines ADD COLUMN mode_own INTEGER NOT NULL DEFAULT 1;\n"
+    "ALTER TABLE machines ADD COLUMN protocol_own INTEGER NOT NULL DEFAULT 1;\n",
 };
 
 int db_migrate(struct fb_db *db)

@@ -1,5 +1,5 @@
 /*
- * api_machines.c - /api/v1/machines and /api/v1/groups.
+ * api_machines.c - /api/v1/machines (groups: api_groups.c).
  *
  * Field names are the CLI's (DESIGN.md). Input is checked by
  * web_machine_apply (types, lengths, unknown fields) and then by the DB's
@@ -21,8 +21,19 @@ json_t *web_machine_json(const struct fb_machine *m, int with_secret)
 	                      "protocol", fb_protocol_name(m->protocol), "ip", m->ip, "group",
 	                      m->group, "stage", m->stage, "last_seen", (json_int_t)m->last_seen,
 	                      "created", (json_int_t)m->created, "registered", m->registered);
-	if (j)
+	if (j) {
 		json_object_set_new(j, "next_boot", json_string(m->next_boot));
+		json_object_set_new(j, "loader", json_string(m->loader));
+		json_object_set_new(j, "secure_boot", json_string(m->secure_boot));
+		/* Where each effective setting came from: machine, group or default. */
+		json_object_set_new(j, "from",
+		                    json_pack("{s:s, s:s, s:s, s:s, s:s}", "image",
+		                              fb_origin_name(m->from.image), "mode",
+		                              fb_origin_name(m->from.mode), "protocol",
+		                              fb_origin_name(m->from.protocol), "loader",
+		                              fb_origin_name(m->from.loader), "secure_boot",
+		                              fb_origin_name(m->from.secure_boot)));
+	}
 	if (j && with_secret)
 		json_object_set_new(j, "secret", json_string(m->secret));
 	return j;
@@ -158,57 +169,4 @@ enum MHD_Result web_api_machines(struct MHD_Connection *c, struct web_req *req, 
 		return web_json(c, MHD_HTTP_OK, json_pack("{s:s}", "deleted", id));
 	}
 	return web_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method: use GET, PATCH or DELETE");
-}
-
-/* Groups are the distinct group names of machines, with their members. */
-static int group_cb(void *arg, const struct fb_machine *m)
-{
-	json_t *groups = arg;
-	if (!m->group[0])
-		return 0;
-	json_t *g = json_object_get(groups, m->group);
-	if (!g) {
-		g = json_array();
-		if (!g || json_object_set_new(groups, m->group, g) < 0)
-			return -ENOMEM;
-	}
-	return json_array_append_new(g, json_string(m->mac)) < 0 ? -ENOMEM : 0;
-}
-
-enum MHD_Result web_api_groups(struct MHD_Connection *c, const char *method, char segs[][128],
-                               int n)
-{
-	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-		return web_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method: use GET");
-	if (n > 2)
-		return web_error(c, MHD_HTTP_NOT_FOUND, "path: no such resource");
-	json_t *groups = json_object();
-	if (!groups)
-		return MHD_NO;
-	int rc = fb_db_machine_list(web_g.db, group_cb, groups);
-	if (rc < 0) {
-		json_decref(groups);
-		return web_db_error(c, rc, "groups");
-	}
-	json_t *out = json_array();
-	const char *name;
-	json_t *members;
-	json_object_foreach(groups, name, members)
-	{
-		if (n == 2 && strcmp(name, segs[1]))
-			continue;
-		json_array_append_new(out,
-		                      json_pack("{s:s,s:O,s:I}", "name", name, "machines", members,
-		                                "count", (json_int_t)json_array_size(members)));
-	}
-	json_decref(groups);
-	if (n == 2) {
-		json_t *g = json_incref(json_array_get(out, 0));
-		json_decref(out);
-		if (!g)
-			return web_error(c, MHD_HTTP_NOT_FOUND, "group: no machines in '%s'",
-			                 segs[1]);
-		return web_json(c, MHD_HTTP_OK, g);
-	}
-	return web_json(c, MHD_HTTP_OK, json_pack("{s:o}", "groups", out));
 }

@@ -87,11 +87,23 @@ int web_machine_apply(json_t *obj, struct fb_machine *m, int create, int *rotate
 		if (rc < 0)
 			return -1;
 	}
-	/* An empty mode or protocol asks for the default. */
-	if (mode_text && !mode_text[0])
-		mode_text = "persistent";
-	if (protocol_text && !protocol_text[0])
-		protocol_text = "nbd";
+	/* A setting given is the machine's own; an empty image, or an empty
+	 * or "inherit" mode or protocol, is not set here: its group's, else
+	 * the default (db/groups.c). */
+	if (json_object_get(obj, "image"))
+		m->from.image = m->image[0] ? FB_FROM_MACHINE : FB_FROM_INHERIT;
+	if (mode_text) {
+		int inherit = !mode_text[0] || !strcmp(mode_text, "inherit");
+		m->from.mode = inherit ? FB_FROM_INHERIT : FB_FROM_MACHINE;
+		if (inherit)
+			mode_text = NULL;
+	}
+	if (protocol_text) {
+		int inherit = !protocol_text[0] || !strcmp(protocol_text, "inherit");
+		m->from.protocol = inherit ? FB_FROM_INHERIT : FB_FROM_MACHINE;
+		if (inherit)
+			protocol_text = NULL;
+	}
 	if (fb_machine_validate_text(m, mode_text, protocol_text, why, whylen) < 0)
 		return -1;
 	return 0;

@@ -143,7 +143,7 @@ static enum MHD_Result route_api(struct MHD_Connection *c, struct web_req *req, 
 	if (!strcmp(r, "machines"))
 		return web_api_machines(c, req, method, segs, n);
 	if (!strcmp(r, "groups"))
-		return web_api_groups(c, method, segs, n);
+		return web_api_groups(c, req, method, segs, n);
 	if (!strcmp(r, "images"))
 		return web_api_images(c, req, method, segs, n);
 	if (!strcmp(r, "entries"))

@@ -25,10 +25,10 @@ static struct fb_db *open_db(void)
 static void test_schema(void)
 {
 	struct fb_db *db = open_db();
-	CHECK_INT(fb_db_schema_version(db), 6);
+	CHECK_INT(fb_db_schema_version(db), 7);
 	fb_db_close(db);
 	db = open_db(); /* reopening does not migrate again */
-	CHECK_INT(fb_db_schema_version(db), 6);
+	CHECK_INT(fb_db_schema_version(db), 7);
 	fb_db_close(db);
 }
 
@@ -168,7 +168,8 @@ static void test_machines(void)
 	CHECK_STR(got.secure_boot, "on");
 	CHECK_INT(fb_db_machine_update(db, &m2), 0);
 	CHECK_INT(fb_db_machine_get(db, m2.mac, &got), 0);
-	CHECK_STR(got.loader, "");
+	CHECK_STR(got.loader, "ipxe"); /* not set: the default */
+	CHECK_INT(got.from.loader, FB_FROM_DEFAULT);
 	bad = m2;
 	strcpy(bad.image, "bad name!");
 	CHECK_INT(fb_machine_validate(&bad, why, sizeof(why)), -EINVAL);
@@ -483,6 +484,125 @@ static void test_wake(void)
 	fb_db_close(db);
 }
 
+/* Groups: every setting optional; a machine's own setting wins over its
+ * group's, which wins over the default; machines made before groups had
+ * settings keep their own mode and protocol. */
+static void test_groups(void)
+{
+	struct fb_db *db = open_db();
+	struct fb_group g = {0}, gg;
+	struct fb_machine m = {0}, got;
+	int n = 0;
+
+	snprintf(g.name, sizeof(g.name), "lab9");
+	g.menu_timeout = -1;
+	CHECK_INT(fb_db_group_add(db, &g), 0);
+	CHECK_INT(fb_db_group_add(db, &g), -EEXIST);
+	CHECK_STR(fb_db_errmsg(db), "group lab9 already exists");
+	snprintf(gg.name, sizeof(gg.name), "bad name");
+	CHECK_INT(fb_db_group_add(db, &gg), -EINVAL);
+	gg = g;
+	snprintf(gg.name, sizeof(gg.name), "lab2");
+	snprintf(gg.mode, sizeof(gg.mode), "sometimes");
+	CHECK_INT(fb_db_group_add(db, &gg), -EINVAL);
+	CHECK_STR(fb_db_errmsg(db),
+	          "mode: 'sometimes' is not one of persistent, ephemeral, readonly, install");
+	gg.mode[0] = 0;
+	gg.menu_timeout = 3601;
+	CHECK_INT(fb_db_group_add(db, &gg), -EINVAL);
+	gg.menu_timeout = -1;
+	snprintf(gg.image, sizeof(gg.image), "nosuch");
+	CHECK_INT(fb_db_group_add(db, &gg), -EINVAL);
+	CHECK_STR(fb_db_errmsg(db), "image: no image nosuch");
+	CHECK_INT(fb_db_group_get(db, "lab2", &gg), -ENOENT);
+
+	/* A machine with nothing set takes the defaults, then the group's. */
+	snprintf(m.mac, sizeof(m.mac), "52:54:00:ee:00:01");
+	snprintf(m.group, sizeof(m.group), "lab9");
+	CHECK_INT(fb_db_machine_add(db, &m), 0);
+	CHECK_INT(fb_db_machine_get(db, m.mac, &got), 0);
+	CHECK_INT(got.mode, FB_MODE_PERSISTENT);
+	CHECK_INT(got.from.mode, FB_FROM_DEFAULT);
+	CHECK_INT(got.menu_timeout, -1);
+	snprintf(g.mode, sizeof(g.mode), "ephemeral");
+	snprintf(g.protocol, sizeof(g.protocol), "iscsi");
+	snprintf(g.image, sizeof(g.image), "menu");
+	snprintf(g.loader, sizeof(g.loader), "pxelinux");
+	snprintf(g.menu_default, sizeof(g.menu_default), "local");
+	g.menu_timeout = 9;
+	CHECK_INT(fb_db_group_update(db, &g), 0);
+	CHECK_INT(fb_db_machine_get(db, m.mac, &got), 0);
+	CHECK_INT(got.mode, FB_MODE_EPHEMERAL);
+	CHECK_INT(got.from.mode, FB_FROM_GROUP);
+	CHECK_INT(got.protocol, FB_PROTOCOL_ISCSI);
+	CHECK_STR(got.image, "menu");
+	CHECK_INT(got.from.image, FB_FROM_GROUP);
+	CHECK_STR(got.loader, "pxelinux");
+	CHECK_STR(got.secure_boot, "off");
+	CHECK_INT(got.from.secure_boot, FB_FROM_DEFAULT);
+	CHECK_STR(got.menu_default, "local");
+	CHECK_INT(got.menu_timeout, 9);
+
+	/* An update that leaves a setting alone keeps it inherited; a changed
+	 * one is the machine's own, and wins. */
+	snprintf(got.name, sizeof(got.name), "pc1");
+	CHECK_INT(fb_db_machine_update(db, &got), 0);
+	got.mode = FB_MODE_READONLY;
+	CHECK_INT(fb_db_machine_update(db, &got), 0);
+	snprintf(g.mode, sizeof(g.mode), "install");
+	snprintf(g.protocol, sizeof(g.protocol), "nbd");
+	CHECK_INT(fb_db_group_update(db, &g), 0);
+	CHECK_INT(fb_db_machine_get(db, m.mac, &got), 0);
+	CHECK_STR(got.name, "pc1");
+	CHECK_INT(got.mode, FB_MODE_READONLY);
+	CHECK_INT(got.from.mode, FB_FROM_MACHINE);
+	CHECK_INT(got.protocol, FB_PROTOCOL_NBD);
+	CHECK_INT(got.from.protocol, FB_FROM_GROUP);
+	/* Pinned to the group's value: still the machine's own after the
+	 * group changes. Asked to inherit: the group's again. */
+	got.from.protocol = FB_FROM_MACHINE;
+	CHECK_INT(fb_db_machine_update(db, &got), 0);
+	snprintf(g.protocol, sizeof(g.protocol), "iscsi");
+	CHECK_INT(fb_db_group_update(db, &g), 0);
+	CHECK_INT(fb_db_machine_get(db, m.mac, &got), 0);
+	CHECK_INT(got.protocol, FB_PROTOCOL_NBD);
+	CHECK_INT(got.from.protocol, FB_FROM_MACHINE);
+	/* A text setting of the machine's own wins too. */
+	snprintf(got.image, sizeof(got.image), "img7");
+	CHECK_INT(fb_db_machine_update(db, &got), 0);
+	CHECK_INT(fb_db_machine_get(db, m.mac, &got), 0);
+	CHECK_STR(got.image, "img7");
+	CHECK_INT(got.from.image, FB_FROM_MACHINE);
+	CHECK_STR(got.loader, "pxelinux");
+	CHECK_INT(got.from.loader, FB_FROM_GROUP);
+	got.from.mode = FB_FROM_INHERIT;
+	CHECK_INT(fb_db_machine_update(db, &got), 0);
+	CHECK_INT(fb_db_machine_get(db, m.mac, &got), 0);
+	CHECK_INT(got.mode, FB_MODE_INSTALL);
+	CHECK_INT(got.from.mode, FB_FROM_GROUP);
+	CHECK_INT(fb_db_machine_by_ip(db, "10.9.9.9", &got), -ENOENT);
+
+	/* In use: refused, nothing changed; --force takes the machines out,
+	 * their own settings stay and the group's go. */
+	CHECK_INT(fb_db_group_get(db, "lab9", &gg), 0);
+	CHECK_INT(gg.machines, 1);
+	CHECK_INT(fb_db_group_delete(db, "lab9", 0, &n), -ENOTEMPTY);
+	CHECK_INT(n, 1);
+	CHECK_INT(fb_db_group_get(db, "lab9", &gg), 0);
+	CHECK_INT(fb_db_group_delete(db, "lab9", 1, &n), 0);
+	CHECK_INT(fb_db_group_get(db, "lab9", &gg), -ENOENT);
+	CHECK_INT(fb_db_group_delete(db, "lab9", 1, &n), -ENOENT);
+	CHECK_INT(fb_db_machine_get(db, m.mac, &got), 0);
+	CHECK_STR(got.group, "");
+	CHECK_INT(got.mode, FB_MODE_PERSISTENT);
+	CHECK_INT(got.from.mode, FB_FROM_DEFAULT);
+	CHECK_INT(got.protocol, FB_PROTOCOL_NBD);
+	CHECK_STR(got.image, "img7"); /* its own */
+	CHECK_STR(got.name, "pc1");
+	CHECK_INT(fb_db_machine_delete(db, m.mac), 0); /* test_concurrency counts machines */
+	fb_db_close(db);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/fbdbXXXXXX");
@@ -499,6 +619,7 @@ int main(void)
 	RUN(test_credentials);
 	RUN(test_entries_next_boot);
 	RUN(test_wake);
+	RUN(test_groups);
 	RUN(test_concurrency);
 	fb_rm_rf(dir);
 	return HARNESS_EXIT();

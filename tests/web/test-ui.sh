@@ -3,8 +3,9 @@
 # The admin UI in Debian's headless chromium, driven by playwright-core:
 # log in, add a machine, assign an image, record boot events and watch the
 # dashboard follow them live (no reload), see a self-registered machine in
-# "new machines", and save screenshots ($FB_ARTIFACTS/web-dashboard.png and
-# others). Everything runs inside the test's own network namespace.
+# "new machines", manage groups (issue 15) and filter the dashboard by
+# group, and save screenshots ($FB_ARTIFACTS/web-dashboard.png and others).
+# Everything runs inside the test's own network namespace.
 . "$(dirname "$0")/lib-web.sh"
 requires node mke2fs
 [ -x /usr/bin/chromium ] || skip "Debian's chromium is not installed (make deps)"

@@ -187,6 +187,43 @@ try {
   if (!(await page.isDisabled('#entries tr[data-entry="memtest"] button'))) fail('an entry in use can be removed');
   await page.screenshot({ path: `${FB_ARTIFACTS}/web-entries.png`, fullPage: true });
 
+  step('the groups page lists a group, adds, edits and deletes one (issue 15)');
+  await page.click('a[data-nav=groups]');
+  await page.waitForSelector('#groups tr[data-group="lobby"]');
+  const gText = await page.textContent('#groups tr[data-group="lobby"]');
+  if (!/^lobby1/.test(gText)) fail(`groups page row: ${gText}`);
+  await page.fill('#g-name', 'lab1');
+  await page.selectOption('#g-mode', 'ephemeral');
+  await page.fill('#g-menu-timeout', '7');
+  await page.click('#group-submit');
+  await page.waitForSelector('#groups tr[data-group="lab1"]');
+  const g1 = await page.evaluate(async () => (await fetch('/api/v1/groups/lab1')).json());
+  if (g1.mode !== 'ephemeral' || g1.menu_timeout !== 7 || g1.protocol !== '') fail(`server has ${JSON.stringify(g1)}`);
+  await page.click('#groups tr[data-group="lab1"] button:has-text("Edit")');
+  await page.waitForSelector('#group-form h2:has-text("Edit group lab1")');
+  await page.selectOption('#g-protocol', 'iscsi');
+  await page.click('#group-submit');
+  await page.waitForFunction(() => /iscsi/.test(document.querySelector('#groups tr[data-group="lab1"]')?.textContent || ''));
+  await page.screenshot({ path: `${FB_ARTIFACTS}/web-groups.png`, fullPage: true });
+  page.once('dialog', (d) => d.accept());
+  await page.click('#groups tr[data-group="lab1"] button:has-text("Delete")');
+  await page.waitForSelector('#groups tr[data-group="lab1"]', { state: 'detached' });
+
+  step('the dashboard\'s group filter shows only that group\'s machines');
+  await page.click('a[data-nav=dashboard]');
+  await page.waitForSelector(`#machines-body tr[data-mac="${NEW_MAC}"]`);
+  await page.selectOption('#group-filter', 'lobby');
+  await page.waitForSelector(`#machines-body tr[data-mac="${NEW_MAC}"]`, { state: 'detached' });
+  const shown = await page.$$eval('#machines-body tr[data-mac]', (rs) => rs.map((r) => r.dataset.mac));
+  if (shown.join(' ') !== MAC) fail(`filter lobby shows ${shown.join(' ')}`);
+  const groupCell = await page.textContent(`#machines-body tr[data-mac="${MAC}"] td[data-label=Group]`);
+  if (groupCell !== 'lobby') fail(`group column: ${groupCell}`);
+  await page.selectOption('#group-filter', '-');
+  await page.waitForSelector(`#machines-body tr[data-mac="${MAC}"]`, { state: 'detached' });
+  await page.waitForSelector(`#machines-body tr[data-mac="${NEW_MAC}"]`);
+  await page.selectOption('#group-filter', '');
+  await page.waitForSelector(`#machines-body tr[data-mac="${MAC}"]`);
+
   step('the images page lists versions, sizes and hashes');
   await page.click('a[data-nav=images]');
   await page.waitForSelector('text=tiny');

@@ -3,6 +3,7 @@
 // machine with its boot timeline, overlay and actions. Hash routes:
 //   #/                dashboard
 //   #/images          images
+//   #/groups          groups: shared settings for many machines
 //   #/machine/MAC     one machine
 import { api, session, ApiError } from './api.js';
 import { h, stageBadge, progress, size, ago, clock, date, STAGES } from './dom.js';
@@ -12,6 +13,8 @@ const state = {
   machines: new Map(), // mac -> machine
   images: [],
   entries: [], // boot entries
+  groups: [], // groups and their settings
+  groupFilter: '', // dashboard: '' = every machine, '-' = no group, else a group
   events: [], // newest first, for the dashboard feed
   live: false,
 };
@@ -79,6 +82,11 @@ async function loadEntries() {
   state.entries = r.entries;
 }
 
+async function loadGroups() {
+  const r = await api('GET', '/groups');
+  state.groups = r.groups;
+}
+
 async function loadEvents() {
   // The newest page of events for the feed.
   const st = await api('GET', '/status');
@@ -142,8 +150,25 @@ function machineRow(m) {
     h('td', { 'data-label': 'Last seen', class: 'muted' }, ago(m.last_seen)));
 }
 
+function inFilter(m) {
+  const f = state.groupFilter;
+  return !f || (f === '-' ? !m.group : m.group === f);
+}
+
+function groupFilterNode() {
+  const names = new Set(state.groups.map((g) => g.name));
+  for (const m of state.machines.values()) if (m.group) names.add(m.group);
+  const opts = [h('option', { value: '' }, 'All groups'), h('option', { value: '-' }, 'No group'),
+    ...[...names].sort().map((n) => h('option', { value: n }, n))];
+  for (const o of opts) o.selected = o.value === state.groupFilter;
+  return h('select', { id: 'group-filter', 'aria-label': 'Show the machines of a group',
+    onchange: (ev) => { state.groupFilter = ev.target.value; renderDashboardParts(); } }, opts);
+}
+
 function machinesBody() {
-  const ms = [...state.machines.values()].sort((a, b) => machineLabel(a).localeCompare(machineLabel(b)));
+  const ms = [...state.machines.values()].filter(inFilter).sort((a, b) => machineLabel(a).localeCompare(machineLabel(b)));
+  if (!ms.length && state.groupFilter)
+    return h('tbody', { id: 'machines-body' }, h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'No machines in this group.')));
   if (!ms.length)
     return h('tbody', { id: 'machines-body' }, h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'No machines yet. Add one, or let unknown machines register by booting.')));
   return h('tbody', { id: 'machines-body' }, ms.map(machineRow));
@@ -204,14 +229,14 @@ function addForm() {
 
 function renderDashboardParts() {
   if (currentRoute().name !== 'dashboard') return;
-  for (const [id, make] of [['cards', cardsNode], ['attention', unassignedNode], ['machines-body', machinesBody], ['feed', feedNode]]) {
+  for (const [id, make] of [['cards', cardsNode], ['attention', unassignedNode], ['group-filter', groupFilterNode], ['machines-body', machinesBody], ['feed', feedNode]]) {
     const old = document.getElementById(id);
     if (old) old.replaceWith(make());
   }
 }
 
 async function renderDashboard() {
-  await Promise.all([loadMachines(), loadImages(), loadEvents()]);
+  await Promise.all([loadMachines(), loadImages(), loadEvents(), loadGroups()]);
   const form = addForm();
   view.replaceChildren(
     h('div', { class: 'section-head' }, h('h1', {}, 'Dashboard'), h('div', { class: 'spacer' }),
@@ -220,7 +245,8 @@ async function renderDashboard() {
     unassignedNode(),
     form,
     h('section', { class: 'panel flush' },
-      h('div', { class: 'section-head' }, h('h2', {}, 'Machines'), h('span', { class: 'muted small' }, 'Boot stages update live.')),
+      h('div', { class: 'section-head' }, h('h2', {}, 'Machines'), h('span', { class: 'muted small' }, 'Boot stages update live.'),
+        h('div', { class: 'spacer' }), groupFilterNode()),
       h('div', { class: 'table-wrap' }, h('table', { class: 'responsive', id: 'machines' },
         h('thead', {}, h('tr', {}, ['Machine', 'Group', 'Image', 'Mode', 'Stage', 'Progress', 'Last seen'].map((c) => h('th', {}, c)))),
         machinesBody()))),
@@ -255,6 +281,96 @@ async function renderImages() {
       h('div', { class: 'table-wrap' }, h('table', { class: 'responsive' },
         h('thead', {}, h('tr', {}, ['Image', 'State', 'Size', 'sha256', 'Created', 'Machines', ''].map((c) => h('th', {}, c)))),
         h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'No images yet.')))))));
+}
+
+// ---- groups -------------------------------------------------------------------
+
+const GROUP_CHOICES = {
+  mode: ['persistent', 'ephemeral', 'readonly', 'install'],
+  protocol: ['nbd', 'iscsi'],
+  loader: ['ipxe', 'pxelinux'],
+  secure_boot: ['on', 'off'],
+};
+
+function notSet(v) {
+  return v === '' || v === null || v === undefined ? h('span', { class: 'muted' }, '—') : String(v);
+}
+
+// The add/edit form: every setting optional ('' = not set).
+function groupForm(g) {
+  const err = h('p', { class: 'form-error', hidden: true });
+  const choice = (k, label) => h('div', {}, h('label', { for: `g-${k}` }, label),
+    h('select', { id: `g-${k}`, name: k }, [h('option', { value: '' }, '— not set —'),
+      ...GROUP_CHOICES[k].map((v) => h('option', { value: v, selected: g && g[k] === v }, v))]));
+  const image = h('select', { id: 'g-image', name: 'image' }, imageOptions(g ? g.image : ''));
+  image.options[0].textContent = '— not set —';
+  const form = h('form', { id: 'group-form', class: 'panel' },
+    h('div', { class: 'section-head' }, h('h2', {}, g ? `Edit group ${g.name}` : 'Add a group'),
+      h('span', { class: 'muted small' }, 'A machine\'s own setting wins over its group\'s; a setting not set here is each machine\'s own, else the default.')),
+    h('div', { class: 'grid-form' },
+      h('div', {}, h('label', { for: 'g-name' }, 'Name'), h('input', { id: 'g-name', name: 'name', value: g ? g.name : '', disabled: !!g, required: true, placeholder: 'lab1' })),
+      h('div', {}, h('label', { for: 'g-image' }, 'Image'), image),
+      choice('mode', 'Mode'), choice('protocol', 'Protocol'), choice('loader', 'Loader'), choice('secure_boot', 'Secure Boot'),
+      h('div', {}, h('label', { for: 'g-menu-default' }, 'Menu default'), h('input', { id: 'g-menu-default', name: 'menu_default', value: g ? g.menu_default : '', placeholder: 'local, an image or an entry' })),
+      h('div', {}, h('label', { for: 'g-menu-timeout' }, 'Menu timeout (s)'), h('input', { id: 'g-menu-timeout', name: 'menu_timeout', type: 'number', min: 0, max: 3600, value: g && g.menu_timeout !== null ? g.menu_timeout : '', placeholder: '[bootd]\'s' }))),
+    err,
+    h('div', { class: 'form-actions' }, h('button', { class: 'btn btn-primary', type: 'submit', id: 'group-submit' }, g ? 'Save group' : 'Add group'),
+      g ? h('button', { class: 'btn', type: 'button', onclick: () => renderGroups() }, 'Cancel') : null));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.hidden = true;
+    const body = {};
+    for (const k of ['image', 'mode', 'protocol', 'loader', 'secure_boot', 'menu_default']) body[k] = form.elements[k].value.trim();
+    const t = form.elements.menu_timeout.value.trim();
+    body.menu_timeout = t === '' ? null : Number(t);
+    if (!g) body.name = form.elements.name.value.trim();
+    const btn = form.querySelector('#group-submit');
+    btn.disabled = true;
+    try {
+      if (g) await api('PATCH', `/groups/${encodeURIComponent(g.name)}`, body);
+      else await api('POST', '/groups', body);
+      toast(g ? `Saved ${g.name}` : `Added ${body.name}`);
+      await renderGroups();
+    } catch (e) {
+      err.textContent = e.message;
+      err.hidden = false;
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  return form;
+}
+
+async function renderGroups(editing) {
+  await Promise.all([loadGroups(), loadImages()]);
+  const rows = state.groups.map((g) => {
+    const edit = h('button', { class: 'btn btn-sm', type: 'button', onclick: () => renderGroups(g.name) }, 'Edit');
+    const rm = h('button', { class: 'btn btn-danger btn-sm', type: 'button' }, 'Delete');
+    rm.addEventListener('click', () => {
+      const q = g.machines ? `Delete the group ${g.name}? Its ${g.machines} machine(s) leave the group and keep only their own settings.` : `Delete the group ${g.name}?`;
+      if (!confirm(q)) return;
+      act(rm, async () => { await api('DELETE', `/groups/${encodeURIComponent(g.name)}${g.machines ? '?force=1' : ''}`); await renderGroups(); }, `Deleted ${g.name}`);
+    });
+    return h('tr', { 'data-group': g.name },
+      h('td', { 'data-label': 'Group' }, h('strong', {}, g.name)),
+      h('td', { 'data-label': 'Machines' }, g.machines),
+      h('td', { 'data-label': 'Image' }, notSet(g.image)),
+      h('td', { 'data-label': 'Mode' }, notSet(g.mode)),
+      h('td', { 'data-label': 'Protocol' }, notSet(g.protocol)),
+      h('td', { 'data-label': 'Loader' }, notSet(g.loader)),
+      h('td', { 'data-label': 'Secure Boot' }, notSet(g.secure_boot)),
+      h('td', { 'data-label': 'Menu' }, g.menu_default || g.menu_timeout !== null ? `${g.menu_default || 'default'} · ${g.menu_timeout !== null ? `${g.menu_timeout} s` : 'default timeout'}` : h('span', { class: 'muted' }, '—')),
+      h('td', { 'data-label': '' }, h('div', { class: 'inline-assign' }, edit, rm)));
+  });
+  const g = editing ? state.groups.find((x) => x.name === editing) : null;
+  view.replaceChildren(
+    h('div', { class: 'section-head' }, h('h1', {}, 'Groups')),
+    h('section', { class: 'panel flush' },
+      h('div', { class: 'section-head' }, h('h2', {}, 'Groups'), h('span', { class: 'muted small' }, 'Shared settings for many machines; — = not set.')),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'responsive', id: 'groups' },
+        h('thead', {}, h('tr', {}, ['Group', 'Machines', 'Image', 'Mode', 'Protocol', 'Loader', 'Secure Boot', 'Menu', ''].map((c) => h('th', {}, c)))),
+        h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: 9, class: 'empty' }, 'No groups yet.')))))),
+    groupForm(g));
 }
 
 // ---- boot entries ----------------------------------------------------------
@@ -489,6 +605,7 @@ function currentRoute() {
   const parts = location.hash.replace(/^#\/?/, '').split('/');
   if (parts[0] === 'images') return { name: 'images' };
   if (parts[0] === 'entries') return { name: 'entries' };
+  if (parts[0] === 'groups') return { name: 'groups' };
   if (parts[0] === 'machine' && parts[1]) return { name: 'machine', arg: decodeURIComponent(parts[1]).toLowerCase().replace(/:/g, '-') };
   return { name: 'dashboard' };
 }
@@ -500,6 +617,7 @@ async function route() {
   try {
     if (r.name === 'images') await renderImages();
     else if (r.name === 'entries') await renderEntries();
+    else if (r.name === 'groups') await renderGroups();
     else if (r.name === 'machine') await renderMachine(r.arg);
     else await renderDashboard();
   } catch (e) {
