@@ -48,6 +48,7 @@ struct bootd_image {
 	int ready; /* state "ready" */
 	char dir[FB_PATH_LEN];
 	char cmdline[512];
+	int disk; /* a whole bootable disk: iPXE sanboot over iSCSI */
 };
 
 /* A boot entry as scripts and HTTP need it. */
@@ -197,6 +198,9 @@ void writer_event(struct writer *w, const char *macid, const char *stage, const 
 int writer_register(struct writer *w, const char *macid, const char *image);
 /* Ask for a cache refresh soon. */
 void writer_poke(struct writer *w);
+/* Wait up to timeout_ms until everything queued so far is committed (a
+ * boot's dhcp event, before its credential is issued): 0, -1 on timeout. */
+int writer_sync(struct writer *w, int timeout_ms);
 
 /* register.c: registrations of unknown machines, capped by [bootd]
  * register_per_minute and register_max. Queue one (image "" or boot:IMAGE's
@@ -263,6 +267,15 @@ struct script_ctx {
 void script_generic(struct fb_buf *out, const struct script_ctx *x);
 void script_machine(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
                     const struct bootd_image *img);
+/* A whole-disk image: sanboot of the machine's own iSCSI target, with
+ * this boot's credential as the CHAP secret (sanboot.c says why). */
+void script_sanboot(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
+                    const struct bootd_image *img, const char *cred);
+/* The script of m booting img into out (sanboot.c): the kernel script, or
+ * for a whole disk the sanboot script with this boot's credential, issued
+ * here. 0, or an HTTP status (403, 503) with out holding the message. */
+int machine_script(struct bootd *b, const struct script_ctx *x, const struct bootd_machine *m,
+                   const struct bootd_image *img, const char *peer, struct fb_buf *out);
 void script_menu(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
                  const struct bootd_cache *c);
 /* Boot an entry: kernel + initrd + boot, sanboot of an ISO, or chain of

@@ -231,6 +231,19 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, struct fb_buf *out)
 		return send_msg(c, 503, "out of memory");
 	}
 	enum MHD_Result r = send_text(c, 200, "text/plain", (const char *)out->data, out->len);
+	/* A sanboot script holds this boot's credential (sanboot.c). */
+	if (out->data)
+		explicit_bzero(out->data, out->len);
+	fb_buf_free(out);
+	return r;
+}
+
+/* A refusal whose message machine_script wrote into out. */
+static enum MHD_Result send_status(struct MHD_Connection *c, int status, struct fb_buf *out)
+{
+	enum MHD_Result r = out->failed ? send_msg(c, status, "refused")
+	                                : send_text(c, (unsigned)status, "text/plain",
+	                                            (const char *)out->data, out->len);
 	fb_buf_free(out);
 	return r;
 }
@@ -238,7 +251,8 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, struct fb_buf *out)
 /* The script of m's next boot into out: 1, or 0 when none applies now
  * (the normal script then). */
 static int next_boot_script(struct bootd *b, const struct script_ctx *x,
-                            const struct bootd_machine *m, int new_boot, struct fb_buf *out)
+                            const struct bootd_machine *m, int new_boot, const char *peer,
+                            struct fb_buf *out, int *status)
 {
 	char item[FB_REF_LEN], detail[FB_REF_LEN + 40], name[FB_NAME_LEN];
 	int first = 0, version = 0;
@@ -262,7 +276,11 @@ static int next_boot_script(struct bootd *b, const struct script_ctx *x,
 		script_entry(out, x, m->macid, e);
 	} else if (ip && ip->ready) {
 		struct bootd_image img = *ip;
-		script_machine(out, x, m, &img);
+		pthread_rwlock_unlock(&b->st.lock);
+		*status = machine_script(b, x, m, &img, peer, out);
+		if (*status)
+			return 1;
+		pthread_rwlock_rdlock(&b->st.lock);
 	} else {
 		pthread_rwlock_unlock(&b->st.lock);
 		char esc[FB_LOG_ESCAPE_LEN];
@@ -319,8 +337,9 @@ static enum MHD_Result do_script(struct bootd *b, struct MHD_Connection *c, cons
 		const struct bootd_client *cl = client_get(&b->st, mac, 0);
 		int new_boot = !cl || !cl->script_served;
 		pthread_rwlock_unlock(&b->st.lock);
-		if (next_boot_script(b, &x, &m, new_boot, &out))
-			return send_buf(c, &out);
+		int status = 0;
+		if (next_boot_script(b, &x, &m, new_boot, peer, &out, &status))
+			return status ? send_status(c, status, &out) : send_buf(c, &out);
 		fb_buf_free(&out);
 		out = (struct fb_buf){0};
 		pthread_rwlock_rdlock(&b->st.lock);
@@ -364,9 +383,12 @@ static enum MHD_Result do_script(struct bootd *b, struct MHD_Connection *c, cons
 	}
 	struct bootd_image img = *ip;
 	pthread_rwlock_unlock(&b->st.lock);
-	script_machine(&out, &x, &m, &img);
+	int status = machine_script(b, &x, &m, &img, peer, &out);
+	if (status)
+		return send_status(c, status, &out);
 	state_mark_script_served(&b->st, m.mac);
-	snprintf(detail, sizeof(detail), "image=%s@%d", img.name, img.version);
+	snprintf(detail, sizeof(detail), "image=%s@%d%s", img.name, img.version,
+	         img.disk ? " sanboot" : "");
 	writer_event(b->wr, rt->mac, "ipxe-script", detail);
 	return send_buf(c, &out);
 }

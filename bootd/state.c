@@ -132,6 +132,7 @@ static int load_image(void *arg, const struct fb_image *img)
 	bi->ready = !strcmp(img->state, "ready");
 	fb_strlcpy(bi->dir, img->dir, sizeof(bi->dir));
 	fb_strlcpy(bi->cmdline, img->cmdline, sizeof(bi->cmdline));
+	bi->disk = fb_image_is_disk(img);
 	return 0;
 }
 

@@ -136,7 +136,11 @@ struct fb_image {
 	char dir[FB_PATH_LEN]; /* state_dir/images/NAME/VERSION */
 	char source[256];      /* where it came from (import, build spec, commit) */
 	int64_t created;       /* unix time */
+	char kind[8];          /* "rootfs" (kernel + initrd + root), "disk" (whole disk, sanboot) */
 };
+
+/* Is this version a whole bootable disk (iPXE sanboot, no kernel)? */
+int fb_image_is_disk(const struct fb_image *img);
 
 /* Image names: [A-Za-z0-9][A-Za-z0-9._-]{0,62}. */
 int fb_image_name_valid(const char *name);
@@ -155,6 +159,9 @@ int fb_db_image_set_state(struct fb_db *db, int64_t id, const char *state);
 typedef int (*fb_image_cb)(void *arg, const struct fb_image *img);
 /* All versions, by name then version. name NULL = every image. */
 int fb_db_image_list(struct fb_db *db, const char *name, fb_image_cb cb, void *arg);
+/* -EINVAL (message in the db's error) when m's mode cannot serve its
+ * image: readonly or install with a whole-disk image. 0 otherwise. */
+int fb_db_machine_disk_check(struct fb_db *db, const struct fb_machine *m);
 /* Machines whose image ref names this image (any version or this one). */
 int fb_db_image_users(struct fb_db *db, const char *name, int *count);
 

@@ -182,6 +182,8 @@ int fb_db_machine_add(struct fb_db *db, struct fb_machine *m)
 	}
 	if (ip_taken(db, m->ip, m->mac))
 		return db_tx_end(db, -EEXIST);
+	if ((rc = fb_db_machine_disk_check(db, m)))
+		return db_tx_end(db, rc);
 	rc = ensure_group(db, m->group);
 	if (!rc)
 		rc = db_prep(
@@ -286,6 +288,8 @@ int fb_db_machine_update(struct fb_db *db, const struct fb_machine *m)
 		return db_tx_end(db, rc);
 	if (ip_taken(db, m->ip, id))
 		return db_tx_end(db, -EEXIST);
+	if ((rc = fb_db_machine_disk_check(db, m)))
+		return db_tx_end(db, rc);
 	rc = ensure_group(db, m->group);
 	if (!rc)
 		rc = db_prep(db,
