@@ -174,8 +174,8 @@ static int import_kind_ok(struct fb_db *db, const char *name, const char *kind)
 
 static int do_import(struct cli_ctx *ctx, int argc, char **argv)
 {
-	struct cli_opt o[] = {{"rootfs", 1, NULL},   {"kernel", 1, NULL}, {"initrd", 1, NULL},
-	                      {"cmdline", 1, NULL},  {"manifest", 1, NULL}, {"source", 1, NULL},
+	struct cli_opt o[] = {{"rootfs", 1, NULL},  {"kernel", 1, NULL},   {"initrd", 1, NULL},
+	                      {"cmdline", 1, NULL}, {"manifest", 1, NULL}, {"source", 1, NULL},
 	                      {"disk", 1, NULL}};
 	const size_t no = sizeof(o) / sizeof(o[0]);
 	char *pos[1];
@@ -191,8 +191,9 @@ static int do_import(struct cli_ctx *ctx, int argc, char **argv)
 	           *initrd = cli_optval(o, no, "initrd"), *cmdline = cli_optval(o, no, "cmdline"),
 	           *disk = cli_optval(o, no, "disk");
 	if (disk && (rootfs || kernel || initrd || cmdline))
-		return cli_usage(&cmd_image, "image import --disk takes no --rootfs, --kernel, "
-		                             "--initrd or --cmdline (the disk boots its own loader)");
+		return cli_usage(&cmd_image,
+		                 "image import --disk takes no --rootfs, --kernel, "
+		                 "--initrd or --cmdline (the disk boots its own loader)");
 	if (!disk && (!rootfs || !kernel || !initrd))
 		return cli_usage(&cmd_image, "image import needs --rootfs, --kernel and --initrd, "
 		                             "or --disk");

@@ -175,11 +175,11 @@ static int write_manifest(const char *dir, const struct fb_image *img, const cha
                           const struct fb_image *from)
 {
 	char p[FB_PATH_LEN];
-	json_t *m = json_pack("{s:s, s:s, s:i, s:s, s:s, s:{s:s, s:i, s:s}, s:I}", "kind",
-	                      img->kind, "name", img->name,
-	                      "version", img->version, "cmdline", img->cmdline, "source",
-	                      img->source, "commit", "machine", mac, "base_version", from->version,
-	                      "base_name", from->name, "imported", (json_int_t)fb_now());
+	json_t *m =
+	    json_pack("{s:s, s:s, s:i, s:s, s:s, s:{s:s, s:i, s:s}, s:I}", "kind", img->kind,
+	              "name", img->name, "version", img->version, "cmdline", img->cmdline, "source",
+	              img->source, "commit", "machine", mac, "base_version", from->version,
+	              "base_name", from->name, "imported", (json_int_t)fb_now());
 	char *t = m ? json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	json_decref(m);
 	if (!t)

@@ -114,7 +114,8 @@ int image_check_disk(const char *path, char *why, size_t len)
 		return -1;
 	int ok = 0;
 	if (st.st_size < DISK_MIN)
-		snprintf(why, len, "--disk %s: too small for a bootable disk (%lld bytes; at least 1 MiB)",
+		snprintf(why, len,
+		         "--disk %s: too small for a bootable disk (%lld bytes; at least 1 MiB)",
 		         path, (long long)st.st_size);
 	else if (st.st_size % 512)
 		snprintf(why, len, "--disk %s: size %lld is not a multiple of 512 bytes", path,

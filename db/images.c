@@ -262,7 +262,8 @@ int fb_db_machine_disk_check(struct fb_db *db, const struct fb_machine *m)
 	struct fb_image img;
 	if (m->mode != FB_MODE_READONLY && m->mode != FB_MODE_INSTALL)
 		return 0;
-	if (!m->image[0] || !strcmp(m->image, "menu") || fb_db_image_resolve(db, m->image, &img) < 0)
+	if (!m->image[0] || !strcmp(m->image, "menu") ||
+	    fb_db_image_resolve(db, m->image, &img) < 0)
 		return 0;
 	if (!fb_image_is_disk(&img))
 		return 0;

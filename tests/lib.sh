@@ -85,7 +85,8 @@ deb_package() {
 	nbdinfo | nbdcopy | nbdsh) echo libnbd-bin ;;
 	mke2fs | debugfs | e2fsck | tune2fs) echo e2fsprogs ;;
 	busybox) echo busybox-static ;;
-	setpriv | lsblk) echo util-linux ;;
+	setpriv | lsblk | unshare) echo util-linux ;;
+	iscsistart) echo open-iscsi ;;
 	sfdisk | fdisk) echo fdisk ;;
 	tgtd | tgtadm) echo tgt ;;
 	dnsmasq) echo dnsmasq-base ;;
@@ -97,7 +98,7 @@ deb_package() {
 	sha256sum | stat | timeout) echo coreutils ;;
 	tftp) echo tftp-hpa ;;
 	clang) echo clang ;;
-	nbdkit | cpio | sqlite3 | debootstrap | jq | curl | shellcheck | clang-format | make | \
+	extlinux | nbdkit | cpio | sqlite3 | debootstrap | jq | curl | shellcheck | clang-format | make | \
 		python3 | fio | file | bc | tcpdump | zstd | dosfstools | wrk) echo "$1" ;;
 	*) return 1 ;;
 	esac
