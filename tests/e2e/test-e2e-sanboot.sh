@@ -31,7 +31,7 @@ STATE=$LAB_DIR/srv/state
 W=$LAB_DIR/disk
 mkdir -p "$W"
 # The marker lives in the disk's last MiB, outside the partition.
-DISK_MB=64
+DISK_MB=60
 MARK_SECTOR=$(((DISK_MB - 1) * 2048))
 MARK="fleetboot-sanboot-mark-$$"
 
