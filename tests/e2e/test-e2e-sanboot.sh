@@ -136,6 +136,7 @@ fb image import rootimg --rootfs "$W/fs.img" --kernel "$KROOT/boot/vmlinuz-$KVER
 	>/dev/null || fail "import of a rootfs image"
 bad "name exists as a rootfs image" "already exists as a rootfs image" rootimg --disk "$DISK"
 fb image list sd --json | grep -q '"name"' && fail "a refused import stored something"
+assert_eq "$(fb image list rootimg --json | grep -c '"version"')" 1 "versions of rootimg after a refused --disk import"
 for v in "$STATE"/images/sd/[0-9]*; do
 	[ -e "$v" ] && fail "a refused import left a version folder: $v"
 done
