@@ -42,7 +42,7 @@ read -r KROOT KVER < <("$FB_BIN/fleetboot-image" kernel 2>"$W/kernel.log") ||
 I=$W/initramfs
 mkdir -p "$I"/{bin,sbin,dev,proc,sys,etc,lib/modules/"$KVER"}
 cp "$(command -v busybox)" "$I/bin/busybox"
-for a in sh mount ip cat dd sync poweroff sleep insmod ls head tr od grep mknod; do
+for a in sh mount ip cat cut dd sync poweroff sleep insmod ls head tr od grep mknod; do
 	ln -s busybox "$I/bin/$a"
 done
 cp -L "$(command -v iscsistart)" "$I/sbin/iscsistart"
@@ -75,6 +75,8 @@ for n in /sys/class/net/*; do
 done
 ip link set "\$dev" up
 ip addr add "\$(cat \$t/ethernet0/ip-addr)/\$(cat \$t/ethernet0/prefix-len 2>/dev/null || echo 24)" dev "\$dev"
+# For the record (README): who may read the iBFT's CHAP secret.
+echo "SANBOOT-TEST iBFT chap-secret \$(ls -l \$t/target0/chap-secret | cut -c1-10)"
 echo "SANBOOT-TEST iBFT target \$(cat \$t/target0/target-name) lun \$(cat \$t/target0/lun) chap-user \$(cat \$t/target0/chap-name)"
 iscsistart -b >/tmp.log 2>&1 || { echo "SANBOOT-TEST iscsistart failed"; cat /tmp.log; poweroff -f; }
 i=0
