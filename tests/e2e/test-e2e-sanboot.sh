@@ -162,6 +162,7 @@ OTHER=52:54:00:e2:e0:16
 OTHER_IP=10.66.0.56
 fb machine add $OTHER --image sd --mode persistent --ip $OTHER_IP >/dev/null || fail "machine add other"
 lab_up "$CONF" "$LAB_DIR/up.log"
+cleanup "mkdir -p '$FB_ARTIFACTS/logs' && cp '$LAB_DIR/up.log' '$FB_ARTIFACTS/logs/sanboot-up.log'"
 
 boot() { # N: boot once, wait for power-off; print the serial log path
 	local log="$LAB_DIR/boot$1.serial"
