@@ -23,6 +23,10 @@
 requires curl sfdisk mke2fs extlinux busybox iscsistart qemu-img iscsi-inq modprobe cpio unshare
 [ -r /usr/lib/EXTLINUX/mbr.bin ] || skip "no /usr/lib/EXTLINUX/mbr.bin (Debian package extlinux)"
 lab_new
+# A bridge takes the lowest MAC of its ports unless it has its own: the
+# second stand-in peer below would otherwise change the server's MAC under
+# the first one's ARP cache, and its next connection would go nowhere.
+ip -n "$LAB_NS" link set br0 address 02:66:00:00:00:01
 lab_tap tap0
 CONF=$(lab_conf "$LAB_DIR/srv")
 export FLEETBOOT_CONF=$CONF
