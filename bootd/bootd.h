@@ -56,6 +56,7 @@ struct bootd_image {
 	char verity_root_hash[FB_SHA256_HEX]; /* "" = no dm-verity tree */
 	char verity_salt[FB_SHA256_HEX];
 	int has_uki; /* boot.efi, the signed UKI, is recorded (uki_sha256) */
+	int disk;    /* a whole bootable disk: iPXE sanboot over iSCSI */
 };
 
 /* A boot entry as scripts and HTTP need it. */
@@ -233,6 +234,9 @@ void writer_wake_done(struct writer *w, int64_t id, int ok, const char *result);
 int wake_open(struct bootd *b);
 void wake_close(struct bootd *b);
 int wake_submit(struct bootd *b, const struct fb_wake *w);
+/* Wait up to timeout_ms until everything queued so far is committed (a
+ * boot's dhcp event, before its credential is issued): 0, -1 on timeout. */
+int writer_sync(struct writer *w, int timeout_ms);
 
 /* register.c: registrations of unknown machines, capped by [bootd]
  * register_per_minute and register_max. Queue one (image "" or boot:IMAGE's
@@ -364,6 +368,15 @@ void script_params(struct fb_buf *out, const struct script_ctx *x, const struct 
  * (shared by iPXE scripts and PXELINUX configs). */
 void script_cmdline(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
                     const struct bootd_image *img);
+/* A whole-disk image: sanboot of the machine's own iSCSI target, with
+ * this boot's credential as the CHAP secret (sanboot.c says why). */
+void script_sanboot(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
+                    const struct bootd_image *img, const char *cred);
+/* The script of m booting img into out (sanboot.c): the kernel script, or
+ * for a whole disk the sanboot script with this boot's credential, issued
+ * here. 0, or an HTTP status (403, 503) with out holding the message. */
+int machine_script(struct bootd *b, const struct script_ctx *x, const struct bootd_machine *m,
+                   const struct bootd_image *img, const char *peer, struct fb_buf *out);
 void script_menu(struct fb_buf *out, const struct script_ctx *x, const struct bootd_machine *m,
                  const struct bootd_cache *c);
 /* Boot an entry: kernel + initrd + boot, sanboot of an ISO, or chain of

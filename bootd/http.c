@@ -134,6 +134,19 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, struct fb_buf *out)
 		return send_msg(c, 503, "out of memory");
 	}
 	enum MHD_Result r = send_text(c, 200, "text/plain", (const char *)out->data, out->len);
+	/* A sanboot script holds this boot's credential (sanboot.c). */
+	if (out->data)
+		explicit_bzero(out->data, out->len);
+	fb_buf_free(out);
+	return r;
+}
+
+/* A refusal whose message machine_script wrote into out. */
+static enum MHD_Result send_status(struct MHD_Connection *c, int status, struct fb_buf *out)
+{
+	enum MHD_Result r = out->failed ? send_msg(c, status, "refused")
+	                                : send_text(c, (unsigned)status, "text/plain",
+	                                            (const char *)out->data, out->len);
 	fb_buf_free(out);
 	return r;
 }
@@ -141,7 +154,8 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, struct fb_buf *out)
 /* The script of m's next boot into out: 1, or 0 when none applies now
  * (the normal script then). */
 static int next_boot_script(struct bootd *b, const struct script_ctx *x,
-                            const struct bootd_machine *m, struct fb_buf *out)
+                            const struct bootd_machine *m, const char *peer, struct fb_buf *out,
+                            int *status)
 {
 	struct next_boot nb;
 	next_boot_take(b, m, NULL, &nb);
@@ -155,7 +169,10 @@ static int next_boot_script(struct bootd *b, const struct script_ctx *x,
 		script_entry(out, x, m->macid, &nb.entry);
 		break;
 	case NEXT_IMAGE:
-		script_machine(out, x, m, &nb.image);
+		/* A whole disk's sanboot script carries this boot's credential. */
+		*status = machine_script(b, x, m, &nb.image, peer, out);
+		if (*status)
+			return 1;
 		break;
 	}
 	next_boot_served(b, m, &nb, "");
@@ -199,8 +216,9 @@ static enum MHD_Result do_script(struct bootd *b, struct MHD_Connection *c, cons
 	}
 	if (m.next_boot[0] && !want_image) {
 		pthread_rwlock_unlock(&b->st.lock);
-		if (next_boot_script(b, &x, &m, &out))
-			return send_buf(c, &out);
+		int status = 0;
+		if (next_boot_script(b, &x, &m, peer, &out, &status))
+			return status ? send_status(c, status, &out) : send_buf(c, &out);
 		fb_buf_free(&out);
 		out = (struct fb_buf){0};
 		pthread_rwlock_rdlock(&b->st.lock);
@@ -249,9 +267,12 @@ static enum MHD_Result do_script(struct bootd *b, struct MHD_Connection *c, cons
 	}
 	struct bootd_image img = *ip;
 	pthread_rwlock_unlock(&b->st.lock);
-	script_machine(&out, &x, &m, &img);
+	int status = machine_script(b, &x, &m, &img, peer, &out);
+	if (status)
+		return send_status(c, status, &out);
 	state_mark_script_served(&b->st, m.mac);
-	snprintf(detail, sizeof(detail), "image=%s@%d", img.name, img.version);
+	snprintf(detail, sizeof(detail), "image=%s@%d%s", img.name, img.version,
+	         img.disk ? " sanboot" : "");
 	writer_event(b->wr, rt->mac, "ipxe-script", detail);
 	return send_buf(c, &out);
 }

@@ -107,7 +107,7 @@ int pxelinux_config(struct fb_buf *out, const struct script_ctx *x, const struct
 	} else if (nb->kind == NEXT_ENTRY) {
 		snprintf(title, sizeof(title), "Next boot, once: %s", entry_title(&nb->entry));
 		label_entry(&body, "next", title, &nb->entry);
-	} else if (nb->kind == NEXT_IMAGE) {
+	} else if (nb->kind == NEXT_IMAGE && !nb->image.disk) {
 		snprintf(title, sizeof(title), "Next boot, once: %s@%d", nb->image.name,
 		         nb->image.version);
 		label_image(&body, x, m, "next", title, &nb->image);
@@ -115,7 +115,8 @@ int pxelinux_config(struct fb_buf *out, const struct script_ctx *x, const struct
 	if (!m->installed || nb->kind != NEXT_NONE) {
 		for (size_t i = 0; c && i < c->n_images; i++) {
 			const struct bootd_image *im = &c->images[i];
-			if (menu ? !im->ready : im != pinned)
+			/* A whole disk boots by iPXE sanboot only: PXELINUX has none. */
+			if ((menu ? !im->ready : im != pinned) || im->disk)
 				continue;
 			char label[24];
 			snprintf(label, sizeof(label), "img%zu", i);

@@ -50,9 +50,13 @@ struct writer {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	pthread_cond_t done_cv; /* signalled after each commit */
+	uint64_t pushed;        /* operations queued, ever */
+	uint64_t committed;     /* of those, committed (or given up on) */
 	struct wop *q;
 	size_t n, cap;
 	int stop, poke;
+	int sync; /* writer_sync waits: commit now (without a cache refresh) */
 	size_t dropped;
 	int64_t started;
 };
@@ -77,6 +81,7 @@ static int push(struct writer *w, const struct wop *op)
 		w->cap = n;
 	}
 	w->q[w->n++] = *op;
+	w->pushed++;
 	pthread_mutex_unlock(&w->mu);
 	return 0;
 }
@@ -122,6 +127,30 @@ void writer_wake_done(struct writer *w, int64_t id, int ok, const char *result)
 	op.u.wake.ok = ok;
 	fb_strlcpy(op.u.wake.result, result, sizeof(op.u.wake.result));
 	push(w, &op);
+}
+
+/* Wait (at most timeout_ms) until everything queued before the call is
+ * committed. 0, or -1 on timeout. */
+int writer_sync(struct writer *w, int timeout_ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&w->mu);
+	uint64_t want = w->pushed;
+	w->sync = 1;
+	pthread_cond_signal(&w->cv);
+	int rc = 0;
+	while (w->committed < want && rc == 0)
+		rc = pthread_cond_timedwait(&w->done_cv, &w->mu, &until);
+	int ok = w->committed >= want;
+	pthread_mutex_unlock(&w->mu);
+	return ok ? 0 : -1;
 }
 
 void writer_poke(struct writer *w)
@@ -285,7 +314,7 @@ static void *writer_main(void *arg)
 	int64_t last_dv = -1;
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		if (!w->stop && !w->poke) {
+		if (!w->stop && !w->poke && !w->sync) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += 100 * 1000000L;
@@ -301,6 +330,7 @@ static void *writer_main(void *arg)
 		w->q = NULL;
 		w->n = w->cap = 0;
 		w->poke = 0;
+		w->sync = 0;
 		pthread_mutex_unlock(&w->mu);
 
 		if (n && commit_batch(w, ops, n) < 0 && !stop) {
@@ -308,6 +338,11 @@ static void *writer_main(void *arg)
 			 * ahead of whatever was queued meanwhile. */
 			requeue(w, ops, n);
 			ops = NULL;
+		} else if (n) {
+			pthread_mutex_lock(&w->mu);
+			w->committed += n;
+			pthread_cond_broadcast(&w->done_cv);
+			pthread_mutex_unlock(&w->mu);
 		}
 		free(ops);
 		uint64_t now = fb_mono_ms();
@@ -351,6 +386,7 @@ struct writer *writer_start(struct bootd *b, struct fb_db *db)
 	w->started = fb_now();
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
+	pthread_cond_init(&w->done_cv, NULL);
 	if (pthread_create(&w->thread, NULL, writer_main, w)) {
 		free(w);
 		return NULL;

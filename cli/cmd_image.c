@@ -40,6 +40,7 @@ static struct cli_cmd cmd_image = {
     .usage =
         "  image import NAME --rootfs FILE --kernel FILE --initrd FILE [--cmdline STR]\n"
         "               [--manifest FILE] [--source STR]\n"
+        "  image import NAME --disk FILE [--source STR]   (a whole bootable disk: iPXE sanboot)\n"
         "  image build NAME --from SOURCE [--size SIZE] [--packages a,b] ...\n"
         "  image list [NAME] [--json] | show REF [--json] | verify REF | retire REF [--force]\n",
     .run = run_image,
@@ -85,6 +86,8 @@ static int write_manifest(const char *dir, const char *manifest_in, const struct
 	const char *names[] = {"rootfs.img", "vmlinuz", "initrd.img"};
 	const char *shas[] = {img->sha256, img->kernel_sha256, img->initrd_sha256};
 	for (int i = 0; i < 3; i++) {
+		if (!shas[i][0])
+			continue; /* a disk image has no kernel or initrd */
 		snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
 		json_object_set_new(files, names[i], file_entry(p, shas[i]));
 	}
@@ -98,6 +101,7 @@ static int write_manifest(const char *dir, const char *manifest_in, const struct
 		                              "hash", "sha256", "data_block_size", 4096,
 		                              "hash_block_size", 4096, "tree", "rootfs.verity"));
 	}
+	json_object_set_new(m, "kind", json_string(img->kind));
 	json_object_set_new(m, "name", json_string(img->name));
 	json_object_set_new(m, "version", json_integer(img->version));
 	json_object_set_new(m, "files", files);
@@ -132,6 +136,8 @@ static int import_copy(const char *tmp, const char *name, const char *rootfs, co
 	             {kernel, "vmlinuz", img->kernel_sha256},
 	             {initrd, "initrd.img", img->initrd_sha256}};
 	for (int i = 0; i < 3; i++) {
+		if (!files[i].src)
+			continue; /* a disk image: the disk alone */
 		char label[64];
 		snprintf(label, sizeof(label), "copying %s", files[i].leaf);
 		snprintf(p, sizeof(p), "%s/%s", tmp, files[i].leaf);
@@ -152,10 +158,37 @@ static int import_copy(const char *tmp, const char *name, const char *rootfs, co
 	return CLI_OK;
 }
 
+struct kind_of {
+	char kind[8]; /* of the newest version; "" = no version */
+};
+
+static int kind_cb(void *arg, const struct fb_image *img)
+{
+	struct kind_of *k = arg;
+	fb_strlcpy(k->kind, img->kind, sizeof(k->kind));
+	return 0;
+}
+
+/* One name holds one kind: a rootfs version and a disk version under one
+ * name would make `NAME` boot in two unrelated ways from one import to
+ * the next. CLI_OK, or CLI_ERR (said). */
+static int import_kind_ok(struct fb_db *db, const char *name, const char *kind)
+{
+	struct kind_of k = {""};
+	if (fb_db_image_list(db, name, kind_cb, &k) < 0)
+		return cli_error("%s", fb_db_errmsg(db));
+	if (k.kind[0] && strcmp(k.kind, kind))
+		return cli_error("image %s already exists as a %s image; a %s image needs another "
+		                 "name",
+		                 name, k.kind, kind);
+	return CLI_OK;
+}
+
 static int do_import(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct cli_opt o[] = {{"rootfs", 1, NULL},  {"kernel", 1, NULL},   {"initrd", 1, NULL},
-	                      {"cmdline", 1, NULL}, {"manifest", 1, NULL}, {"source", 1, NULL}};
+	                      {"cmdline", 1, NULL}, {"manifest", 1, NULL}, {"source", 1, NULL},
+	                      {"disk", 1, NULL}};
 	const size_t no = sizeof(o) / sizeof(o[0]);
 	char *pos[1];
 	int npos, rc;
@@ -167,27 +200,39 @@ static int do_import(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage(&cmd_image, "image import needs a NAME");
 	const char *name = pos[0];
 	const char *rootfs = cli_optval(o, no, "rootfs"), *kernel = cli_optval(o, no, "kernel"),
-	           *initrd = cli_optval(o, no, "initrd"), *cmdline = cli_optval(o, no, "cmdline");
-	if (!rootfs || !kernel || !initrd)
-		return cli_usage(&cmd_image, "image import needs --rootfs, --kernel and --initrd");
+	           *initrd = cli_optval(o, no, "initrd"), *cmdline = cli_optval(o, no, "cmdline"),
+	           *disk = cli_optval(o, no, "disk");
+	if (disk && (rootfs || kernel || initrd || cmdline))
+		return cli_usage(&cmd_image,
+		                 "image import --disk takes no --rootfs, --kernel, "
+		                 "--initrd or --cmdline (the disk boots its own loader)");
+	if (!disk && (!rootfs || !kernel || !initrd))
+		return cli_usage(&cmd_image, "image import needs --rootfs, --kernel and --initrd, "
+		                             "or --disk");
 	if (!fb_image_name_valid(name))
 		return cli_error("'%s' is not a valid image name (letters, digits, '.', '_', '-'; "
 		                 "at most 63)",
 		                 name);
 	if (cmdline && strlen(cmdline) >= sizeof(((struct fb_image *)0)->cmdline))
 		return cli_error("--cmdline: too long");
-	if (image_check_rootfs(rootfs, why, sizeof(why)) < 0 ||
-	    image_check_kernel(kernel, why, sizeof(why)) < 0 ||
-	    image_check_initrd(initrd, why, sizeof(why)) < 0)
+	if (disk ? image_check_disk(disk, why, sizeof(why)) < 0
+	         : (image_check_rootfs(rootfs, why, sizeof(why)) < 0 ||
+	            image_check_kernel(kernel, why, sizeof(why)) < 0 ||
+	            image_check_initrd(initrd, why, sizeof(why)) < 0))
 		return cli_error("%s", why);
 	struct fb_db *db = cli_db(ctx);
 	if (!db)
 		return CLI_ERR;
+	if ((rc = import_kind_ok(db, name, disk ? "disk" : "rootfs")) != CLI_OK)
+		return rc;
+	if (disk)
+		rootfs = disk;
 
 	struct image_version v;
 	if ((rc = image_version_begin(ctx, name, 1, &v)) != CLI_OK)
 		return rc;
 	struct fb_image *img = &v.img;
+	fb_strlcpy(img->kind, disk ? "disk" : "rootfs", sizeof(img->kind));
 	if ((rc = import_copy(v.tmp, name, rootfs, kernel, initrd, img)) != CLI_OK)
 		return rc;
 	if (cmdline)
@@ -208,16 +253,17 @@ static int do_import(struct cli_ctx *ctx, int argc, char **argv)
 	if ((rc = image_version_publish(ctx, &v, what)) != CLI_OK)
 		return rc;
 	char sz[32];
-	printf("imported %s@%d (%s, sha256 %.16s...)\n", img->name, img->version,
-	       fb_format_size((uint64_t)img->size, sz, sizeof(sz)), img->sha256);
+	printf("imported %s@%d (%s%s, sha256 %.16s...)\n", img->name, img->version,
+	       disk ? "whole disk, " : "", fb_format_size((uint64_t)img->size, sz, sizeof(sz)),
+	       img->sha256);
 	return CLI_OK;
 }
 
 static json_t *image_json(const struct fb_image *img)
 {
-	return json_pack("{s:s, s:i, s:s, s:I, s:s, s:I}", "name", img->name, "version",
+	return json_pack("{s:s, s:i, s:s, s:I, s:s, s:I, s:s}", "name", img->name, "version",
 	                 img->version, "state", img->state, "size", (json_int_t)img->size, "sha256",
-	                 img->sha256, "created", (json_int_t)img->created);
+	                 img->sha256, "created", (json_int_t)img->created, "kind", img->kind);
 }
 
 static void time_text(int64_t t, char *buf, size_t len)
@@ -348,21 +394,28 @@ static int do_show(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	char sz[32], t[32];
 	time_text(img.created, t, sizeof(t));
-	printf("image:    %s@%d\nstate:    %s\nsize:     %s\ncreated:  %s\nsource:   %s\n"
-	       "dir:      %s\nrootfs:   %s\nkernel:   %s\ninitrd:   %s\ncmdline:  %s\n"
-	       "machines: %d using %s\n",
-	       img.name, img.version, img.state, fb_format_size((uint64_t)img.size, sz, sizeof(sz)),
-	       t, img.source, img.dir, img.sha256, img.kernel_sha256, img.initrd_sha256,
-	       img.cmdline, users, img.name);
-	printf("verity:   %s\n",
-	       img.verity_root_hash[0] ? img.verity_root_hash : "none (no verified boot)");
-	if (img.verity_root_hash[0])
-		printf("salt:     %s\n", img.verity_salt);
-	if (uki_present(&img))
-		printf("uki:      boot.efi, sha256 %s (signed with the site key)\n",
-		       img.uki_sha256);
+	printf("image:    %s@%d\nkind:     %s\nstate:    %s\nsize:     %s\ncreated:  %s\n"
+	       "source:   %s\ndir:      %s\n",
+	       img.name, img.version, img.kind, img.state,
+	       fb_format_size((uint64_t)img.size, sz, sizeof(sz)), t, img.source, img.dir);
+	if (fb_image_is_disk(&img))
+		printf("disk:     %s\nboot:     iPXE sanboot over iSCSI (its own boot loader)\n",
+		       img.sha256);
 	else
-		printf("uki:      none (no site key, or no dm-verity tree)\n");
+		printf("rootfs:   %s\nkernel:   %s\ninitrd:   %s\ncmdline:  %s\n", img.sha256,
+		       img.kernel_sha256, img.initrd_sha256, img.cmdline);
+	if (!fb_image_is_disk(&img)) {
+		printf("verity:   %s\n",
+		       img.verity_root_hash[0] ? img.verity_root_hash : "none (no verified boot)");
+		if (img.verity_root_hash[0])
+			printf("salt:     %s\n", img.verity_salt);
+		if (uki_present(&img))
+			printf("uki:      boot.efi, sha256 %s (signed with the site key)\n",
+			       img.uki_sha256);
+		else
+			printf("uki:      none (no site key, or no dm-verity tree)\n");
+	}
+	printf("machines: %d using %s\n", users, img.name);
 	return CLI_OK;
 }
 
@@ -387,8 +440,8 @@ static int do_verify(struct cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	const char *leaf[] = {"rootfs.img", "vmlinuz", "initrd.img"};
 	const char *want[] = {img.sha256, img.kernel_sha256, img.initrd_sha256};
-	int bad = 0;
-	for (int i = 0; i < 3; i++) {
+	int bad = 0, nfiles = fb_image_is_disk(&img) ? 1 : 3;
+	for (int i = 0; i < nfiles; i++) {
 		char p[FB_PATH_LEN + 16], got[FB_SHA256_HEX], label[64];
 		snprintf(p, sizeof(p), "%s/%s", img.dir, leaf[i]);
 		snprintf(label, sizeof(label), "checking %s", leaf[i]);
@@ -418,7 +471,9 @@ static int do_verify(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (bad)
 		return CLI_ERR;
-	if (img.verity_root_hash[0])
+	if (nfiles == 1)
+		printf("%s@%d: OK (the disk matches its sha256)\n", img.name, img.version);
+	else if (img.verity_root_hash[0])
 		printf("%s@%d: OK (rootfs, kernel and initrd match their sha256; dm-verity root "
 		       "hash %.16s... checked)\n",
 		       img.name, img.version, img.verity_root_hash);

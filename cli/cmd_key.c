@@ -39,6 +39,8 @@ static int rebuild_one(void *arg, const struct fb_image *cimg)
 	struct rebuild *r = arg;
 	struct fb_image img = *cimg;
 	char why[FB_PATH_LEN + 256], p[FB_PATH_LEN + 16];
+	if (fb_image_is_disk(&img))
+		return 0; /* a whole disk boots its own loader: no UKI to sign */
 	if (!img.verity_root_hash[0]) {
 		snprintf(p, sizeof(p), "%s/rootfs.img", img.dir);
 		struct stat st;

@@ -175,10 +175,11 @@ static int write_manifest(const char *dir, const struct fb_image *img, const cha
                           const struct fb_image *from)
 {
 	char p[FB_PATH_LEN];
-	json_t *m = json_pack("{s:s, s:i, s:s, s:s, s:{s:s, s:i, s:s}, s:I}", "name", img->name,
-	                      "version", img->version, "cmdline", img->cmdline, "source",
-	                      img->source, "commit", "machine", mac, "base_version", from->version,
-	                      "base_name", from->name, "imported", (json_int_t)fb_now());
+	json_t *m =
+	    json_pack("{s:s, s:s, s:i, s:s, s:s, s:{s:s, s:i, s:s}, s:I}", "kind", img->kind,
+	              "name", img->name, "version", img->version, "cmdline", img->cmdline, "source",
+	              img->source, "commit", "machine", mac, "base_version", from->version,
+	              "base_name", from->name, "imported", (json_int_t)fb_now());
 	if (m && img->verity_root_hash[0])
 		json_object_set_new(m, "verity",
 		                    json_pack("{s:s, s:s, s:s, s:i, s:i, s:s}", "root_hash",
@@ -255,7 +256,9 @@ static int commit_write(const struct commit_src *s, const char *mac, const char 
 	img->size = (int64_t)s->h.size;
 	const char *leaf[] = {"vmlinuz", "initrd.img"};
 	char *sha[] = {img->kernel_sha256, img->initrd_sha256};
-	for (int i = 0; i < 2; i++) {
+	/* A whole-disk image stays one: no kernel or initrd to carry over. */
+	fb_strlcpy(img->kind, s->from.kind, sizeof(img->kind));
+	for (int i = 0; i < (fb_image_is_disk(&s->from) ? 0 : 2); i++) {
 		snprintf(p, sizeof(p), "%s/%s", s->from.dir, leaf[i]);
 		snprintf(q, sizeof(q), "%s/%s", tmp, leaf[i]);
 		if (fb_copy_file(p, q, sha[i], NULL, NULL) < 0) {

@@ -102,3 +102,37 @@ int image_check_initrd(const char *path, char *why, size_t len)
 	close(fd);
 	return ok ? 0 : -1;
 }
+
+#define DISK_MIN (1u << 20) /* a partition table, a boot loader and something to boot */
+
+int image_check_disk(const char *path, char *why, size_t len)
+{
+	struct stat st;
+	unsigned char mbr[512], hdr[8];
+	int fd = open_regular(path, "disk", why, len, &st);
+	if (fd < 0)
+		return -1;
+	int ok = 0;
+	if (st.st_size < DISK_MIN)
+		snprintf(why, len,
+		         "--disk %s: too small for a bootable disk (%lld bytes; at least 1 MiB)",
+		         path, (long long)st.st_size);
+	else if (st.st_size % 512)
+		snprintf(why, len, "--disk %s: size %lld is not a multiple of 512 bytes", path,
+		         (long long)st.st_size);
+	else if (read_at(fd, 0, mbr, sizeof(mbr)) < 0 || mbr[510] != 0x55 || mbr[511] != 0xaa)
+		snprintf(why, len,
+		         "--disk %s: not a disk image (no MBR boot signature 55 AA at byte 510, so "
+		         "no MBR or GPT partition table)",
+		         path);
+	else if (mbr[446 + 4] == 0xee &&
+	         (read_at(fd, 512, hdr, sizeof(hdr)) < 0 || memcmp(hdr, "EFI PART", 8)))
+		snprintf(why, len,
+		         "--disk %s: its MBR announces a GPT (type EE) but there is no GPT header "
+		         "(\"EFI PART\") at LBA 1",
+		         path);
+	else
+		ok = 1;
+	close(fd);
+	return ok ? 0 : -1;
+}

@@ -87,6 +87,10 @@ int image_version_seal(struct cli_ctx *ctx, struct image_version *v)
 	char data[FB_PATH_LEN + 48], hash[FB_PATH_LEN + 48], why[FB_PATH_LEN + 256];
 	snprintf(data, sizeof(data), "%s/rootfs.img", v->tmp);
 	snprintf(hash, sizeof(hash), "%s/rootfs.verity", v->tmp);
+	/* A whole disk boots its own loader from its own partitions: nothing
+	 * here could check what it loads, so no tree and no UKI. */
+	if (fb_image_is_disk(img))
+		return CLI_OK;
 	if (img->size % 4096) {
 		fprintf(stderr,
 		        "fleetboot: warning: the root file system's size (%lld) is not a multiple "

@@ -194,7 +194,11 @@ struct fb_image {
 	char verity_root_hash[FB_SHA256_HEX]; /* dm-verity root hash of rootfs.img; "" = none */
 	char verity_salt[FB_SHA256_HEX];      /* its salt (hex); also in rootfs.verity's header */
 	char uki_sha256[FB_SHA256_HEX];       /* of boot.efi, the signed UKI; "" = none */
+	char kind[8]; /* "rootfs" (kernel + initrd + root), "disk" (whole disk, sanboot) */
 };
+
+/* Is this version a whole bootable disk (iPXE sanboot, no kernel)? */
+int fb_image_is_disk(const struct fb_image *img);
 
 /* Image names: [A-Za-z0-9][A-Za-z0-9._-]{0,62}. */
 int fb_image_name_valid(const char *name);
@@ -217,6 +221,9 @@ int fb_db_image_set_uki(struct fb_db *db, int64_t id, const char *sha256);
 typedef int (*fb_image_cb)(void *arg, const struct fb_image *img);
 /* All versions, by name then version. name NULL = every image. */
 int fb_db_image_list(struct fb_db *db, const char *name, fb_image_cb cb, void *arg);
+/* -EINVAL (message in the db's error) when m's mode cannot serve its
+ * image: readonly or install with a whole-disk image. 0 otherwise. */
+int fb_db_machine_disk_check(struct fb_db *db, const struct fb_machine *m);
 /* Machines whose image ref names this image (any version or this one). */
 int fb_db_image_users(struct fb_db *db, const char *name, int *count);
 

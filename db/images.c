@@ -44,7 +44,7 @@ int fb_image_ref_parse(const char *ref, char name[FB_NAME_LEN], int *version)
 
 #define IMAGE_COLS                                                                                 \
 	"id, name, version, state, size, sha256, kernel_sha256, initrd_sha256, cmdline, dir, "     \
-	"source, created, verity_root_hash, verity_salt, uki_sha256"
+	"source, created, verity_root_hash, verity_salt, uki_sha256, kind"
 
 static void row_to_image(sqlite3_stmt *st, struct fb_image *img)
 {
@@ -64,6 +64,7 @@ static void row_to_image(sqlite3_stmt *st, struct fb_image *img)
 	db_col_text(st, 12, img->verity_root_hash, sizeof(img->verity_root_hash));
 	db_col_text(st, 13, img->verity_salt, sizeof(img->verity_salt));
 	db_col_text(st, 14, img->uki_sha256, sizeof(img->uki_sha256));
+	db_col_text(st, 15, img->kind, sizeof(img->kind));
 }
 
 static int image_one(struct fb_db *db, sqlite3_stmt *st, struct fb_image *img, const char *what)
@@ -168,13 +169,15 @@ int fb_db_image_add(struct fb_db *db, struct fb_image *img)
 	}
 	if (!img->state[0])
 		strcpy(img->state, "ready");
+	if (!img->kind[0])
+		strcpy(img->kind, "rootfs");
 	img->created = fb_now();
 	if ((rc = db_tx_begin(db)))
 		return rc;
 	rc = db_prep(db,
 	             "INSERT INTO images(name, version, state, size, sha256, kernel_sha256,"
 	             " initrd_sha256, cmdline, dir, source, created, verity_root_hash, verity_salt,"
-	             " uki_sha256) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	             " uki_sha256, kind) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	             &st);
 	if (!rc) {
 		db_bind_text(st, 1, img->name);
@@ -191,6 +194,7 @@ int fb_db_image_add(struct fb_db *db, struct fb_image *img)
 		db_bind_text(st, 12, img->verity_root_hash);
 		db_bind_text(st, 13, img->verity_salt);
 		db_bind_text(st, 14, img->uki_sha256);
+		db_bind_text(st, 15, img->kind);
 		rc = db_step_done(db, st);
 		if (rc == -EEXIST)
 			snprintf(db->err, sizeof(db->err), "image %s@%d already exists", img->name,
@@ -281,4 +285,29 @@ int fb_db_image_users(struct fb_db *db, const char *name, int *count)
 	*count = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
 	sqlite3_finalize(st);
 	return 0;
+}
+
+int fb_image_is_disk(const struct fb_image *img)
+{
+	return !strcmp(img->kind, "disk");
+}
+
+/* A whole disk boots its own loader, which writes where it likes: no RAM
+ * overlay can be put under an arbitrary OS (readonly), and there is no
+ * fleetboot initramfs to copy it to a local disk (install). */
+int fb_db_machine_disk_check(struct fb_db *db, const struct fb_machine *m)
+{
+	struct fb_image img;
+	if (m->mode != FB_MODE_READONLY && m->mode != FB_MODE_INSTALL)
+		return 0;
+	if (!m->image[0] || !strcmp(m->image, "menu") ||
+	    fb_db_image_resolve(db, m->image, &img) < 0)
+		return 0;
+	if (!fb_image_is_disk(&img))
+		return 0;
+	snprintf(db->err, sizeof(db->err),
+	         "mode %s: %s is a whole-disk image, served only as persistent or ephemeral "
+	         "(its own OS writes to it; no RAM overlay or local install under it)",
+	         fb_mode_name(m->mode), m->image);
+	return -EINVAL;
 }

@@ -182,6 +182,8 @@ int fb_db_machine_add(struct fb_db *db, struct fb_machine *m)
 	}
 	if (ip_taken(db, m->ip, m->mac))
 		return db_tx_end(db, -EEXIST);
+	if ((rc = fb_db_machine_disk_check(db, m)))
+		return db_tx_end(db, rc);
 	/* What the caller left at the default is not set here: the group's
 	 * setting, if any, applies (groups.c). */
 	struct fb_machine def;
@@ -314,6 +316,8 @@ int fb_db_machine_update(struct fb_db *db, const struct fb_machine *m)
 		return db_tx_end(db, rc);
 	if (ip_taken(db, m->ip, id))
 		return db_tx_end(db, -EEXIST);
+	if ((rc = fb_db_machine_disk_check(db, m)))
+		return db_tx_end(db, rc);
 	/* A setting left as it was stays inherited; a changed one becomes the
 	 * machine's own (groups.c). */
 	struct db_machine_own own;

@@ -165,6 +165,13 @@ static const char *const migrations[] = {
     " CHECK(menu_timeout BETWEEN -1 AND 3600);\n"
     "ALTER TABLE machines ADD COLUMN mode_own INTEGER NOT NULL DEFAULT 1;\n"
     "ALTER TABLE machines ADD COLUMN protocol_own INTEGER NOT NULL DEFAULT 1;\n",
+    /* 8: an image version's kind. 'rootfs': a file system (or disk) the
+     * initramfs mounts as root, with the version's own kernel and initrd.
+     * 'disk': a whole bootable disk with its own boot loader (any OS),
+     * SAN-booted by iPXE over iSCSI; no kernel or initrd (their sha256
+     * columns stay empty). Either way the block image is rootfs.img. */
+    "ALTER TABLE images ADD COLUMN kind TEXT NOT NULL DEFAULT 'rootfs'"
+    " CHECK(kind IN ('rootfs','disk'));\n",
 };
 
 int db_migrate(struct fb_db *db)

@@ -76,6 +76,9 @@ static struct fb_blockdev *be_open(void *arg, const char *macid, const struct so
 		errno = e;
 		return NULL;
 	}
+	char detail[64];
+	snprintf(detail, sizeof(detail), "from %s", ip);
+	sd_event(arg, macid, "iscsi-login", detail);
 	return &d->bd;
 }
 

@@ -730,3 +730,13 @@ void sd_report(struct sd_ctx *ctx)
 	fb_db_commit(ctx->db);
 	pthread_mutex_unlock(&ctx->lock);
 }
+
+int sd_event(struct sd_ctx *ctx, const char *mac, const char *stage, const char *detail)
+{
+	pthread_mutex_lock(&ctx->lock);
+	int rc = fb_db_event_add(ctx->db, mac, stage, detail);
+	if (rc < 0)
+		log_warnx("%s: cannot record event %s: %s", mac, stage, fb_db_errmsg(ctx->db));
+	pthread_mutex_unlock(&ctx->lock);
+	return rc < 0 ? -1 : 0;
+}

@@ -60,6 +60,9 @@ int sd_machine_secure_boot(struct sd_ctx *ctx, const char *mac);
  * EBUSY another process holds the overlay; EROFS never; ENOENT no image. */
 struct sd_disk *sd_open(struct sd_ctx *ctx, const char *mac, const char *peer, char *why,
                         size_t whylen);
+/* Record a boot event of mac (an iSCSI login: what an admin sees of a
+ * SAN-booted machine, whose OS reports no stages). 0 or -1 (logged). */
+int sd_event(struct sd_ctx *ctx, const char *mac, const char *stage, const char *detail);
 /* A connection ended; the last one closes the disk and carries out a
  * pending reset. */
 void sd_release(struct sd_ctx *ctx, struct sd_disk *d);

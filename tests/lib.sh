@@ -86,6 +86,7 @@ deb_package() {
 	mke2fs | debugfs | e2fsck | tune2fs) echo e2fsprogs ;;
 	busybox) echo busybox-static ;;
 	setpriv | lsblk | unshare) echo util-linux ;;
+	iscsistart) echo open-iscsi ;;
 	sfdisk | fdisk) echo fdisk ;;
 	tgtd | tgtadm) echo tgt ;;
 	dnsmasq) echo dnsmasq-base ;;
@@ -101,7 +102,7 @@ deb_package() {
 	sbsign | sbverify) echo sbsigntool ;;
 	objcopy | objdump) echo binutils ;;
 	clang) echo clang ;;
-	nbdkit | cpio | sqlite3 | debootstrap | jq | curl | shellcheck | clang-format | make | \
+	extlinux | nbdkit | cpio | sqlite3 | debootstrap | jq | curl | shellcheck | clang-format | make | \
 		python3 | fio | file | bc | tcpdump | zstd | dosfstools | wrk | openssl | xorriso | gzip) echo "$1" ;;
 	*) return 1 ;;
 	esac

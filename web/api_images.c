@@ -21,6 +21,8 @@ static json_t *image_json(const struct fb_image *img, int full)
 	json_t *j = json_pack("{s:s,s:i,s:s,s:I,s:s,s:I}", "name", img->name, "version",
 	                      img->version, "state", img->state, "size", (json_int_t)img->size,
 	                      "sha256", img->sha256, "created", (json_int_t)img->created);
+	if (j)
+		json_object_set_new(j, "kind", json_string(img->kind));
 	if (j && full) {
 		json_object_set_new(j, "kernel_sha256", json_string(img->kernel_sha256));
 		json_object_set_new(j, "initrd_sha256", json_string(img->initrd_sha256));

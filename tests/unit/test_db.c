@@ -25,10 +25,10 @@ static struct fb_db *open_db(void)
 static void test_schema(void)
 {
 	struct fb_db *db = open_db();
-	CHECK_INT(fb_db_schema_version(db), 7);
+	CHECK_INT(fb_db_schema_version(db), 8);
 	fb_db_close(db);
 	db = open_db(); /* reopening does not migrate again */
-	CHECK_INT(fb_db_schema_version(db), 7);
+	CHECK_INT(fb_db_schema_version(db), 8);
 	fb_db_close(db);
 }
 

@@ -16,7 +16,7 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
-export const STAGES = ['dhcp', 'tftp', 'ipxe-script', 'kernel', 'initrd', 'credential', 'root-attached', 'userspace'];
+export const STAGES = ['dhcp', 'tftp', 'ipxe-script', 'kernel', 'initrd', 'credential', 'iscsi-login', 'root-attached', 'userspace'];
 
 // Stages that mean something is wrong: shown in red, and a suspected
 // takeover (a boot's credential asked for twice) with a warning sign.
