@@ -49,6 +49,12 @@ int fb_group_validate(const struct fb_group *g, char *why, size_t whylen)
 		return WHY("loader: '%s' is not ipxe or pxelinux", g->loader);
 	if (g->secure_boot[0] && strcmp(g->secure_boot, "on") && strcmp(g->secure_boot, "off"))
 		return WHY("secure-boot: '%s' is not on or off", g->secure_boot);
+	/* As for a machine (cli/cmd_machine.c): a verified root runs only
+	 * readonly, under a RAM overlay on the client. */
+	if (!strcmp(g->secure_boot, "on") && g->mode[0] && strcmp(g->mode, "readonly"))
+		return WHY("secure-boot: on needs mode readonly (a verified dm-verity root takes "
+		           "no writes), not %s",
+		           g->mode);
 	if (g->menu_default[0] && strcmp(g->menu_default, "local") &&
 	    fb_image_ref_parse(g->menu_default, name, &ver) < 0)
 		return WHY("menu-default: '%s' is not local, an image or an entry",

@@ -45,12 +45,12 @@ assert_eq "$(f machine list --json | jq -r '.[] | .mac + "=" + .mode' | tr '\n' 
 	"machine list shows effective modes"
 
 # A change to the group shows in its machines at once; their own settings stay.
-f group set lab1 --mode persistent --image img1 --loader pxelinux --secure-boot on \
+f group set lab1 --mode persistent --image img1 --loader pxelinux --secure-boot off \
 	>/dev/null || fail "group set lab1 (2)"
 assert_eq "$(show $A mode)" "persistent (from group lab1)" "inheritance follows group set"
 assert_eq "$(show $A image)" "img1 (from group lab1)" "image from the group"
 assert_eq "$(show $A loader)" "pxelinux (from group lab1)" "loader from the group"
-assert_eq "$(show $A 'secure boot')" "on (from group lab1)" "Secure Boot from the group"
+assert_eq "$(show $A 'secure boot')" "off (from group lab1)" "Secure Boot from the group"
 assert_eq "$(show $B image)" "img2" "B's own image wins"
 assert_eq "$(show $C mode)" "ephemeral" "C's own mode wins"
 # A change to another setting of a machine leaves its inherited ones inherited.
@@ -70,11 +70,11 @@ assert_eq "$(show $A loader)" "ipxe (default)" "loader unset in the group: the d
 # list, show, JSON.
 diff -u - <(f group list) <<'G' || fail "group list table differs"
 GROUP  MACHINES  IMAGE  MODE  PROTO  LOADER  SECURE BOOT  MENU DEFAULT  MENU TIMEOUT
-lab1   3         img1   -     iscsi  -       on           -             -
+lab1   3         img1   -     iscsi  -       off          -             -
 lab2   0         -      -     -      -       -            -             -
 G
 assert_eq "$(f group show lab1 --json | jq -c '[.name, .machines, .image, .mode, .protocol, .secure_boot, .menu_timeout]')" \
-	'["lab1",3,"img1","","iscsi","on",null]' "group show --json"
+	'["lab1",3,"img1","","iscsi","off",null]' "group show --json"
 assert_eq "$(f group list --json | jq -r '.[].name' | tr '\n' ' ')" "lab1 lab2 " "group list --json"
 f group show lab1 | grep -qx "protocol:     iscsi" || fail "group show: $(f group show lab1)"
 
@@ -100,6 +100,8 @@ check_err 1 "--mode: 'sometimes' is not one of persistent, ephemeral, readonly, 
 check_err 1 "--protocol: 'nfs' is not nbd or iscsi" group add x --protocol nfs
 check_err 1 "--loader: 'grub' is not ipxe or pxelinux" group add x --loader grub
 check_err 1 "--secure-boot: 'yes' is not on or off" group set lab2 --secure-boot yes
+check_err 1 "--secure-boot: on needs mode readonly (a verified dm-verity root takes no writes), not persistent" \
+	group set lab2 --mode persistent --secure-boot on
 check_err 1 "--menu-timeout: 'soon' is not a number of seconds from 0 to 3600" \
 	group add x --menu-timeout soon
 check_err 1 "--menu-timeout: '3601' is not a number" group set lab2 --menu-timeout 3601
