@@ -44,6 +44,17 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print a usage error and the command's usage; returns CLI_USAGE. */
 int cli_usage(const struct cli_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* A subcommand: its word and what runs it, given the arguments after the
+ * word. */
+struct cli_sub {
+	const char *name;
+	int (*run)(struct cli_ctx *ctx, int argc, char **argv);
+};
+/* Run the subcommand argv[1] names (argv[0] is cmd's own word): a usage
+ * error ("CMD needs a subcommand", "unknown CMD subcommand 'X'") when
+ * there is none or subs has no such word. */
+int cli_dispatch(const struct cli_cmd *cmd, struct cli_ctx *ctx, int argc, char **argv,
+                 const struct cli_sub *subs, size_t nsubs);
 /* Open the state database (fleetboot init must have run); NULL after
  * printing an error. */
 struct fb_db *cli_db(struct cli_ctx *ctx);

@@ -372,16 +372,11 @@ static int do_rm(struct cli_ctx *ctx, int argc, char **argv)
 
 static int run_entry(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (argc < 2)
-		return cli_usage(&cmd_entry, "entry needs a subcommand");
-	const char *sub = argv[1];
-	if (!strcmp(sub, "add"))
-		return do_add(ctx, argc - 2, argv + 2);
-	if (!strcmp(sub, "list"))
-		return do_list(ctx, argc - 2, argv + 2);
-	if (!strcmp(sub, "show"))
-		return do_show(ctx, argc - 2, argv + 2);
-	if (!strcmp(sub, "rm"))
-		return do_rm(ctx, argc - 2, argv + 2);
-	return cli_usage(&cmd_entry, "unknown entry subcommand '%s'", sub);
+	static const struct cli_sub subs[] = {
+	    {"add", do_add},
+	    {"list", do_list},
+	    {"show", do_show},
+	    {"rm", do_rm},
+	};
+	return cli_dispatch(&cmd_entry, ctx, argc, argv, subs, sizeof(subs) / sizeof(subs[0]));
 }

@@ -216,14 +216,10 @@ static int do_show(struct cli_ctx *ctx, int argc, char **argv)
 
 static int run_key(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (argc < 2)
-		return cli_usage(&cmd_key, "key needs a subcommand");
-	const char *sub = argv[1];
-	if (!strcmp(sub, "init"))
-		return do_init(ctx, argc - 2, argv + 2);
-	if (!strcmp(sub, "import"))
-		return do_import(ctx, argc - 2, argv + 2);
-	if (!strcmp(sub, "show"))
-		return do_show(ctx, argc - 2, argv + 2);
-	return cli_usage(&cmd_key, "unknown key subcommand '%s'", sub);
+	static const struct cli_sub subs[] = {
+	    {"init", do_init},
+	    {"import", do_import},
+	    {"show", do_show},
+	};
+	return cli_dispatch(&cmd_key, ctx, argc, argv, subs, sizeof(subs) / sizeof(subs[0]));
 }

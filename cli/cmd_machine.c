@@ -489,24 +489,17 @@ static int do_credential(struct cli_ctx *ctx, int argc, char **argv)
 	return CLI_OK;
 }
 
+static int do_wake(struct cli_ctx *ctx, int argc, char **argv)
+{
+	return cli_machine_wake(&cmd_machine, ctx, argc, argv);
+}
+
 static int run_machine(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (argc < 2)
-		return cli_usage(&cmd_machine, "machine needs a subcommand");
-	const char *sub = argv[1];
-	if (!strcmp(sub, "add"))
-		return do_add(ctx, argc - 2, argv + 2);
-	if (!strcmp(sub, "list"))
-		return do_list(ctx, argc - 2, argv + 2);
-	if (!strcmp(sub, "show"))
-		return do_show(ctx, argc - 2, argv + 2);
-	if (!strcmp(sub, "set"))
-		return do_set(ctx, argc - 2, argv + 2);
-	if (!strcmp(sub, "rm"))
-		return do_rm(ctx, argc - 2, argv + 2);
-	if (!strcmp(sub, "credential"))
-		return do_credential(ctx, argc - 2, argv + 2);
-	if (!strcmp(sub, "wake"))
-		return cli_machine_wake(&cmd_machine, ctx, argc - 2, argv + 2);
-	return cli_usage(&cmd_machine, "unknown machine subcommand '%s'", sub);
+	static const struct cli_sub subs[] = {
+	    {"add", do_add},   {"list", do_list}, {"show", do_show},
+	    {"set", do_set},   {"rm", do_rm},     {"credential", do_credential},
+	    {"wake", do_wake},
+	};
+	return cli_dispatch(&cmd_machine, ctx, argc, argv, subs, sizeof(subs) / sizeof(subs[0]));
 }

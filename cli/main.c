@@ -48,6 +48,17 @@ int cli_usage(const struct cli_cmd *cmd, const char *fmt, ...)
 	return CLI_USAGE;
 }
 
+int cli_dispatch(const struct cli_cmd *cmd, struct cli_ctx *ctx, int argc, char **argv,
+                 const struct cli_sub *subs, size_t nsubs)
+{
+	if (argc < 2)
+		return cli_usage(cmd, "%s needs a subcommand", cmd->name);
+	for (size_t i = 0; i < nsubs; i++)
+		if (!strcmp(argv[1], subs[i].name))
+			return subs[i].run(ctx, argc - 2, argv + 2);
+	return cli_usage(cmd, "unknown %s subcommand '%s'", cmd->name, argv[1]);
+}
+
 struct fb_db *cli_db(struct cli_ctx *ctx)
 {
 	char path[FB_PATH_LEN];
