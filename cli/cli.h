@@ -9,6 +9,7 @@
 #ifndef FB_CLI_H
 #define FB_CLI_H
 
+#include <jansson.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -79,5 +80,23 @@ int cli_machine_wake(const struct cli_cmd *cmd, struct cli_ctx *ctx, int argc, c
 
 /* Print a table with aligned columns (rows of ncols strings). */
 void cli_table(FILE *out, const char *const *header, int ncols, char ***rows, int nrows);
+
+/* A `list` subcommand's output (listing.c): the items as a JSON array
+ * (--json) or as a table of ncols columns. */
+struct cli_list {
+	json_t *arr; /* --json: the items; NULL: a table */
+	int ncols;
+	char ***rows;
+	int n, cap;
+	int failed; /* out of memory */
+};
+void cli_list_begin(struct cli_list *l, int json, int ncols);
+/* One item: obj for JSON (taken; NULL is fine for a table) or the row's
+ * ncols texts for the table (copied; NULL prints empty). 0, or 1 when out
+ * of memory: a list callback returns that to stop the listing. */
+int cli_list_add(struct cli_list *l, json_t *obj, const char *const *cols);
+/* When ok, print the listing (the table under header, or the JSON array);
+ * then free it all. CLI_OK, or an error said when out of memory. */
+int cli_list_end(struct cli_list *l, const char *const *header, int ok);
 
 #endif

@@ -245,33 +245,12 @@ static json_t *entry_json(const struct fb_entry *e)
 	return j;
 }
 
-struct rows {
-	json_t *arr;
-	FILE *out;
-	int n;
-	char ***r;
-};
-
 static int list_cb(void *arg, const struct fb_entry *e)
 {
-	struct rows *a = arg;
-	if (a->arr) {
-		json_array_append_new(a->arr, entry_json(e));
-		return 0;
-	}
-	char ***nr = realloc(a->r, (size_t)(a->n + 1) * sizeof(*a->r));
-	if (!nr)
-		return 1;
-	a->r = nr;
-	char **r = calloc(4, sizeof(char *));
-	if (!r)
-		return 1;
-	r[0] = strdup(e->name);
-	r[1] = strdup(fb_entry_kind_name(e->kind));
-	r[2] = strdup(e->boot_url[0] ? "url" : "served");
-	r[3] = strdup(e->title);
-	a->r[a->n++] = r;
-	return 0;
+	struct cli_list *l = arg;
+	const char *cols[4] = {e->name, fb_entry_kind_name(e->kind),
+	                       e->boot_url[0] ? "url" : "served", e->title};
+	return cli_list_add(l, l->arr ? entry_json(e) : NULL, cols);
 }
 
 static int do_list(struct cli_ctx *ctx, int argc, char **argv)
@@ -283,25 +262,12 @@ static int do_list(struct cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (!cli_db(ctx))
 		return CLI_ERR;
-	struct rows a = {0};
-	if (o[0].val)
-		a.arr = json_array();
-	rc = fb_db_entry_list(ctx->db, list_cb, &a);
-	if (rc == 0 && a.arr) {
-		json_dumpf(a.arr, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-	} else if (rc == 0) {
-		static const char *const hdr[] = {"NAME", "KIND", "FILES", "TITLE"};
-		cli_table(stdout, hdr, 4, a.r, a.n);
-	}
-	json_decref(a.arr);
-	for (int i = 0; i < a.n; i++) {
-		for (int c = 0; c < 4; c++)
-			free(a.r[i][c]);
-		free(a.r[i]);
-	}
-	free(a.r);
-	return rc < 0 ? cli_error("%s", fb_db_errmsg(ctx->db)) : CLI_OK;
+	struct cli_list l;
+	cli_list_begin(&l, o[0].val != NULL, 4);
+	rc = fb_db_entry_list(ctx->db, list_cb, &l);
+	static const char *const hdr[] = {"NAME", "KIND", "FILES", "TITLE"};
+	int end = cli_list_end(&l, hdr, rc >= 0);
+	return rc < 0 ? cli_error("%s", fb_db_errmsg(ctx->db)) : end;
 }
 
 static int do_show(struct cli_ctx *ctx, int argc, char **argv)

@@ -186,28 +186,9 @@ static int do_show(struct cli_ctx *ctx, int argc, char **argv)
 	return CLI_OK;
 }
 
-struct rows {
-	json_t *arr;
-	char ***r;
-	int n, cap, failed;
-};
-
 static int list_cb(void *arg, const struct fb_group *g)
 {
-	struct rows *a = arg;
-	if (a->arr)
-		return json_array_append_new(a->arr, group_json(g)) < 0;
-	if (a->n == a->cap) {
-		int cap = a->cap ? a->cap * 2 : 16;
-		char ***nr = realloc(a->r, (size_t)cap * sizeof(*a->r));
-		if (!nr)
-			return a->failed = 1;
-		a->r = nr;
-		a->cap = cap;
-	}
-	char **r = calloc(9, sizeof(char *));
-	if (!r)
-		return a->failed = 1;
+	struct cli_list *l = arg;
 	char num[2][16];
 	snprintf(num[0], sizeof(num[0]), "%d", g->machines);
 	if (g->menu_timeout >= 0)
@@ -223,10 +204,7 @@ static int list_cb(void *arg, const struct fb_group *g)
 	                       or_dash(g->secure_boot),
 	                       or_dash(g->menu_default),
 	                       num[1]};
-	for (int i = 0; i < 9; i++)
-		r[i] = strdup(cols[i]);
-	a->r[a->n++] = r;
-	return 0;
+	return cli_list_add(l, l->arr ? group_json(g) : NULL, cols);
 }
 
 static int do_list(struct cli_ctx *ctx, int argc, char **argv)
@@ -238,35 +216,14 @@ static int do_list(struct cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (!cli_db(ctx))
 		return CLI_ERR;
-	struct rows a = {0};
-	if (o[0].val && !(a.arr = json_array()))
-		return cli_error("out of memory");
-	rc = fb_db_group_list(ctx->db, list_cb, &a);
-	if (a.arr) {
-		if (rc < 0) {
-			json_decref(a.arr);
-			return cli_error("%s", fb_db_errmsg(ctx->db));
-		}
-		print_json(a.arr);
-		return CLI_OK;
-	}
-	if (rc == 0 && !a.failed) {
-		static const char *const hdr[] = {"GROUP",       "MACHINES",     "IMAGE",
-		                                  "MODE",        "PROTO",        "LOADER",
-		                                  "SECURE BOOT", "MENU DEFAULT", "MENU TIMEOUT"};
-		cli_table(stdout, hdr, 9, a.r, a.n);
-	}
-	for (int i = 0; i < a.n; i++) {
-		for (int c = 0; c < 9; c++)
-			free(a.r[i][c]);
-		free(a.r[i]);
-	}
-	free(a.r);
-	if (rc < 0)
-		return cli_error("%s", fb_db_errmsg(ctx->db));
-	if (a.failed)
-		return cli_error("out of memory");
-	return CLI_OK;
+	struct cli_list l;
+	cli_list_begin(&l, o[0].val != NULL, 9);
+	rc = fb_db_group_list(ctx->db, list_cb, &l);
+	static const char *const hdr[] = {"GROUP",       "MACHINES",     "IMAGE",
+	                                  "MODE",        "PROTO",        "LOADER",
+	                                  "SECURE BOOT", "MENU DEFAULT", "MENU TIMEOUT"};
+	int end = cli_list_end(&l, hdr, rc >= 0);
+	return rc < 0 ? cli_error("%s", fb_db_errmsg(ctx->db)) : end;
 }
 
 static int do_rm(struct cli_ctx *ctx, int argc, char **argv)

@@ -278,38 +278,18 @@ static void time_text(int64_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
 }
 
-struct list_acc {
-	json_t *arr;
-	char ***rows;
-	int n, cap;
-};
-
 static int list_cb(void *arg, const struct fb_image *img)
 {
-	struct list_acc *a = arg;
-	if (a->arr) {
-		json_array_append_new(a->arr, image_json(img));
-		return 0;
-	}
-	if (a->n == a->cap) {
-		a->cap = a->cap ? a->cap * 2 : 16;
-		a->rows = realloc(a->rows, (size_t)a->cap * sizeof(*a->rows));
-		if (!a->rows)
-			return 1;
-	}
-	char **r = calloc(6, sizeof(char *));
-	char v[16], sz[32], t[32];
+	struct cli_list *l = arg;
+	if (l->arr)
+		return cli_list_add(l, image_json(img), NULL);
+	char v[16], sz[32], t[32], sha[17];
 	snprintf(v, sizeof(v), "%d", img->version);
 	fb_format_size((uint64_t)img->size, sz, sizeof(sz));
 	time_text(img->created, t, sizeof(t));
-	r[0] = strdup(img->name);
-	r[1] = strdup(v);
-	r[2] = strdup(img->state);
-	r[3] = strdup(sz);
-	r[4] = strndup(img->sha256, 16);
-	r[5] = strdup(t);
-	a->rows[a->n++] = r;
-	return 0;
+	snprintf(sha, sizeof(sha), "%s", img->sha256);
+	const char *cols[6] = {img->name, v, img->state, sz, sha, t};
+	return cli_list_add(l, NULL, cols);
 }
 
 static void print_json(json_t *j)
@@ -317,16 +297,6 @@ static void print_json(json_t *j)
 	json_dumpf(j, stdout, JSON_INDENT(2));
 	fputc('\n', stdout);
 	json_decref(j);
-}
-
-static void free_rows(char ***rows, int n, int ncols)
-{
-	for (int i = 0; i < n; i++) {
-		for (int c = 0; c < ncols; c++)
-			free(rows[i][c]);
-		free(rows[i]);
-	}
-	free(rows);
 }
 
 static int do_list(struct cli_ctx *ctx, int argc, char **argv)
@@ -339,19 +309,12 @@ static int do_list(struct cli_ctx *ctx, int argc, char **argv)
 	struct fb_db *db = cli_db(ctx);
 	if (!db)
 		return CLI_ERR;
-	struct list_acc a = {0};
-	if (o[0].val)
-		a.arr = json_array();
-	if ((rc = fb_db_image_list(db, npos ? pos[0] : NULL, list_cb, &a)) < 0)
-		return cli_error("%s", fb_db_errmsg(db));
-	if (a.arr) {
-		print_json(a.arr);
-		return CLI_OK;
-	}
+	struct cli_list l;
+	cli_list_begin(&l, o[0].val != NULL, 6);
+	rc = fb_db_image_list(db, npos ? pos[0] : NULL, list_cb, &l);
 	static const char *const hdr[] = {"NAME", "VERSION", "STATE", "SIZE", "SHA256", "CREATED"};
-	cli_table(stdout, hdr, 6, a.rows, a.n);
-	free_rows(a.rows, a.n, 6);
-	return CLI_OK;
+	int end = cli_list_end(&l, hdr, rc >= 0);
+	return rc < 0 ? cli_error("%s", fb_db_errmsg(db)) : end;
 }
 
 static int resolve(struct cli_ctx *ctx, const char *ref, struct fb_image *img)

@@ -221,10 +221,10 @@ static int do_add(struct cli_ctx *ctx, int argc, char **argv)
 	return CLI_OK;
 }
 
-struct rows {
-	json_t *arr;
-	char ***r;
-	int n, cap;
+/* The table shows the address in use (the reservation, else the lease),
+ * so the list callback needs the database. */
+struct machine_list {
+	struct cli_list l;
 	struct fb_db *db;
 };
 
@@ -249,38 +249,25 @@ static void age_text(int64_t t, char *buf, size_t len)
 
 static int list_cb(void *arg, const struct fb_machine *m)
 {
-	struct rows *a = arg;
-	if (a->arr) {
-		json_array_append_new(a->arr, cli_machine_json(m, 0));
-		return 0;
-	}
-	if (a->n == a->cap) {
-		a->cap = a->cap ? a->cap * 2 : 32;
-		char ***nr = realloc(a->r, (size_t)a->cap * sizeof(*a->r));
-		if (!nr)
-			return 1;
-		a->r = nr;
-	}
-	char **r = calloc(9, sizeof(char *));
+	struct machine_list *a = arg;
+	if (a->l.arr)
+		return cli_list_add(&a->l, cli_machine_json(m, 0), NULL);
 	char seen[32];
 	age_text(m->last_seen, seen, sizeof(seen));
-	r[0] = strdup(m->mac);
-	r[1] = strdup(m->name);
-	r[2] = strdup(m->image[0] ? m->image : (m->registered ? "(new)" : "(unassigned)"));
-	r[3] = strdup(fb_mode_name(m->mode));
-	r[4] = strdup(fb_protocol_name(m->protocol));
-	/* The table shows the address in use: the reservation, else the lease. */
+	const char *ip = m->ip;
 	struct fb_lease lease;
-	if (!m->ip[0] && a->db && fb_db_lease_get(a->db, m->mac, &lease) == 0 &&
-	    lease.expires > fb_now())
-		r[5] = strdup(lease.ip);
-	else
-		r[5] = strdup(m->ip);
-	r[6] = strdup(m->group);
-	r[7] = strdup(m->stage);
-	r[8] = strdup(seen);
-	a->r[a->n++] = r;
-	return 0;
+	if (!m->ip[0] && fb_db_lease_get(a->db, m->mac, &lease) == 0 && lease.expires > fb_now())
+		ip = lease.ip;
+	const char *cols[9] = {m->mac,
+	                       m->name,
+	                       m->image[0] ? m->image : (m->registered ? "(new)" : "(unassigned)"),
+	                       fb_mode_name(m->mode),
+	                       fb_protocol_name(m->protocol),
+	                       ip,
+	                       m->group,
+	                       m->stage,
+	                       seen};
+	return cli_list_add(&a->l, NULL, cols);
 }
 
 static int do_list(struct cli_ctx *ctx, int argc, char **argv)
@@ -292,27 +279,13 @@ static int do_list(struct cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (!cli_db(ctx))
 		return CLI_ERR;
-	struct rows a = {.db = ctx->db};
-	if (o[0].val)
-		a.arr = json_array();
-	if (fb_db_machine_list(ctx->db, list_cb, &a) < 0)
-		return cli_error("%s", fb_db_errmsg(ctx->db));
-	if (a.arr) {
-		json_dumpf(a.arr, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(a.arr);
-		return CLI_OK;
-	}
+	struct machine_list a = {.db = ctx->db};
+	cli_list_begin(&a.l, o[0].val != NULL, 9);
+	rc = fb_db_machine_list(ctx->db, list_cb, &a);
 	static const char *const hdr[] = {"MAC", "NAME",  "IMAGE", "MODE",     "PROTO",
 	                                  "IP",  "GROUP", "STAGE", "LAST SEEN"};
-	cli_table(stdout, hdr, 9, a.r, a.n);
-	for (int i = 0; i < a.n; i++) {
-		for (int c = 0; c < 9; c++)
-			free(a.r[i][c]);
-		free(a.r[i]);
-	}
-	free(a.r);
-	return CLI_OK;
+	int end = cli_list_end(&a.l, hdr, rc >= 0);
+	return rc < 0 ? cli_error("%s", fb_db_errmsg(ctx->db)) : end;
 }
 
 /* " (from group G)", " (default)", or "" for the machine's own. */
