@@ -192,6 +192,9 @@ try {
   await page.waitForSelector('#groups tr[data-group="lobby"]');
   const gText = await page.textContent('#groups tr[data-group="lobby"]');
   if (!/^lobby1/.test(gText)) fail(`groups page row: ${gText}`);
+  step('the groups page: Wake all asks the API for every machine of the group');
+  await page.click('#groups tr[data-group="lobby"] button[data-wake="lobby"]');
+  await page.waitForSelector('#toast:not(.error):has-text("magic packets to the 1 machine(s) of lobby")', { timeout: 5000 });
   await page.fill('#g-name', 'lab1');
   await page.selectOption('#g-mode', 'ephemeral');
   await page.fill('#g-menu-timeout', '7');

@@ -351,6 +351,12 @@ async function renderGroups(editing) {
       if (!confirm(q)) return;
       act(rm, async () => { await api('DELETE', `/groups/${encodeURIComponent(g.name)}${g.machines ? '?force=1' : ''}`); await renderGroups(); }, `Deleted ${g.name}`);
     });
+    // Wake-on-LAN for every machine of the group (bootd sends; a `wake`
+    // event per machine).
+    const wake = h('button', { class: 'btn btn-sm', type: 'button', 'data-wake': g.name, disabled: !g.machines,
+      title: g.machines ? 'Send a Wake-on-LAN magic packet to every machine of the group' : 'no machines in the group' }, 'Wake all');
+    wake.addEventListener('click', () => act(wake, () => api('POST', `/groups/${encodeURIComponent(g.name)}/wake`),
+      `Wake-on-LAN: bootd is sending the magic packets to the ${g.machines} machine(s) of ${g.name}`));
     return h('tr', { 'data-group': g.name },
       h('td', { 'data-label': 'Group' }, h('strong', {}, g.name)),
       h('td', { 'data-label': 'Machines' }, g.machines),
@@ -360,7 +366,7 @@ async function renderGroups(editing) {
       h('td', { 'data-label': 'Loader' }, notSet(g.loader)),
       h('td', { 'data-label': 'Secure Boot' }, notSet(g.secure_boot)),
       h('td', { 'data-label': 'Menu' }, g.menu_default || g.menu_timeout !== null ? `${g.menu_default || 'default'} · ${g.menu_timeout !== null ? `${g.menu_timeout} s` : 'default timeout'}` : h('span', { class: 'muted' }, '—')),
-      h('td', { 'data-label': '' }, h('div', { class: 'inline-assign' }, edit, rm)));
+      h('td', { 'data-label': '' }, h('div', { class: 'inline-assign' }, wake, edit, rm)));
   });
   const g = editing ? state.groups.find((x) => x.name === editing) : null;
   view.replaceChildren(
