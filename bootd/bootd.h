@@ -183,6 +183,13 @@ int ident_requester_is(struct bootd *b, struct in_addr ip, const uint8_t want[6]
  * or -1. */
 int ident_requester_mac(struct bootd *b, struct in_addr ip, uint8_t mac[6]);
 
+/* credential.c: issue this boot's credential of macid to peer, for what
+ * ("credential", "sanboot script"); queued boot events are committed
+ * first. 0; -EALREADY when this boot's was handed out already (logged and
+ * recorded as takeover-suspected); another negative errno (logged). */
+int boot_credential_issue(struct bootd *b, const char *macid, const char *peer, const char *what,
+                          char cred[FB_SECRET_LEN]);
+
 /* state.c: the shared in-memory tables */
 int state_init(struct bootd_state *s);
 void state_free(struct bootd_state *s);

@@ -341,9 +341,8 @@ static enum MHD_Result do_credential(struct bootd *b, struct MHD_Connection *c,
                                      const struct route *rt)
 {
 	uint8_t mac[6];
-	char peer[FB_IP_LEN], detail[160], how[64], cred[FB_SECRET_LEN + 1];
+	char peer[FB_IP_LEN], detail[160], cred[FB_SECRET_LEN + 1];
 	struct in_addr pa = peer_addr(c);
-	int64_t seq = 0;
 	ip4_format(pa, peer);
 	mac_parse(rt->mac, mac);
 	pthread_rwlock_rdlock(&b->st.lock);
@@ -361,22 +360,9 @@ static enum MHD_Result do_credential(struct bootd *b, struct MHD_Connection *c,
 	}
 	if (!b->cred_db)
 		return send_msg(c, 503, "no database");
-	snprintf(how, sizeof(how), "bootd to %s", peer);
-	pthread_mutex_lock(&b->cred_lock);
-	int rc = fb_db_credential_issue(b->cred_db, rt->mac, 0, how, cred, &seq);
-	if (rc < 0 && rc != -EALREADY)
-		log_warnx("cannot issue a credential for %s: %s", rt->mac,
-		          fb_db_errmsg(b->cred_db));
-	pthread_mutex_unlock(&b->cred_lock);
-	if (rc == -EALREADY) {
-		log_warnx("refused a second credential for %s's boot %lld to %s: takeover "
-		          "suspected",
-		          rt->mac, (long long)seq, peer);
-		snprintf(detail, sizeof(detail),
-		         "second credential request in one boot, from %s: refused", peer);
-		writer_event(b->wr, rt->mac, "takeover-suspected", detail);
+	int rc = boot_credential_issue(b, rt->mac, peer, "credential", cred);
+	if (rc == -EALREADY)
 		return send_msg(c, 403, "forbidden: this boot's credential was already handed out");
-	}
 	if (rc < 0)
 		return send_msg(c, 503, "cannot issue a credential now");
 	snprintf(detail, sizeof(detail), "handed out to %s", peer);

@@ -55,8 +55,7 @@ void script_sanboot(struct fb_buf *out, const struct script_ctx *x, const struct
 int machine_script(struct bootd *b, const struct script_ctx *x, const struct bootd_machine *m,
                    const struct bootd_image *img, const char *peer, struct fb_buf *out)
 {
-	char cred[FB_SECRET_LEN], how[64], detail[160];
-	int64_t seq = 0;
+	char cred[FB_SECRET_LEN], detail[160];
 
 	if (!img->disk) {
 		script_machine(out, x, m, img);
@@ -80,24 +79,8 @@ int machine_script(struct bootd *b, const struct script_ctx *x, const struct boo
 		fb_buf_printf(out, "no database");
 		return 503;
 	}
-	if (writer_sync(b->wr, 2000) < 0)
-		log_warnx("%s: boot events not committed within 2 s; its credential may belong "
-		          "to the previous boot",
-		          m->macid);
-	snprintf(how, sizeof(how), "sanboot script to %s", peer);
-	pthread_mutex_lock(&b->cred_lock);
-	int rc = fb_db_credential_issue(b->cred_db, m->macid, 0, how, cred, &seq);
-	if (rc < 0 && rc != -EALREADY)
-		log_warnx("cannot issue a credential for %s: %s", m->macid,
-		          fb_db_errmsg(b->cred_db));
-	pthread_mutex_unlock(&b->cred_lock);
+	int rc = boot_credential_issue(b, m->macid, peer, "sanboot script", cred);
 	if (rc == -EALREADY) {
-		log_warnx("refused a second sanboot script for %s's boot %lld to %s: its "
-		          "credential was already handed out (takeover suspected)",
-		          m->macid, (long long)seq, peer);
-		snprintf(detail, sizeof(detail),
-		         "second sanboot script (credential) in one boot, from %s: refused", peer);
-		writer_event(b->wr, m->macid, "takeover-suspected", detail);
 		fb_buf_printf(out, "forbidden: this boot's credential was already handed out");
 		return 403;
 	}

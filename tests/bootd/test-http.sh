@@ -196,6 +196,25 @@ head -c 100000 /dev/zero >"$T/body"
 code -X POST --data-binary @"$T/body" "$U/boot/52-54-00-00-00-01/stage?name=x" | grep -q 413 ||
 	fail "huge body not refused"
 assert_eq "$(code $U/healthz)" 200 "healthz after garbage"
+
+# A credential belongs to the boot that asks for it, also when the
+# initramfs asks right after the firmware's DHCP, while bootd's writer
+# (it commits every 100 ms) still holds the event that starts the boot:
+# issued before it lands, the credential is the previous boot's and
+# storaged refuses it ("not this boot's"). Ten boots, each asking at once.
+n_ok=0
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	ip netns exec "$CLI" "$BOOTD_TOOLS/pxeprobe" -i bc0 -m 52:54:00:00:00:01 -a 0 \
+		-V PXEClient:Arch:00000:UNDI:002001 >/dev/null || fail "boot $i: no PXE answer"
+	c -f -o /dev/null $U/boot/52-54-00-00-00-01/credential || fail "boot $i: no credential"
+	seqs=$(sqlite3 "$T/state/fleetboot.db" "SELECT c.boot_seq || ' ' || m.boot_seq FROM credentials c
+		JOIN machines m ON m.mac = c.mac WHERE c.mac = '52-54-00-00-00-01'")
+	read -r cs ms <<<"$seqs"
+	[ -n "$cs" ] && [ "$cs" = "$ms" ] ||
+		fail "boot $i: the credential is boot ${cs:-?}'s, the machine is in boot ${ms:-?}"
+	n_ok=$((n_ok + 1))
+done
+echo "ok: $n_ok boots, each credential its own boot's"
 bootd_alive
 bootd_stop
 echo pass
