@@ -170,8 +170,8 @@ static const char *const migrations[] = {
      * 'disk': a whole bootable disk with its own boot loader (any OS),
      * SAN-booted by iPXE over iSCSI; no kernel or initrd (their sha256
      * columns stay empty). Either way the block image is rootfs.img. */
-    "ALTER TABLE images ADD COLUMN kind TEXT NOT NULL DEFAULT 'rootfs'"
-    " CHECK(kind IN ('rootfs','disk'));\n",
+    ("ALTER TABLE images ADD COLUMN kind TEXT NOT NULL DEFAULT 'rootfs'"
+     " CHECK(kind IN ('rootfs','disk'));\n"),
 };
 
 int db_migrate(struct fb_db *db)

@@ -7,6 +7,7 @@
 # right) or in rootfs.img is found and named. A root file system whose size
 # is not a multiple of 4096 bytes is imported with a warning and no tree.
 # timeout: 60
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 requires_root
 requires veritysetup jq mke2fs cpio sha256sum
@@ -24,7 +25,9 @@ d=$T/state/images/v/1
 [ -s "$d/rootfs.verity" ] || fail "no rootfs.verity"
 rh=$(f image show v --json | jq -r .verity_root_hash)
 salt=$(f image show v --json | jq -r .verity_salt)
-[ ${#rh} = 64 ] && [ ${#salt} = 64 ] || fail "image show --json: root hash '$rh', salt '$salt'"
+if [ ${#rh} != 64 ] || [ ${#salt} != 64 ]; then
+	fail "image show --json: root hash '$rh', salt '$salt'"
+fi
 assert_eq "$(jq -r .verity.root_hash "$d/manifest.json")" "$rh" "manifest root hash"
 assert_eq "$(jq -r .verity.salt "$d/manifest.json")" "$salt" "manifest salt"
 assert_eq "$(jq -r '.files["rootfs.verity"].sha256' "$d/manifest.json")" \
@@ -40,6 +43,8 @@ grep -q "dm-verity root hash ${rh:0:16}... checked" "$T/o" || fail "image verify
 flip() { # FILE OFFSET: invert one byte
 	local b
 	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	# The byte as an octal escape, which printf's format expands.
+	# shellcheck disable=SC2059
 	printf "\\$(printf %03o $((255 - b)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
 cp "$d/rootfs.verity" "$T/tree.bak"

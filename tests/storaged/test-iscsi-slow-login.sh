@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A login that is slow on the server's side does not stall other sessions.
 # Machine A reads its disk over iSCSI, one command at a time, while machine
-# B logs in to a disk whose 1 GiB base image must first have its sha256
+# B logs in to a disk whose 3 GiB base image must first have its sha256
 # checked (its record of an earlier check no longer matches the file). The
 # login's database lookup and disk open run on an I/O thread, so A's
 # commands keep being answered within milliseconds meanwhile; before, the
@@ -13,7 +13,7 @@ requires iscsi-inq
 ib=$FB_BIN/../tests/storaged/iscsi-bench
 [ -x "$ib" ] || skip "iscsi-bench not built"
 sd_setup
-truncate -s 1G "$T/big.img"
+truncate -s 3G "$T/big.img"
 mke2fs -q -t ext4 "$T/big.img" || fail "mke2fs"
 for img in big big2; do
 	fb image import $img --rootfs "$T/big.img" --kernel "$T/vmlinuz" --initrd "$T/initrd.img" \
