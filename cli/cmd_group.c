@@ -35,20 +35,6 @@ CLI_COMMAND(cmd_group)
 	}
 #define N_GROUP_OPTS 7
 
-static json_t *group_json(const struct fb_group *g)
-{
-	json_t *j =
-	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I}", "name", g->name, "image",
-	              g->image, "mode", g->mode, "protocol", g->protocol, "loader", g->loader,
-	              "secure_boot", g->secure_boot, "menu_default", g->menu_default, "machines",
-	              g->machines, "created", (json_int_t)g->created);
-	if (j)
-		json_object_set_new(j, "menu_timeout",
-		                    g->menu_timeout >= 0 ? json_integer(g->menu_timeout)
-		                                         : json_null());
-	return j;
-}
-
 /* Apply the given options to g ("" unsets). */
 static int apply_opts(struct cli_opt *o, size_t no, struct fb_group *g)
 {
@@ -171,7 +157,7 @@ static int do_show(struct cli_ctx *ctx, int argc, char **argv)
 	if ((rc = get_group(ctx, pos[0], &g)))
 		return rc;
 	if (o[0].val) {
-		print_json(group_json(&g));
+		print_json(fb_group_json(&g));
 		return CLI_OK;
 	}
 	printf("group:        %s\nmachines:     %d\nimage:        %s\nmode:         %s\n"
@@ -204,7 +190,7 @@ static int list_cb(void *arg, const struct fb_group *g)
 	                       or_dash(g->secure_boot),
 	                       or_dash(g->menu_default),
 	                       num[1]};
-	return cli_list_add(l, l->arr ? group_json(g) : NULL, cols);
+	return cli_list_add(l, l->arr ? fb_group_json(g) : NULL, cols);
 }
 
 static int do_list(struct cli_ctx *ctx, int argc, char **argv)

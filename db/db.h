@@ -166,6 +166,11 @@ struct fb_group {
 /* Validate every field; 0 or -EINVAL with the field named in why. */
 int fb_group_validate(const struct fb_group *g, char *why, size_t whylen);
 /* Add (sets created): -EEXIST when the name exists. */
+/* The group as JSON, as the CLI and the REST API give it (group_json.c):
+ * its settings ("" = not set; menu_timeout null when not set), its number
+ * of machines and when it was made. NULL when out of memory. */
+struct json_t;
+struct json_t *fb_group_json(const struct fb_group *g);
 int fb_db_group_add(struct fb_db *db, struct fb_group *g);
 int fb_db_group_get(struct fb_db *db, const char *name, struct fb_group *g);
 /* Replace every setting of an existing group. */

@@ -21,20 +21,6 @@
 #include "log.h"
 #include "web.h"
 
-json_t *web_group_json(const struct fb_group *g)
-{
-	json_t *j =
-	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I}", "name", g->name, "image",
-	              g->image, "mode", g->mode, "protocol", g->protocol, "loader", g->loader,
-	              "secure_boot", g->secure_boot, "menu_default", g->menu_default, "machines",
-	              g->machines, "created", (json_int_t)g->created);
-	if (j)
-		json_object_set_new(j, "menu_timeout",
-		                    g->menu_timeout >= 0 ? json_integer(g->menu_timeout)
-		                                         : json_null());
-	return j;
-}
-
 static int take_text(json_t *v, const char *field, char *dst, size_t len, char *why, size_t whylen)
 {
 	if (!json_is_string(v))
@@ -109,7 +95,7 @@ int web_group_apply(json_t *obj, struct fb_group *g, int create, char *why, size
 
 static int list_cb(void *arg, const struct fb_group *g)
 {
-	return json_array_append_new(arg, web_group_json(g)) < 0 ? -ENOMEM : 0;
+	return json_array_append_new(arg, fb_group_json(g)) < 0 ? -ENOMEM : 0;
 }
 
 /* The DB's messages name options the CLI's way; the API names fields. */
@@ -145,7 +131,7 @@ static enum MHD_Result group_write(struct MHD_Connection *c, struct web_req *req
 	if (fb_db_group_get(web_g.db, g->name, g) < 0)
 		return web_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		                 "group: written but unreadable");
-	return web_json(c, create ? MHD_HTTP_CREATED : MHD_HTTP_OK, web_group_json(g));
+	return web_json(c, create ? MHD_HTTP_CREATED : MHD_HTTP_OK, fb_group_json(g));
 }
 
 enum MHD_Result web_api_groups(struct MHD_Connection *c, struct web_req *req, const char *method,
@@ -178,7 +164,7 @@ enum MHD_Result web_api_groups(struct MHD_Connection *c, struct web_req *req, co
 	if (rc < 0)
 		return web_db_error(c, rc, "group");
 	if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
-		return web_json(c, MHD_HTTP_OK, web_group_json(&g));
+		return web_json(c, MHD_HTTP_OK, fb_group_json(&g));
 	if (!strcmp(method, "PATCH"))
 		return group_write(c, req, &g, 0);
 	if (strcmp(method, "DELETE"))

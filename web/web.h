@@ -159,11 +159,10 @@ enum MHD_Result web_api_wake(struct MHD_Connection *c, struct web_req *req, cons
                              char segs[][128], int n);
 enum MHD_Result web_api_machines(struct MHD_Connection *c, struct web_req *req, const char *method,
                                  char segs[][128], int n);
-/* api_groups.c: /api/v1/groups; a group as JSON; a POST/PATCH body applied
+/* api_groups.c: /api/v1/groups (a group as JSON: fb_group_json); a POST/PATCH body applied
  * to g (0, or -1 with the field named in why). */
 enum MHD_Result web_api_groups(struct MHD_Connection *c, struct web_req *req, const char *method,
                                char segs[][128], int n);
-json_t *web_group_json(const struct fb_group *g);
 int web_group_apply(json_t *obj, struct fb_group *g, int create, char *why, size_t whylen);
 enum MHD_Result web_api_images(struct MHD_Connection *c, struct web_req *req, const char *method,
                                char segs[][128], int n);
