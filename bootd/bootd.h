@@ -271,6 +271,11 @@ void dhcp_prune(struct bootd *b, int64_t now);
  * source MAC); the UDP sockets on 67 and 4011 only send (a filter drops
  * whatever they would receive). */
 int dhcp_open(struct bootd *b);
+/* Send a UDP datagram on fd out of interface ifindex (0: by route) from
+ * address src (IP_PKTINFO): DHCP replies, Wake-on-LAN broadcasts. 0 or -1
+ * with errno. */
+int udp_send_via(int fd, const void *pkt, size_t len, const struct sockaddr_in *dst, int ifindex,
+                 struct in_addr src);
 /* Send a reply out of port 67 (or 4011) to dst, on ifindex (0: by route)
  * from src. 0 or -1 with errno. */
 int dhcp_send(struct bootd *b, int pxe_port, const void *pkt, size_t len,

@@ -219,8 +219,8 @@ static void on_frames(struct fb_loop *l, int fd, uint32_t events, void *arg)
 	}
 }
 
-int dhcp_send(struct bootd *b, int pxe_port, const void *pkt, size_t len,
-              const struct sockaddr_in *dst, int ifindex, struct in_addr src)
+int udp_send_via(int fd, const void *pkt, size_t len, const struct sockaddr_in *dst, int ifindex,
+                 struct in_addr src)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
@@ -241,7 +241,13 @@ int dhcp_send(struct bootd *b, int pxe_port, const void *pkt, size_t len,
 	struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(c);
 	pi->ipi_ifindex = ifindex;
 	pi->ipi_spec_dst = src;
-	return sendmsg(pxe_port ? b->pxe_fd : b->dhcp_fd, &mh, 0) < 0 ? -1 : 0;
+	return sendmsg(fd, &mh, 0) < 0 ? -1 : 0;
+}
+
+int dhcp_send(struct bootd *b, int pxe_port, const void *pkt, size_t len,
+              const struct sockaddr_in *dst, int ifindex, struct in_addr src)
+{
+	return udp_send_via(pxe_port ? b->pxe_fd : b->dhcp_fd, pkt, len, dst, ifindex, src);
 }
 
 static void on_iface_timer(struct fb_loop *l, void *arg)

@@ -50,29 +50,10 @@ static int send_raw(struct bootd *b, int ifindex, const uint8_t *p)
 
 static int send_udp(struct bootd *b, const struct bootd_iface *ifc, const uint8_t *p)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
-		struct cmsghdr align;
-	} cm;
-	memset(&cm, 0, sizeof(cm));
 	struct sockaddr_in dst = {.sin_family = AF_INET,
 	                          .sin_port = htons(FB_WOL_UDP_PORT),
 	                          .sin_addr.s_addr = htonl(INADDR_BROADCAST)};
-	struct iovec iov = {(void *)p, FB_WOL_LEN};
-	struct msghdr mh = {.msg_name = &dst,
-	                    .msg_namelen = sizeof(dst),
-	                    .msg_iov = &iov,
-	                    .msg_iovlen = 1,
-	                    .msg_control = cm.buf,
-	                    .msg_controllen = sizeof(cm.buf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = IPPROTO_IP;
-	c->cmsg_type = IP_PKTINFO;
-	c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
-	struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(c);
-	pi->ipi_ifindex = ifc->ifindex;
-	pi->ipi_spec_dst = ifc->addr;
-	return sendmsg(b->wake_udp_fd, &mh, 0) < 0 ? -1 : 0;
+	return udp_send_via(b->wake_udp_fd, p, FB_WOL_LEN, &dst, ifc->ifindex, ifc->addr);
 }
 
 /* Send one request out of every interface; the result text says what went
