@@ -162,15 +162,6 @@ static int apply_opts(struct cli_ctx *ctx, struct cli_opt *o, size_t no, struct 
 	                                                                                : NULL,
 	                             why, sizeof(why)) < 0)
 		return cli_error("--%s", why);
-	/* A Secure Boot machine's root is checked block by block against the
-	 * version's dm-verity root hash; the server's copy-on-write (persistent,
-	 * ephemeral) and install mode's writes would change blocks under it.
-	 * Only readonly (a RAM overlay on the client) runs on a verified root. */
-	if (!strcmp(m->secure_boot, "on") && m->mode != FB_MODE_READONLY)
-		return cli_error("--secure-boot on: a Secure Boot machine boots a verified "
-		                 "(dm-verity) root, which only --mode readonly can run on; mode "
-		                 "%s would write blocks the root hash covers",
-		                 fb_mode_name(m->mode));
 	return check_image(ctx, m->image);
 }
 

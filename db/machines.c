@@ -102,6 +102,17 @@ static int validate(const struct fb_machine *m, const char *mode_text, const cha
 		return WHY("loader: '%s' is not ipxe or pxelinux", m->loader);
 	if (m->secure_boot[0] && strcmp(m->secure_boot, "on") && strcmp(m->secure_boot, "off"))
 		return WHY("secure-boot: '%s' is not on or off", m->secure_boot);
+	/* A Secure Boot machine's root is checked block by block against the
+	 * version's dm-verity root hash; the server's copy-on-write (persistent,
+	 * ephemeral) and install mode's writes would change blocks under it.
+	 * Only readonly (a RAM overlay on the client) runs on a verified root.
+	 * Checked here, so the CLI and the REST API both refuse it. */
+	if (!strcmp(m->secure_boot, "on") && *mode != FB_MODE_READONLY)
+		return WHY(
+		    "secure-boot on: a Secure Boot machine boots a verified (dm-verity) root, "
+		    "which only --mode readonly can run on; mode %s would write blocks the root "
+		    "hash covers",
+		    fb_mode_name(*mode));
 	if (m->secret[0]) {
 		if (strlen(m->secret) != 32)
 			return WHY("secret: must be 32 hex characters");

@@ -162,6 +162,10 @@ static void test_machines(void)
 	bad = m2;
 	strcpy(bad.loader, "pxelinux");
 	strcpy(bad.secure_boot, "on");
+	/* Secure Boot needs readonly: a verified root takes no writes. */
+	CHECK_INT(fb_db_machine_update(db, &bad), -EINVAL);
+	CHECK(strstr(fb_db_errmsg(db), "only --mode readonly can run on; mode persistent") != NULL);
+	bad.mode = FB_MODE_READONLY;
 	CHECK_INT(fb_db_machine_update(db, &bad), 0);
 	CHECK_INT(fb_db_machine_get(db, bad.mac, &got), 0);
 	CHECK_STR(got.loader, "pxelinux");

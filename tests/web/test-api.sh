@@ -119,6 +119,14 @@ expect 400 "colour: unknown field"
 what="too long name"
 api PATCH /api/v1/machines/$MAC "${C[@]}" -d "{\"name\":\"$(printf 'a%.0s' {1..100})\"}"
 expect 400 "name: too long"
+what="Secure Boot machine to persistent"
+# A Secure Boot machine runs readonly only (a verified root takes no
+# writes): the API refuses what the CLI refuses, and changes nothing.
+fb machine add 52:54:00:aa:00:0b --mode readonly --secure-boot on >/dev/null || fail "add a Secure Boot machine"
+api PATCH /api/v1/machines/52:54:00:aa:00:0b "${C[@]}" -d '{"mode":"persistent"}'
+expect 400 "only --mode readonly can run on; mode persistent"
+fb machine show 52:54:00:aa:00:0b | grep -q "^mode: *readonly" || fail "a refused PATCH changed the mode"
+fb machine rm 52:54:00:aa:00:0b >/dev/null || fail "rm the Secure Boot machine"
 what="mac change"
 api PATCH /api/v1/machines/$MAC "${C[@]}" -d '{"mac":"52:54:00:aa:00:05"}'
 expect 400 "mac: cannot be changed"
