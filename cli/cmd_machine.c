@@ -141,17 +141,16 @@ static int apply_opts(struct cli_ctx *ctx, struct cli_opt *o, size_t no, struct 
 		const char *v = cli_optval(o, no, map[i].opt);
 		if (!v)
 			continue;
-		if (strlen(v) >= map[i].len)
+		/* "inherit" is a word, not a value: it fits no field's length. */
+		int word = strcmp(map[i].opt, "image") && !strcmp(v, "inherit");
+		if (!word && strlen(v) >= map[i].len)
 			return cli_error("--%s: value too long", map[i].opt);
-		fb_strlcpy(map[i].field, v, map[i].len);
+		fb_strlcpy(map[i].field, word ? "" : v, map[i].len);
 		for (size_t k = 0; k < sizeof(origin) / sizeof(origin[0]); k++) {
 			if (strcmp(origin[k].opt, map[i].opt))
 				continue;
-			int inherit =
-			    !v[0] || (strcmp(map[i].opt, "image") && !strcmp(v, "inherit"));
+			int inherit = !v[0] || word;
 			*origin[k].from = inherit ? FB_FROM_INHERIT : FB_FROM_MACHINE;
-			if (inherit && map[i].field != mode && map[i].field != protocol)
-				map[i].field[0] = 0;
 			inherit_mode |= inherit && map[i].field == mode;
 			inherit_protocol |= inherit && map[i].field == protocol;
 		}

@@ -59,6 +59,10 @@ void db_machine_own(const struct fb_machine *m, const struct fb_machine *cur,
                     struct db_machine_own *o);
 /* A machine with nothing set and no group: the defaults. */
 void db_machine_defaults(struct fb_machine *m);
+/* Refuse Secure Boot with a mode other than readonly on the effective
+ * settings of one machine (mac) or a group's machines (group), as they are
+ * now or, with ungrouped, as they would be out of their group. */
+int db_secure_boot_check(struct fb_db *db, const char *mac, const char *group, int ungrouped);
 
 /* Schema (schema.c). */
 int db_migrate(struct fb_db *db);

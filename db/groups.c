@@ -200,6 +200,8 @@ int fb_db_group_update(struct fb_db *db, const struct fb_group *g)
 		snprintf(db->err, sizeof(db->err), "no group %s", g->name);
 		rc = -ENOENT;
 	}
+	if (!rc)
+		rc = db_secure_boot_check(db, NULL, g->name, 0);
 	return db_tx_end(db, rc);
 }
 
@@ -222,6 +224,8 @@ int fb_db_group_delete(struct fb_db *db, const char *name, int force, int *machi
 		return db_tx_end(db, -ENOTEMPTY);
 	}
 	/* Machines taken out keep their own settings and lose the group's. */
+	if ((rc = db_secure_boot_check(db, NULL, name, 1)))
+		return db_tx_end(db, rc);
 	rc = db_prep(db, "UPDATE machines SET grp = NULL WHERE grp = ?", &st);
 	if (!rc) {
 		db_bind_text(st, 1, name);

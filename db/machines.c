@@ -102,17 +102,6 @@ static int validate(const struct fb_machine *m, const char *mode_text, const cha
 		return WHY("loader: '%s' is not ipxe or pxelinux", m->loader);
 	if (m->secure_boot[0] && strcmp(m->secure_boot, "on") && strcmp(m->secure_boot, "off"))
 		return WHY("secure-boot: '%s' is not on or off", m->secure_boot);
-	/* A Secure Boot machine's root is checked block by block against the
-	 * version's dm-verity root hash; the server's copy-on-write (persistent,
-	 * ephemeral) and install mode's writes would change blocks under it.
-	 * Only readonly (a RAM overlay on the client) runs on a verified root.
-	 * Checked here, so the CLI and the REST API both refuse it. */
-	if (!strcmp(m->secure_boot, "on") && *mode != FB_MODE_READONLY)
-		return WHY(
-		    "secure-boot on: a Secure Boot machine boots a verified (dm-verity) root, "
-		    "which only --mode readonly can run on; mode %s would write blocks the root "
-		    "hash covers",
-		    fb_mode_name(*mode));
 	if (m->secret[0]) {
 		if (strlen(m->secret) != 32)
 			return WHY("secret: must be 32 hex characters");
@@ -142,6 +131,53 @@ int fb_machine_validate_text(struct fb_machine *m, const char *mode, const char 
 	m->mode = md;
 	m->protocol = pr;
 	return 0;
+}
+
+struct sb_scan {
+	struct fb_db *db;
+	const char *mac;   /* one machine, or */
+	const char *group; /* every machine of a group */
+	int ungrouped;     /* judged as if taken out of its group */
+	int bad;
+};
+
+static int sb_scan_cb(void *arg, const struct fb_machine *m)
+{
+	struct sb_scan *s = arg;
+	if (s->mac ? strcmp(m->mac, s->mac) : strcmp(m->group, s->group))
+		return 0;
+	enum fb_mode mode = m->mode;
+	enum fb_origin mode_from = m->from.mode, sb_from = m->from.secure_boot;
+	int sb = !strcmp(m->secure_boot, "on");
+	if (s->ungrouped && mode_from != FB_FROM_MACHINE) {
+		mode = FB_MODE_PERSISTENT;
+		mode_from = FB_FROM_DEFAULT;
+	}
+	if (s->ungrouped && sb_from != FB_FROM_MACHINE)
+		sb = 0;
+	if (!sb || mode == FB_MODE_READONLY)
+		return 0;
+	snprintf(s->db->err, sizeof(s->db->err),
+	         "secure-boot on: a Secure Boot machine boots a verified (dm-verity) root, which "
+	         "only --mode readonly can run on; mode %s would write blocks the root hash covers "
+	         "(machine %s: secure-boot from %s, mode from %s)",
+	         fb_mode_name(mode), m->mac, fb_origin_name(sb_from), fb_origin_name(mode_from));
+	s->bad = 1;
+	return 1;
+}
+
+/* A Secure Boot machine's root is checked block by block against the
+ * version's dm-verity root hash; the server's copy-on-write (persistent,
+ * ephemeral) and install mode's writes would change blocks under it. Only
+ * readonly (a RAM overlay on the client) runs on a verified root. Checked
+ * on the effective settings, inside the transaction that changed them, so a
+ * machine's own setting, its group's and "inherit" are all judged the same
+ * way (CLI and REST alike); -EINVAL with the reason when one breaks it. */
+int db_secure_boot_check(struct fb_db *db, const char *mac, const char *group, int ungrouped)
+{
+	struct sb_scan s = {db, mac, group, ungrouped, 0};
+	int rc = fb_db_machine_list(db, sb_scan_cb, &s);
+	return rc ? rc : s.bad ? -EINVAL : 0;
 }
 
 static int ensure_group(struct fb_db *db, const char *group)
@@ -226,6 +262,8 @@ int fb_db_machine_add(struct fb_db *db, struct fb_machine *m)
 		sqlite3_bind_int(st, 14, own.protocol_own);
 		rc = db_step_done(db, st);
 	}
+	if (!rc)
+		rc = db_secure_boot_check(db, m->mac, NULL, 0);
 	return db_tx_end(db, rc);
 }
 
@@ -358,6 +396,8 @@ int fb_db_machine_update(struct fb_db *db, const struct fb_machine *m)
 		db_bind_text(st, 13, id);
 		rc = db_step_done(db, st);
 	}
+	if (!rc)
+		rc = db_secure_boot_check(db, id, NULL, 0);
 	return db_tx_end(db, rc);
 }
 

@@ -68,6 +68,22 @@ int web_machine_apply(json_t *obj, struct fb_machine *m, int create, int *rotate
 			rc = take_string(v, "ip", m->ip, sizeof(m->ip), why, whylen);
 		} else if (!strcmp(key, "group")) {
 			rc = take_string(v, "group", m->group, sizeof(m->group), why, whylen);
+		} else if (!strcmp(key, "loader") || !strcmp(key, "secure_boot")) {
+			/* "inherit" (or "") hands the setting back to the group. */
+			int sb = key[0] == 's';
+			char val[12];
+			rc = take_string(v, key, val, sizeof(val), why, whylen);
+			if (rc == 0) {
+				int inherit = !val[0] || !strcmp(val, "inherit");
+				char *field = sb ? m->secure_boot : m->loader;
+				size_t len = sb ? sizeof(m->secure_boot) : sizeof(m->loader);
+				if (!inherit && strlen(val) >= len)
+					return WEB_WHY("%s: '%s' is not %s", key, val,
+					               sb ? "on or off" : "ipxe or pxelinux");
+				snprintf(field, len, "%s", inherit ? "" : val);
+				*(sb ? &m->from.secure_boot : &m->from.loader) =
+				    inherit ? FB_FROM_INHERIT : FB_FROM_MACHINE;
+			}
 		} else if (!strcmp(key, "next_boot") && !create) {
 			/* Checked against entries and images by the caller. */
 			rc = take_string(v, "next_boot", m->next_boot, sizeof(m->next_boot), why,
@@ -104,7 +120,11 @@ int web_machine_apply(json_t *obj, struct fb_machine *m, int create, int *rotate
 		if (inherit)
 			protocol_text = NULL;
 	}
-	if (fb_machine_validate_text(m, mode_text, protocol_text, why, whylen) < 0)
+	if (fb_machine_validate_text(m, mode_text, protocol_text, why, whylen) < 0) {
+		/* The CLI's messages name options (secure-boot); the API's fields. */
+		if (!strncmp(why, "secure-boot:", 12))
+			why[6] = '_';
 		return -1;
+	}
 	return 0;
 }

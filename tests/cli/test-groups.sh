@@ -149,6 +149,19 @@ grep -q "^choose --default local --timeout 3000 target" "$T/menu-c" ||
 bootd_alive
 bootd_stop
 
+# Secure Boot runs only readonly, judged on a machine's effective settings:
+# A's own secure-boot on sits on the mode it inherits (lab1's readonly), so
+# lab1 cannot take a writable mode, nor go away under A (A would fall back
+# to the default, persistent), until A gives its setting back.
+f group set lab1 --mode readonly >/dev/null || fail "group set lab1 --mode readonly"
+f machine set $A --secure-boot on >/dev/null || fail "A: secure-boot on over lab1's readonly"
+before=$(sqlite3 "$db" .dump | sha256sum)
+sbwhy="mode persistent would write blocks the root hash covers (machine ${A//:/-}: secure-boot from machine"
+check_err 1 "$sbwhy, mode from group)" group set lab1 --mode persistent
+check_err 1 "$sbwhy, mode from default)" group rm lab1 --force
+check_err 1 "$sbwhy, mode from machine)" machine set $A --mode persistent
+f machine set $A --secure-boot inherit >/dev/null || fail "A: secure-boot back to the group's"
+
 # rm --force takes the machines out; they keep their own settings.
 f group rm lab1 --force >"$T/o" || fail "group rm --force"
 assert_eq "$(cat "$T/o")" "removed group lab1 (2 machines taken out of it)" "rm --force output"

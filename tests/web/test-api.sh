@@ -6,6 +6,7 @@
 # static path traversal, SQL-looking input, the event list and stream,
 # /status and /metrics, and that API changes are what the CLI sees.
 . "$(dirname "$0")/lib-web.sh"
+requires jq
 web_setup
 J='Content-Type: application/json'
 EV=$(dirname "$FB_BIN")/tests/web/web_event_add
@@ -126,6 +127,24 @@ fb machine add 52:54:00:aa:00:0b --mode readonly --secure-boot on >/dev/null || 
 api PATCH /api/v1/machines/52:54:00:aa:00:0b "${C[@]}" -d '{"mode":"persistent"}'
 expect 400 "only --mode readonly can run on; mode persistent"
 fb machine show 52:54:00:aa:00:0b | grep -q "^mode: *readonly" || fail "a refused PATCH changed the mode"
+what="Secure Boot on over persistent"
+api PATCH /api/v1/machines/52:54:00:aa:00:0b "${C[@]}" -d '{"secure_boot":"off","mode":"persistent"}'
+expect 200 '"secure_boot":"off"'
+api PATCH /api/v1/machines/52:54:00:aa:00:0b "${C[@]}" -d '{"secure_boot":"on"}'
+expect 400 "only --mode readonly can run on; mode persistent"
+what="loader and secure_boot as the CLI's --loader and --secure-boot"
+api PATCH /api/v1/machines/52:54:00:aa:00:0b "${C[@]}" -d '{"secure_boot":"yes"}'
+expect 400 "secure_boot: 'yes' is not on or off"
+api PATCH /api/v1/machines/52:54:00:aa:00:0b "${C[@]}" -d '{"loader":"grub"}'
+expect 400 "loader: 'grub' is not ipxe or pxelinux"
+api PATCH /api/v1/machines/52:54:00:aa:00:0b "${C[@]}" -d '{"mode":"readonly","secure_boot":"on","loader":"pxelinux"}'
+expect 200
+assert_eq "$(echo "$BODY" | jq -r '[.mode, .secure_boot, .from.secure_boot, .loader, .from.loader] | join(" ")')" \
+	"readonly on machine pxelinux machine" "PATCH of loader and secure_boot"
+api PATCH /api/v1/machines/52:54:00:aa:00:0b "${C[@]}" -d '{"secure_boot":"inherit","loader":""}'
+expect 200
+assert_eq "$(echo "$BODY" | jq -r '[.secure_boot, .from.secure_boot, .loader, .from.loader] | join(" ")')" \
+	"off default ipxe default" "loader and secure_boot handed back"
 fb machine rm 52:54:00:aa:00:0b >/dev/null || fail "rm the Secure Boot machine"
 what="mac change"
 api PATCH /api/v1/machines/$MAC "${C[@]}" -d '{"mac":"52:54:00:aa:00:05"}'

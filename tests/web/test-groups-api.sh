@@ -55,6 +55,17 @@ api GET /api/v1/machines/$B "${T[@]}"
 assert_eq "$(echo "$BODY" | jq -r '[.mode, .from.mode] | join(" ")')" "persistent machine" \
 	"B's own mode wins"
 
+# Secure Boot runs only readonly, judged on each machine's effective
+# settings: the group cannot turn it on while B keeps its own persistent
+# mode, and B cannot take a writable mode of its own under it afterwards.
+what="PATCH secure_boot on over a member's own persistent mode"
+sum=$(sqlite3 "$db" .dump | sha256sum)
+api PATCH /api/v1/groups/lab "${T[@]}" -d '{"mode":"readonly","menu_timeout":null,"secure_boot":"on"}'
+expect 400 "mode persistent would write blocks the root hash covers (machine 52-54-00-aa-00-22: secure-boot from group, mode from machine)"
+[ "$(sqlite3 "$db" .dump | sha256sum)" = "$sum" ] || fail "a refused group PATCH changed the database"
+what="PATCH a machine's mode back to its group's"
+api PATCH /api/v1/machines/$B "${T[@]}" -d '{"mode":"inherit"}'
+expect 200 '"mode":"ephemeral"'
 what="PATCH"
 api PATCH /api/v1/groups/lab "${T[@]}" -d '{"mode":"readonly","menu_timeout":null,"secure_boot":"on"}'
 expect 200 '"mode":"readonly"'
@@ -62,9 +73,13 @@ assert_eq "$(echo "$BODY" | jq -c '[.menu_timeout, .secure_boot, .protocol]')" '
 	"PATCH answer (others unchanged)"
 assert_eq "$(fb machine show $A --json | jq -r '.mode + " " + .from.mode + " " + .secure_boot')" \
 	"readonly group on" "the CLI sees the inherited change"
-what="PATCH a machine's mode back to its group's"
-api PATCH /api/v1/machines/$B "${T[@]}" -d '{"mode":"inherit"}'
-expect 200 '"mode":"readonly"'
+assert_eq "$(fb machine show $B --json | jq -r '.mode + " " + .from.mode + " " + .from.secure_boot')" \
+	"readonly group group" "B inherits the group's mode and Secure Boot"
+what="PATCH a writable mode of its own under the group's Secure Boot"
+sum=$(sqlite3 "$db" .dump | sha256sum)
+api PATCH /api/v1/machines/$B "${T[@]}" -d '{"mode":"persistent"}'
+expect 400 "mode persistent would write blocks the root hash covers (machine 52-54-00-aa-00-22: secure-boot from group, mode from machine)"
+[ "$(sqlite3 "$db" .dump | sha256sum)" = "$sum" ] || fail "a refused machine PATCH changed the database"
 
 before=$(sqlite3 "$db" .dump | sha256sum)
 bad() { # CODE SUBSTRING METHOD PATH BODY
@@ -107,8 +122,8 @@ expect 200 '"name":"lab"'
 what="DELETE with force"
 api DELETE "/api/v1/groups/lab?force=1" "${T[@]}"
 expect 200 '"machines":2'
-assert_eq "$(fb machine show $B --json | jq -r '.group + "|" + .mode + "|" + .from.mode')" \
-	"|persistent|default" "B out of the group, back to the default"
+assert_eq "$(fb machine show $B --json | jq -r '.group + "|" + .mode + "|" + .from.mode + "|" + .secure_boot')" \
+	"|persistent|default|off" "B out of the group, back to the defaults"
 what="GET a deleted group"
 api GET /api/v1/groups/lab "${T[@]}"
 expect 404
