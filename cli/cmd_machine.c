@@ -205,6 +205,9 @@ static int do_add(struct cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	if ((rc = fb_db_machine_add(ctx->db, &m)) < 0)
 		return cli_error("%s", fb_db_errmsg(ctx->db));
+	/* Say what it runs: its group's settings where it has none of its own. */
+	if (fb_db_machine_get(ctx->db, m.mac, &m) < 0)
+		return cli_error("%s", fb_db_errmsg(ctx->db));
 	printf("added %s%s%s (%s, %s, image %s)\n", m.mac, m.name[0] ? " " : "", m.name,
 	       fb_mode_name(m.mode), fb_protocol_name(m.protocol),
 	       m.image[0] ? m.image : "unassigned");

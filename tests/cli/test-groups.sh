@@ -27,7 +27,8 @@ C=52:54:00:00:00:03
 f machine add $C --image img1 --mode ephemeral --group lab1 >/dev/null || fail "machine add C"
 f group add lab2 >/dev/null || fail "group add lab2 (no settings)"
 f group set lab1 --mode readonly --protocol iscsi >/dev/null || fail "group set lab1"
-f machine add $A --group lab1 >/dev/null || fail "machine add A"
+assert_eq "$(f machine add $A --group lab1)" "added 52-54-00-00-00-01 (readonly, iscsi, image unassigned)" \
+	"machine add says the settings it takes from its group"
 f machine add $B --group lab1 --protocol nbd --image img2 >/dev/null || fail "machine add B"
 
 show() { f machine show "$1" | grep "^$2:" | sed "s/^$2: *//"; }
