@@ -205,47 +205,41 @@ int fb_db_image_add(struct fb_db *db, struct fb_image *img)
 	return db_tx_end(db, rc);
 }
 
-int fb_db_image_set_state(struct fb_db *db, int64_t id, const char *state)
+/* One UPDATE of an image row: the texts bind to the statement's first
+ * parameters (one or two), the row id to its last; -ENOENT for no row. */
+static int image_update(struct fb_db *db, int64_t id, const char *sql, const char *t1,
+                        const char *t2)
 {
 	sqlite3_stmt *st;
-	int rc = db_prep(db, "UPDATE images SET state=? WHERE id=?", &st);
+	int rc = db_prep(db, sql, &st);
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, state);
-	sqlite3_bind_int64(st, 2, id);
+	int n = sqlite3_bind_parameter_count(st);
+	db_bind_text(st, 1, t1);
+	if (n == 3)
+		db_bind_text(st, 2, t2);
+	sqlite3_bind_int64(st, n, id);
 	rc = db_step_done(db, st);
 	if (!rc && sqlite3_changes(db->h) == 0)
 		rc = -ENOENT;
 	return rc;
+}
+
+int fb_db_image_set_state(struct fb_db *db, int64_t id, const char *state)
+{
+	return image_update(db, id, "UPDATE images SET state=? WHERE id=?", state, NULL);
 }
 
 int fb_db_image_set_verity(struct fb_db *db, int64_t id, const char *root_hash, const char *salt)
 {
-	sqlite3_stmt *st;
-	int rc = db_prep(db, "UPDATE images SET verity_root_hash=?, verity_salt=? WHERE id=?", &st);
-	if (rc)
-		return rc;
-	db_bind_text(st, 1, root_hash);
-	db_bind_text(st, 2, salt);
-	sqlite3_bind_int64(st, 3, id);
-	rc = db_step_done(db, st);
-	if (!rc && sqlite3_changes(db->h) == 0)
-		rc = -ENOENT;
-	return rc;
+	return image_update(db, id,
+	                    "UPDATE images SET verity_root_hash=?, verity_salt=? WHERE id=?",
+	                    root_hash, salt);
 }
 
 int fb_db_image_set_uki(struct fb_db *db, int64_t id, const char *sha256)
 {
-	sqlite3_stmt *st;
-	int rc = db_prep(db, "UPDATE images SET uki_sha256=? WHERE id=?", &st);
-	if (rc)
-		return rc;
-	db_bind_text(st, 1, sha256);
-	sqlite3_bind_int64(st, 2, id);
-	rc = db_step_done(db, st);
-	if (!rc && sqlite3_changes(db->h) == 0)
-		rc = -ENOENT;
-	return rc;
+	return image_update(db, id, "UPDATE images SET uki_sha256=? WHERE id=?", sha256, NULL);
 }
 
 int fb_db_image_list(struct fb_db *db, const char *name, fb_image_cb cb, void *arg)
