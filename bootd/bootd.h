@@ -55,8 +55,9 @@ struct bootd_image {
 	char cmdline[512];
 	char verity_root_hash[FB_SHA256_HEX]; /* "" = no dm-verity tree */
 	char verity_salt[FB_SHA256_HEX];
-	int has_uki; /* boot.efi, the signed UKI, is recorded (uki_sha256) */
-	int disk;    /* a whole bootable disk: iPXE sanboot over iSCSI */
+	int has_uki;                    /* boot.efi, the signed UKI, is recorded (uki_sha256) */
+	char uki_sha256[FB_SHA256_HEX]; /* its sha256, for the uki-served event */
+	int disk;                       /* a whole bootable disk: iPXE sanboot over iSCSI */
 };
 
 /* A boot entry as scripts and HTTP need it. */

@@ -377,15 +377,24 @@ static enum MHD_Result do_credential(struct bootd *b, struct MHD_Connection *c,
 static enum MHD_Result do_stage(struct bootd *b, struct MHD_Connection *c, const struct route *rt)
 {
 	uint8_t mac[6];
-	char peer[FB_IP_LEN], detail[64];
+	char peer[FB_IP_LEN], detail[160];
 	struct in_addr pa = peer_addr(c);
 	ip4_format(pa, peer);
 	mac_parse(rt->mac, mac);
 	const char *name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "name");
+	const char *root_hash = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "root_hash");
 	const char *cred =
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Fleetboot-Credential");
 	if (!name || !http_stage_name_ok(name))
 		return send_msg(c, 400, "name: expected a stage name ([a-z0-9-], 1-23 chars)");
+	/* Verified-boot evidence (db/evidence.c): bootd alone says it handed
+	 * out a UKI, and a `verified` report names the root hash it used. */
+	if (!strcmp(name, "uki-served"))
+		return send_msg(c, 403, "forbidden: uki-served is recorded by bootd, not reported");
+	if (!strcmp(name, "verified") && !http_root_hash_ok(root_hash))
+		return send_msg(c, 400,
+		                "root_hash: expected the dm-verity root hash (64 lower-case hex "
+		                "digits) with stage verified");
 	pthread_rwlock_rdlock(&b->st.lock);
 	int found = cache_machine(b->st.cache, mac) != NULL;
 	pthread_rwlock_unlock(&b->st.lock);
@@ -404,7 +413,10 @@ static enum MHD_Result do_stage(struct bootd *b, struct MHD_Connection *c, const
 		return send_msg(c, 403,
 		                "forbidden: not that machine (send this boot's credential)");
 	}
-	snprintf(detail, sizeof(detail), "from=%s", peer);
+	if (!strcmp(name, "verified"))
+		snprintf(detail, sizeof(detail), "from=%s root_hash=%s", peer, root_hash);
+	else
+		snprintf(detail, sizeof(detail), "from=%s", peer);
 	writer_event(b->wr, rt->mac, name, detail);
 	return send_msg(c, 200, "ok");
 }
@@ -455,7 +467,7 @@ static enum MHD_Result serve_fd(struct MHD_Connection *c, int fd, const char *ty
 static void file_event(struct bootd *b, struct MHD_Connection *c, const struct route *rt)
 {
 	uint8_t mac[6];
-	char macid[FB_MACID_LEN], detail[160];
+	char macid[FB_MACID_LEN], detail[200];
 	if (rt->head || MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range"))
 		return; /* only a whole download marks the stage */
 	if (!strcmp(rt->file, "rootfs.verity"))
@@ -467,6 +479,19 @@ static void file_event(struct bootd *b, struct MHD_Connection *c, const struct r
 	pthread_rwlock_unlock(&b->st.lock);
 	if (!known)
 		return;
+	if (rt->kind == R_IMAGE && !strcmp(rt->file, "boot.efi")) {
+		/* The signed UKI, whole, to the machine: the uki-served
+		 * evidence (db/evidence.c), with the sha256 bootd serves. */
+		pthread_rwlock_rdlock(&b->st.lock);
+		const struct bootd_image *im = cache_image(b->st.cache, rt->name, rt->version);
+		if (im && im->has_uki)
+			snprintf(detail, sizeof(detail), "image=%s@%d sha256=%s via=http", im->name,
+			         im->version, im->uki_sha256);
+		pthread_rwlock_unlock(&b->st.lock);
+		if (im && im->has_uki)
+			writer_event(b->wr, mac_format(mac, macid), "uki-served", detail);
+		return;
+	}
 	if (rt->kind == R_ENTRY)
 		snprintf(detail, sizeof(detail), "entry=%s file=%s", rt->name, rt->file);
 	else

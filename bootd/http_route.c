@@ -249,3 +249,13 @@ int http_parse_range(const char *h, uint64_t size, uint64_t *start, uint64_t *le
 	*len = z - a + 1;
 	return 0;
 }
+
+int http_root_hash_ok(const char *s)
+{
+	if (!s || strlen(s) != 64)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return 0;
+	return 1;
+}

@@ -42,6 +42,9 @@ int http_route(const char *method, const char *path, struct route *r, const char
 /* A stage name from the initramfs: [a-z0-9-], 1 to 23 characters, and one
  * fb_stage_valid accepts. */
 int http_stage_name_ok(const char *s);
+/* A dm-verity root hash as a `verified` report carries it: 64 lower-case
+ * hex digits (sha256). NULL is not. */
+int http_root_hash_ok(const char *s);
 
 /*
  * Parse a Range header for a body of size bytes. Returns 0 with start and

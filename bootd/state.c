@@ -139,6 +139,7 @@ static int load_image(void *arg, const struct fb_image *img)
 	fb_strlcpy(bi->verity_root_hash, img->verity_root_hash, sizeof(bi->verity_root_hash));
 	fb_strlcpy(bi->verity_salt, img->verity_salt, sizeof(bi->verity_salt));
 	bi->has_uki = img->uki_sha256[0] != '\0';
+	fb_strlcpy(bi->uki_sha256, img->uki_sha256, sizeof(bi->uki_sha256));
 	bi->disk = fb_image_is_disk(img);
 	return 0;
 }

@@ -33,6 +33,7 @@
 #define MAX_TIMEOUT_MS 8000
 #define MAX_WINDOW     256 /* larger windows are clamped */
 #define MAX_TRANSFERS  4000
+#define UKI_DETAIL_LEN (FB_NAME_LEN + FB_SHA256_HEX + 48)
 
 struct xfer {
 	struct bootd *b;
@@ -49,8 +50,9 @@ struct xfer {
 	uint8_t oack[128];
 	unsigned timeout_ms, base_timeout_ms, retries;
 	int event_done;
-	int dup_ok; /* a repeated ACK may restart this window once */
-	int no_gso; /* UDP GSO failed on this transfer's path */
+	char uki[UKI_DETAIL_LEN]; /* a signed UKI: its uki-served event at the end */
+	int dup_ok;               /* a repeated ACK may restart this window once */
+	int no_gso;               /* UDP GSO failed on this transfer's path */
 	struct fb_timer timer;
 	struct sockaddr_in peer;
 	char name[FB_LOG_ESCAPE_LEN]; /* the file asked for, escaped for logs and events */
@@ -318,6 +320,18 @@ static void record_event(struct xfer *x)
 	writer_event(x->b->wr, mac_format(mac, macid), "tftp", detail);
 }
 
+/* The whole signed UKI reached the machine at this address: evidence
+ * (db/evidence.c) that it was handed its boot.efi this boot. */
+static void record_uki(struct xfer *x)
+{
+	uint8_t mac[6];
+	char macid[FB_MACID_LEN];
+	if (state_mac_of_ip(&x->b->st, x->peer.sin_addr, mac) < 0 &&
+	    neigh_lookup(x->peer.sin_addr, mac) < 0)
+		return;
+	writer_event(x->b->wr, mac_format(mac, macid), "uki-served", x->uki);
+}
+
 static void on_xfer(struct fb_loop *l, int fd, uint32_t events, void *arg)
 {
 	struct xfer *x = arg;
@@ -369,6 +383,8 @@ static void on_xfer(struct fb_loop *l, int fd, uint32_t events, void *arg)
 				record_event(x);
 			if (x->acked == x->last) {
 				__atomic_fetch_add(&x->b->stats_tftp, 1, __ATOMIC_RELAXED);
+				if (x->uki[0])
+					record_uki(x);
 				xfer_end(x, NULL);
 				return;
 			}
@@ -423,8 +439,9 @@ static void negotiate(struct xfer *x, const struct fb_tftp_req *r, struct fb_tft
  * firmware fetches by TFTP (a Secure Boot machine's boot file). Outside the
  * TFTP root, so looked up in the cache, never as a path. 0 when name is
  * not of that shape; else 1 with an open fd, or a negative TFTP error, in
- * *fdp. */
-static int open_uki(struct bootd *b, const char *name, const char **why, int *fdp)
+ * *fdp, and the detail of the uki-served event (evidence.c) in detail. */
+static int open_uki(struct bootd *b, const char *name, const char **why, int *fdp, char *detail,
+                    size_t dlen)
 {
 	char iname[FB_NAME_LEN], path[FB_PATH_LEN + 16];
 	int version = 0, n = 0;
@@ -448,6 +465,8 @@ static int open_uki(struct bootd *b, const char *name, const char **why, int *fd
 	    fb_image_name_valid(iname) ? cache_image(b->st.cache, iname, version) : NULL;
 	if (im && im->has_uki) {
 		snprintf(path, sizeof(path), "%s/boot.efi", im->dir);
+		snprintf(detail, dlen, "image=%s@%d sha256=%s via=tftp", im->name, im->version,
+		         im->uki_sha256);
 		found = 1;
 	}
 	pthread_rwlock_unlock(&b->st.lock);
@@ -487,7 +506,8 @@ static void start(struct bootd *b, const uint8_t *pkt, size_t len, const struct 
 		return;
 	}
 	int ffd;
-	if (!open_uki(b, r.filename, &why, &ffd)) {
+	char uki[UKI_DETAIL_LEN] = "";
+	if (!open_uki(b, r.filename, &why, &ffd, uki, sizeof(uki))) {
 		ffd = tftp_virtual_open(b, r.filename, peer->sin_addr, local, &why);
 		if (ffd == TFTP_NOT_VIRTUAL)
 			ffd = tftp_open_file(b->tftp_rootfd, b->tftp_root, r.filename, &why);
@@ -526,6 +546,7 @@ static void start(struct bootd *b, const uint8_t *pkt, size_t len, const struct 
 	x->size = (uint64_t)st.st_size;
 	x->peer = *peer;
 	fb_log_escape(r.filename, x->name, sizeof(x->name));
+	fb_strlcpy(x->uki, uki, sizeof(x->uki));
 	fb_timer_init(&x->timer, on_timeout, x);
 	x->blksize = FB_TFTP_DEF_BLKSIZE;
 	x->window = 1;

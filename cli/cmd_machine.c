@@ -309,8 +309,13 @@ static int do_show(struct cli_ctx *ctx, int argc, char **argv)
 	struct fb_lease lease;
 	int has_ov = fb_db_overlay_get(ctx->db, m.mac, &ov) == 0;
 	int has_lease = fb_db_lease_get(ctx->db, m.mac, &lease) == 0;
+	/* Verified-boot evidence of the current boot (db/evidence.c). */
+	struct fb_evidence ev;
+	if ((rc = fb_db_evidence_get(ctx->db, &m, &ev)) < 0)
+		return cli_error("verified boot: %s", fb_db_errmsg(ctx->db));
 	if (o[0].val) {
 		json_t *j = cli_machine_json(&m, 1);
+		json_object_set_new(j, "verified_boot", fb_evidence_json(&ev));
 		if (has_ov)
 			json_object_set_new(j, "overlay",
 			                    json_pack("{s:s, s:I, s:b}", "path", ov.path, "bytes",
@@ -350,6 +355,7 @@ static int do_show(struct cli_ctx *ctx, int argc, char **argv)
 		printf("menu default: %s (from group %s)\n", m.menu_default, m.group);
 	if (m.menu_timeout >= 0)
 		printf("menu timeout: %d s (from group %s)\n", m.menu_timeout, m.group);
+	printf("verified boot: %s - %s\n", ev.state, ev.why);
 	if (has_lease)
 		printf("lease:    %s\n", lease.ip);
 	if (has_ov)

@@ -396,6 +396,40 @@ int fb_db_event_add(struct fb_db *db, const char *mac, const char *stage, const 
 int fb_db_machine_new_boot(struct fb_db *db, const char *mac, int64_t *boot_seq);
 int fb_db_machine_boot_seq(struct fb_db *db, const char *mac, int64_t *boot_seq);
 
+/* ---- verified-boot evidence (evidence.c) -------------------------------- */
+
+/* What the server can say about a machine's current boot under verified
+ * boot, from its events: the version whose signed UKI bootd handed it this
+ * boot (a "uki-served" event), that version's hashes, and the initramfs's
+ * last report after it ("verified" with the root hash it used, or
+ * "verity-failed"). state is one of
+ *   verified         Secure Boot on, UKI served this boot, "verified" with
+ *                    the version's root hash
+ *   not-secure-boot  the machine's effective secure_boot is not on
+ *   no-uki           no signed UKI served this boot (or never booted)
+ *   unreported       UKI served, no report yet
+ *   verity-failed    the last report of this boot was verity-failed
+ *   mismatch         "verified" with another root hash (or none)
+ * and why says it in words. Times are unix ms; 0 = none. */
+struct fb_evidence {
+	char state[20];
+	char image[FB_REF_LEN];                 /* "NAME@V" whose UKI was served; "" */
+	char rootfs_sha256[FB_SHA256_HEX];      /* that version's rootfs.img */
+	char verity_root_hash[FB_SHA256_HEX];   /* that version's dm-verity root hash */
+	char uki_sha256[FB_SHA256_HEX];         /* of the boot.efi bootd handed out */
+	char reported_root_hash[FB_SHA256_HEX]; /* in the "verified" report; "" */
+	char report[24];                        /* "verified", "verity-failed" or "" */
+	int64_t boot_ms, uki_served_ms, report_ms, verified_ms;
+	char why[400];
+};
+/* m as fb_db_machine_get reads it (effective secure_boot). */
+int fb_db_evidence_get(struct fb_db *db, const struct fb_machine *m, struct fb_evidence *ev);
+/* The object "verified_boot" of the CLI's and the API's machine JSON
+ * (times in unix seconds or null). NULL when out of memory. */
+struct json_t *fb_evidence_json(const struct fb_evidence *ev);
+/* ms as "2026-12-03T22:40:01Z" (UTC), "-" for 0. */
+void fb_evidence_time(int64_t ms, char *out, size_t len);
+
 /* ---- per-boot credentials (credentials.c) ------------------------------ */
 
 /*

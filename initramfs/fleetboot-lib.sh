@@ -32,7 +32,8 @@ fb_log() {
 	fi
 }
 
-# fb_report STAGE: POST the stage to fleetboot.report. Never blocks the
+# fb_report STAGE [QUERY]: POST the stage to fleetboot.report (QUERY, e.g.
+# root_hash=HEX, is added to the URL; never a secret). Never blocks the
 # boot for long and never fails it: reports are for the admin's view.
 # bootd takes a report from the machine's own address; the boot's
 # credential (which bootd also takes, in X-Fleetboot-Credential) is not
@@ -40,7 +41,7 @@ fb_log() {
 # timeout leaves a watcher process with a copy of that argv behind.
 fb_report() {
 	[ -n "${FB_REPORT:-}" ] || return 0
-	fb_url="$FB_REPORT?name=$1"
+	fb_url="$FB_REPORT?name=$1${2:+&$2}"
 	# busybox-static's wget crashes with -T (Debian 1.35): bound it with
 	# timeout instead.
 	if command -v wget >/dev/null 2>&1; then
@@ -404,6 +405,9 @@ fb_verity_open() {
 	fi
 	fb_wait_file 5 "/dev/mapper/$FB_VERITY_NAME" || { FB_ERROR="no /dev/mapper/$FB_VERITY_NAME after veritysetup open"; return 1; }
 	FB_ROOT_DEV=/dev/mapper/$FB_VERITY_NAME
+	# The evidence an operator sees (db/evidence.c): dm-verity is open on
+	# the root hash from the signed command line.
+	fb_report verified "root_hash=$FB_VERITY"
 	fb_log "dm-verity: root hash ${FB_VERITY%"${FB_VERITY#????????????????}"}..., every block of the root is checked"
 }
 

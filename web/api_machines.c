@@ -39,9 +39,27 @@ json_t *web_machine_json(const struct fb_machine *m, int with_secret)
 	return j;
 }
 
+/* The machine with its verified-boot evidence (db/evidence.c), as GET
+ * gives it; NULL when out of memory, *rc < 0 on a database error. */
+static json_t *machine_json_evidence(const struct fb_machine *m, int with_secret, int *rc)
+{
+	struct fb_evidence ev;
+	*rc = fb_db_evidence_get(web_g.db, m, &ev);
+	if (*rc < 0)
+		return NULL;
+	json_t *j = web_machine_json(m, with_secret);
+	if (j)
+		json_object_set_new(j, "verified_boot", fb_evidence_json(&ev));
+	return j;
+}
+
 static int list_cb(void *arg, const struct fb_machine *m)
 {
-	return json_array_append_new(arg, web_machine_json(m, 0)) < 0 ? -ENOMEM : 0;
+	int rc;
+	json_t *j = machine_json_evidence(m, 0, &rc);
+	if (rc < 0)
+		return rc;
+	return json_array_append_new(arg, j) < 0 ? -ENOMEM : 0;
 }
 
 /* An assigned image must exist (or be "menu"); a machine pointing at
@@ -157,8 +175,12 @@ enum MHD_Result web_api_machines(struct MHD_Connection *c, struct web_req *req, 
 	rc = fb_db_machine_get(web_g.db, id, &m);
 	if (rc < 0)
 		return web_db_error(c, rc, "machine");
-	if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
-		return web_json(c, MHD_HTTP_OK, web_machine_json(&m, 1));
+	if (!strcmp(method, "GET") || !strcmp(method, "HEAD")) {
+		json_t *j = machine_json_evidence(&m, 1, &rc);
+		if (rc < 0)
+			return web_db_error(c, rc, "machine");
+		return web_json(c, MHD_HTTP_OK, j);
+	}
 	if (!strcmp(method, "PATCH"))
 		return machine_patch(c, req, &m);
 	if (!strcmp(method, "DELETE")) {

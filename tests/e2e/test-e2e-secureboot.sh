@@ -72,6 +72,7 @@ echo "$tftp"
 echo "$tftp" | grep -q "file=images/tiny/1/boot.efi" || fail "no TFTP of the UKI recorded"
 echo "$tftp" | grep -q "ipxe\|snponly\|undionly\|kpxe" && fail "an iPXE binary went to the Secure Boot client"
 fb events --machine $SB | grep -q "ipxe-script" && fail "the Secure Boot client got an iPXE script"
+EVIDENCE=$(fb machine show $SB --json | jq -c .verified_boot) # verified-boot evidence: checked at the end
 
 # 2. One byte of the UKI changed on the server: refused by the firmware.
 cp "$efi" "$LAB_DIR/good.efi"
@@ -95,3 +96,16 @@ lab_boot off $OFF tap1 "$log3" uefi 400
 lab_assert_events "$CONF" $OFF 'dhcp .*tftp .*ipxe-script .*kernel .*initrd .*root-attached .*userspace'
 fb events --machine $OFF --stage tftp | grep -q 'ipxe.efi\|snponly.efi' || fail "no TFTP of an EFI iPXE for $OFF"
 echo "verified boot end to end passed"
+
+# ---- Verified-boot evidence (issue 16, db/evidence.c) ---------------------
+# After the good boot (captured above): verified, with the image's hashes.
+echo "evidence after the Secure Boot boot: $EVIDENCE"
+img=$(fb image show tiny --json)
+for k in rootfs_sha256:sha256 verity_root_hash:verity_root_hash uki_sha256:uki_sha256; do
+	assert_eq "$(jq -r ".${k%%:*}" <<<"$EVIDENCE")" "$(jq -r ".${k##*:}" <<<"$img")" "evidence ${k%%:*}"
+done
+assert_eq "$(jq -r '.state + " " + .image' <<<"$EVIDENCE")" "verified tiny@1" "evidence state and image"
+# After the changed UKI's boot (the firmware refused it): not verified.
+st=$(fb machine show $SB --json | jq -r .verified_boot.state)
+[ "$st" != verified ] || fail "the boot of the changed UKI counts as verified"
+echo "evidence after the changed UKI: $st; verified-boot evidence passed"

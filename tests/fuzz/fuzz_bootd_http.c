@@ -43,6 +43,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (strcmp(method, "GET") || strlen(r.mac) != 17 || strchr(r.mac, ':')))
 		abort();
 	http_stage_name_ok(buf);
+	/* A `verified` report's root hash: 64 lower-case hex digits only. */
+	if (http_root_hash_ok(range) && strspn(range, "0123456789abcdef") != 64)
+		abort();
 	uint64_t start = 0, len = 0, sizes[] = {0, 1, 1000, UINT64_MAX / 2};
 	for (int i = 0; i < 4; i++) {
 		if (http_parse_range(range ? range : buf, sizes[i], &start, &len) == 0 &&

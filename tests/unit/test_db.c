@@ -607,6 +607,73 @@ static void test_groups(void)
 	fb_db_close(db);
 }
 
+/* Verified-boot evidence (evidence.c) from a boot's events. */
+static void test_evidence(void)
+{
+	struct fb_db *db = open_db();
+	struct fb_image img = {0};
+	struct fb_machine m = {0};
+	struct fb_evidence ev;
+	char rh[65], uki[96], good[128], bad[128];
+	const char *mac = "52-54-00-e5-00-01";
+	memset(rh, 'a', 64);
+	rh[64] = 0;
+	strcpy(img.name, "ev");
+	CHECK_INT(fb_db_image_reserve_version(db, "ev", &img.version), 0);
+	strcpy(img.dir, "/x");
+	memset(img.sha256, 'b', 64);
+	CHECK_INT(fb_db_image_add(db, &img), 0);
+	CHECK_INT(fb_db_image_set_verity(db, img.id, rh, "00"), 0);
+	snprintf(uki, sizeof(uki), "image=ev@%d sha256=%064d via=tftp", img.version, 7);
+	snprintf(good, sizeof(good), "from=10.0.0.9 root_hash=%s", rh);
+	snprintf(bad, sizeof(bad), "from=10.0.0.9 root_hash=%064d", 0);
+	strcpy(m.mac, mac);
+	snprintf(m.image, sizeof(m.image), "ev@%d", img.version);
+	m.mode = FB_MODE_READONLY;
+	strcpy(m.secure_boot, "on");
+	CHECK_INT(fb_db_machine_add(db, &m), 0);
+	CHECK_INT(fb_db_machine_get(db, mac, &m), 0);
+#define EV_STATE(s)                                                                                \
+	do {                                                                                       \
+		CHECK_INT(fb_db_evidence_get(db, &m, &ev), 0);                                     \
+		CHECK_STR(ev.state, s);                                                            \
+	} while (0)
+	EV_STATE("no-uki");
+	CHECK_INT(fb_db_event_add(db, mac, "dhcp", "arch=7 ipxe=0"), 0);
+	CHECK_INT(fb_db_event_add(db, mac, "verified", good), 0); /* before the UKI */
+	EV_STATE("no-uki");
+	/* A client's report has "from=..." details: never a served UKI. */
+	CHECK_INT(fb_db_event_add(db, mac, "uki-served", "from=10.0.0.9"), 0);
+	EV_STATE("no-uki");
+	CHECK_INT(fb_db_event_add(db, mac, "uki-served", uki), 0);
+	EV_STATE("unreported");
+	CHECK_INT(ev.uki_served_ms > 0, 1);
+	CHECK_INT(fb_db_event_add(db, mac, "verified", bad), 0);
+	EV_STATE("mismatch");
+	CHECK(strstr(ev.why, "expected aaaa") != NULL);
+	CHECK_INT(fb_db_event_add(db, mac, "verified", good), 0);
+	EV_STATE("verified");
+	CHECK_STR(ev.verity_root_hash, rh);
+	CHECK_STR(ev.rootfs_sha256, img.sha256);
+	CHECK_INT(strncmp(ev.uki_sha256, "0000", 4), 0);
+	CHECK(ev.verified_ms >= ev.uki_served_ms);
+	CHECK(strncmp(ev.why, "booted ev@", 10) == 0);
+	CHECK_INT(fb_db_event_add(db, mac, "verity-failed", "from=10.0.0.9"), 0);
+	EV_STATE("verity-failed");
+	/* iPXE's DHCP is no new boot; the firmware's is. */
+	CHECK_INT(fb_db_event_add(db, mac, "verified", good), 0);
+	CHECK_INT(fb_db_event_add(db, mac, "dhcp", "arch=7 ipxe=1"), 0);
+	EV_STATE("verified");
+	CHECK_INT(fb_db_event_add(db, mac, "dhcp", "arch=7 ipxe=0"), 0);
+	CHECK_INT(fb_db_event_add(db, mac, "verified", good), 0);
+	EV_STATE("no-uki");
+	strcpy(m.secure_boot, "off");
+	EV_STATE("not-secure-boot");
+#undef EV_STATE
+	CHECK_INT(fb_db_machine_delete(db, mac), 0); /* test_concurrency counts machines */
+	fb_db_close(db);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/fbdbXXXXXX");
@@ -624,6 +691,7 @@ int main(void)
 	RUN(test_entries_next_boot);
 	RUN(test_wake);
 	RUN(test_groups);
+	RUN(test_evidence);
 	RUN(test_concurrency);
 	fb_rm_rf(dir);
 	return HARNESS_EXIT();

@@ -429,6 +429,31 @@ if command -v sqlite3 >/dev/null; then
 	expect 200 '"user":"carol"'
 fi
 
+# ---- verified-boot evidence (issue 16): verified_boot, one and the list -------
+# bootd's records of a boot (firmware DHCP, the signed UKI handed out) and
+# the initramfs's report, written through the DB API as bootd writes them.
+what="verified_boot"
+VB=52:54:00:aa:00:0c
+fb machine add $VB --mode readonly --secure-boot on >/dev/null || fail "add $VB"
+rh=$(fb image show tiny@1 --json | jq -r .verity_root_hash)
+[ ${#rh} = 64 ] || fail "image tiny@1 has no root hash"
+E=(-H "Authorization: Bearer $(fb token create evidence 2>/dev/null)")
+"$EV" "$WEB_T/state" $VB dhcp "arch=7 ipxe=0" || fail "event dhcp"
+"$EV" "$WEB_T/state" $VB uki-served "image=tiny@1 sha256=$(printf 'c%.0s' {1..64}) via=tftp" || fail "event uki-served"
+api GET /api/v1/machines/$VB "${E[@]}"
+expect 200 '"state":"unreported"'
+"$EV" "$WEB_T/state" $VB verified "from=10.0.0.9 root_hash=$rh" || fail "event verified"
+api GET /api/v1/machines/$VB "${E[@]}"
+expect 200
+assert_eq "$(jq -r '.verified_boot | [.state, .image, .verity_root_hash, .rootfs_sha256, .uki_sha256[0:4]] | join(" ")' <<<"$BODY")" \
+	"verified tiny@1 $rh $sha cccc" "verified_boot of $VB"
+api GET /api/v1/machines "${E[@]}"
+expect 200
+assert_eq "$(jq -r '.machines[] | select(.mac == "52-54-00-aa-00-0c") | .verified_boot.state' <<<"$BODY")" verified \
+	"verified_boot of $VB in the list"
+assert_eq "$(jq -r '.machines[] | select(.mac == "52-54-00-aa-00-01") | .verified_boot.state' <<<"$BODY")" not-secure-boot \
+	"verified_boot of a machine with Secure Boot off"
+
 kill -0 "$(cat "$WEB_T/web.pid")" || fail "fleetboot-web died"
 grep -q "running as nobody" "$WEB_T/web.log" || fail "fleetboot-web did not drop privileges"
 [ "$(stat -c %U "$WEB_T/state/fleetboot.db-wal" 2>/dev/null || echo nobody)" = nobody ] ||

@@ -6,7 +6,7 @@
 //   #/groups          groups: shared settings for many machines
 //   #/machine/MAC     one machine
 import { api, session, ApiError } from './api.js';
-import { h, stageBadge, progress, size, ago, clock, date, STAGES } from './dom.js';
+import { h, stageBadge, verifiedBadge, progress, size, ago, clock, date, STAGES } from './dom.js';
 
 const state = {
   user: '',
@@ -140,7 +140,7 @@ function unassignedNode() {
 
 function machineRow(m) {
   return h('tr', { class: 'clickable', dataset: { mac: m.mac }, onclick: () => { location.hash = `#/machine/${m.mac}`; } },
-    h('td', { 'data-label': 'Machine' }, h('div', {}, h('strong', {}, machineLabel(m))),
+    h('td', { 'data-label': 'Machine' }, h('div', {}, h('strong', {}, machineLabel(m)), verifiedBadge(m.verified_boot)),
       m.name ? h('div', { class: 'muted small mono' }, m.mac) : null),
     h('td', { 'data-label': 'Group' }, m.group || h('span', { class: 'muted' }, '—')),
     h('td', { 'data-label': 'Image' }, m.image || h('span', { class: 'muted' }, 'unassigned')),
@@ -547,11 +547,36 @@ async function renderMachine(mac) {
             h('dt', {}, 'Added'), h('dd', {}, date(m.created) + (m.registered ? ' (registered itself)' : '')),
             h('dt', {}, 'Secret'), h('dd', { class: 'mono' }, m.secret)),
           h('div', { class: 'form-actions' }, del)),
+        m.verified_boot ? verifiedNode(m.verified_boot) : null,
         ovPanel),
       h('section', { class: 'panel' }, h('div', { class: 'section-head' }, h('h2', {}, 'Boot timeline')), timelineNode(events))));
   view.dataset.events = JSON.stringify(events.map((e) => e.id));
   machinePageEvents = events;
 }
+
+// The verified-boot panel (issue 16): what the server can say about this
+// boot - the version whose signed UKI it handed out, its hashes, and the
+// initramfs's dm-verity report.
+const VB_STATE = {
+  verified: 'verified', 'not-secure-boot': 'not Secure Boot', 'no-uki': 'not verified: no signed UKI this boot',
+  unreported: 'not verified yet: no report', 'verity-failed': 'verity failed', mismatch: 'not verified: root hash mismatch',
+};
+function verifiedNode(vb) {
+  const t = (s) => (s ? date(s) : '—');
+  const hash = (s) => h('dd', { class: 'mono' }, s || '—');
+  return h('section', { class: 'panel', id: 'verified-panel' },
+    h('div', { class: 'section-head' }, h('h2', {}, 'Verified boot'), verifiedBadge(vb)),
+    h('p', { id: 'verified-boot', dataset: { state: vb.state } }, h('strong', {}, VB_STATE[vb.state] || vb.state), ' — ', vb.why),
+    vb.image ? h('dl', { class: 'kv' },
+      h('dt', {}, 'Booted'), h('dd', {}, vb.image),
+      h('dt', {}, 'Rootfs sha256'), hash(vb.rootfs_sha256),
+      h('dt', {}, 'Root hash'), hash(vb.verity_root_hash),
+      h('dt', {}, 'UKI sha256'), hash(vb.uki_sha256),
+      h('dt', {}, 'UKI served'), h('dd', {}, t(vb.uki_served)),
+      h('dt', {}, 'Reported'), h('dd', {}, vb.report ? `${vb.report}, ${t(vb.reported)}` : '—')) : null);
+}
+// Stages that change the evidence: a new boot, the UKI, the reports.
+const VB_STAGES = ['dhcp', 'uki-served', 'verified', 'verity-failed'];
 let machinePageEvents = [];
 
 // ---- live events -----------------------------------------------------------
@@ -578,7 +603,13 @@ function onEvent(e) {
     document.getElementById('machine-stage')?.replaceChildren(stageBadge(e.stage));
     const seen = document.getElementById('machine-seen');
     if (seen) seen.textContent = ago(Math.floor(e.time_ms / 1000));
+    if (VB_STAGES.includes(e.stage))
+      api('GET', `/machines/${e.mac}`).then((m2) => {
+        if (m2.verified_boot) document.getElementById('verified-panel')?.replaceWith(verifiedNode(m2.verified_boot));
+      }).catch(() => {});
   }
+  if (r.name === 'dashboard' && m && VB_STAGES.includes(e.stage))
+    loadMachines().then(renderDashboardParts).catch(() => {});
 }
 
 function setLive(on) {

@@ -29,8 +29,21 @@ export function stageBadge(stage) {
   return h('span', { class: `badge stage-${stage || 'none'}${ALARMS.includes(stage) ? ' stage-alarm' : ''}` }, s);
 }
 
+// Verified-boot evidence (the API's verified_boot): a small badge, none for
+// machines with Secure Boot off; its title says why.
+const VB_TEXT = { verified: '\u2713 verified', 'no-uki': 'not verified', unreported: 'verifying', 'verity-failed': 'verity failed', mismatch: 'root hash mismatch' };
+export function verifiedBadge(vb) {
+  if (!vb || vb.state === 'not-secure-boot') return null;
+  const cls = vb.state === 'verified' ? 'vb-ok' : vb.state === 'unreported' || vb.state === 'no-uki' ? 'vb-wait' : 'vb-bad';
+  return h('span', { class: `badge vb-badge ${cls}`, title: vb.why, dataset: { state: vb.state } }, VB_TEXT[vb.state] || vb.state);
+}
+
+// Stages outside the bar that stand for a step of it: a Secure Boot
+// machine's UKI carries its kernel and initrd; `verified` follows the root.
+const STAGE_STEP = { 'uki-served': 'initrd', verified: 'root-attached' };
+
 export function progress(stage) {
-  const i = STAGES.indexOf(stage);
+  const i = STAGES.indexOf(STAGE_STEP[stage] || stage);
   const alarm = ALARMS.includes(stage);
   const cls = stage === 'userspace' ? 'progress complete' : alarm ? 'progress failed' : 'progress';
   return h('div', { class: cls, title: stage || 'never booted' },
