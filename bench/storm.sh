@@ -19,16 +19,34 @@
 # after that stage; FB_STORM_THINK scales the trace's client time (it was
 # recorded under TCG: 0 replays the I/O back to back). FB_STORM_GEN names
 # another stormgen (the sanitizer build: build-san/bench/stormgen).
+# FB_STORM_TRACE names the block trace the root disks replay (default
+# bench/traces/busybox.trace; bench/traces/README.md lists them); the
+# machines boot the image the trace was recorded from (its "# image:"
+# line, busybox when it has none), or FB_STORM_IMAGE.
+#
+# Exit status: 0 when every machine booted through fleetboot, 1 when
+# fleetboot lost machines, another non-zero status for a broken run (a
+# set-up step failed, stormgen could not run or crashed). The peer stack's
+# failed machines are figures in its column, not a failure of the run.
 set -u
 . "$(dirname "$0")/../tests/lib.sh"
 requires_root
 requires ip curl mke2fs
+# A step that fails is a broken run (2), never "fleetboot lost machines" (1).
+fail() {
+	echo "FAIL: $*" >&2
+	echo "result: FAILED: a broken run ($*)"
+	exit 2
+}
 N=${FB_STORM_N:-50}
 LAST=${FB_STORM_LAST:-userspace}
 THINK=${FB_STORM_THINK:-1}
 HOLD=${FB_STORM_HOLD:-3}
 GEN=${FB_STORM_GEN:-$(cd "$FB_BIN/.." && pwd)/bench/stormgen}
-TRACE=$FB_TOP/bench/traces/busybox.trace
+TRACE=${FB_STORM_TRACE:-$FB_TOP/bench/traces/busybox.trace}
+[ -r "$TRACE" ] || fail "FB_STORM_TRACE=$TRACE: no such trace"
+FROM=${FB_STORM_IMAGE:-$(sed -n 's/^# image: *//p' "$TRACE" | head -n 1)}
+FROM=${FROM:-busybox}
 [ -x "$GEN" ] || skip "stormgen is not built ($GEN)"
 [ -x "$FB_BIN/fleetboot-bootd" ] || skip "fleetboot is not built in $FB_BIN"
 { [ "$N" -ge 1 ] && [ "$N" -le 3000 ]; } || fail "FB_STORM_N=$N: 1..3000"
@@ -62,8 +80,14 @@ EOF
 export FLEETBOOT_CONF=$CONF
 t_setup=$SECONDS
 fb init >"$T/init.log" 2>&1 || fail "fleetboot init: $(tail -n 5 "$T/init.log")"
-fb image build tiny --from busybox --cmdline "console=ttyS0" >"$T/build.log" 2>&1 ||
-	fail "image build: $(tail -n 20 "$T/build.log")"
+fb image build tiny --from "$FROM" --cmdline "console=ttyS0" >"$T/build.log" 2>&1 ||
+	fail "image build ($FROM): $(tail -n 20 "$T/build.log")"
+# The trace's requests must fall inside the disk it replays on.
+disk=$(stat -c %s "$T/state/images/tiny/1/rootfs.img") || fail "no rootfs.img"
+end=$(awk '!/^#/ && $1 != "F" && $2 + $3 > e { e = $2 + $3 } END { printf "%.0f", e }' "$TRACE")
+[ "$end" -le "$disk" ] ||
+	fail "$TRACE reaches byte $end, past the $FROM disk's $disk (FB_STORM_IMAGE: the image it was recorded from)"
+echo "(image $FROM: disk $disk bytes; trace $(basename "$TRACE"), $(grep -vc '^#' "$TRACE") requests)"
 mac_of() { printf '52:54:01:%02x:%02x:%02x' $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)); }
 for i in $(seq 0 $((N - 1))); do
 	fb machine add "$(mac_of "$i")" --image tiny --mode persistent >/dev/null ||
@@ -146,7 +170,9 @@ storm() {
 	ip netns exec "$CLI" "$GEN" -i sm -n "$N" -t "$TRACE" -k "$THINK" -l "$LAST" \
 		-o "$T/$name.csv" -R "$T/ready" -H "$HOLD" "$@" >"$T/$name.out" 2>"$T/$name.err" &
 	gen=$!
-	wait_for 900 test -e "$T/ready"
+	# Until every machine is done (or stormgen ended without that: a
+	# broken run, which its exit status says).
+	wait_for 900 sh -c '[ -e "$1" ] || ! kill -0 "$2" 2>/dev/null' sh "$T/ready" "$gen"
 	c1=$(cpu_ticks)
 	rss1=$(mem_kb VmRSS)
 	hwm=$(mem_kb VmHWM)
@@ -165,6 +191,18 @@ storm() {
 	return $rc
 }
 val() { sed -n "s/^$2=//p" "$T/$1.sum"; } # NAME KEY
+# The verdict, and the exit status: fleetboot's result and the run's, never
+# the peer stack's (its failed machines are figures of its column).
+prc=0
+finish() {
+	case $rc in
+	0) echo "result: fleetboot booted all $N machines$([ "$prc" = 1 ] &&
+		echo "; the peer stack lost $(val peer failed) (a figure, not an error of the run)")" ;;
+	1) echo "result: FAILED: fleetboot lost $(val fleetboot failed) of $N machines" ;;
+	*) echo "result: FAILED: a broken run (stormgen exited $rc)" ;;
+	esac
+	exit "$rc"
+}
 
 # fleetboot: bootd and storaged (web is not on the boot path).
 ip netns exec "$SRV" "$FB_BIN/fleetboot-bootd" -c "$CONF" -f >"$T/bootd.log" 2>&1 &
@@ -216,14 +254,14 @@ kill "$(cat "$T/bootd.pid")" "$(cat "$T/storaged.pid")"
 down() { ! port_open 8067 && ! port_open 10809; }
 wait_for 15 down || fail "bootd or storaged did not stop"
 sleep 1
-[ "${FB_STORM_PEER:-1}" = 1 ] || exit $rc
+[ "${FB_STORM_PEER:-1}" = 1 ] || finish
 
 # The peer stack on the same files: dnsmasq (DHCP, TFTP), nginx (scripts,
 # kernel, initrd, the credential as a file, stage reports answered 204)
 # and one nbdkit with the cow filter per machine (one export each, on its
 # own port: the machine's script names it).
 for c in dnsmasq nginx nbdkit wrk; do
-	command -v $c >/dev/null || { echo "(no $c: peer stack skipped)"; exit $rc; }
+	command -v $c >/dev/null || { echo "(no $c: peer stack skipped)"; finish; }
 done
 img=$T/state/images/tiny/1
 P=$T/peer
@@ -287,7 +325,9 @@ wait_for 30 port_open $((20000 + N - 1)) || fail "nbdkit $((N - 1)) did not star
 sleep 0.5
 storm peer
 prc=$?
-[ $prc = 0 ] || rc=$prc
+# The peer stack's failed machines are a figure of the table (stormgen
+# exits 1); anything else (2: set-up or usage, a crash) is a broken run.
+[ $prc = 0 ] || [ $prc = 1 ] || rc=$prc
 
 # The link reference: the best aggregate throughput of plain parallel
 # downloads of the kernel from nginx over the same veth, N connections (at
@@ -333,4 +373,4 @@ awk -v b="$(val fleetboot bytes)" -v l="${link:-0}" -v f="${fb_link:-0}" -v t="$
 		if (p > 0) printf ", the peer stack %.2fx", p / (b / l)
 		printf "\n"
 	} else print "link reference: wrk measured nothing" }'
-exit $rc
+finish

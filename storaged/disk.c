@@ -1,8 +1,17 @@
 /*
  * disk.c - see disk.h. Every decision that needs the database (who may
- * connect, which base, whether to discard an overlay) happens here under one
- * mutex, because an fb_db handle belongs to one thread at a time and opens
- * are rare; the data path never takes that mutex.
+ * connect, which base, whether to discard an overlay) happens here, and
+ * each database call holds one mutex (ctx->lock), because an fb_db handle
+ * belongs to one thread at a time; the data path never takes that mutex.
+ *
+ * Opening a machine's disk (sd_open) does not hold that mutex across its
+ * file work: a persistent machine's first attach creates its overlay
+ * (ftruncate, fsync, directory fsync), and 1000 machines powering on at
+ * once must not queue behind each other's fsyncs. Instead a machine being
+ * opened is marked (ctx->opening) under the mutex: another connection of
+ * the same machine waits for that open to finish and then shares its disk,
+ * so each overlay still has one opener and one writer in this process
+ * (the overlay's OFD lock keeps other processes out, as before).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,12 +31,20 @@
 #include "storaged/disk.h"
 #include "str.h"
 
+/* A machine whose disk one thread is opening, outside ctx->lock. */
+struct sd_opening {
+	char mac[FB_MACID_LEN];
+	struct sd_opening *next;
+};
+
 struct sd_ctx {
 	struct fb_config cfg;
 	enum fb_protocol proto;
 	pthread_mutex_t lock;
 	struct fb_db *db;
 	struct sd_disk *disks;         /* open disks (lock) */
+	struct sd_opening *opening;    /* machines whose disk is being opened (lock) */
+	pthread_cond_t opened;         /* an open finished (with lock) */
 	uint64_t closed_rd, closed_wr; /* bytes of disks already closed */
 	char verify_dir[4096];
 };
@@ -65,6 +82,7 @@ struct sd_ctx *sd_new(const struct fb_config *cfg, enum fb_protocol proto, char 
 	ctx->cfg = *cfg;
 	ctx->proto = proto;
 	pthread_mutex_init(&ctx->lock, NULL);
+	pthread_cond_init(&ctx->opened, NULL);
 	sd_verify_dir(cfg, ctx->verify_dir, sizeof(ctx->verify_dir));
 	snprintf(dir, sizeof(dir), "%s/overlays", cfg->state_dir);
 	if (fb_mkdir_p(dir, 0700) < 0) {
@@ -78,6 +96,7 @@ struct sd_ctx *sd_new(const struct fb_config *cfg, enum fb_protocol proto, char 
 	}
 	return ctx;
 fail:
+	pthread_cond_destroy(&ctx->opened);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx);
 	return NULL;
@@ -93,6 +112,7 @@ void sd_free(struct sd_ctx *ctx)
 		sd_release(ctx, d);
 	}
 	fb_db_close(ctx->db);
+	pthread_cond_destroy(&ctx->opened);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx);
 }
@@ -276,6 +296,16 @@ static const struct fb_blockdev_ops wrap_ops = {
 
 /* ---- opening a machine's disk ---- */
 
+/* One database call of the open path, which runs without ctx->lock: the
+ * call alone holds it. */
+#define DB(ctx, expr)                                                                              \
+	({                                                                                         \
+		pthread_mutex_lock(&(ctx)->lock);                                                  \
+		__typeof__(expr) r_ = (expr);                                                      \
+		pthread_mutex_unlock(&(ctx)->lock);                                                \
+		r_;                                                                                \
+	})
+
 /*
  * A reset asked for while the machine was connected records the boot it
  * was asked in (reset_pending = that boot + 1, see cli/cmd_overlay.c) and
@@ -324,7 +354,7 @@ static void menu_choice(struct sd_ctx *ctx, struct fb_machine *m)
 	struct fb_event e;
 	char ref[FB_REF_LEN], name[FB_NAME_LEN];
 	int version;
-	if (fb_db_event_last(ctx->db, m->mac, "ipxe-script", &e) < 0 ||
+	if (DB(ctx, fb_db_event_last(ctx->db, m->mac, "ipxe-script", &e)) < 0 ||
 	    strncmp(e.detail, "image=", 6))
 		return;
 	fb_strlcpy(ref, e.detail + 6, sizeof(ref));
@@ -341,7 +371,7 @@ static int open_base_disk(struct sd_ctx *ctx, const struct fb_machine *m, const 
 	struct fb_image img;
 	struct cow_base *base;
 	int rc;
-	if ((rc = fb_db_image_resolve(ctx->db, m->image, &img)) < 0) {
+	if ((rc = DB(ctx, fb_db_image_resolve(ctx->db, m->image, &img))) < 0) {
 		snprintf(why, whylen, "machine %s: image %s: %s", mac, m->image, strerror(-rc));
 		return rc;
 	}
@@ -370,7 +400,7 @@ static int prepare_overlay(struct sd_ctx *ctx, const struct fb_machine *m, const
 	struct fb_overlay row;
 	struct cow_header h;
 	int ephemeral = m->mode == FB_MODE_EPHEMERAL;
-	*have_row = fb_db_overlay_get(ctx->db, mac, &row) == 0;
+	*have_row = DB(ctx, fb_db_overlay_get(ctx->db, mac, &row)) == 0;
 
 	if (access(path, F_OK) == 0) {
 		/* Decide about discarding while holding the lock, so a live
@@ -397,7 +427,7 @@ static int prepare_overlay(struct sd_ctx *ctx, const struct fb_machine *m, const
 				log_info("%s: discarding overlay (%s)", mac,
 				         due ? "reset requested" : "ephemeral, new boot");
 				cow_ovl_discard(path, lfd);
-				fb_db_overlay_delete(ctx->db, mac);
+				DB(ctx, fb_db_overlay_delete(ctx->db, mac));
 				*have_row = 0;
 			} else {
 				close(lfd);
@@ -410,7 +440,7 @@ static int prepare_overlay(struct sd_ctx *ctx, const struct fb_machine *m, const
 		         mac, path, mac);
 		return -EIO;
 	} else if (*have_row) {
-		fb_db_overlay_delete(ctx->db, mac);
+		DB(ctx, fb_db_overlay_delete(ctx->db, mac));
 		*have_row = 0;
 	}
 	return 0;
@@ -425,7 +455,7 @@ static int resolve_pin(struct sd_ctx *ctx, const struct fb_machine *m, const cha
 	struct cow_header h;
 	int rc;
 	if (access(path, F_OK) != 0) {
-		if ((rc = fb_db_image_resolve(ctx->db, m->image, img)) < 0) {
+		if ((rc = DB(ctx, fb_db_image_resolve(ctx->db, m->image, img))) < 0) {
 			snprintf(why, whylen, "machine %s: image %s: %s", mac, m->image,
 			         strerror(-rc));
 			return rc;
@@ -434,7 +464,7 @@ static int resolve_pin(struct sd_ctx *ctx, const struct fb_machine *m, const cha
 	}
 	if (cow_ovl_read_header(path, &h, why, whylen) < 0)
 		return -EUCLEAN;
-	if (fb_db_image_get_id(ctx->db, h.image_id, img) < 0) {
+	if (DB(ctx, fb_db_image_get_id(ctx->db, h.image_id, img)) < 0) {
 		snprintf(why, whylen,
 		         "machine %s: overlay pinned to image id %" PRId64 " which is gone", mac,
 		         h.image_id);
@@ -476,7 +506,7 @@ static int attach_overlay(struct sd_ctx *ctx, const char *mac, const char *path,
 		fb_strlcpy(o.path, path, sizeof(o.path));
 		o.created = fb_now();
 		o.boot_seq = boot_seq;
-		if ((rc = fb_db_overlay_put(ctx->db, &o)) < 0)
+		if ((rc = DB(ctx, fb_db_overlay_put(ctx->db, &o))) < 0)
 			log_warnx("%s: cannot record the overlay: %s", mac, strerror(-rc));
 	}
 	if ((rc = cow_ovl_open(path, base, 0, ovl, why, whylen)) < 0) {
@@ -516,9 +546,10 @@ static int open_overlay_disk(struct sd_ctx *ctx, const struct fb_machine *m, con
 }
 
 /* Open a machine's disk as its mode says and wrap it in the counting
- * device the front ends serve. NULL with errno set and why filled on
- * failure. */
-static struct sd_disk *open_locked(struct sd_ctx *ctx, const char *mac, char *why, size_t whylen)
+ * device the front ends serve. Runs without ctx->lock (each database call
+ * takes it), with mac marked as opening. NULL with errno set and why filled
+ * on failure. */
+static struct sd_disk *open_disk(struct sd_ctx *ctx, const char *mac, char *why, size_t whylen)
 {
 	struct fb_machine m;
 	struct cow_ovl *ovl = NULL;
@@ -526,12 +557,12 @@ static struct sd_disk *open_locked(struct sd_ctx *ctx, const char *mac, char *wh
 	int64_t boot_seq = 0;
 	int rc;
 
-	if ((rc = fb_db_machine_get(ctx->db, mac, &m)) < 0) {
+	if ((rc = DB(ctx, fb_db_machine_get(ctx->db, mac, &m))) < 0) {
 		snprintf(why, whylen, "unknown machine %s", mac);
 		errno = -rc;
 		return NULL;
 	}
-	fb_db_machine_boot_seq(ctx->db, mac, &boot_seq);
+	DB(ctx, fb_db_machine_boot_seq(ctx->db, mac, &boot_seq));
 	if (!strcmp(m.image, "menu"))
 		menu_choice(ctx, &m);
 	if (!m.image[0] || !strcmp(m.image, "menu")) {
@@ -594,31 +625,61 @@ static void retire_stale(struct sd_ctx *ctx, struct sd_disk *d, int64_t now_seq)
 	         d->mac, now_seq, d->boot_seq);
 }
 
+static struct sd_opening **opening_of(struct sd_ctx *ctx, const char *mac)
+{
+	struct sd_opening **p = &ctx->opening;
+	while (*p && strcmp((*p)->mac, mac))
+		p = &(*p)->next;
+	return p;
+}
+
 struct sd_disk *sd_open(struct sd_ctx *ctx, const char *mac, const char *peer, char *why,
                         size_t whylen)
 {
+	struct sd_opening me = {.next = NULL};
 	struct sd_disk *d;
-	int64_t boot_seq = 0;
+	int64_t boot_seq;
 	pthread_mutex_lock(&ctx->lock);
-	fb_db_machine_boot_seq(ctx->db, mac, &boot_seq);
-	for (d = ctx->disks; d; d = d->next)
-		if (!strcmp(d->mac, mac)) {
-			if (d->boot_seq != boot_seq) {
-				retire_stale(ctx, d, boot_seq);
+	for (;;) {
+		boot_seq = 0;
+		fb_db_machine_boot_seq(ctx->db, mac, &boot_seq);
+		for (d = ctx->disks; d; d = d->next)
+			if (!strcmp(d->mac, mac))
 				break;
-			}
+		if (d && d->boot_seq == boot_seq) {
 			d->refs++;
-			goto out;
+			pthread_mutex_unlock(&ctx->lock);
+			return d;
 		}
-	d = open_locked(ctx, mac, why, whylen);
+		if (d)
+			retire_stale(ctx, d, boot_seq);
+		/* Another connection of this machine is opening its disk: wait
+		 * for it, then share what it opened (or try again). */
+		if (!*opening_of(ctx, mac))
+			break;
+		pthread_cond_wait(&ctx->opened, &ctx->lock);
+	}
+	fb_strlcpy(me.mac, mac, sizeof(me.mac));
+	*opening_of(ctx, mac) = &me;
+	pthread_mutex_unlock(&ctx->lock);
+
+	/* The file work (an overlay's creation and its fsyncs, loading its
+	 * map) runs beside other machines' opens. */
+	d = open_disk(ctx, mac, why, whylen);
+	int e = errno;
+
+	pthread_mutex_lock(&ctx->lock);
 	if (d) {
 		d->refs = 1;
 		fb_strlcpy(d->peer, peer ? peer : "", sizeof(d->peer));
 		d->next = ctx->disks;
 		ctx->disks = d;
 	}
-out:
+	struct sd_opening **p = opening_of(ctx, mac);
+	*p = me.next;
+	pthread_cond_broadcast(&ctx->opened);
 	pthread_mutex_unlock(&ctx->lock);
+	errno = e;
 	return d;
 }
 

@@ -16,9 +16,10 @@ $(foreach t,$(BOOTD_TOOLS),$(eval $(call link,$(B)/tests/bootd/$(t),\
 
 # tests/storaged: a misbehaving initiator (test-iscsi-badinput), a libiscsi
 # load generator (tests and bench/storaged-iscsi.sh), a database helper,
-# and the power-cut test's recorder (preloaded into nbdkit) and disk maker.
+# the power-cut test's recorder (preloaded into nbdkit) and disk maker, and
+# the attach-storm test's slow fsync (preloaded too).
 TEST_TOOLS += $(addprefix $(B)/tests/storaged/,iscsi-badclient iscsi-bench sd-dbtool \
-	powercut powercut-shim.so)
+	powercut powercut-shim.so slowsync-shim.so)
 $(eval $(call link,$(B)/tests/storaged/iscsi-badclient,\
 	$(B)/tests/storaged/iscsi_badclient.o $(LIBFB),$(SYS_LIBS)))
 $(eval $(call link,$(B)/tests/storaged/iscsi-bench,$(B)/tests/storaged/iscsi_bench.o,\
@@ -31,6 +32,8 @@ $(eval $(call link,$(B)/tests/storaged/powercut,$(B)/tests/storaged/powercut.o,)
 $(B)/tests/storaged/powercut_shim.o: CFLAGS += -U_FORTIFY_SOURCE
 $(eval $(call link,$(B)/tests/storaged/powercut-shim.so,\
 	$(B)/tests/storaged/powercut_shim.o,-ldl -lpthread,-shared))
+$(eval $(call link,$(B)/tests/storaged/slowsync-shim.so,\
+	$(B)/tests/storaged/slowsync_shim.o,-ldl,-shared))
 
 # tests/web: records a boot event through the DB API.
 TEST_TOOLS += $(B)/tests/web/web_event_add

@@ -11,7 +11,8 @@
 # one's sending: the client's own time (guest CPU, think time). A replay
 # sends a request once the previous one is sent, the one AFTER back has
 # completed and WAIT_US more have passed, so it keeps the recorded
-# concurrency and the recorded pauses.
+# concurrency and the recorded pauses. With -v image=FROM, a comment line
+# "# image: FROM" names the image source it was recorded from.
 function secs(d, t,   p) {
 	split(t, p, ":")
 	return p[1] * 3600 + p[2] * 60 + p[3]
@@ -38,6 +39,8 @@ BEGIN {
 	ops["Read"] = "R"; ops["Write"] = "W"; ops["Flush"] = "F"; ops["Trim"] = "T"; ops["Zero"] = "Z"
 	n = 0; lastdone = -1; lastdone_t = -1; prev_t = -1
 	print "# storm trace: OP OFFSET LENGTH AFTER WAIT_US (bench/traces/README.md)"
+	if (image != "")
+		print "# image: " image
 }
 $3 ~ /^connection=/ {
 	t = secs($1, $2)
