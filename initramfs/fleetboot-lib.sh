@@ -332,17 +332,19 @@ fb_attach_iscsi() {
 	# know (the credential came over HTTPS). iscsistart refuses a target
 	# that cannot answer.
 	set --
+	fb_why="credential refused, target name or server"
 	if [ -n "${FB_TLS_PORT:-}" ]; then
 		fb_ms=$(fb_hmac_sha256_hex "$FB_CRED" "fleetboot iscsi mutual chap")
 		set -- -U "$FB_MACHINE" -W "${fb_ms%"${fb_ms#????????????????????????????????}"}"
 		fb_ms=''
+		fb_why="mutual CHAP: credential refused, target name, or a server that cannot prove the server secret"
 	fi
 	fb_tries=0
 	until iscsistart -i "$fb_init_iqn" -t "$FB_ROOT_IQN" -g 1 -a "$FB_ROOT_HOST" \
 		-p "$FB_ROOT_PORT" -u "$FB_MACHINE" -w "$FB_CRED" "$@"; do
 		fb_tries=$((fb_tries + 1))
 		if [ $fb_tries -ge 5 ]; then
-			FB_ERROR="iSCSI login to $FB_ROOT_IQN at $FB_ROOT_HOST:$FB_ROOT_PORT failed (credential refused, target name or server)"
+			FB_ERROR="iSCSI login to $FB_ROOT_IQN at $FB_ROOT_HOST:$FB_ROOT_PORT failed ($fb_why)"
 			return 1
 		fi
 		sleep 2

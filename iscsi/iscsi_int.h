@@ -166,6 +166,10 @@ struct iscsi_conn {
 	char initiator_name[256]; /* ... likewise */
 	char secret[33];          /* CHAP secret the initiator proves */
 	char mutual[33];          /* the target's own secret for mutual CHAP */
+	/* Not empty: the backend wants mutual CHAP for this machine, and
+	 * this is why (the log's words when the initiator does not ask). */
+	char must_mutual[FB_ISCSI_REASON_LEN];
+	int chap_mutual; /* the target proved itself to the initiator */
 	/* The machine may not log in (unknown, or its address refused): CHAP
 	 * runs on against a random secret and then fails like a wrong
 	 * response, so the initiator cannot tell which; this says why (log). */

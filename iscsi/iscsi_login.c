@@ -19,6 +19,14 @@
  * them, and the machine with them: a later PDU that names another is a
  * login error, never a way to act on another machine's session.
  *
+ * Mutual CHAP. The initiator may challenge the target too (CHAP_I and
+ * CHAP_C with its response); the target answers with the machine's other
+ * secret. Where the backend's lookup says a machine must log in that way
+ * (must_mutual), a login whose right response comes without a challenge
+ * fails with Authentication failure and the backend's reason in the log:
+ * one-way CHAP lets anyone who answers on the target's address serve
+ * that machine a disk.
+ *
  * Failures do not tell an unknown machine, a refused address and a wrong
  * CHAP response apart: the first two run CHAP on against a random secret
  * and fail at the response with the same status (Authentication failure)
@@ -367,6 +375,7 @@ static void refuse_later(struct iscsi_conn *c, const char *why)
 		c->refused = why;
 	random_secret(c->secret);
 	random_secret(c->mutual);
+	c->must_mutual[0] = 0;
 }
 
 /* Look the machine up; fills c->secret and c->mutual. An unknown machine
@@ -375,8 +384,10 @@ static void refuse_later(struct iscsi_conn *c, const char *why)
 static int lookup_machine(struct iscsi_conn *c, const char **why)
 {
 	const struct fb_iscsi_backend *be = &c->t->be;
-	int rc =
-	    be->lookup ? be->lookup(be->arg, c->macid, &c->peer, c->secret, c->mutual) : -ENOENT;
+	c->must_mutual[0] = 0;
+	int rc = be->lookup
+	             ? be->lookup(be->arg, c->macid, &c->peer, c->secret, c->mutual, c->must_mutual)
+	             : -ENOENT;
 	if (rc == -ENOENT) {
 		refuse_later(c, "unknown machine");
 		return 0;
@@ -391,6 +402,7 @@ static int lookup_machine(struct iscsi_conn *c, const char **why)
 	}
 	c->secret[32] = 0;
 	c->mutual[32] = 0;
+	c->must_mutual[sizeof(c->must_mutual) - 1] = 0;
 	if (!strcmp(c->secret, c->mutual)) {
 		/* A backend that hands out one secret for both ways would let
 		 * the initiator answer as the target: no mutual CHAP then. */
@@ -744,8 +756,13 @@ static int chap_mutual(struct iscsi_conn *c, struct login_req *rq)
 	uint8_t ic[1024], r[16];
 	uint64_t iid;
 	char hex[40];
-	if (!rq->chap_c)
+	if (!rq->chap_c) { /* one-way CHAP */
+		if (c->must_mutual[0]) {
+			rq->why = c->must_mutual;
+			return ST_AUTH_FAIL;
+		}
 		return 0;
+	}
 	int cl = iscsi_val_binary(rq->chap_c, ic, sizeof(ic));
 	if (!rq->chap_i || iscsi_val_number(rq->chap_i, &iid) < 0 || iid > 255 || cl <= 0) {
 		rq->why = "malformed mutual CHAP challenge";
@@ -763,6 +780,7 @@ static int chap_mutual(struct iscsi_conn *c, struct login_req *rq)
 	hex_of(r, 16, hex);
 	iscsi_text_add(&rq->out, "CHAP_N", c->macid);
 	iscsi_text_add(&rq->out, "CHAP_R", hex);
+	c->chap_mutual = 1;
 	return 0;
 }
 
@@ -776,6 +794,8 @@ static int login_security(struct iscsi_conn *c, struct login_req *rq)
 		status = chap_check_response(c, rq);
 		if (!status)
 			status = chap_mutual(c, rq);
+		if (status) /* never past security after a failed exchange */
+			c->chap_step = 0;
 	}
 	return status;
 }
@@ -827,9 +847,10 @@ static int login_advance(struct iscsi_conn *c, struct login_req *rq)
 		c->ddigest = c->ddigest_neg;
 	}
 	char ini[FB_LOG_ESCAPE_LEN];
-	log_info("iSCSI %s session: %s from %s as machine %s%s",
+	log_info("iSCSI %s session: %s from %s as machine %s, %s CHAP%s",
 	         c->discovery ? "discovery" : "normal",
 	         fb_log_escape(c->initiator_name, ini, sizeof(ini)), c->peer_str, c->macid,
+	         c->chap_mutual ? "mutual" : "one-way",
 	         c->hdigest ? " (header digest CRC32C)" : "");
 	return 0;
 }

@@ -49,7 +49,7 @@ static struct machine *find(const char *macid)
 }
 
 static int tt_lookup(void *arg, const char *macid, const struct sockaddr_in *peer, char secret[33],
-                     char mutual[33])
+                     char mutual[33], char must_mutual[FB_ISCSI_REASON_LEN])
 {
 	struct machine *m = find(macid);
 	if (!m)

@@ -18,6 +18,8 @@
 #include "blockdev.h"
 
 #define FB_ISCSI_IQN_PREFIX "iqn.2026-11.org.fleetboot:"
+/* Room for a reason the daemon gives the target for its log. */
+#define FB_ISCSI_REASON_LEN 160
 
 struct fb_iscsi_backend {
 	/* May the initiator at peer log in to machine macid (always in the
@@ -25,11 +27,16 @@ struct fb_iscsi_backend {
 	 * initiator must prove (32 hex + NUL) and the distinct secret the
 	 * target proves itself with in mutual CHAP (never the same: an
 	 * initiator that knows one must not learn to answer as the target).
+	 * must_mutual: left empty when one-way CHAP will do; else the machine
+	 * must authenticate the target (mutual CHAP), and this is what the
+	 * log says when an initiator logs in without challenging the target
+	 * (the login then fails with Authentication failure). The target
+	 * knows no policy: whose logins must be mutual is the daemon's call.
 	 * 0, -ENOENT (unknown machine) or -EACCES (peer address refused by
 	 * require_lease_ip). The initiator is told neither apart from a wrong
 	 * CHAP response. Called from target threads: must be thread-safe. */
 	int (*lookup)(void *arg, const char *macid, const struct sockaddr_in *peer, char secret[33],
-	              char mutual[33]);
+	              char mutual[33], char must_mutual[FB_ISCSI_REASON_LEN]);
 	/* Open the machine's disk after a successful login. NULL with errno
 	 * (EBUSY: another writer holds the overlay). */
 	struct fb_blockdev *(*open)(void *arg, const char *macid, const struct sockaddr_in *peer);

@@ -13,6 +13,9 @@
  * starts from, and the two are never the same string. Whatever
  * credential sd_authorize hands out (the machine secret, or a per-boot
  * credential), the mutual secret follows from it the same way.
+ *
+ * A Secure Boot machine must log in with mutual CHAP (DESIGN.md): the
+ * lookup says so, and the target refuses its one-way logins.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -51,7 +54,7 @@ int sd_mutual_secret(const char *secret, char out[33])
 }
 
 static int be_lookup(void *arg, const char *macid, const struct sockaddr_in *peer, char secret[33],
-                     char mutual[33])
+                     char mutual[33], char must_mutual[FB_ISCSI_REASON_LEN])
 {
 	char ip[FB_IP_LEN], why[512];
 	peer_ip(peer, ip);
@@ -60,6 +63,14 @@ static int be_lookup(void *arg, const char *macid, const struct sockaddr_in *pee
 		snprintf(why, sizeof(why), "cannot derive the mutual CHAP secret");
 		rc = -EIO;
 	}
+	/* A verified machine's initramfs challenges the target; a login that
+	 * does not is someone else (or a downgrade) and gets nothing, as a
+	 * plain NBD connection for it does not (nbd_plugin.c). */
+	if (rc == 0 && sd_machine_secure_boot(arg, macid))
+		snprintf(must_mutual, FB_ISCSI_REASON_LEN,
+		         "secure boot machine %s: the initiator must authenticate the target "
+		         "(mutual CHAP)",
+		         macid);
 	if (rc < 0)
 		log_warnx("iSCSI login refused for %s from %s: %s", macid, ip, why);
 	return rc == -ENOENT || rc == -EACCES ? rc : rc < 0 ? -EACCES : 0;

@@ -13,7 +13,12 @@
 #    recorded TFTP fetches are boot.efi only, no iPXE script was asked for.
 # 4. a machine with Secure Boot off boots exactly as before (OVMF PXE ->
 #    ipxe.efi -> script -> NBD root -> userspace).
-# timeout: 900
+# 5. the Secure Boot client switched to iSCSI boots the same signed UKI to
+#    userspace: its initramfs logs in with iscsistart and mutual CHAP (the
+#    target proves the server secret; storaged refuses a Secure Boot
+#    machine's one-way login), dm-verity over the iSCSI disk. storaged's
+#    log shows the session mutual; the console shows the verified root.
+# timeout: 1080
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lab.sh"
 requires veritysetup sbsign sbverify objcopy objdump openssl jq
@@ -73,6 +78,31 @@ echo "$tftp" | grep -q "file=images/tiny/1/boot.efi" || fail "no TFTP of the UKI
 echo "$tftp" | grep -q "ipxe\|snponly\|undionly\|kpxe" && fail "an iPXE binary went to the Secure Boot client"
 fb events --machine $SB | grep -q "ipxe-script" && fail "the Secure Boot client got an iPXE script"
 EVIDENCE=$(fb machine show $SB --json | jq -c .verified_boot) # verified-boot evidence: checked at the end
+
+# 5. The same client over iSCSI: mutual CHAP, dm-verity over the LUN.
+fb machine set $SB --protocol iscsi >/dev/null || fail "machine set $SB --protocol iscsi"
+t0=$SECONDS
+log5=$LAB_DIR/sb-iscsi.serial
+lab_qemu sbiscsi $SB tap0 "$log5" uefi-sb
+pid=$(cat "$LAB_DIR/sbiscsi.pid")
+# A refused login ends the initramfs early (its error on the console).
+wait_for 300 sh -c "! kill -0 $pid 2>/dev/null || grep -aq FLEETBOOT-BOOT-FAILED '$log5'" ||
+	fail "the Secure Boot client over iSCSI did not power off: $(grep -a "^fleetboot: \|FLEETBOOT" "$log5" | tail -n 5)"
+sbid=${SB//:/-}
+refusal=$(grep -a "refused: secure boot machine $sbid" "$LAB_DIR/up.log" | tail -n 1)
+grep -aq "FLEETBOOT-USERSPACE-OK" "$log5" ||
+	fail "the Secure Boot client never reached userspace over iSCSI: $(grep -a "^fleetboot: \|FLEETBOOT" "$log5" | tail -n 5) ${refusal:+(storaged: $refusal)}"
+grep -a "^fleetboot: dm-verity: root hash" "$log5" | head -n 1
+grep -aq "^fleetboot: dm-verity: root hash ${rh:0:16}" "$log5" ||
+	fail "its iSCSI root was not under dm-verity: $(grep -a "^fleetboot: " "$log5" | tail -n 5)"
+grep -a "session: .* as machine $sbid, " "$LAB_DIR/up.log" | tail -n 1
+grep -aq "normal session: .* as machine $sbid, mutual CHAP" "$LAB_DIR/up.log" ||
+	fail "storaged logged no mutual CHAP session for $SB: $(grep -a "$sbid" "$LAB_DIR/up.log" | tail -n 3)"
+grep -aq "as machine $sbid, one-way CHAP" "$LAB_DIR/up.log" && fail "a one-way CHAP session of $SB was let in"
+[ -z "$refusal" ] || fail "storaged refused a login of $SB: $refusal"
+echo "Secure Boot client: userspace over verified iSCSI (mutual CHAP) after $((SECONDS - t0)) s"
+lab_stop_qemu sbiscsi
+fb machine set $SB --protocol nbd >/dev/null || fail "machine set $SB --protocol nbd"
 
 # 2. One byte of the UKI changed on the server: refused by the firmware.
 cp "$efi" "$LAB_DIR/good.efi"

@@ -6,7 +6,8 @@
  * Data-Out, all run against a 64 KiB RAM disk. The first input byte
  * selects whether CHAP counts as already passed (the fuzzer cannot
  * compute MD5 responses), so both the security stage and the phases
- * after it are reached. Queued SCSI tasks run inline after each PDU.
+ * after it are reached, and whether the machine must log in with mutual
+ * CHAP. Queued SCSI tasks run inline after each PDU.
  */
 // clang-format off
 // clang-format on
@@ -33,13 +34,16 @@ static struct fb_blockdev ram_bd = {.ops = &ram_ops, .size = RAM_SIZE, .block_si
 
 #define MACID "52-54-00-00-00-01"
 
+static int must_mutual_now; /* this input's machine wants mutual CHAP */
+
 static int be_lookup(void *arg, const char *macid, const struct sockaddr_in *peer, char secret[33],
-                     char mutual[33])
+                     char mutual[33], char must_mutual[FB_ISCSI_REASON_LEN])
 {
 	if (strcmp(macid, MACID))
 		return -ENOENT;
 	memcpy(secret, "0123456789abcdef0123456789abcdef", 33);
 	memcpy(mutual, "fedcba9876543210fedcba9876543210", 33);
+	snprintf(must_mutual, FB_ISCSI_REASON_LEN, "%s", must_mutual_now ? "mutual required" : "");
 	return 0;
 }
 static struct fb_blockdev *be_open(void *arg, const char *macid, const struct sockaddr_in *peer)
@@ -104,12 +108,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c->p.max_send_dsl = 8192;
 	pthread_mutex_init(&c->lock, NULL);
 	snprintf(c->peer_str, sizeof(c->peer_str), "fuzz");
+	must_mutual_now = (data[0] & 4) != 0;
 	if (data[0] & 1)
 		c->chap_step = 2; /* as if CHAP had succeeded */
 	if (data[0] & 2) {
 		/* Start in the operational stage with the machine known. */
 		snprintf(c->macid, sizeof(c->macid), MACID);
-		be_lookup(NULL, MACID, NULL, c->secret, c->mutual);
+		be_lookup(NULL, MACID, NULL, c->secret, c->mutual, c->must_mutual);
 	}
 	data++;
 	size--;

@@ -41,7 +41,7 @@ static struct fb_blockdev ram_bd = {.ops = &ram_ops, .size = RAM_SIZE, .block_si
 #define SECRET "0123456789abcdef0123456789abcdef"
 
 static int be_lookup(void *arg, const char *macid, const struct sockaddr_in *peer, char secret[33],
-                     char mutual[33])
+                     char mutual[33], char must_mutual[FB_ISCSI_REASON_LEN])
 {
 	if (strcmp(macid, MACID))
 		return -ENOENT;
