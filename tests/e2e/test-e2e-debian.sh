@@ -19,7 +19,7 @@
 requires debootstrap veritysetup sbsign openssl jq
 SNAKE=/usr/share/ovmf/PkKek-1-snakeoil
 for f in /usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd $SNAKE.key $SNAKE.pem; do
-	[ -r $f ] || skip "$f is missing (make deps installs ovmf)"
+	[ -r "$f" ] || skip "$f is missing (make deps installs ovmf)"
 done
 [ -f /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] || skip "no EFI stub (Debian package systemd-boot-efi)"
 lab_new
@@ -70,14 +70,14 @@ lab_wait_serial "$log" 'FLEETBOOT-USERSPACE-OK\|FLEETBOOT-BOOT-FAILED\|No bootab
 	fail "the Secure Boot client reached neither userspace nor a failure in 600 s: $(tail -c 3000 "$log")"
 grep -a "FLEETBOOT-BOOT-FAILED" "$log" | head -n 1
 grep -aq 'FLEETBOOT-USERSPACE-OK' "$log" ||
-	fail "the verified Debian boot did not reach userspace: $(grep -a '^fleetboot: \|FLEETBOOT\|BdsDxe\|Access Denied' "$log" | tail -n 8)"
+	fail "the verified Debian boot did not reach userspace: $(grep -a 'fleetboot: \|FLEETBOOT\|BdsDxe\|Access Denied' "$log" | tail -n 8)"
 echo "verified userspace marker after $((SECONDS - t0)) s"
 grep -aq "Command line: .*fleetboot.verity=$rh" "$log" ||
 	fail "the kernel did not run the signed command line: $(grep -a 'Command line' "$log")"
 grep -aq "Secure boot enabled" "$log" || fail "the kernel does not see Secure Boot enabled"
-grep -a "^fleetboot: " "$log" | tr -d '\r' | head -n 12
-grep -aq "^fleetboot: dm-verity: root hash ${rh:0:16}" "$log" ||
-	fail "the root is not under dm-verity: $(grep -a '^fleetboot: ' "$log" | tail -n 5)"
+grep -ao "fleetboot: .*" "$log" | tr -d '\r' | head -n 14
+grep -aq "fleetboot: dm-verity: root hash ${rh:0:16}" "$log" ||
+	fail "the root is not under dm-verity: $(grep -a 'fleetboot: ' "$log" | tail -n 5)"
 grep -aq "FLEETBOOT-USERSPACE-OK machine=$(echo $SB | tr : -) mode=readonly" "$log" ||
 	fail "the userspace marker does not name the machine and readonly: $(grep -a FLEETBOOT-USERSPACE-OK "$log")"
 wait_for 120 multi_user ||
