@@ -5,7 +5,9 @@
 # configuration, with a kernel (linux-image-FLAVOR), nbd-client,
 # open-iscsi, initramfs-tools, busybox and systemd-sysv, plus the fleetboot
 # initramfs-tools hook; the initramfs is then made inside the root by its
-# own update-initramfs, so kernel and modules match.
+# own update-initramfs, so kernel and modules match. For verified boots
+# the root also gets veritysetup and openssl (apt-get in the root, the
+# packages cached like dracut's) and the site CA, which the hook pins.
 #
 # With `--initramfs dracut` the same root gets Debian's dracut and
 # dracut-network instead (apt-get in the root, which removes
@@ -116,13 +118,13 @@ install_dracut_module() {
 	EOF
 }
 
-# dracut_install ROOT KEY: Debian's dracut and dracut-network into the
-# root (apt-get removes initramfs-tools); installing dracut makes the
-# initramfs of every kernel in /boot with the configuration above. The
-# packages come from the cache when an earlier build fetched them.
-dracut_install() {
-	local r=$1 key=$2 debs n f
-	debs=$CACHE/debootstrap/${key}-dracut-debs
+# root_apt_install ROOT DEBS PKG...: Debian packages into the root with
+# the root's own apt (services kept from starting by policy-rc.d). The
+# packages come from the folder DEBS when an earlier build fetched them,
+# and what was downloaded is kept there, so later builds download nothing.
+root_apt_install() {
+	local r=$1 debs=$2 n f
+	shift 2
 	mkdir -p "$r/var/cache/apt/archives"
 	n=$(find "$debs" -maxdepth 1 -name '*.deb' 2>/dev/null | wc -l)
 	[ "$n" = 0 ] || cp "$debs"/*.deb "$r/var/cache/apt/archives/"
@@ -133,13 +135,13 @@ dracut_install() {
 	if [ ! -L "$r/etc/resolv.conf" ] && [ -f "$r/etc/resolv.conf" ] && [ -r /etc/resolv.conf ]; then
 		mount --bind /etc/resolv.conf "$r/etc/resolv.conf" && track_mount "$r/etc/resolv.conf"
 	fi
-	local apt=(apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold dracut dracut-network procps)
+	local apt=(apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold "$@")
 	if ! in_chroot "$r" "${apt[@]}" >>"$BUILD_LOG" 2>&1; then
 		# The package lists of the cached debootstrap may be older than
 		# the mirror: refresh them once.
-		step "apt-get install dracut failed; refreshing the root's package lists"
+		step "apt-get install $* failed; refreshing the root's package lists"
 		run_quiet "apt-get update in the root" in_chroot "$r" apt-get update -q
-		run_quiet "apt-get install dracut in the root" in_chroot "$r" "${apt[@]}"
+		run_quiet "apt-get install $* in the root" in_chroot "$r" "${apt[@]}"
 	fi
 	mountpoint -q "$r/etc/resolv.conf" && umount "$r/etc/resolv.conf"
 	# Keep what was downloaded (each file complete, or not at all).
@@ -151,7 +153,38 @@ dracut_install() {
 	done
 	rm -f "$debs/.tmp.$$"
 	in_chroot "$r" apt-get clean >>"$BUILD_LOG" 2>&1
+}
+
+# dracut_install ROOT KEY: Debian's dracut and dracut-network into the
+# root (apt-get removes initramfs-tools); installing dracut makes the
+# initramfs of every kernel in /boot with the configuration above.
+dracut_install() {
+	local r=$1 key=$2
+	root_apt_install "$r" "$CACHE/debootstrap/${key}-dracut-debs" dracut dracut-network procps
 	[ -x "$r/usr/bin/dracut" ] || die "dracut is not in the root after apt-get install"
+}
+
+# verified_boot_install ROOT KEY: what the initramfs-tools hook puts into
+# the initramfs for a verified boot (initramfs/README.md): veritysetup
+# (cryptsetup-bin) and openssl into the root, and the site CA
+# (`fleetboot init`'s STATE/tls/ca-cert.pem) at /etc/fleetboot/ca-cert.pem,
+# where the hook pins it. The CA certificate is public; the root keeps it,
+# so a later update-initramfs in the image pins it again. Without a site
+# CA the image still builds, and a verified boot of it stops with that
+# reason. nbd-client's TLS needs nothing more: Debian's is built with
+# GnuTLS.
+verified_boot_install() {
+	local r=$1 key=$2
+	if [ -n "$SITE_CA" ]; then
+		install -D -m 644 "$SITE_CA" "$r/etc/fleetboot/ca-cert.pem"
+	else
+		step "warning: no site CA ($STATE_DIR/tls/ca-cert.pem; fleetboot init makes it): this image cannot boot verified"
+	fi
+	if [ ! -x "$r/usr/sbin/veritysetup" ] || [ ! -x "$r/usr/bin/openssl" ]; then
+		root_apt_install "$r" "$CACHE/debootstrap/${key}-verity-debs" cryptsetup-bin openssl
+	fi
+	[ -x "$r/usr/sbin/veritysetup" ] || [ -x "$r/sbin/veritysetup" ] || die "veritysetup is not in the root after apt-get install"
+	[ -x "$r/usr/bin/openssl" ] || die "openssl is not in the root after apt-get install"
 }
 
 src_debootstrap() {
@@ -214,6 +247,7 @@ src_debootstrap() {
 			die "lsinitrd cannot read the initramfs dracut made"
 		grep -q 'sbin/fleetbootroot$' "$WORK/lsinitrd" || die "dracut made an initramfs without the fleetboot module (log $BUILD_LOG)"
 	else
+		verified_boot_install "$root" "$(basename "$tarball" .tar)"
 		run_quiet "update-initramfs in the root" in_chroot "$root" update-initramfs -u -k all
 	fi
 	unmount_all
