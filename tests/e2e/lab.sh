@@ -161,12 +161,29 @@ lab_image() {
 		fail "image build: $(tail -n 20 "$LAB_DIR/build-$1.log")"
 }
 
+# lab_snakeoil_site_key: the site key is Debian's OVMF snakeoil key, which
+# the Secure Boot firmware (uefi-sb) trusts; every image version's boot.efi
+# is signed with it.
+lab_snakeoil_site_key() {
+	local snake=/usr/share/ovmf/PkKek-1-snakeoil
+	openssl rsa -passin pass:snakeoil -in $snake.key -out "$LAB_DIR/site.key" 2>/dev/null ||
+		fail "openssl rsa of the snakeoil key"
+	fb key import "$LAB_DIR/site.key" $snake.pem >/dev/null || fail "key import"
+}
+
 # lab_assert_events CONF MAC REGEX: the recorded stages match REGEX.
+# bootd's event writer commits in batches, so the last report of a client
+# that just powered off may land a moment later: up to 10 s are allowed.
 lab_assert_events() {
-	local got
-	got=$(lab_events "$1" "$2")
+	local got n=0
+	while :; do
+		got=$(lab_events "$1" "$2")
+		echo "$got" | grep -Eq "$3" && break
+		[ $n -lt 20 ] || fail "boot events of $2 do not match '$3': $got"
+		n=$((n + 1))
+		sleep 0.5
+	done
 	echo "$2 events: $got"
-	echo "$got" | grep -Eq "$3" || fail "boot events of $2 do not match '$3': $got"
 }
 
 # lab_assert_no_leak CONF MAC LOG: the guest ran fleetboot.test=leakscan as
