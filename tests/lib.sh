@@ -175,6 +175,35 @@ refused_for() {
 		fail "$what: not refused for its reason ('$pattern' not logged)"
 	fi
 }
+# A digest of what an admin's command or request may change: every table
+# but what the running daemons write on their own (events, status, leases,
+# a token's last use), so a comparison around a refused command is not upset
+# by a daemon's own bookkeeping. An unreadable database yields a digest no
+# other call gives, so the comparison fails rather than passes.
+db_sum() {
+	local tabs dump tokens
+	if tabs=$(sqlite3 "$1" "SELECT group_concat(name, ' ') FROM sqlite_master WHERE type = 'table'
+		AND name NOT IN ('events', 'status', 'leases', 'tokens', 'sqlite_sequence')") &&
+		[ -n "$tabs" ] && dump=$(sqlite3 "$1" ".dump $tabs") &&
+		tokens=$(sqlite3 "$1" "SELECT id, name, hash, created FROM tokens ORDER BY id"); then
+		printf '%s\n%s\n' "$dump" "$tokens" | sha256sum
+	else
+		echo "db_sum: cannot read $1 ($RANDOM$RANDOM)"
+	fi
+}
+# Wait (10 s at most) until the daemons' queued writes have landed: two
+# digests a second apart agree. Take a db_sum after this, so a change seen
+# later is the command's, not a batched commit of earlier traffic.
+db_settle() {
+	local a b end=$((SECONDS + 10))
+	a=$(db_sum "$1")
+	while sleep 1; do
+		b=$(db_sum "$1")
+		[ "$a" = "$b" ] && return 0
+		[ $SECONDS -ge $end ] && fail "the database $1 kept changing for 10 s"
+		a=$b
+	done
+}
 # A private scratch directory, removed at exit.
 tmpdir_new() {
 	local d

@@ -39,7 +39,8 @@ MAC                NAME  IMAGE  MODE       PROTO  IP         GROUP  STAGE  LAST 
 G
 
 # Exit codes and one-line errors, with the database unchanged.
-before=$(sqlite3 "$db" .dump | sha256sum)
+db_settle "$db"
+before=$(db_sum "$db")
 check_err() { # expected-exit expected-message-substring command...
 	local want=$1 msg=$2
 	shift 2
@@ -78,7 +79,7 @@ check_err 2 "needs --rootfs" fb image import t2
 check_err 1 "no image nope@3" fb image show nope@3
 printf '[bootd]\nhttp_port = nope\n' >"$T/bad.conf"
 check_err 1 "bad.conf:2: http_port" fb -c "$T/bad.conf" machine list
-after=$(sqlite3 "$db" .dump | sha256sum)
+after=$(db_sum "$db")
 assert_eq "$after" "$before" "database changed by rejected commands"
 # An unwritable state dir (a file where the directory should be).
 touch "$T/notadir"

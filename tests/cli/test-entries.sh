@@ -61,7 +61,8 @@ cmp -s "$T/x.iso" "$T/state/entries/cd/image.iso" || fail "the ISO was not copie
 f machine add 52:54:00:00:00:01 --image img1 >/dev/null || fail "machine add A"
 f machine add 52:54:00:00:00:02 --image menu >/dev/null || fail "machine add B"
 f machine set 52:54:00:00:00:02 --next-boot cd >/dev/null || fail "next boot of B"
-before=$(sqlite3 "$db" .dump | sha256sum)
+db_settle "$db"
+before=$(db_sum "$db")
 files_before=$(cd "$T/state/entries" && find . | sort | sha256sum)
 check_err() { # expected-exit message-substring args...
 	local want=$1 msg=$2 rc
@@ -72,7 +73,7 @@ check_err() { # expected-exit message-substring args...
 	grep -qF -- "$msg" "$T/e" || fail "'$*': stderr lacks '$msg': $(cat "$T/e")"
 	[ "$want" = 2 ] || [ "$(wc -l <"$T/e")" = 1 ] || fail "'$*': not one line: $(cat "$T/e")"
 	[ -s "$T/o" ] && fail "'$*' printed on stdout: $(cat "$T/o")"
-	[ "$(sqlite3 "$db" .dump | sha256sum)" = "$before" ] || fail "'$*' changed the database"
+	[ "$(db_sum "$db")" = "$before" ] || fail "'$*' changed the database"
 	[ "$(cd "$T/state/entries" && find . | sort | sha256sum)" = "$files_before" ] ||
 		fail "'$*' changed the entries folder"
 }
@@ -140,14 +141,15 @@ ip netns exec "$SRV" busybox httpd -f -p 10.77.0.1:8090 -h "$T/www" &
 echo $! >"$T/httpd.pid"
 kill_at_exit "$T/httpd.pid"
 wait_for 10 ip netns exec "$SRV" curl -sf -o /dev/null http://10.77.0.1:8090/k || fail "httpd"
-before=$(sqlite3 "$db" .dump | sha256sum)
+db_settle "$db"
+before=$(db_sum "$db")
 ip netns exec "$SRV" "$FB_BIN/fleetboot" -c "$CONF" entry add cached \
 	--kernel http://10.77.0.1:8090/notakernel --cache >"$T/o" 2>"$T/e" && fail "cached non-kernel accepted"
 grep -q "^fleetboot: --kernel http://10.77.0.1:8090/notakernel: not a Linux kernel" "$T/e" || fail "cache check: $(cat "$T/e")"
 ip netns exec "$SRV" "$FB_BIN/fleetboot" -c "$CONF" entry add cached \
 	--kernel http://10.77.0.1:8090/missing --cache >"$T/o" 2>"$T/e" && fail "a 404 was cached"
 grep -q "download failed" "$T/e" || fail "cache 404: $(cat "$T/e")"
-[ "$(sqlite3 "$db" .dump | sha256sum)" = "$before" ] || fail "a failed --cache changed the database"
+[ "$(db_sum "$db")" = "$before" ] || fail "a failed --cache changed the database"
 [ -e "$T/state/entries/cached" ] && fail "a failed --cache left files"
 ip netns exec "$SRV" "$FB_BIN/fleetboot" -c "$CONF" entry add cached \
 	--kernel http://10.77.0.1:8090/k --cache >/dev/null || fail "entry add --cache"

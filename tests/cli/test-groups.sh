@@ -80,7 +80,8 @@ assert_eq "$(f group list --json | jq -r '.[].name' | tr '\n' ' ')" "lab1 lab2 "
 f group show lab1 | grep -qx "protocol:     iscsi" || fail "group show: $(f group show lab1)"
 
 # Bad input: exit 1 (2 for usage), one line on stderr, nothing changed.
-before=$(sqlite3 "$db" .dump | sha256sum)
+db_settle "$db"
+before=$(db_sum "$db")
 check_err() { # expected-exit message-substring args...
 	local want=$1 msg=$2 rc
 	shift 2
@@ -90,7 +91,7 @@ check_err() { # expected-exit message-substring args...
 	grep -qF -- "$msg" "$T/e" || fail "'$*': stderr lacks '$msg': $(cat "$T/e")"
 	[ "$want" = 2 ] || [ "$(wc -l <"$T/e")" = 1 ] || fail "'$*': not one line: $(cat "$T/e")"
 	[ -s "$T/o" ] && fail "'$*' printed on stdout: $(cat "$T/o")"
-	[ "$(sqlite3 "$db" .dump | sha256sum)" = "$before" ] || fail "'$*' changed the database"
+	[ "$(db_sum "$db")" = "$before" ] || fail "'$*' changed the database"
 }
 check_err 1 "no group nope" group show nope
 check_err 1 "no group nope" group set nope --mode ephemeral
@@ -156,7 +157,8 @@ bootd_stop
 # to the default, persistent), until A gives its setting back.
 f group set lab1 --mode readonly >/dev/null || fail "group set lab1 --mode readonly"
 f machine set $A --secure-boot on >/dev/null || fail "A: secure-boot on over lab1's readonly"
-before=$(sqlite3 "$db" .dump | sha256sum)
+db_settle "$db"
+before=$(db_sum "$db")
 sbwhy="mode persistent would write blocks the root hash covers (machine ${A//:/-}: secure-boot from machine"
 check_err 1 "$sbwhy, mode from group)" group set lab1 --mode persistent
 check_err 1 "$sbwhy, mode from default)" group rm lab1 --force

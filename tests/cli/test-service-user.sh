@@ -94,7 +94,7 @@ fb machine add $B --image locked --mode ephemeral --ip 10.77.2.2 >/dev/null || f
 bootd_net
 ip -n "$CLI" addr add 10.77.0.2/24 dev bc0
 bootd_start
-grep -q "running as $U" "$T/bootd.log" || fail "bootd did not drop to $U: $(cat "$T/bootd.log")"
+wait_for 10 grep -q "running as $U" "$T/bootd.log" || fail "bootd did not drop to $U: $(cat "$T/bootd.log")"
 in_cli() { ip netns exec "$CLI" "$@"; }
 url=http://$SRV_IP:$HTTP_PORT
 code() { in_cli curl -s -o "$T/got" -w '%{http_code}' "$url$1"; }

@@ -44,7 +44,8 @@ what="GET one"
 api GET /api/v1/entries/rescue "${B[@]}"
 expect 200 '"cmdline":"console=ttyS0"'
 
-before=$(sqlite3 "$WEB_T/state/fleetboot.db" .dump | sha256sum)
+db_settle "$WEB_T/state/fleetboot.db"
+before=$(db_sum "$WEB_T/state/fleetboot.db")
 bad() { # CODE SUBSTRING BODY
 	what="POST $3"
 	api POST /api/v1/entries "${B[@]}" -d "$3"
@@ -59,7 +60,7 @@ bad 400 "colour: unknown field" '{"name":"x","efi":"http://10.0.0.9/a.efi","colo
 bad 400 "give one" '{"name":"x","efi":"http://10.0.0.9/a.efi","iso":"http://10.0.0.9/a.iso"}'
 bad 400 "name: required" '{"efi":"http://10.0.0.9/a.efi"}'
 bad 409 "an entry or image named rescue exists" "{\"name\":\"rescue\",\"kernel\":\"$WEB_T/k\"}"
-[ "$(sqlite3 "$WEB_T/state/fleetboot.db" .dump | sha256sum)" = "$before" ] || fail "bad input changed the database"
+[ "$(db_sum "$WEB_T/state/fleetboot.db")" = "$before" ] || fail "bad input changed the database"
 [ -e "$WEB_T/state/entries/x" ] && fail "bad input left files"
 
 # CSRF: a session without the X-CSRF-Token header cannot add.

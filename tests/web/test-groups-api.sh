@@ -59,10 +59,11 @@ assert_eq "$(echo "$BODY" | jq -r '[.mode, .from.mode] | join(" ")')" "persisten
 # settings: the group cannot turn it on while B keeps its own persistent
 # mode, and B cannot take a writable mode of its own under it afterwards.
 what="PATCH secure_boot on over a member's own persistent mode"
-sum=$(sqlite3 "$db" .dump | sha256sum)
+db_settle "$db"
+sum=$(db_sum "$db")
 api PATCH /api/v1/groups/lab "${T[@]}" -d '{"mode":"readonly","menu_timeout":null,"secure_boot":"on"}'
 expect 400 "mode persistent would write blocks the root hash covers (machine 52-54-00-aa-00-22: secure-boot from group, mode from machine)"
-[ "$(sqlite3 "$db" .dump | sha256sum)" = "$sum" ] || fail "a refused group PATCH changed the database"
+[ "$(db_sum "$db")" = "$sum" ] || fail "a refused group PATCH changed the database"
 what="PATCH a machine's mode back to its group's"
 api PATCH /api/v1/machines/$B "${T[@]}" -d '{"mode":"inherit"}'
 expect 200 '"mode":"ephemeral"'
@@ -76,12 +77,14 @@ assert_eq "$(fb machine show $A --json | jq -r '.mode + " " + .from.mode + " " +
 assert_eq "$(fb machine show $B --json | jq -r '.mode + " " + .from.mode + " " + .from.secure_boot')" \
 	"readonly group group" "B inherits the group's mode and Secure Boot"
 what="PATCH a writable mode of its own under the group's Secure Boot"
-sum=$(sqlite3 "$db" .dump | sha256sum)
+db_settle "$db"
+sum=$(db_sum "$db")
 api PATCH /api/v1/machines/$B "${T[@]}" -d '{"mode":"persistent"}'
 expect 400 "mode persistent would write blocks the root hash covers (machine 52-54-00-aa-00-22: secure-boot from group, mode from machine)"
-[ "$(sqlite3 "$db" .dump | sha256sum)" = "$sum" ] || fail "a refused machine PATCH changed the database"
+[ "$(db_sum "$db")" = "$sum" ] || fail "a refused machine PATCH changed the database"
 
-before=$(sqlite3 "$db" .dump | sha256sum)
+db_settle "$db"
+before=$(db_sum "$db")
 bad() { # CODE SUBSTRING METHOD PATH BODY
 	what="$3 $4 $5"
 	api "$3" "$4" "${T[@]}" -d "$5"
@@ -102,7 +105,7 @@ bad 400 "mode: must be a string" PATCH /api/v1/groups/lab '{"mode":1}'
 bad 409 "group lab already exists" POST /api/v1/groups '{"name":"lab"}'
 bad 404 "group: not found" PATCH /api/v1/groups/nope '{"mode":"ephemeral"}'
 bad 409 "group lab is in use by 2 machines" DELETE /api/v1/groups/lab ''
-[ "$(sqlite3 "$db" .dump | sha256sum)" = "$before" ] || fail "bad input changed the database"
+[ "$(db_sum "$db")" = "$before" ] || fail "bad input changed the database"
 
 # CSRF: a session without the X-CSRF-Token header cannot change a group.
 nsx curl -s -m 10 -c "$WEB_T/jar" -o /dev/null -H "$J" \
@@ -117,7 +120,7 @@ done
 what="GET with the session"
 api GET /api/v1/groups/lab -b "$WEB_T/jar"
 expect 200 '"name":"lab"'
-[ "$(sqlite3 "$db" .dump | sha256sum)" = "$before" ] || fail "a request without CSRF changed the database"
+[ "$(db_sum "$db")" = "$before" ] || fail "a request without CSRF changed the database"
 
 what="DELETE with force"
 api DELETE "/api/v1/groups/lab?force=1" "${T[@]}"
