@@ -62,6 +62,8 @@ bootd_net() {
 }
 
 bootd_start() {
+	local from
+	from=$(($(wc -l <"$T/bootd.log" 2>/dev/null || echo 0) + 1))
 	ip netns exec "$SRV" "$FB_BIN/fleetboot-bootd" -c "$CONF" -f ${BOOTD_ARGS--v} >>"$T/bootd.log" 2>&1 &
 	BOOTD_PID=$!
 	echo $BOOTD_PID >"$T/bootd.pid"
@@ -70,6 +72,10 @@ bootd_start() {
 	cleanup "echo '--- bootd log (tail)'; tail -n 40 '$T/bootd.log' >&2"
 	wait_for 20 ip netns exec "$SRV" curl -sf "http://$SRV_IP:$HTTP_PORT/healthz" ||
 		{ cat "$T/bootd.log"; fail "bootd did not start"; }
+	# HTTP answers before bootd drops to its user; "serving:" comes after.
+	# shellcheck disable=SC2016 # expanded by that sh
+	wait_for 10 sh -c 'tail -n +"$1" "$2" | grep -q "main: serving:"' sh "$from" "$T/bootd.log" ||
+		{ cat "$T/bootd.log"; fail "bootd did not say it is serving"; }
 }
 
 bootd_stop() {
