@@ -11,7 +11,10 @@
  * opened is marked (ctx->opening) under the mutex: another connection of
  * the same machine waits for that open to finish and then shares its disk,
  * so each overlay still has one opener and one writer in this process
- * (the overlay's OFD lock keeps other processes out, as before).
+ * (the overlay's OFD lock keeps other processes out, as before). Closing
+ * (sd_release, and a new boot retiring its stale predecessor's disk) works
+ * the same way: its flush runs without the mutex, the machine marked busy
+ * so that its next open waits for the close.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -597,34 +600,6 @@ static struct sd_disk *open_disk(struct sd_ctx *ctx, const char *mac, char *why,
 	return d;
 }
 
-/*
- * A machine that starts a new boot while a connection of its previous boot
- * still holds its disk powered off or reset without disconnecting: that
- * connection is dead, only TCP does not know it yet. Retire the disk it
- * holds (flush, close, I/O on it fails from now on) so the new boot gets a
- * fresh open, with the ephemeral discard that a new boot implies.
- */
-static void retire_stale(struct sd_ctx *ctx, struct sd_disk *d, int64_t now_seq)
-{
-	pthread_rwlock_wrlock(&d->io);
-	d->inner->ops->flush(d->inner);
-	if (d->ovl)
-		fb_db_overlay_set_bytes(ctx->db, d->mac, (int64_t)cow_ovl_bytes(d->ovl));
-	d->inner->ops->close(d->inner);
-	d->dead = 1;
-	pthread_rwlock_unlock(&d->io);
-	for (struct sd_disk **p = &ctx->disks; *p; p = &(*p)->next)
-		if (*p == d) {
-			*p = d->next;
-			break;
-		}
-	ctx->closed_rd += d->rd;
-	ctx->closed_wr += d->wr;
-	log_info("%s: boot %" PRId64 " started: the connection left from boot %" PRId64
-	         " is stale, its disk is closed",
-	         d->mac, now_seq, d->boot_seq);
-}
-
 static struct sd_opening **opening_of(struct sd_ctx *ctx, const char *mac)
 {
 	struct sd_opening **p = &ctx->opening;
@@ -633,11 +608,68 @@ static struct sd_opening **opening_of(struct sd_ctx *ctx, const char *mac)
 	return p;
 }
 
+/* Mark mac busy (being opened or closed); called with ctx->lock. Another
+ * sd_open of mac waits until busy_end. */
+static void busy_begin(struct sd_ctx *ctx, struct sd_opening *me, const char *mac)
+{
+	me->next = NULL;
+	fb_strlcpy(me->mac, mac, sizeof(me->mac));
+	*opening_of(ctx, mac) = me;
+}
+
+/* Called with ctx->lock. */
+static void busy_end(struct sd_ctx *ctx, struct sd_opening *me)
+{
+	struct sd_opening **p = opening_of(ctx, me->mac);
+	*p = me->next;
+	pthread_cond_broadcast(&ctx->opened);
+}
+
+/* Take d off the list of open disks; ctx->lock. */
+static void unlist(struct sd_ctx *ctx, struct sd_disk *d)
+{
+	for (struct sd_disk **p = &ctx->disks; *p; p = &(*p)->next)
+		if (*p == d) {
+			*p = d->next;
+			break;
+		}
+}
+
+/*
+ * A machine that starts a new boot while a connection of its previous boot
+ * still holds its disk powered off or reset without disconnecting: that
+ * connection is dead, only TCP does not know it yet. Retire the disk it
+ * holds (flush, close, I/O on it fails from now on) so the new boot gets a
+ * fresh open, with the ephemeral discard that a new boot implies. Runs
+ * without ctx->lock (the flush may wait for fsyncs), with the machine
+ * marked busy and d off the list; the caller holds a reference to d so the
+ * stale connection's release cannot free it meanwhile.
+ */
+static void retire_stale(struct sd_ctx *ctx, struct sd_disk *d, int64_t now_seq)
+{
+	pthread_rwlock_wrlock(&d->io);
+	d->inner->ops->flush(d->inner);
+	if (d->ovl)
+		DB(ctx, fb_db_overlay_set_bytes(ctx->db, d->mac, (int64_t)cow_ovl_bytes(d->ovl)));
+	d->inner->ops->close(d->inner);
+	d->dead = 1;
+	pthread_rwlock_unlock(&d->io);
+	log_info("%s: boot %" PRId64 " started: the connection left from boot %" PRId64
+	         " is stale, its disk is closed",
+	         d->mac, now_seq, d->boot_seq);
+}
+
+static void disk_free(struct sd_disk *d)
+{
+	pthread_rwlock_destroy(&d->io);
+	free(d);
+}
+
 struct sd_disk *sd_open(struct sd_ctx *ctx, const char *mac, const char *peer, char *why,
                         size_t whylen)
 {
-	struct sd_opening me = {.next = NULL};
-	struct sd_disk *d;
+	struct sd_opening me;
+	struct sd_disk *d, *stale;
 	int64_t boot_seq;
 	pthread_mutex_lock(&ctx->lock);
 	for (;;) {
@@ -651,34 +683,44 @@ struct sd_disk *sd_open(struct sd_ctx *ctx, const char *mac, const char *peer, c
 			pthread_mutex_unlock(&ctx->lock);
 			return d;
 		}
-		if (d)
-			retire_stale(ctx, d, boot_seq);
-		/* Another connection of this machine is opening its disk: wait
-		 * for it, then share what it opened (or try again). */
+		/* Another connection of this machine is opening or closing its
+		 * disk: wait for it, then share what it opened (or try again). */
 		if (!*opening_of(ctx, mac))
 			break;
 		pthread_cond_wait(&ctx->opened, &ctx->lock);
 	}
-	fb_strlcpy(me.mac, mac, sizeof(me.mac));
-	*opening_of(ctx, mac) = &me;
+	busy_begin(ctx, &me, mac);
+	stale = d;
+	if (stale) {
+		unlist(ctx, stale);
+		stale->refs++;
+	}
 	pthread_mutex_unlock(&ctx->lock);
 
-	/* The file work (an overlay's creation and its fsyncs, loading its
-	 * map) runs beside other machines' opens. */
+	/* The file work (a stale disk's flush, an overlay's creation and its
+	 * fsyncs, loading its map) runs beside other machines' opens. */
+	if (stale)
+		retire_stale(ctx, stale, boot_seq);
 	d = open_disk(ctx, mac, why, whylen);
 	int e = errno;
 
 	pthread_mutex_lock(&ctx->lock);
+	if (stale) {
+		ctx->closed_rd += stale->rd;
+		ctx->closed_wr += stale->wr;
+		if (--stale->refs > 0)
+			stale = NULL; /* its connection frees it on release */
+	}
 	if (d) {
 		d->refs = 1;
 		fb_strlcpy(d->peer, peer ? peer : "", sizeof(d->peer));
 		d->next = ctx->disks;
 		ctx->disks = d;
 	}
-	struct sd_opening **p = opening_of(ctx, mac);
-	*p = me.next;
-	pthread_cond_broadcast(&ctx->opened);
+	busy_end(ctx, &me);
 	pthread_mutex_unlock(&ctx->lock);
+	if (stale)
+		disk_free(stale);
 	errno = e;
 	return d;
 }
@@ -702,6 +744,7 @@ static void set_machine_status(struct sd_ctx *ctx, const struct sd_disk *d, int 
 
 void sd_release(struct sd_ctx *ctx, struct sd_disk *d)
 {
+	struct sd_opening me;
 	struct fb_overlay row;
 	char path[FB_PATH_LEN];
 
@@ -713,38 +756,43 @@ void sd_release(struct sd_ctx *ctx, struct sd_disk *d)
 	if (d->dead) {
 		/* Retired by a newer boot: already closed and unlisted. */
 		pthread_mutex_unlock(&ctx->lock);
-		pthread_rwlock_destroy(&d->io);
-		free(d);
+		disk_free(d);
 		return;
 	}
-	for (struct sd_disk **p = &ctx->disks; *p; p = &(*p)->next)
-		if (*p == d) {
-			*p = d->next;
-			break;
-		}
+	unlist(ctx, d);
 	ctx->closed_rd += d->rd;
 	ctx->closed_wr += d->wr;
+	/* The close (its flush and fsyncs) runs without ctx->lock, the machine
+	 * marked busy so its next open waits for it: a lab's machines
+	 * disconnecting at once do not queue every other attach behind their
+	 * fsyncs. */
+	busy_begin(ctx, &me, d->mac);
+	pthread_mutex_unlock(&ctx->lock);
+
 	if (d->ovl)
-		fb_db_overlay_set_bytes(ctx->db, d->mac, (int64_t)cow_ovl_bytes(d->ovl));
+		DB(ctx, fb_db_overlay_set_bytes(ctx->db, d->mac, (int64_t)cow_ovl_bytes(d->ovl)));
+	pthread_mutex_lock(&ctx->lock);
 	set_machine_status(ctx, d, 0);
+	pthread_mutex_unlock(&ctx->lock);
 	int had_ovl = d->ovl != NULL;
 	d->inner->ops->close(d->inner);
 	/* A reset requested during an earlier boot happens now. */
 	int64_t now_seq = 0;
-	fb_db_machine_boot_seq(ctx->db, d->mac, &now_seq);
-	if (had_ovl && fb_db_overlay_get(ctx->db, d->mac, &row) == 0 &&
+	DB(ctx, fb_db_machine_boot_seq(ctx->db, d->mac, &now_seq));
+	if (had_ovl && DB(ctx, fb_db_overlay_get(ctx->db, d->mac, &row)) == 0 &&
 	    sd_reset_due(&row, now_seq)) {
 		sd_overlay_path(&ctx->cfg, d->mac, path, sizeof(path));
 		int lfd = cow_ovl_lock(path);
 		if (lfd >= 0 || lfd == -ENOENT) {
 			cow_ovl_discard(path, lfd);
-			fb_db_overlay_delete(ctx->db, d->mac);
+			DB(ctx, fb_db_overlay_delete(ctx->db, d->mac));
 			log_info("%s: overlay discarded (pending reset)", d->mac);
 		}
 	}
+	pthread_mutex_lock(&ctx->lock);
+	busy_end(ctx, &me);
 	pthread_mutex_unlock(&ctx->lock);
-	pthread_rwlock_destroy(&d->io);
-	free(d);
+	disk_free(d);
 }
 
 int sd_connections(struct sd_ctx *ctx)
