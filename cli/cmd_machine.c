@@ -243,8 +243,15 @@ static void age_text(int64_t t, char *buf, size_t len)
 static int list_cb(void *arg, const struct fb_machine *m)
 {
 	struct machine_list *a = arg;
-	if (a->l.arr)
-		return cli_list_add(&a->l, cli_machine_json(m, 0), NULL);
+	if (a->l.arr) {
+		/* As GET /api/v1/machines: each machine with its evidence. */
+		struct fb_evidence ev;
+		if (fb_db_evidence_get(a->db, m, &ev) < 0)
+			return -1;
+		json_t *j = cli_machine_json(m, 0);
+		json_object_set_new(j, "verified_boot", fb_evidence_json(&ev));
+		return cli_list_add(&a->l, j, NULL);
+	}
 	char seen[32];
 	age_text(m->last_seen, seen, sizeof(seen));
 	const char *ip = m->ip;

@@ -63,7 +63,8 @@ bootd_net() {
 
 bootd_start() {
 	local from
-	from=$(($(wc -l <"$T/bootd.log" 2>/dev/null || echo 0) + 1))
+	from=1
+	[ -f "$T/bootd.log" ] && from=$(($(wc -l <"$T/bootd.log") + 1))
 	ip netns exec "$SRV" "$FB_BIN/fleetboot-bootd" -c "$CONF" -f ${BOOTD_ARGS--v} >>"$T/bootd.log" 2>&1 &
 	BOOTD_PID=$!
 	echo $BOOTD_PID >"$T/bootd.pid"

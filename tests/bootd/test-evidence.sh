@@ -139,5 +139,11 @@ expect $SBM unreported "UKI served by HTTP"
 assert_eq "$(report $SBM "name=verified&root_hash=$RH")" 200 "verified after HTTP"
 expect $SBM verified "verified after the UKI by HTTP"
 expect $OFF not-secure-boot "Secure Boot off, still"
+# machine list --json carries each machine's evidence, as show does.
+for m in $SBM $OFF; do
+	id=$(f machine show $m --json | jq -r .mac)
+	assert_eq "$(f machine list --json | jq -c ".[] | select(.mac == \"$id\") | .verified_boot")" \
+		"$(f machine show $m --json | jq -c .verified_boot)" "machine list's verified_boot of $m"
+done
 bootd_alive
 echo "ok: verified-boot evidence"
