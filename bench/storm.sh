@@ -363,14 +363,21 @@ if [ -n "$fb_link" ]; then
 else
 	echo "HTTP alone: wrk measured nothing against bootd: $(tail -n 3 "$T/wrk-fb.log" 2>/dev/null | tr '\n' ' ')"
 fi
+think=$(awk -v k="$THINK" '!/^#/ && NF >= 5 { us += $5 } END { printf "%.3f", us * k / 1e6 }' "$TRACE")
 awk -v b="$(val fleetboot bytes)" -v l="${link:-0}" -v f="${fb_link:-0}" -v t="$(val fleetboot all_s)" \
-	-v p="$(val peer all_s)" -v c="$conns" 'BEGIN {
+	-v p="$(val peer all_s)" -v c="$conns" -v k="$think" 'BEGIN {
 	who = "nginx"
 	if (f > l) { l = f; who = "bootd" }
 	if (l > 0) {
 		printf "link reference: %.1f MB/s (%d parallel downloads from %s); the storm'"'"'s bytes alone take %.2f s:", l / 1e6, c, who, b / l
 		printf " fleetboot %.2fx that", t / (b / l)
 		if (p > 0) printf ", the peer stack %.2fx", p / (b / l)
+		printf "\n"
+		# A machine cannot finish before its share of the bytes and
+		# the client time its trace replays (WAIT_US, scaled by THINK).
+		fl = b / l + k
+		printf "floor: the bytes alone plus the trace'"'"'s client time (%.2f s) take %.2f s: fleetboot %.2fx that", k, fl, t / fl
+		if (p > 0) printf ", the peer stack %.2fx", p / fl
 		printf "\n"
 	} else print "link reference: wrk measured nothing" }'
 finish
