@@ -44,6 +44,48 @@ lab_tap() {
 	ip -n "$LAB_NS" link set "$1" up
 }
 
+# lab_server TAP...: a lab with these client taps and an initialised
+# fleetboot server tree; sets CONF and exports it as FLEETBOOT_CONF, so
+# `fb` uses it.
+lab_server() {
+	local t
+	lab_new
+	for t in "$@"; do
+		lab_tap "$t"
+	done
+	CONF=$(lab_conf "$LAB_DIR/srv")
+	export FLEETBOOT_CONF=$CONF
+	fb init >/dev/null || fail "init"
+}
+
+# lab_requires_secure_boot: what a Secure Boot client needs, or the test
+# skips: Debian's snakeoil OVMF (its db trusts the snakeoil key, which
+# lab_snakeoil_site_key imports), systemd's EFI stub, the UKI's tools.
+lab_requires_secure_boot() {
+	local f
+	requires veritysetup sbsign openssl jq
+	for f in /usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd \
+		/usr/share/ovmf/PkKek-1-snakeoil.key /usr/share/ovmf/PkKek-1-snakeoil.pem; do
+		[ -r "$f" ] || skip "$f is missing (make deps installs ovmf)"
+	done
+	[ -f /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] ||
+		skip "no EFI stub (Debian package systemd-boot-efi)"
+}
+
+# lab_wait_verified_userspace NAME LOG ROOT_HASH WHO: the QEMU client NAME
+# (lab_qemu) powers off within 300 s, having reached userspace on a
+# dm-verity root of ROOT_HASH (its serial log LOG says both).
+lab_wait_verified_userspace() {
+	local pid
+	pid=$(cat "$LAB_DIR/$1.pid")
+	wait_for 300 sh -c "! kill -0 $pid 2>/dev/null" ||
+		fail "$4 did not power off: $(grep -a "^fleetboot: \|FLEETBOOT" "$2" | tail -n 5)"
+	grep -aq "FLEETBOOT-USERSPACE-OK" "$2" ||
+		fail "$4 never reached userspace: $(grep -a "^fleetboot: \|FLEETBOOT" "$2" | tail -n 5)"
+	grep -aq "^fleetboot: dm-verity: root hash ${3:0:16}" "$2" ||
+		fail "$4: its root was not under dm-verity: $(grep -a "^fleetboot: " "$2" | tail -n 5)"
+}
+
 lab_host_link() {
 	local h="fbh$$" n="fbn$$"
 	ip link add "$h" type veth peer name "$n"

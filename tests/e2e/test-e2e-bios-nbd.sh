@@ -14,11 +14,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lab.sh"
 requires nbdcopy debugfs e2fsck
-lab_new
-lab_tap tap0
-CONF=$(lab_conf "$LAB_DIR/srv")
-export FLEETBOOT_CONF=$CONF
-fb init >/dev/null || fail "init"
+lab_server tap0
 # The image's command line drives the test: check for the file, then
 # write it, then power off.
 tests="console=ttyS0 fleetboot.test=check:/data/marker:hello-$$ fleetboot.test=write:/data/marker:hello-$$"

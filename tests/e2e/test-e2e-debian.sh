@@ -16,17 +16,9 @@
 # timeout: 1500
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lab.sh"
-requires debootstrap veritysetup sbsign openssl jq
-SNAKE=/usr/share/ovmf/PkKek-1-snakeoil
-for f in /usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd $SNAKE.key $SNAKE.pem; do
-	[ -r "$f" ] || skip "$f is missing (make deps installs ovmf)"
-done
-[ -f /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] || skip "no EFI stub (Debian package systemd-boot-efi)"
-lab_new
-lab_tap tap0
-CONF=$(lab_conf "$LAB_DIR/srv")
-export FLEETBOOT_CONF=$CONF
-fb init >/dev/null || fail "init"
+lab_requires_secure_boot
+requires debootstrap
+lab_server tap0
 t0=$SECONDS
 fb image build deb --from debootstrap:bookworm --cmdline "console=ttyS0" \
 	>"$LAB_DIR/build.log" 2>&1 || fail "debootstrap build: $(tail -n 30 "$LAB_DIR/build.log")"
@@ -57,8 +49,7 @@ lab_stop_qemu deb
 echo "scenario 6 passed"
 
 echo "== the same version, booted verified by a Secure Boot client"
-openssl rsa -passin pass:snakeoil -in $SNAKE.key -out "$LAB_DIR/site.key" 2>/dev/null || fail "openssl rsa"
-fb key import "$LAB_DIR/site.key" $SNAKE.pem >/dev/null || fail "key import"
+lab_snakeoil_site_key
 rh=$(fb image show deb --json | jq -r .verity_root_hash)
 [ ${#rh} = 64 ] || fail "no root hash for deb: $(fb image show deb --json)"
 SB=52:54:00:e2:e0:5b

@@ -13,12 +13,7 @@
 . "$(dirname "$0")/lab.sh"
 requires debootstrap cpio
 [ -r /usr/share/OVMF/OVMF_CODE_4M.fd ] || skip "OVMF is not installed (make deps installs ovmf)"
-lab_new
-lab_tap tap0
-lab_tap tap1
-CONF=$(lab_conf "$LAB_DIR/srv")
-export FLEETBOOT_CONF=$CONF
-fb init >/dev/null || fail "init"
+lab_server tap0 tap1
 t0=$SECONDS
 fb image build drac --from debootstrap:bookworm --initramfs dracut \
 	--cmdline "console=ttyS0 fleetboot.test=leakscan" >"$LAB_DIR/build.log" 2>&1 ||

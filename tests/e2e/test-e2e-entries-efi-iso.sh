@@ -31,12 +31,7 @@ SHOT="$PY $(dirname "$0")/screendump.py"
 # memtest86+ 6.10's title bar (x 0-223, y 40-55 of its 640x480 screen).
 TITLE_SHA=68ec181e5c17bf91ac102e7fdba81a64c69e37bdd4e7c44012ffbf7b6c856c1a
 
-lab_new
-lab_tap tap0
-lab_tap tap1
-CONF=$(lab_conf "$LAB_DIR/srv")
-export FLEETBOOT_CONF=$CONF
-fb init >/dev/null || fail "init"
+lab_server tap0 tap1
 # The busybox image brings the kernel the ISO boots.
 lab_image tiny "console=ttyS0"
 KERNEL=$LAB_DIR/srv/state/images/tiny/1/vmlinuz

@@ -18,11 +18,7 @@ MEMTEST=/boot/memtest86+x64.bin
 DI=/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64
 [ -f $MEMTEST ] || skip "no $MEMTEST (Debian package memtest86+; make deps)"
 [ -f $DI/linux ] || skip "no $DI/linux (Debian package debian-installer-12-netboot-amd64; make deps)"
-lab_new
-lab_tap tap0
-CONF=$(lab_conf "$LAB_DIR/srv")
-export FLEETBOOT_CONF=$CONF
-fb init >/dev/null || fail "init"
+lab_server tap0
 lab_image normal "console=ttyS0 fleetboot.test=poweroff"
 fb entry add memtest --kernel $MEMTEST --cmdline "console=ttyS0,115200" --title "Memtest86+" \
 	>/dev/null || fail "entry add memtest"

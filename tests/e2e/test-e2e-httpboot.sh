@@ -12,17 +12,9 @@
 # timeout: 900
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lab.sh"
-requires veritysetup sbsign openssl jq iptables
-for f in /usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd \
-	/usr/share/ovmf/PkKek-1-snakeoil.key; do
-	[ -r $f ] || skip "$f is missing (make deps installs ovmf)"
-done
-[ -f /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] || skip "no EFI stub (Debian package systemd-boot-efi)"
-lab_new
-lab_tap tap0
-CONF=$(lab_conf "$LAB_DIR/srv")
-export FLEETBOOT_CONF=$CONF
-fb init >/dev/null || fail "init"
+lab_requires_secure_boot
+requires iptables
+lab_server tap0
 lab_image tiny "console=ttyS0 fleetboot.test=poweroff"
 lab_snakeoil_site_key
 rh=$(fb image show tiny --json | jq -r .verity_root_hash)
@@ -44,13 +36,7 @@ grep -aq "BdsDxe: loading Boot[0-9A-F]* \"UEFI HTTPv4" "$log" ||
 	fail "the firmware did not boot through its HTTP Boot option: $(grep -a BdsDxe "$log")"
 grep -aq "Command line: .*fleetboot.verity=$rh" "$log" ||
 	fail "the kernel did not get the signed command line: $(grep -a 'Command line' "$log")"
-pid=$(cat "$LAB_DIR/http.pid")
-wait_for 300 sh -c "! kill -0 $pid 2>/dev/null" ||
-	fail "the client did not power off: $(grep -a "^fleetboot: \|FLEETBOOT" "$log" | tail -n 5)"
-grep -aq "FLEETBOOT-USERSPACE-OK" "$log" ||
-	fail "the client never reached userspace: $(grep -a "^fleetboot: \|FLEETBOOT" "$log" | tail -n 5)"
-grep -aq "^fleetboot: dm-verity: root hash ${rh:0:16}" "$log" ||
-	fail "its root was not under dm-verity: $(grep -a "^fleetboot: " "$log" | tail -n 5)"
+lab_wait_verified_userspace http "$log" "$rh" "the client"
 echo "HTTP Boot: userspace over the verified root after $((SECONDS - t0)) s"
 lab_stop_qemu http
 

@@ -6,11 +6,7 @@
 # timeout: 500
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lab.sh"
-lab_new
-lab_tap tap0
-CONF=$(lab_conf "$LAB_DIR/srv")
-export FLEETBOOT_CONF=$CONF
-fb init >/dev/null || fail "init"
+lab_server tap0
 lab_image tiny "console=ttyS0 fleetboot.test=write:/data/i:installed fleetboot.test=check:/data/i:installed fleetboot.test=poweroff"
 MAC=52:54:00:e2:e0:09
 fb machine add $MAC --image tiny --mode install >/dev/null || fail "machine add"

@@ -17,11 +17,7 @@ MEMTEST=/boot/memtest86+x64.bin
 [ -f /usr/lib/PXELINUX/pxelinux.0 ] || skip "no pxelinux.0 (Debian package pxelinux; make deps)"
 [ -f /usr/lib/syslinux/modules/bios/vesamenu.c32 ] ||
 	skip "no vesamenu.c32 (Debian package syslinux-common; make deps)"
-lab_new
-lab_tap tap0
-CONF=$(lab_conf "$LAB_DIR/srv")
-export FLEETBOOT_CONF=$CONF
-fb init >/dev/null || fail "init"
+lab_server tap0
 lab_image normal "console=ttyS0 fleetboot.test=poweroff"
 fb entry add memtest --kernel $MEMTEST --cmdline "console=ttyS0,115200" --title "Memtest86+" \
 	>/dev/null || fail "entry add memtest"

@@ -17,13 +17,8 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lab.sh"
 requires nbdinfo nbdcopy debugfs e2fsck
-lab_new
-lab_tap tap0
-lab_tap tap1
-CONF=$(lab_conf "$LAB_DIR/srv")
-export FLEETBOOT_CONF=$CONF
+lab_server tap0 tap1
 STATE=$LAB_DIR/srv/state
-fb init >/dev/null || fail "init"
 # Every boot: look for the other machine's file and for our own (before
 # writing it: a persistent machine's second boot finds it, a readonly
 # machine's never does), write our own, read it back, power off.

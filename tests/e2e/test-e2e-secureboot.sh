@@ -21,22 +21,13 @@
 # timeout: 1080
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lab.sh"
-requires veritysetup sbsign sbverify objcopy objdump openssl jq
-for f in /usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd \
-	/usr/share/OVMF/OVMF_CODE_4M.fd /usr/share/ovmf/PkKek-1-snakeoil.key; do
-	[ -r $f ] || skip "$f is missing (make deps installs ovmf)"
-done
-[ -f /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] || skip "no EFI stub (Debian package systemd-boot-efi)"
+lab_requires_secure_boot
+requires sbverify objcopy objdump
+[ -r /usr/share/OVMF/OVMF_CODE_4M.fd ] || skip "no OVMF (make deps installs ovmf)"
 SNAKE=/usr/share/ovmf/PkKek-1-snakeoil
-lab_new
-lab_tap tap0
-lab_tap tap1
-CONF=$(lab_conf "$LAB_DIR/srv")
-export FLEETBOOT_CONF=$CONF
-fb init >/dev/null || fail "init"
+lab_server tap0 tap1
 lab_image tiny "console=ttyS0 fleetboot.test=poweroff"
-openssl rsa -passin pass:snakeoil -in $SNAKE.key -out "$LAB_DIR/site.key" 2>/dev/null || fail "openssl rsa"
-fb key import "$LAB_DIR/site.key" $SNAKE.pem >/dev/null || fail "key import"
+lab_snakeoil_site_key
 dir=$(fb image show tiny --json | jq -r .dir)
 rh=$(fb image show tiny --json | jq -r .verity_root_hash)
 efi=$dir/boot.efi
@@ -60,13 +51,7 @@ lab_wait_serial "$log" "Command line: .*fleetboot.verity=$rh" 30 ||
 	fail "the kernel did not get the signed command line with fleetboot.verity=$rh: $(grep -a 'Command line' "$log")"
 grep -a "Secure boot enabled\|secureboot: Secure boot enabled" "$log" | head -n 1
 grep -aq "Secure boot enabled" "$log" || fail "the kernel does not see Secure Boot enabled"
-pid=$(cat "$LAB_DIR/sb.pid")
-wait_for 300 sh -c "! kill -0 $pid 2>/dev/null" ||
-	fail "the Secure Boot client did not power off: $(grep -a "^fleetboot: \|FLEETBOOT" "$log" | tail -n 5)"
-grep -aq "FLEETBOOT-USERSPACE-OK" "$log" ||
-	fail "the Secure Boot client never reached userspace: $(grep -a "^fleetboot: \|FLEETBOOT" "$log" | tail -n 5)"
-grep -aq "^fleetboot: dm-verity: root hash ${rh:0:16}" "$log" ||
-	fail "its root was not under dm-verity: $(grep -a "^fleetboot: " "$log" | tail -n 5)"
+lab_wait_verified_userspace sb "$log" "$rh" "the Secure Boot client"
 echo "Secure Boot client: userspace over the verified root after $((SECONDS - t0)) s"
 lab_stop_qemu sb
 

@@ -10,11 +10,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lab.sh"
 [ -r /usr/share/OVMF/OVMF_CODE_4M.fd ] || skip "OVMF is not installed (make deps installs ovmf)"
-lab_new
-lab_tap tap0
-CONF=$(lab_conf "$LAB_DIR/srv")
-export FLEETBOOT_CONF=$CONF
-fb init >/dev/null || fail "init"
+lab_server tap0
 lab_image tiny "console=ttyS0 fleetboot.test=write:/data/uefi:yes fleetboot.test=check:/data/uefi:yes fleetboot.test=leakscan fleetboot.test=poweroff"
 MAC=52:54:00:e2:e0:03
 fb machine add $MAC --image tiny --mode persistent --protocol iscsi >/dev/null || fail "machine add"

@@ -21,18 +21,10 @@
 # timeout: 1200
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lab.sh"
-requires veritysetup tune2fs iptables tcpdump nbdkit openssl sbsign
-SNAKE=/usr/share/ovmf/PkKek-1-snakeoil
-for f in /usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd $SNAKE.key; do
-	[ -r $f ] || skip "$f is missing (make deps installs ovmf)"
-done
-[ -f /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] || skip "no EFI stub (Debian package systemd-boot-efi)"
-lab_new
-lab_tap tap0
-CONF=$(lab_conf "$LAB_DIR/srv")
-export FLEETBOOT_CONF=$CONF
+lab_requires_secure_boot
+requires tune2fs iptables tcpdump nbdkit
+lab_server tap0
 STATE=$LAB_DIR/srv/state
-fb init >/dev/null || fail "init"
 [ -s "$STATE/tls/ca-cert.pem" ] || fail "init made no site CA"
 tests="console=ttyS0 fleetboot.test=write:/tmp/x:1 fleetboot.test=leakscan fleetboot.test=poweroff"
 lab_image tiny "$tests"
@@ -42,8 +34,7 @@ zcat "$W/initrd.img" | cpio -it 2>/dev/null | grep -q "etc/fleetboot/ca-cert.pem
 [ -s "$W/rootfs.verity" ] || fail "the version has no dm-verity hash tree"
 hash=$(fb image show tiny --json | sed -n 's/.*"verity_root_hash": *"\([0-9a-f]*\)".*/\1/p')
 [ ${#hash} = 64 ] || fail "no root hash in image show: $(fb image show tiny --json)"
-openssl rsa -passin pass:snakeoil -in $SNAKE.key -out "$LAB_DIR/site.key" 2>/dev/null || fail "openssl rsa"
-fb key import "$LAB_DIR/site.key" $SNAKE.pem >/dev/null || fail "key import"
+lab_snakeoil_site_key
 [ -s "$W/boot.efi" ] || fail "no signed UKI for tiny@1"
 
 S=52:54:00:e2:f0:01 P=52:54:00:e2:f0:02 H=52:54:00:e2:f0:03
